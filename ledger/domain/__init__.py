@@ -1,0 +1,1 @@
+"""Pure domain: money, accounts, journal entries. Imports only the standard library and moneyed."""

@@ -1,0 +1,84 @@
+"""Errors the domain and services raise; entry points turn them into messages for people.
+
+Each error carries a stable ``code`` (for machines), the ``field`` it is about (if any) and a
+sentence that says what was wrong and what to do.
+"""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base class of every refusal the ledger makes on purpose."""
+
+    code = "ledger-error"
+    status = 400
+    title = "Request refused"
+
+    def __init__(self, detail: str, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+
+
+class ValidationError(LedgerError):
+    code = "validation-error"
+    status = 422
+    title = "Invalid input"
+
+
+class NotFound(LedgerError):
+    code = "not-found"
+    status = 404
+    title = "Not found"
+
+
+class Conflict(LedgerError):
+    """The request is well formed but clashes with the ledger's state."""
+
+    code = "conflict"
+    status = 409
+    title = "Conflict with the ledger's state"
+
+
+class UnbalancedEntry(ValidationError):
+    code = "unbalanced-entry"
+    title = "Entry does not balance"
+
+
+class ClosedPeriod(Conflict):
+    code = "closed-period"
+    title = "Month is closed"
+
+
+class ClosedAccount(Conflict):
+    code = "closed-account"
+    title = "Account is closed"
+
+
+class Overdraft(Conflict):
+    code = "overdraft"
+    title = "Account may not be overdrawn"
+
+
+class AlreadyReversed(Conflict):
+    code = "already-reversed"
+    title = "Entry already reversed"
+
+
+class IdempotencyConflict(Conflict):
+    """Same idempotency key, different content: names the first field that differs."""
+
+    code = "idempotency-key-reused"
+    title = "Idempotency key already used for a different request"
+
+
+class PermissionDenied(LedgerError):
+    code = "forbidden"
+    status = 403
+    title = "Not allowed for your role"
+
+
+class AuthenticationFailed(LedgerError):
+    code = "unauthenticated"
+    status = 401
+    title = "Authentication required"

@@ -1,0 +1,300 @@
+"""Journal entries: balanced, immutable, hash-chained.
+
+An entry is built as an ``EntryDraft`` (validated when constructed: two or more non-zero legs
+that sum to zero per currency) and becomes an ``Entry`` once the store has given it its
+sequence number, its author, its creation time and its place in the hash chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from enum import StrEnum
+
+from ledger.domain.accounts import check_code
+from ledger.domain.errors import UnbalancedEntry, ValidationError
+from ledger.domain.money import Money, from_minor, to_minor
+
+GENESIS_HASH = "0" * 64
+MAX_DESCRIPTION = 500
+MAX_LEGS = 200
+MAX_REFERENCE = 64
+_REFERENCE = re.compile(r"^[\x21-\x7e]{1,64}$")
+
+
+class EntryKind(StrEnum):
+    CAPITAL = "capital"
+    DONATION = "donation"
+    BANK_CHARGE = "bank_charge"
+    TRANSFER = "transfer"
+    ADJUSTMENT = "adjustment"
+    REVERSAL = "reversal"
+    DISBURSEMENT = "disbursement"
+    REPAYMENT = "repayment"
+    REFUND = "refund"
+    DEPOSIT_RELEASE = "deposit_release"
+    WRITE_OFF = "write_off"
+    RECOVERY = "recovery"
+    UNIDENTIFIED_RECEIPT = "unidentified_receipt"
+
+
+#: Kinds a treasurer may post by hand; loan movements come only through the loan services.
+MANUAL_KINDS = frozenset(
+    {
+        EntryKind.CAPITAL,
+        EntryKind.DONATION,
+        EntryKind.BANK_CHARGE,
+        EntryKind.TRANSFER,
+        EntryKind.ADJUSTMENT,
+    }
+)
+
+
+def month_of(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def parse_month(text: object) -> str:
+    """Validate a ``YYYY-MM`` month key."""
+    if not isinstance(text, str) or not re.fullmatch(r"\d{4}-\d{2}", text):
+        raise ValidationError(
+            f"month {text!r} must be written YYYY-MM, e.g. 2026-01", field="month"
+        )
+    year, month = int(text[:4]), int(text[5:])
+    if not 1 <= month <= 12 or year < 1900:
+        raise ValidationError(f"month {text!r} does not exist", field="month")
+    return text
+
+
+def check_reference(value: str | None, field: str) -> str | None:
+    """Idempotency keys and external references: printable ASCII, at most 64 characters."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _REFERENCE.match(value):
+        raise ValidationError(
+            f"{field} must be 1 to {MAX_REFERENCE} printable ASCII characters without spaces",
+            field=field,
+        )
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """One line of an entry: positive amounts are debits, negative amounts credits."""
+
+    account_code: str
+    amount: Money
+
+    def __post_init__(self) -> None:
+        check_code(self.account_code, "account")
+        if not isinstance(self.amount, Money):
+            if isinstance(self.amount, float):
+                raise TypeError("a leg amount must be Money, never a float")
+            raise TypeError(f"a leg amount must be Money, not {type(self.amount).__name__}")
+        if to_minor(self.amount) == 0:
+            raise ValidationError(
+                f"leg on account {self.account_code} is zero; leave it out", field="legs"
+            )
+
+    @classmethod
+    def debit(cls, account_code: str, amount: Money) -> Leg:
+        return cls(account_code, amount)
+
+    @classmethod
+    def credit(cls, account_code: str, amount: Money) -> Leg:
+        return cls(account_code, -amount)
+
+    @property
+    def currency(self) -> str:
+        return str(self.amount.currency.code)
+
+    @property
+    def minor(self) -> int:
+        return to_minor(self.amount)
+
+
+def check_balanced(legs: Iterable[Leg]) -> None:
+    """Raise ``UnbalancedEntry`` unless the legs sum to zero in each currency."""
+    totals: dict[str, int] = defaultdict(int)
+    for leg in legs:
+        totals[leg.currency] += leg.minor
+    off = {cur: total for cur, total in sorted(totals.items()) if total != 0}
+    if off:
+        parts = ", ".join(f"{from_minor(total, cur)} ({cur})" for cur, total in off.items())
+        raise UnbalancedEntry(
+            f"debits and credits differ by {parts}; every currency must sum to zero",
+            field="legs",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EntryDraft:
+    booking_date: date
+    description: str
+    kind: EntryKind
+    legs: tuple[Leg, ...]
+    loan_id: str | None = None
+    statement_line_id: str | None = None
+    reverses_id: int | None = None
+    idempotency_key: str | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.booking_date, datetime) or not isinstance(self.booking_date, date):
+            raise ValidationError("booking date must be a date (YYYY-MM-DD)", field="booking_date")
+        if not isinstance(self.description, str) or not self.description.strip():
+            raise ValidationError("description must not be empty", field="description")
+        if len(self.description) > MAX_DESCRIPTION:
+            raise ValidationError(
+                f"description is {len(self.description)} characters long; "
+                f"at most {MAX_DESCRIPTION} allowed",
+                field="description",
+            )
+        try:
+            object.__setattr__(self, "kind", EntryKind(self.kind))
+        except ValueError:
+            raise ValidationError(f"entry kind {self.kind!r} is unknown", field="kind") from None
+        object.__setattr__(self, "legs", tuple(self.legs))
+        if len(self.legs) < 2:
+            raise ValidationError("an entry needs at least two legs", field="legs")
+        if len(self.legs) > MAX_LEGS:
+            raise ValidationError(f"an entry may have at most {MAX_LEGS} legs", field="legs")
+        for leg in self.legs:
+            if not isinstance(leg, Leg):
+                raise TypeError("legs must be Leg values")
+        check_balanced(self.legs)
+        check_reference(self.loan_id, "loan_id")
+        check_reference(self.statement_line_id, "statement_line_id")
+        check_reference(self.idempotency_key, "idempotency_key")
+        if self.reverses_id is not None and (
+            isinstance(self.reverses_id, bool)
+            or not isinstance(self.reverses_id, int)
+            or self.reverses_id < 1
+        ):
+            raise ValidationError("reverses_id must be a positive entry id", field="reverses_id")
+
+    @property
+    def currencies(self) -> frozenset[str]:
+        return frozenset(leg.currency for leg in self.legs)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A posted entry. ``hash`` covers its content and ``prev_hash``; never personal data."""
+
+    id: int
+    booking_date: date
+    description: str
+    kind: EntryKind
+    legs: tuple[Leg, ...]
+    author: str
+    created_at: datetime
+    prev_hash: str
+    hash: str
+    loan_id: str | None = None
+    statement_line_id: str | None = None
+    reverses_id: int | None = None
+    idempotency_key: str | None = None
+    reversed_by_id: int | None = field(default=None, compare=False)
+
+
+def canonical_content(
+    *,
+    id: int,
+    booking_date: date,
+    description: str,
+    kind: str,
+    legs: Iterable[tuple[str, int, str]],
+    author: str,
+    created_at: datetime,
+    loan_id: str | None,
+    statement_line_id: str | None,
+    reverses_id: int | None,
+    idempotency_key: str | None,
+) -> bytes:
+    """The bytes an entry's hash is computed over: stable JSON, legs sorted, UTC time."""
+    doc = {
+        "id": id,
+        "booking_date": booking_date.isoformat(),
+        "description": description,
+        "kind": str(kind),
+        "legs": sorted([code, minor, cur] for code, minor, cur in legs),
+        "author": author,
+        "created_at": created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "loan_id": loan_id,
+        "statement_line_id": statement_line_id,
+        "reverses_id": reverses_id,
+        "idempotency_key": idempotency_key,
+    }
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def chain_hash(prev_hash: str, content: bytes) -> str:
+    return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + content).hexdigest()
+
+
+def seal(draft: EntryDraft, *, id: int, author: str, created_at: datetime, prev_hash: str) -> Entry:
+    """Give a draft its id, author, time and place in the hash chain."""
+    if created_at.tzinfo is None:
+        raise ValidationError("created_at must carry a time zone", field="created_at")
+    content = canonical_content(
+        id=id,
+        booking_date=draft.booking_date,
+        description=draft.description,
+        kind=draft.kind,
+        legs=((leg.account_code, leg.minor, leg.currency) for leg in draft.legs),
+        author=author,
+        created_at=created_at,
+        loan_id=draft.loan_id,
+        statement_line_id=draft.statement_line_id,
+        reverses_id=draft.reverses_id,
+        idempotency_key=draft.idempotency_key,
+    )
+    return Entry(
+        id=id,
+        booking_date=draft.booking_date,
+        description=draft.description,
+        kind=draft.kind,
+        legs=draft.legs,
+        author=author,
+        created_at=created_at,
+        prev_hash=prev_hash,
+        hash=chain_hash(prev_hash, content),
+        loan_id=draft.loan_id,
+        statement_line_id=draft.statement_line_id,
+        reverses_id=draft.reverses_id,
+        idempotency_key=draft.idempotency_key,
+    )
+
+
+def reversal_of(
+    entry: Entry,
+    *,
+    booking_date: date,
+    description: str | None = None,
+    idempotency_key: str | None = None,
+) -> EntryDraft:
+    """The entry that undoes ``entry``: the same legs with opposite signs, pointing back to it."""
+    return EntryDraft(
+        booking_date=booking_date,
+        description=description
+        or f"Reversal of entry {entry.id}: {entry.description}"[:MAX_DESCRIPTION],
+        kind=EntryKind.REVERSAL,
+        legs=tuple(Leg(leg.account_code, -leg.amount) for leg in entry.legs),
+        loan_id=entry.loan_id,
+        statement_line_id=entry.statement_line_id,
+        reverses_id=entry.id,
+        idempotency_key=idempotency_key,
+    )
+
+
+def balances_by_account(legs: Iterable[Leg]) -> Mapping[tuple[str, str], int]:
+    """Sum of minor units per (account code, currency)."""
+    out: dict[tuple[str, str], int] = defaultdict(int)
+    for leg in legs:
+        out[(leg.account_code, leg.currency)] += leg.minor
+    return dict(out)

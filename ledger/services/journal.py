@@ -1,0 +1,371 @@
+"""Posting, reversing and reading the journal."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from ledger.domain.accounts import Account, AccountRole, AccountSpec
+from ledger.domain.errors import (
+    AlreadyReversed,
+    IdempotencyConflict,
+    ValidationError,
+)
+from ledger.domain.journal import (
+    MANUAL_KINDS,
+    Entry,
+    EntryDraft,
+    reversal_of,
+)
+from ledger.domain.money import Money, from_minor
+from ledger.domain.roles import Actor, Permission
+from ledger.store.repositories import IdempotencyRecord, JournalFilter, StatementLine
+from ledger.store.uow import UnitOfWork
+
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    entry: Entry
+    replayed: bool  # True when an idempotent retry returned the original result
+
+
+def draft_request(draft: EntryDraft) -> dict[str, Any]:
+    """What an idempotency key stands for: the request's content, field by field."""
+    return {
+        "booking_date": draft.booking_date.isoformat(),
+        "description": draft.description,
+        "kind": draft.kind.value,
+        "legs": [[leg.account_code, str(leg.amount.amount), leg.currency] for leg in draft.legs],
+        "loan_id": draft.loan_id,
+        "statement_line_id": draft.statement_line_id,
+        "reverses_id": draft.reverses_id,
+    }
+
+
+def replay(uow: UnitOfWork, key: str, command: str, request: dict[str, Any]) -> Entry | None:
+    """The original result for a retried request, or None for a new key.
+
+    Must run after ``uow.journal.lock_head()``: postings queue there, so two requests with the
+    same key cannot both miss each other.
+    """
+    record = uow.idempotency.get(key)
+    if record is None:
+        return None
+    if record.command != command:
+        raise IdempotencyConflict(
+            f"Idempotency-Key {key} was already used for a {record.command} request; "
+            "use a new key for a new request",
+            field="command",
+        )
+    for name in sorted(set(record.request) | set(request)):
+        before, now = record.request.get(name), request.get(name)
+        if before != now:
+            raise IdempotencyConflict(
+                f"Idempotency-Key {key} was first used with {name} = {before!r}, now {now!r}; "
+                "send the same request again, or use a new key for a new request",
+                field=name,
+            )
+    return uow.journal.get(record.entry_id)
+
+
+def _check_dates(uow: UnitOfWork, drafts: Sequence[EntryDraft]) -> None:
+    today = uow.now().date()
+    for draft in drafts:
+        if draft.booking_date > today:
+            raise ValidationError(
+                f"booking date {draft.booking_date} is in the future; book it on the day it "
+                "happens",
+                field="booking_date",
+            )
+
+
+def post(
+    uow: UnitOfWork, actor: Actor, drafts: Sequence[EntryDraft], *, command: str = "post_entry"
+) -> list[Posted]:
+    """Post entries in one transaction (one commit), each once per idempotency key.
+
+    Entries whose key was seen before return their original result; the rest are checked
+    (accounts, currencies, closed months, overdrafts, reversals) and written together, or not
+    at all.
+    """
+    actor.require(Permission.LEDGER_POST)
+    _check_dates(uow, drafts)
+    keys = [d.idempotency_key for d in drafts if d.idempotency_key]
+    if len(keys) != len(set(keys)):
+        raise ValidationError("two entries in one request share an idempotency key", field="legs")
+    with uow:
+        uow.journal.lock_head()
+        results: list[Posted | None] = []
+        fresh: list[EntryDraft] = []
+        for draft in drafts:
+            original = (
+                replay(uow, draft.idempotency_key, command, draft_request(draft))
+                if draft.idempotency_key
+                else None
+            )
+            results.append(Posted(original, True) if original else None)
+            if original is None:
+                fresh.append(draft)
+        _check_reversals(uow, fresh)
+        now = uow.now()
+        entries = uow.journal.append(
+            fresh, author=actor.name, now=now, closed_months=uow.periods.closed_months()
+        )
+        uow.idempotency.add_many(
+            [
+                IdempotencyRecord(e.idempotency_key, command, draft_request(d), e.id)
+                for d, e in zip(fresh, entries, strict=True)
+                if e.idempotency_key
+            ],
+            actor=actor.name,
+            now=now,
+        )
+        if entries:
+            uow.audit.record(
+                at=now,
+                actor=actor.name,
+                action=command,
+                target=f"entry:{entries[0].id}" if len(entries) == 1 else "entries",
+                details={
+                    "entries": [e.id for e in entries],
+                    "kinds": sorted({e.kind for e in entries}),
+                },
+            )
+        uow.commit()
+    posted = iter(entries)
+    return [r if r is not None else Posted(next(posted), False) for r in results]
+
+
+def _check_reversals(uow: UnitOfWork, drafts: Sequence[EntryDraft]) -> None:
+    seen: set[int] = set()
+    for draft in drafts:
+        if draft.reverses_id is None:
+            continue
+        original = uow.journal.get(draft.reverses_id)
+        if original.reversed_by_id is not None or draft.reverses_id in seen:
+            raise AlreadyReversed(
+                f"entry {original.id} is already reversed by entry {original.reversed_by_id}; "
+                "an entry can be reversed once",
+                field="entry_id",
+            )
+        if draft.booking_date < original.booking_date:
+            raise ValidationError(
+                f"a reversal cannot be dated before its entry ({original.booking_date})",
+                field="booking_date",
+            )
+        seen.add(draft.reverses_id)
+
+
+def post_manual_entry(uow: UnitOfWork, actor: Actor, draft: EntryDraft) -> Posted:
+    """A treasurer's own entry (capital, donation, bank charge, transfer, adjustment).
+
+    Loan sub-accounts are left to the loan use cases, which keep them equal to the schedules.
+    """
+    if draft.kind not in MANUAL_KINDS:
+        allowed = ", ".join(sorted(k.value for k in MANUAL_KINDS))
+        raise ValidationError(
+            f"kind {draft.kind.value} cannot be posted by hand; use one of {allowed}", field="kind"
+        )
+    if draft.loan_id is not None:
+        raise ValidationError(
+            "manual entries do not carry a loan; use the loan endpoints", "loan_id"
+        )
+    with uow:
+        for leg in draft.legs:
+            account = uow.accounts.find(leg.account_code)
+            if account is not None and account.role is AccountRole.LOAN:
+                raise ValidationError(
+                    f"account {leg.account_code} belongs to a loan; loan movements go through "
+                    "the loan endpoints",
+                    field="legs",
+                )
+    return post(uow, actor, [draft])[0]
+
+
+def reverse_entry(
+    uow: UnitOfWork,
+    actor: Actor,
+    entry_id: int,
+    *,
+    booking_date: date | None = None,
+    description: str | None = None,
+    idempotency_key: str | None = None,
+) -> Posted:
+    """Undo an entry with its mirror image, dated today unless told otherwise."""
+    actor.require(Permission.LEDGER_POST)
+    with uow:
+        original = uow.journal.get(entry_id)
+    draft = reversal_of(
+        original,
+        booking_date=booking_date or uow.now().date(),
+        description=description,
+        idempotency_key=idempotency_key,
+    )
+    return post(uow, actor, [draft], command="reverse_entry")[0]
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def get_entry(uow: UnitOfWork, actor: Actor, entry_id: int) -> Entry:
+    actor.require(Permission.LEDGER_READ)
+    with uow:
+        return uow.journal.get(entry_id)
+
+
+def list_entries(
+    uow: UnitOfWork, actor: Actor, flt: JournalFilter, *, limit: int = 50, offset: int = 0
+) -> tuple[list[Entry], int]:
+    actor.require(Permission.LEDGER_READ)
+    _check_page(limit, offset)
+    with uow:
+        return uow.journal.page(flt, limit=limit, offset=offset)
+
+
+def _check_page(limit: int, offset: int) -> None:
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValidationError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+    if offset < 0:
+        raise ValidationError("offset must not be negative", field="offset")
+
+
+def list_accounts(uow: UnitOfWork, actor: Actor) -> list[Account]:
+    actor.require(Permission.LEDGER_READ)
+    with uow:
+        return uow.accounts.all()
+
+
+def get_account(uow: UnitOfWork, actor: Actor, code: str) -> Account:
+    actor.require(Permission.LEDGER_READ)
+    with uow:
+        return uow.accounts.get(code)
+
+
+def open_account(uow: UnitOfWork, actor: Actor, spec: AccountSpec) -> Account:
+    actor.require(Permission.ACCOUNTS_MANAGE)
+    with uow:
+        account = uow.accounts.add(spec, now=uow.now())
+        uow.audit.record(
+            at=uow.now(),
+            actor=actor.name,
+            action="open_account",
+            target=f"account:{spec.code}",
+            details={"type": spec.type.value, "currency": spec.currency, "role": spec.role.value},
+        )
+        uow.commit()
+    return account
+
+
+def install_chart(uow: UnitOfWork, actor: Actor, specs: Sequence[AccountSpec]) -> list[Account]:
+    """Open the accounts of a chart that do not exist yet (control accounts first)."""
+    actor.require(Permission.ACCOUNTS_MANAGE)
+    opened = []
+    with uow:
+        for spec in sorted(specs, key=lambda s: (s.parent_code is not None, s.code)):
+            if uow.accounts.find(spec.code) is None:
+                opened.append(uow.accounts.add(spec, now=uow.now()))
+        if opened:
+            uow.audit.record(
+                at=uow.now(),
+                actor=actor.name,
+                action="install_chart",
+                details={"accounts": [a.code for a in opened]},
+            )
+        uow.commit()
+    return opened
+
+
+def close_account(uow: UnitOfWork, actor: Actor, code: str) -> Account:
+    actor.require(Permission.ACCOUNTS_MANAGE)
+    with uow:
+        uow.journal.lock_head()
+        account = uow.accounts.close(code, now=uow.now())
+        uow.audit.record(
+            at=uow.now(), actor=actor.name, action="close_account", target=f"account:{code}"
+        )
+        uow.commit()
+    return account
+
+
+def balance(uow: UnitOfWork, actor: Actor, code: str, as_of: date | None = None) -> Money:
+    """Signed balance (debit positive) of an account, today or as of the end of a past day."""
+    actor.require(Permission.LEDGER_READ)
+    with uow:
+        account = uow.accounts.get(code)
+        minor = (
+            account.balance_minor if as_of is None else uow.journal.balance_as_of(account, as_of)
+        )
+        return from_minor(minor, account.currency)
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    account: Account
+    opening_minor: int
+    lines: list[StatementLine]
+    total: int
+
+
+def statement(
+    uow: UnitOfWork,
+    actor: Actor,
+    code: str,
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> Statement:
+    actor.require(Permission.LEDGER_READ)
+    _check_page(limit, offset)
+    if date_from and date_to and date_from > date_to:
+        raise ValidationError("from must not be after to", field="from")
+    with uow:
+        account = uow.accounts.get(code)
+        opening, lines, total = uow.journal.statement(
+            account, date_from=date_from, date_to=date_to, limit=limit, offset=offset
+        )
+    return Statement(account, opening, lines, total)
+
+
+@dataclass(frozen=True, slots=True)
+class TrialBalanceLine:
+    account: Account
+    balance_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class TrialBalance:
+    as_of: date | None
+    lines: list[TrialBalanceLine]
+    totals: dict[str, int]  # per currency: zero when the books balance
+
+    @property
+    def balanced(self) -> bool:
+        return all(v == 0 for v in self.totals.values())
+
+
+def trial_balance(uow: UnitOfWork, actor: Actor, as_of: date | None = None) -> TrialBalance:
+    """Every postable account's balance as of a date; totals per currency sum to zero."""
+    actor.require(Permission.LEDGER_READ)
+    with uow:
+        return compute_trial_balance(uow, as_of)
+
+
+def compute_trial_balance(uow: UnitOfWork, as_of: date | None) -> TrialBalance:
+    sums = uow.journal.balances_as_of(as_of)
+    totals: dict[str, int] = defaultdict(int)
+    lines = []
+    for account in uow.accounts.all():
+        if account.is_control:
+            continue
+        amount = sums.get(account.id, 0)
+        totals[account.currency] += amount
+        if amount or not account.is_closed:
+            lines.append(TrialBalanceLine(account, amount))
+    return TrialBalance(as_of, lines, dict(totals))

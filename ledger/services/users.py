@@ -1,0 +1,149 @@
+"""Users, passwords (Argon2) and bearer tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from ledger.domain.errors import AuthenticationFailed, NotFound, ValidationError
+from ledger.domain.roles import Actor, Permission, Role
+from ledger.store.repositories import User
+from ledger.store.uow import UnitOfWork
+
+MIN_PASSWORD = 12
+MAX_PASSWORD = 256
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+_hasher = PasswordHasher()
+# Verified against when the user does not exist, so a wrong name costs as much as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def _check_password(password: str) -> None:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
+        raise ValidationError(
+            f"password must have at least {MIN_PASSWORD} characters", field="password"
+        )
+    if len(password) > MAX_PASSWORD:
+        raise ValidationError(f"password may have at most {MAX_PASSWORD} characters", "password")
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(uow: UnitOfWork, actor: Actor, username: str, password: str, role: str) -> User:
+    actor.require(Permission.USERS_MANAGE)
+    if not isinstance(username, str) or not USERNAME.match(username):
+        raise ValidationError(
+            "username must be 2 to 64 lowercase letters, digits, '.', '_' or '-'", field="username"
+        )
+    try:
+        parsed = Role(role)
+    except ValueError:
+        allowed = ", ".join(r.value for r in Role)
+        raise ValidationError(f"role {role!r} is unknown; use one of {allowed}", "role") from None
+    _check_password(password)
+    with uow:
+        user = uow.users.add(
+            username=username, password_hash=_hasher.hash(password), role=parsed, now=uow.now()
+        )
+        uow.audit.record(
+            at=uow.now(),
+            actor=actor.name,
+            action="create_user",
+            target=f"user:{username}",
+            details={"role": parsed.value},
+        )
+        uow.commit()
+    return user
+
+
+def list_users(uow: UnitOfWork, actor: Actor) -> list[User]:
+    actor.require(Permission.USERS_MANAGE)
+    with uow:
+        return uow.users.all()
+
+
+def set_password(uow: UnitOfWork, actor: Actor, username: str, password: str) -> None:
+    actor.require(Permission.USERS_MANAGE)
+    _check_password(password)
+    with uow:
+        user = uow.users.find(username)
+        if user is None:
+            raise NotFound(f"user {username} does not exist", field="username")
+        uow.users.set_password_hash(user.id, _hasher.hash(password))
+        uow.users.revoke_all(user.id, uow.now())
+        uow.audit.record(
+            at=uow.now(), actor=actor.name, action="set_password", target=f"user:{username}"
+        )
+        uow.commit()
+
+
+def deactivate_user(uow: UnitOfWork, actor: Actor, username: str) -> None:
+    actor.require(Permission.USERS_MANAGE)
+    with uow:
+        user = uow.users.find(username)
+        if user is None:
+            raise NotFound(f"user {username} does not exist", field="username")
+        uow.users.set_active(user.id, False)
+        uow.users.revoke_all(user.id, uow.now())
+        uow.audit.record(
+            at=uow.now(), actor=actor.name, action="deactivate_user", target=f"user:{username}"
+        )
+        uow.commit()
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: str
+    expires_at: datetime
+    actor: Actor
+
+
+def login(uow: UnitOfWork, username: str, password: str, *, ttl: timedelta) -> IssuedToken:
+    """Check a password and issue a bearer token; every attempt is audited (never the password)."""
+    failure = AuthenticationFailed("wrong username or password")
+    if not isinstance(password, str) or len(password) > MAX_PASSWORD:
+        raise failure
+    with uow:
+        user = uow.users.find(username) if isinstance(username, str) else None
+        try:
+            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+            ok = user is not None and user.active
+        except (VerificationError, InvalidHashError):
+            ok = False
+        now = uow.now()
+        if not ok or user is None:
+            uow.audit.record(at=now, actor=str(username)[:64], action="login_failed", target="auth")
+            uow.commit()
+            raise failure
+        token = secrets.token_urlsafe(32)
+        expires = now + ttl
+        uow.users.add_token(
+            token_hash=_token_hash(token), user_id=user.id, now=now, expires=expires
+        )
+        if _hasher.check_needs_rehash(user.password_hash):
+            uow.users.set_password_hash(user.id, _hasher.hash(password))
+        uow.audit.record(at=now, actor=user.username, action="login", target="auth")
+        uow.commit()
+    return IssuedToken(token, expires, Actor(user.username, Role(user.role)))
+
+
+def actor_for_token(uow: UnitOfWork, token: str) -> Actor:
+    with uow:
+        user = uow.users.by_token(_token_hash(token), uow.now())
+    if user is None:
+        raise AuthenticationFailed("the bearer token is unknown, expired or revoked; log in again")
+    return Actor(user.username, Role(user.role))
+
+
+def logout(uow: UnitOfWork, token: str) -> None:
+    with uow:
+        uow.users.revoke_token(_token_hash(token), uow.now())
+        uow.commit()

@@ -1,0 +1,774 @@
+"""Repositories: turn rows into domain values and back. They never commit."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Row, and_, bindparam, func, insert, select, update
+
+from ledger.domain.accounts import Account, AccountRole, AccountSpec, AccountType
+from ledger.domain.errors import (
+    ClosedAccount,
+    ClosedPeriod,
+    Conflict,
+    NotFound,
+    Overdraft,
+    ValidationError,
+)
+from ledger.domain.journal import Entry, EntryDraft, EntryKind, Leg, month_of, seal
+from ledger.domain.money import from_minor
+from ledger.store.tables import (
+    accounts,
+    audit_log,
+    auth_tokens,
+    chain_head,
+    idempotency_keys,
+    journal_entries,
+    journal_legs,
+    period_events,
+    users,
+)
+
+
+def _is_pg(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def _account(row: Row[Any]) -> Account:
+    return Account(
+        id=row.id,
+        code=row.code,
+        name=row.name,
+        type=AccountType(row.type),
+        currency=row.currency,
+        role=AccountRole(row.role),
+        parent_id=row.parent_id,
+        is_control=bool(row.is_control),
+        no_overdraft=bool(row.no_overdraft),
+        closed_at=row.closed_at,
+        balance_minor=int(row.balance_minor),
+    )
+
+
+class AccountRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, spec: AccountSpec, *, now: datetime) -> Account:
+        if self.find(spec.code) is not None:
+            raise Conflict(f"account {spec.code} already exists; choose another code", field="code")
+        parent_id = None
+        if spec.parent_code is not None:
+            parent = self.get(spec.parent_code, field="parent_code")
+            if not parent.is_control:
+                raise ValidationError(
+                    f"account {parent.code} is not a control account and cannot have sub-accounts",
+                    field="parent_code",
+                )
+            if parent.currency != spec.currency or parent.type != spec.type:
+                raise ValidationError(
+                    f"a sub-account of {parent.code} must be {parent.type} in {parent.currency}",
+                    field="parent_code",
+                )
+            if parent.is_closed:
+                raise ClosedAccount(f"control account {parent.code} is closed", field="parent_code")
+            parent_id = parent.id
+        self.conn.execute(
+            insert(accounts).values(
+                code=spec.code,
+                name=spec.name.strip(),
+                type=spec.type.value,
+                currency=spec.currency,
+                role=spec.role.value,
+                parent_id=parent_id,
+                is_control=spec.is_control,
+                no_overdraft=spec.no_overdraft,
+                closed_at=None,
+                balance_minor=0,
+                created_at=now,
+            )
+        )
+        return self.get(spec.code)
+
+    def find(self, code: str) -> Account | None:
+        row = self.conn.execute(select(accounts).where(accounts.c.code == code)).first()
+        return _account(row) if row else None
+
+    def get(self, code: str, *, field: str = "account") -> Account:
+        account = self.find(code)
+        if account is None:
+            raise NotFound(
+                f"account {code} does not exist; list accounts to find its code", field=field
+            )
+        return account
+
+    def by_role(self, role: AccountRole, currency: str) -> Account:
+        rows = self.conn.execute(
+            select(accounts)
+            .where(accounts.c.role == role.value, accounts.c.currency == currency)
+            .where(accounts.c.closed_at.is_(None))
+            .order_by(accounts.c.id)
+        ).all()
+        if not rows:
+            raise NotFound(f"the chart has no open {role.value} account in {currency}")
+        return _account(rows[0])
+
+    def all(self) -> list[Account]:
+        return [_account(r) for r in self.conn.execute(select(accounts).order_by(accounts.c.code))]
+
+    def children_of(self, account_id: int) -> list[Account]:
+        rows = self.conn.execute(
+            select(accounts).where(accounts.c.parent_id == account_id).order_by(accounts.c.code)
+        )
+        return [_account(r) for r in rows]
+
+    def lock(self, codes: Iterable[str]) -> dict[str, Account]:
+        """The accounts named, with their control accounts, locked in ascending id order.
+
+        A fixed lock order means two postings touching the same accounts queue behind each
+        other instead of deadlocking; the cached balances read here cannot be lost by a
+        concurrent update.
+        """
+        wanted = sorted(set(codes))
+        rows = self.conn.execute(select(accounts).where(accounts.c.code.in_(wanted))).all()
+        found = {r.code: r for r in rows}
+        missing = [c for c in wanted if c not in found]
+        if missing:
+            raise NotFound(
+                f"account {', '.join(missing)} does not exist; list accounts to find its code",
+                field="legs",
+            )
+        ids = {r.id for r in rows} | {r.parent_id for r in rows if r.parent_id is not None}
+        stmt = select(accounts).where(accounts.c.id.in_(sorted(ids))).order_by(accounts.c.id)
+        if _is_pg(self.conn):
+            stmt = stmt.with_for_update()
+        return {r.code: _account(r) for r in self.conn.execute(stmt)}
+
+    def close(self, code: str, *, now: datetime) -> Account:
+        account = self.lock([code])[code]
+        if account.is_closed:
+            raise ClosedAccount(f"account {code} is already closed", field="account")
+        if account.balance_minor != 0:
+            raise Conflict(
+                f"account {code} still holds {account.natural_balance}; bring it to zero first",
+                field="account",
+            )
+        if any(not child.is_closed for child in self.children_of(account.id)):
+            raise Conflict(
+                f"account {code} has open sub-accounts; close them first", field="account"
+            )
+        self.conn.execute(update(accounts).where(accounts.c.id == account.id).values(closed_at=now))
+        return self.get(code)
+
+    def add_to_balances(self, deltas: Mapping[int, int]) -> None:
+        """Move cached balances by ``deltas`` (account id -> minor units), in id order."""
+        params = [{"aid": aid, "delta": d} for aid, d in sorted(deltas.items()) if d]
+        if params:
+            self.conn.execute(
+                update(accounts)
+                .where(accounts.c.id == bindparam("aid"))
+                .values(balance_minor=accounts.c.balance_minor + bindparam("delta")),
+                params,
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class JournalFilter:
+    date_from: date | None = None
+    date_to: date | None = None
+    kind: EntryKind | None = None
+    account_code: str | None = None
+    loan_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    entry_id: int
+    booking_date: date
+    kind: str
+    description: str
+    amount_minor: int
+    running_minor: int
+
+
+class JournalRepository:
+    def __init__(self, conn: Connection, accounts_repo: AccountRepository) -> None:
+        self.conn = conn
+        self.accounts = accounts_repo
+        self._head: tuple[int, str] | None = None
+
+    # -- writing ---------------------------------------------------------------------------
+    def lock_head(self) -> tuple[int, str]:
+        """Lock the end of the hash chain: postings form one queue, in the chain's order."""
+        stmt = select(chain_head.c.last_entry_id, chain_head.c.last_hash).where(
+            chain_head.c.id == 1
+        )
+        if _is_pg(self.conn):
+            stmt = stmt.with_for_update()
+        row = self.conn.execute(stmt).one()
+        self._head = (int(row.last_entry_id), row.last_hash)
+        return self._head
+
+    def append(
+        self,
+        drafts: Sequence[EntryDraft],
+        *,
+        author: str,
+        now: datetime,
+        closed_months: frozenset[str],
+    ) -> list[Entry]:
+        """Post entries: check them against the accounts, seal them into the chain, write them."""
+        if self._head is None:
+            raise RuntimeError("lock_head() must be called before append()")
+        locked = self.accounts.lock(leg.account_code for d in drafts for leg in d.legs)
+        by_id = {a.id: a for a in locked.values()}
+        running = {a.id: a.balance_minor for a in locked.values()}
+        for draft in drafts:
+            month = month_of(draft.booking_date)
+            if month in closed_months:
+                raise ClosedPeriod(
+                    f"{month} is closed: book on a date in an open month, or ask an admin to "
+                    "reopen it",
+                    field="booking_date",
+                )
+            for leg in draft.legs:
+                account = locked[leg.account_code]
+                _check_leg(account, leg)
+                running[account.id] += leg.minor
+                if account.parent_id is not None:
+                    running[account.parent_id] += leg.minor
+            for leg in draft.legs:
+                account = locked[leg.account_code]
+                short = account.overdrawn_by(running[account.id])
+                if account.no_overdraft and short:
+                    raise Overdraft(
+                        f"account {account.code} may not be overdrawn; this entry would take it "
+                        f"{from_minor(short, account.currency)} below zero",
+                        field="legs",
+                    )
+
+        last_id, last_hash = self._head
+        sealed: list[Entry] = []
+        for draft in drafts:
+            last_id += 1
+            entry = seal(draft, id=last_id, author=author, created_at=now, prev_hash=last_hash)
+            last_hash = entry.hash
+            sealed.append(entry)
+
+        self.conn.execute(
+            insert(journal_legs),
+            [
+                {
+                    "entry_id": e.id,
+                    "account_id": locked[leg.account_code].id,
+                    "amount_minor": leg.minor,
+                    "currency": leg.currency,
+                }
+                for e in sealed
+                for leg in e.legs
+            ],
+        )
+        self.conn.execute(
+            insert(journal_entries),
+            [
+                {
+                    "id": e.id,
+                    "booking_date": e.booking_date,
+                    "description": e.description,
+                    "kind": e.kind.value,
+                    "author": e.author,
+                    "created_at": e.created_at,
+                    "loan_id": e.loan_id,
+                    "statement_line_id": e.statement_line_id,
+                    "reverses_id": e.reverses_id,
+                    "idempotency_key": e.idempotency_key,
+                    "prev_hash": e.prev_hash,
+                    "hash": e.hash,
+                }
+                for e in sealed
+            ],
+        )
+        self.conn.execute(
+            update(chain_head)
+            .where(chain_head.c.id == 1)
+            .values(last_entry_id=last_id, last_hash=last_hash)
+        )
+        self._head = (last_id, last_hash)
+        deltas = {aid: running[aid] - by_id[aid].balance_minor for aid in running}
+        self.accounts.add_to_balances(deltas)
+        return sealed
+
+    # -- reading ---------------------------------------------------------------------------
+    def _legs_for(self, entry_ids: Sequence[int]) -> dict[int, list[Leg]]:
+        out: dict[int, list[Leg]] = defaultdict(list)
+        if not entry_ids:
+            return out
+        rows = self.conn.execute(
+            select(
+                journal_legs.c.entry_id,
+                accounts.c.code,
+                journal_legs.c.amount_minor,
+                journal_legs.c.currency,
+            )
+            .join(accounts, accounts.c.id == journal_legs.c.account_id)
+            .where(journal_legs.c.entry_id.in_(list(entry_ids)))
+            .order_by(journal_legs.c.entry_id, journal_legs.c.id)
+        )
+        for r in rows:
+            out[r.entry_id].append(Leg(r.code, from_minor(int(r.amount_minor), r.currency)))
+        return out
+
+    def _entries(self, rows: Sequence[Row[Any]]) -> list[Entry]:
+        legs = self._legs_for([r.id for r in rows])
+        return [_entry(r, legs[r.id]) for r in rows]
+
+    def _select_entries(self) -> Any:
+        reversal = journal_entries.alias("reversal")
+        return select(
+            journal_entries,
+            select(reversal.c.id)
+            .where(reversal.c.reverses_id == journal_entries.c.id)
+            .scalar_subquery()
+            .label("reversed_by_id"),
+        )
+
+    def get(self, entry_id: int) -> Entry:
+        row = self.conn.execute(
+            self._select_entries().where(journal_entries.c.id == entry_id)
+        ).first()
+        if row is None:
+            raise NotFound(f"journal entry {entry_id} does not exist", field="entry_id")
+        return self._entries([row])[0]
+
+    def find_by_key(self, key: str) -> Entry | None:
+        row = self.conn.execute(
+            self._select_entries().where(journal_entries.c.idempotency_key == key)
+        ).first()
+        return self._entries([row])[0] if row else None
+
+    def page(self, flt: JournalFilter, *, limit: int, offset: int) -> tuple[list[Entry], int]:
+        conditions: list[ColumnElement[bool]] = []
+        if flt.date_from is not None:
+            conditions.append(journal_entries.c.booking_date >= flt.date_from)
+        if flt.date_to is not None:
+            conditions.append(journal_entries.c.booking_date <= flt.date_to)
+        if flt.kind is not None:
+            conditions.append(journal_entries.c.kind == flt.kind.value)
+        if flt.loan_id is not None:
+            conditions.append(journal_entries.c.loan_id == flt.loan_id)
+        if flt.account_code is not None:
+            account = self.accounts.get(flt.account_code)
+            conditions.append(
+                journal_entries.c.id.in_(
+                    select(journal_legs.c.entry_id).where(journal_legs.c.account_id == account.id)
+                )
+            )
+        where = and_(True, *conditions)
+        total = self.conn.execute(
+            select(func.count()).select_from(journal_entries).where(where)
+        ).scalar_one()
+        rows = self.conn.execute(
+            self._select_entries()
+            .where(where)
+            .order_by(journal_entries.c.booking_date, journal_entries.c.id)
+            .limit(limit)
+            .offset(offset)
+        ).all()
+        return self._entries(rows), int(total)
+
+    def iter_all(self, batch: int = 2000) -> Iterator[Entry]:
+        """Every entry in chain order, in batches so a large journal fits in memory."""
+        after = 0
+        while True:
+            rows = self.conn.execute(
+                self._select_entries()
+                .where(journal_entries.c.id > after)
+                .order_by(journal_entries.c.id)
+                .limit(batch)
+            ).all()
+            if not rows:
+                return
+            yield from self._entries(rows)
+            after = rows[-1].id
+
+    def leg_rows(self) -> Iterator[tuple[int, int, str]]:
+        """(account id, amount, currency) for every leg: what verify sums independently."""
+        for r in self.conn.execute(
+            select(journal_legs.c.account_id, journal_legs.c.amount_minor, journal_legs.c.currency)
+        ):
+            yield int(r.account_id), int(r.amount_minor), r.currency
+
+    def head(self) -> tuple[int, str]:
+        row = self.conn.execute(select(chain_head).where(chain_head.c.id == 1)).one()
+        return int(row.last_entry_id), row.last_hash
+
+    def balance_as_of(self, account: Account, as_of: date | None) -> int:
+        ids = [account.id] + [c.id for c in self.accounts.children_of(account.id)]
+        stmt = (
+            select(func.coalesce(func.sum(journal_legs.c.amount_minor), 0))
+            .join(journal_entries, journal_entries.c.id == journal_legs.c.entry_id)
+            .where(journal_legs.c.account_id.in_(ids))
+        )
+        if as_of is not None:
+            stmt = stmt.where(journal_entries.c.booking_date <= as_of)
+        return int(self.conn.execute(stmt).scalar_one())
+
+    def balances_as_of(self, as_of: date | None) -> dict[int, int]:
+        """Sum of legs per account up to a date (every account with a leg)."""
+        stmt = (
+            select(journal_legs.c.account_id, func.sum(journal_legs.c.amount_minor))
+            .join(journal_entries, journal_entries.c.id == journal_legs.c.entry_id)
+            .group_by(journal_legs.c.account_id)
+        )
+        if as_of is not None:
+            stmt = stmt.where(journal_entries.c.booking_date <= as_of)
+        return {int(aid): int(total) for aid, total in self.conn.execute(stmt)}
+
+    def statement(
+        self,
+        account: Account,
+        *,
+        date_from: date | None,
+        date_to: date | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[int, list[StatementLine], int]:
+        """Opening balance, the legs in the period with their running balance, and their count."""
+        ids = [account.id] + [c.id for c in self.accounts.children_of(account.id)]
+        opening = 0
+        if date_from is not None:
+            opening = self.balance_as_of(account, date.fromordinal(date_from.toordinal() - 1))
+        conds: list[ColumnElement[bool]] = [journal_legs.c.account_id.in_(ids)]
+        if date_from is not None:
+            conds.append(journal_entries.c.booking_date >= date_from)
+        if date_to is not None:
+            conds.append(journal_entries.c.booking_date <= date_to)
+        order = (journal_entries.c.booking_date, journal_entries.c.id, journal_legs.c.id)
+        inner = (
+            select(
+                journal_entries.c.id.label("entry_id"),
+                journal_entries.c.booking_date,
+                journal_entries.c.kind,
+                journal_entries.c.description,
+                journal_legs.c.amount_minor,
+                func.sum(journal_legs.c.amount_minor).over(order_by=order).label("running"),
+                func.row_number().over(order_by=order).label("n"),
+            )
+            .join(journal_entries, journal_entries.c.id == journal_legs.c.entry_id)
+            .where(*conds)
+            .subquery()
+        )
+        total = self.conn.execute(select(func.count()).select_from(inner)).scalar_one()
+        rows = self.conn.execute(
+            select(inner).order_by(inner.c.n).limit(limit).offset(offset)
+        ).all()
+        lines = [
+            StatementLine(
+                entry_id=r.entry_id,
+                booking_date=r.booking_date,
+                kind=r.kind,
+                description=r.description,
+                amount_minor=int(r.amount_minor),
+                running_minor=opening + int(r.running),
+            )
+            for r in rows
+        ]
+        return opening, lines, int(total)
+
+
+def _check_leg(account: Account, leg: Leg) -> None:
+    if account.is_closed:
+        raise ClosedAccount(f"account {account.code} is closed and takes no postings", field="legs")
+    if account.is_control:
+        raise ValidationError(
+            f"account {account.code} is a control account; post to one of its sub-accounts",
+            field="legs",
+        )
+    if account.currency != leg.currency:
+        raise ValidationError(
+            f"account {account.code} is kept in {account.currency}, not {leg.currency}",
+            field="legs",
+        )
+
+
+def _entry(row: Row[Any], legs: list[Leg]) -> Entry:
+    return Entry(
+        id=int(row.id),
+        booking_date=row.booking_date,
+        description=row.description,
+        kind=EntryKind(row.kind),
+        legs=tuple(legs),
+        author=row.author,
+        created_at=row.created_at,
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+        loan_id=row.loan_id,
+        statement_line_id=row.statement_line_id,
+        reverses_id=row.reverses_id,
+        idempotency_key=row.idempotency_key,
+        reversed_by_id=row.reversed_by_id,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodEvent:
+    id: int
+    month: str
+    action: str
+    actor: str
+    at: datetime
+    reason: str | None
+    balances: dict[str, Any] | None
+
+
+class PeriodRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def closed_months(self) -> frozenset[str]:
+        latest = (
+            select(func.max(period_events.c.id)).group_by(period_events.c.month).scalar_subquery()
+        )
+        rows = self.conn.execute(
+            select(period_events.c.month).where(
+                period_events.c.id.in_(latest), period_events.c.action == "close"
+            )
+        )
+        return frozenset(r.month for r in rows)
+
+    def add(
+        self,
+        *,
+        month: str,
+        action: str,
+        actor: str,
+        at: datetime,
+        reason: str | None = None,
+        balances: dict[str, Any] | None = None,
+    ) -> None:
+        self.conn.execute(
+            insert(period_events).values(
+                month=month,
+                action=action,
+                actor=actor,
+                at=at,
+                reason=reason,
+                balances=json.dumps(balances, sort_keys=True) if balances is not None else None,
+            )
+        )
+
+    def events(self, month: str | None = None) -> list[PeriodEvent]:
+        stmt = select(period_events).order_by(period_events.c.id)
+        if month is not None:
+            stmt = stmt.where(period_events.c.month == month)
+        return [
+            PeriodEvent(
+                id=r.id,
+                month=r.month,
+                action=r.action,
+                actor=r.actor,
+                at=r.at,
+                reason=r.reason,
+                balances=json.loads(r.balances) if r.balances else None,
+            )
+            for r in self.conn.execute(stmt)
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    username: str
+    role: str
+    active: bool
+    password_hash: str
+
+
+class UserRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, *, username: str, password_hash: str, role: str, now: datetime) -> User:
+        if self.find(username) is not None:
+            raise Conflict(f"user {username} already exists", field="username")
+        self.conn.execute(
+            insert(users).values(
+                username=username,
+                password_hash=password_hash,
+                role=role,
+                active=True,
+                created_at=now,
+            )
+        )
+        user = self.find(username)
+        assert user is not None
+        return user
+
+    def find(self, username: str) -> User | None:
+        row = self.conn.execute(select(users).where(users.c.username == username)).first()
+        return _user(row) if row else None
+
+    def all(self) -> list[User]:
+        return [_user(r) for r in self.conn.execute(select(users).order_by(users.c.username))]
+
+    def set_password_hash(self, user_id: int, password_hash: str) -> None:
+        self.conn.execute(
+            update(users).where(users.c.id == user_id).values(password_hash=password_hash)
+        )
+
+    def set_active(self, user_id: int, active: bool) -> None:
+        self.conn.execute(update(users).where(users.c.id == user_id).values(active=active))
+
+    def add_token(self, *, token_hash: str, user_id: int, now: datetime, expires: datetime) -> None:
+        self.conn.execute(
+            insert(auth_tokens).values(
+                token_hash=token_hash, user_id=user_id, created_at=now, expires_at=expires
+            )
+        )
+
+    def by_token(self, token_hash: str, now: datetime) -> User | None:
+        row = self.conn.execute(
+            select(users)
+            .join(auth_tokens, auth_tokens.c.user_id == users.c.id)
+            .where(
+                auth_tokens.c.token_hash == token_hash,
+                auth_tokens.c.expires_at > now,
+                auth_tokens.c.revoked_at.is_(None),
+                users.c.active.is_(True),
+            )
+        ).first()
+        return _user(row) if row else None
+
+    def revoke_token(self, token_hash: str, now: datetime) -> None:
+        self.conn.execute(
+            update(auth_tokens)
+            .where(auth_tokens.c.token_hash == token_hash, auth_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+
+    def revoke_all(self, user_id: int, now: datetime) -> None:
+        self.conn.execute(
+            update(auth_tokens)
+            .where(auth_tokens.c.user_id == user_id, auth_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+
+
+def _user(row: Row[Any]) -> User:
+    return User(
+        id=row.id,
+        username=row.username,
+        role=row.role,
+        active=bool(row.active),
+        password_hash=row.password_hash,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str | None
+    details: dict[str, Any] | None
+
+
+class AuditRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def record(
+        self,
+        *,
+        at: datetime,
+        actor: str,
+        action: str,
+        target: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.conn.execute(
+            insert(audit_log).values(
+                at=at,
+                actor=actor,
+                action=action,
+                target=target,
+                details=json.dumps(details, sort_keys=True, default=str) if details else None,
+            )
+        )
+
+    def page(
+        self, *, actor: str | None, action: str | None, limit: int, offset: int
+    ) -> tuple[list[AuditRecord], int]:
+        conds: list[ColumnElement[bool]] = []
+        if actor is not None:
+            conds.append(audit_log.c.actor == actor)
+        if action is not None:
+            conds.append(audit_log.c.action == action)
+        where = and_(True, *conds)
+        total = self.conn.execute(select(func.count()).select_from(audit_log).where(where))
+        rows = self.conn.execute(
+            select(audit_log)
+            .where(where)
+            .order_by(audit_log.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return [
+            AuditRecord(
+                id=r.id,
+                at=r.at,
+                actor=r.actor,
+                action=r.action,
+                target=r.target,
+                details=json.loads(r.details) if r.details else None,
+            )
+            for r in rows
+        ], int(total.scalar_one())
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    key: str
+    command: str
+    request: dict[str, Any]
+    entry_id: int
+
+
+class IdempotencyRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def get(self, key: str) -> IdempotencyRecord | None:
+        row = self.conn.execute(
+            select(idempotency_keys).where(idempotency_keys.c.key == key)
+        ).first()
+        if row is None:
+            return None
+        return IdempotencyRecord(row.key, row.command, json.loads(row.request), int(row.entry_id))
+
+    def add_many(self, records: Sequence[IdempotencyRecord], *, actor: str, now: datetime) -> None:
+        if records:
+            self.conn.execute(
+                insert(idempotency_keys),
+                [
+                    {
+                        "key": r.key,
+                        "command": r.command,
+                        "request": json.dumps(r.request, sort_keys=True),
+                        "entry_id": r.entry_id,
+                        "actor": actor,
+                        "created_at": now,
+                    }
+                    for r in records
+                ],
+            )
+
+    def all(self) -> Iterator[tuple[str, int]]:
+        for r in self.conn.execute(select(idempotency_keys.c.key, idempotency_keys.c.entry_id)):
+            yield r.key, int(r.entry_id)

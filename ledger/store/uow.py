@@ -1,0 +1,112 @@
+"""The unit of work: one database transaction per use case, and the only place that commits.
+
+Used as ``with uow: ...; uow.commit()``. Leaving the block without ``commit()`` (an error, or a
+read-only use case) rolls everything back, so a refused request never leaves half its writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine, RootTransaction
+from sqlalchemy.exc import DBAPIError
+
+from ledger.domain.errors import Conflict
+from ledger.store.repositories import (
+    AccountRepository,
+    AuditRepository,
+    IdempotencyRepository,
+    JournalRepository,
+    PeriodRepository,
+    UserRepository,
+)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class GuardRefused(Conflict):
+    """The database itself refused a write (a trigger or constraint); nothing was written."""
+
+    code = "refused-by-database"
+    title = "Refused by a database guard"
+
+
+class UnitOfWork:
+    accounts: AccountRepository
+    journal: JournalRepository
+    periods: PeriodRepository
+    users: UserRepository
+    audit: AuditRepository
+    idempotency: IdempotencyRepository
+
+    def __init__(self, engine: Engine, *, clock: Clock = utc_now, readonly: bool = False) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.readonly = readonly
+        self._conn: Connection | None = None
+        self._tx: RootTransaction | None = None
+
+    def __enter__(self) -> UnitOfWork:
+        if self._conn is not None:
+            raise RuntimeError("this unit of work is already in use")
+        conn = self.engine.connect()
+        if self.readonly:
+            conn = conn.execution_options(fundledger_readonly=True)
+        self._conn = conn
+        self._tx = conn.begin()
+        self.accounts = AccountRepository(conn)
+        self.journal = JournalRepository(conn, self.accounts)
+        self.periods = PeriodRepository(conn)
+        self.users = UserRepository(conn)
+        self.audit = AuditRepository(conn)
+        self.idempotency = IdempotencyRepository(conn)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self._tx is not None and self._tx.is_active:
+                self._tx.rollback()
+        finally:
+            if self._conn is not None:
+                self._conn.close()
+            self._conn = None
+            self._tx = None
+        if isinstance(exc, DBAPIError) and "fundledger:" in str(exc.orig):
+            raise GuardRefused(_guard_message(exc)) from exc
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def commit(self) -> None:
+        if self._tx is None:
+            raise RuntimeError("commit() outside `with uow:`")
+        if self.readonly:
+            raise RuntimeError("a read-only unit of work cannot commit")
+        try:
+            self._tx.commit()
+        except DBAPIError as exc:
+            if "fundledger:" in str(exc.orig):
+                raise GuardRefused(_guard_message(exc)) from exc
+            raise
+
+    @property
+    def connection(self) -> Connection:
+        if self._conn is None:
+            raise RuntimeError("the unit of work is not open")
+        return self._conn
+
+
+def _guard_message(exc: DBAPIError) -> str:
+    text = str(exc.orig).splitlines()[0]
+    return text[text.index("fundledger:") :]
