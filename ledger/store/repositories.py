@@ -225,6 +225,8 @@ class JournalRepository:
         """Post entries: check them against the accounts, seal them into the chain, write them."""
         if self._head is None:
             raise RuntimeError("lock_head() must be called before append()")
+        if not drafts:
+            return []
         locked = self.accounts.lock(leg.account_code for d in drafts for leg in d.legs)
         by_id = {a.id: a for a in locked.values()}
         running = {a.id: a.balance_minor for a in locked.values()}
