@@ -1,0 +1,143 @@
+"""Allocating payments to installments, and arrears: pure functions, replayable as of any date.
+
+A loan's paid state is never stored: it is derived by replaying its (non-reversed) payments in
+date order over its schedule. A backdated payment therefore re-allocates everything after it,
+and a reversed (bounced) payment simply drops out and reopens the arrears.
+
+Allocation of each payment (after Fineract's "due date, then advance" strategies):
+1. installments due on or before the payment date, oldest first;
+2. then the next installment to fall due;
+3. then in advance from the *last* installment backwards, so a prepayment shortens the loan;
+4. anything beyond what is owed is a credit owed back to the beneficiary (overpayment).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from ledger.domain.schedule import Installment
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentEvent:
+    """A payment towards a loan: ``key`` orders payments booked on the same day."""
+
+    key: int
+    on: date
+    minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    paid: tuple[int, ...]  # minor units paid on each installment, in schedule order
+    credit: int  # overpayment: paid beyond everything owed
+    parts: dict[int, tuple[tuple[int, int], ...]]  # payment key -> ((installment no, minor), ...)
+
+    @property
+    def total_paid(self) -> int:
+        return sum(self.paid)
+
+
+def allocate(installments: Sequence[Installment], payments: Iterable[PaymentEvent]) -> Allocation:
+    remaining = [i.minor for i in installments]
+    dues = [i.due_date for i in installments]
+    credit = 0
+    parts: dict[int, tuple[tuple[int, int], ...]] = {}
+    for payment in sorted(payments, key=lambda p: (p.on, p.key)):
+        left = payment.minor
+        taken: list[tuple[int, int]] = []
+
+        def take(idx: int, left: int) -> int:
+            amount = min(left, remaining[idx])
+            if amount:
+                remaining[idx] -= amount
+                taken.append((installments[idx].number, amount))
+            return left - amount
+
+        n = len(remaining)
+        i = 0
+        while left and i < n and dues[i] <= payment.on:
+            left = take(i, left)
+            i += 1
+        nxt = next((j for j in range(i, n) if remaining[j]), None)
+        if left and nxt is not None:
+            left = take(nxt, left)
+        j = n - 1
+        while left and j >= 0:
+            left = take(j, left)
+            j -= 1
+        credit += left
+        parts[payment.key] = tuple(taken)
+    paid = tuple(i.minor - r for i, r in zip(installments, remaining, strict=True))
+    return Allocation(paid, credit, parts)
+
+
+class AgingBucket(StrEnum):
+    CURRENT = "current"
+    D1_30 = "1-30"
+    D31_60 = "31-60"
+    D61_90 = "61-90"
+    D91_180 = "91-180"
+    D181_360 = "181-360"
+    OVER_360 = ">360"
+
+
+BUCKET_LIMITS = (
+    (0, AgingBucket.CURRENT),
+    (30, AgingBucket.D1_30),
+    (60, AgingBucket.D31_60),
+    (90, AgingBucket.D61_90),
+    (180, AgingBucket.D91_180),
+    (360, AgingBucket.D181_360),
+)
+
+
+def bucket(days_past_due: int) -> AgingBucket:
+    for limit, name in BUCKET_LIMITS:
+        if days_past_due <= limit:
+            return name
+    return AgingBucket.OVER_360
+
+
+@dataclass(frozen=True, slots=True)
+class Arrears:
+    as_of: date
+    outstanding: int  # still owed on the schedule (minor units)
+    overdue: int  # the part of it that fell due on or before as_of
+    days_past_due: int
+    oldest_unpaid_due: date | None
+
+    @property
+    def bucket(self) -> AgingBucket:
+        return bucket(self.days_past_due)
+
+
+def arrears(
+    installments: Sequence[Installment], payments: Iterable[PaymentEvent], as_of: date
+) -> Arrears:
+    """Arrears as of a date, counting only payments made on or before it."""
+    alloc = allocate(installments, (p for p in payments if p.on <= as_of))
+    outstanding = overdue = 0
+    oldest: date | None = None
+    for inst, paid in zip(installments, alloc.paid, strict=True):
+        owed = inst.minor - paid
+        outstanding += owed
+        if owed and inst.due_date <= as_of:
+            overdue += owed
+            if oldest is None:
+                oldest = inst.due_date
+    dpd = (as_of - oldest).days if oldest is not None else 0
+    return Arrears(as_of, outstanding, overdue, dpd, oldest)
+
+
+def par(outstanding_by_loan: Iterable[tuple[int, int]], days: int = 30) -> tuple[int, int]:
+    """Portfolio at risk: (outstanding of loans more than ``days`` late, total outstanding)."""
+    at_risk = total = 0
+    for outstanding, dpd in outstanding_by_loan:
+        total += outstanding
+        if dpd > days:
+            at_risk += outstanding
+    return at_risk, total
