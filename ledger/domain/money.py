@@ -57,6 +57,10 @@ def minor_digits(code: str) -> int:
     return digits
 
 
+#: The store keeps minor units in signed 64-bit integers; a larger amount is refused up front.
+MAX_MINOR = 2**63 - 1
+
+
 def _refuse_float(value: object) -> None:
     if isinstance(value, float):
         raise TypeError(
@@ -83,6 +87,8 @@ def parse_amount(value: object, code: str, *, field: str = "amount") -> Decimal:
     if not amount.is_finite():
         raise ValidationError(f"{field} must be a finite number", field=field)
     digits = minor_digits(code)
+    if abs(amount).scaleb(digits) > MAX_MINOR:
+        raise ValidationError(f"{field} {value} is too large to be booked", field=field)
     if amount != amount.quantize(_exponent(code), rounding=ROUND_HALF_EVEN):
         raise ValidationError(
             f"{field} {value} has more decimals than {code} allows ({digits})", field=field
