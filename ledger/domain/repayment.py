@@ -46,29 +46,21 @@ def allocate(installments: Sequence[Installment], payments: Iterable[PaymentEven
     dues = [i.due_date for i in installments]
     credit = 0
     parts: dict[int, tuple[tuple[int, int], ...]] = {}
+    n = len(remaining)
     for payment in sorted(payments, key=lambda p: (p.on, p.key)):
+        past_due = [i for i in range(n) if dues[i] <= payment.on]
+        upcoming = next((i for i in range(len(past_due), n) if remaining[i]), None)
+        order = past_due + ([upcoming] if upcoming is not None else []) + list(range(n - 1, -1, -1))
         left = payment.minor
         taken: list[tuple[int, int]] = []
-
-        def take(idx: int, left: int) -> int:
+        for idx in order:
+            if not left:
+                break
             amount = min(left, remaining[idx])
             if amount:
                 remaining[idx] -= amount
+                left -= amount
                 taken.append((installments[idx].number, amount))
-            return left - amount
-
-        n = len(remaining)
-        i = 0
-        while left and i < n and dues[i] <= payment.on:
-            left = take(i, left)
-            i += 1
-        nxt = next((j for j in range(i, n) if remaining[j]), None)
-        if left and nxt is not None:
-            left = take(nxt, left)
-        j = n - 1
-        while left and j >= 0:
-            left = take(j, left)
-            j -= 1
         credit += left
         parts[payment.key] = tuple(taken)
     paid = tuple(i.minor - r for i, r in zip(installments, remaining, strict=True))

@@ -21,7 +21,7 @@ from datetime import date
 
 from ledger.domain.errors import ValidationError
 from ledger.domain.journal import month_of, parse_month
-from ledger.domain.money import Money, from_minor, minor_digits, split_evenly, to_minor
+from ledger.domain.money import Money, from_minor, split_evenly, to_minor
 
 MAX_INSTALLMENTS = 120
 MONTH_END = 31
@@ -111,7 +111,7 @@ def build_schedule(
     minimum: Money | None = None,
     holidays: Sequence[str] = (),
 ) -> Schedule:
-    """A schedule for ``principal``: give either the number of installments or the monthly amount."""
+    """A schedule for ``principal``, from a number of installments or a monthly amount."""
     code = str(principal.currency.code)
     if to_minor(principal) <= 0:
         raise ValidationError("the amount to repay must be positive", field="amount")
