@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -197,4 +198,187 @@ idempotency_keys = Table(
     Column("entry_id", BigInteger, ForeignKey("journal_entries.id"), nullable=False),
     Column("actor", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+
+# -- loans (migration 0002) ------------------------------------------------------------------
+
+LOAN_STATUSES = (
+    "('draft','submitted','approved','contract_signed','active','closed','overpaid',"
+    "'written_off','rejected','withdrawn')"
+)
+
+#: Personal data of beneficiaries: apart from the ledger, erasable, read only by caseworkers and
+#: admins (every read audited). The ledger and loans know only the opaque id.
+beneficiaries = Table(
+    "beneficiaries",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("currency", String(3), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("full_name", String(200), nullable=True),
+    Column("preferred_language", String(16), nullable=True),
+    Column("email", String(254), nullable=True),
+    Column("phone", String(40), nullable=True),
+    Column("residence_status", String(64), nullable=True),
+    Column("permit_end_date", Date, nullable=True),
+    Column("monthly_net_income_minor", BigInteger, nullable=True),
+    Column("household_size", Integer, nullable=True),
+    Column("own_savings_minor", BigInteger, nullable=True),
+    Column("erased_at", UTCDateTime, nullable=True),
+    Column("erased_by", String(64), nullable=True),
+    CheckConstraint(
+        "monthly_net_income_minor IS NULL OR monthly_net_income_minor >= 0", name="income"
+    ),
+    CheckConstraint("own_savings_minor IS NULL OR own_savings_minor >= 0", name="savings"),
+    CheckConstraint("household_size IS NULL OR household_size BETWEEN 1 AND 30", name="household"),
+)
+
+loans = Table(
+    "loans",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("number", Integer, nullable=False, unique=True),
+    Column("beneficiary_id", String(16), ForeignKey("beneficiaries.id"), nullable=False, index=True),
+    Column("status", String(16), nullable=False, index=True),
+    Column("currency", String(3), nullable=False),
+    Column("principal_minor", BigInteger, nullable=False),
+    Column("monthly_rent_minor", BigInteger, nullable=False),
+    Column("jurisdiction", String(16), nullable=False),
+    Column("deposit_form", String(32), nullable=False),
+    Column("lease_start", Date, nullable=False),
+    Column("lease_end", Date, nullable=True),
+    Column("installments", Integer, nullable=True),
+    Column("monthly_amount_minor", BigInteger, nullable=True),
+    Column("first_due_date", Date, nullable=False),
+    Column("due_day", Integer, nullable=True),
+    Column("whole_units", Boolean, nullable=False),
+    Column("public_alternatives", String(16), nullable=False),
+    Column("reference_kind", String(8), nullable=False),
+    Column("reference", String(32), nullable=False, unique=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=True, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("submitted_by", String(64), nullable=True),
+    Column("approved_by", String(64), nullable=True),
+    Column("disbursement_entry_id", BigInteger, ForeignKey("journal_entries.id"), nullable=True),
+    Column("written_off", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
+    CheckConstraint(f"status IN {LOAN_STATUSES}", name="status"),
+    CheckConstraint("principal_minor > 0", name="principal_positive"),
+    CheckConstraint("monthly_rent_minor > 0", name="rent_positive"),
+    CheckConstraint("lease_end IS NULL OR lease_end > lease_start", name="lease_dates"),
+    CheckConstraint(
+        "(installments IS NULL) <> (monthly_amount_minor IS NULL)", name="one_duration"
+    ),
+    CheckConstraint("due_day IS NULL OR due_day BETWEEN 1 AND 31", name="due_day"),
+)
+
+#: The lease's landlord and address reveal where the person lives: personal data too.
+leases = Table(
+    "leases",
+    metadata,
+    Column("loan_id", String(16), ForeignKey("loans.id"), primary_key=True),
+    Column("landlord_name", String(200), nullable=True),
+    Column("property_address", String(500), nullable=True),
+)
+
+loan_events = Table(
+    "loan_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("loan_id", String(16), ForeignKey("loans.id"), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("from_status", String(16), nullable=False),
+    Column("to_status", String(16), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("entry_id", BigInteger, ForeignKey("journal_entries.id"), nullable=True),
+)
+
+schedule_versions = Table(
+    "schedule_versions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("loan_id", String(16), ForeignKey("loans.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("reason", String(500), nullable=False),
+    UniqueConstraint("loan_id", "version", name="uq_schedule_versions_loan_version"),
+)
+
+installments = Table(
+    "installments",
+    metadata,
+    Column("schedule_id", BigInteger, ForeignKey("schedule_versions.id"), primary_key=True),
+    Column("number", Integer, primary_key=True, autoincrement=False),
+    Column("due_date", Date, nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    CheckConstraint("amount_minor > 0", name="amount_positive"),
+)
+
+#: Money received for a loan (repayments, deposit releases, recoveries): each row points at
+#: its journal entry; a reversed entry drops out of the allocation.
+loan_payments = Table(
+    "loan_payments",
+    metadata,
+    Column("entry_id", BigInteger, ForeignKey("journal_entries.id"), primary_key=True),
+    Column("loan_id", String(16), ForeignKey("loans.id"), nullable=False, index=True),
+    Column("received_on", Date, nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("kind", String(16), nullable=False),
+    CheckConstraint("amount_minor > 0", name="amount_positive"),
+    CheckConstraint("kind IN ('repayment','deposit_release','recovery')", name="kind"),
+)
+
+eligibility_decisions = Table(
+    "eligibility_decisions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("loan_id", String(16), ForeignKey("loans.id"), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("outcome", String(8), nullable=False),
+    Column("rules_version", String(64), nullable=False),
+    Column("rules_fingerprint", String(16), nullable=False),
+    Column("facts", Text, nullable=False),
+    Column("results", Text, nullable=False),
+    Column("override_by", String(64), nullable=True),
+    Column("override_at", UTCDateTime, nullable=True),
+    Column("override_reason", Text, nullable=True),
+    CheckConstraint("outcome IN ('pass','review','fail')", name="outcome"),
+)
+
+deposit_releases = Table(
+    "deposit_releases",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("loan_id", String(16), ForeignKey("loans.id"), nullable=False, index=True),
+    Column("released_on", Date, nullable=False),
+    Column("returned_minor", BigInteger, nullable=False),
+    Column("kept_minor", BigInteger, nullable=False),
+    Column("kept_reason", String(500), nullable=True),
+    Column("entry_id", BigInteger, ForeignKey("journal_entries.id"), nullable=True),
+    Column("recorded_by", String(64), nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    CheckConstraint("returned_minor >= 0 AND kept_minor >= 0", name="amounts"),
+    CheckConstraint("returned_minor + kept_minor > 0", name="something"),
+)
+
+write_offs = Table(
+    "write_offs",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("loan_id", String(16), ForeignKey("loans.id"), nullable=False, index=True),
+    Column("proposed_by", String(64), nullable=False),
+    Column("proposed_at", UTCDateTime, nullable=False),
+    Column("reason", String(1000), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("decided_by", String(64), nullable=True),
+    Column("decided_at", UTCDateTime, nullable=True),
+    Column("entry_id", BigInteger, ForeignKey("journal_entries.id"), nullable=True),
+    CheckConstraint("status IN ('proposed','approved','rejected')", name="status"),
 )
