@@ -144,6 +144,12 @@ def actor_for_token(uow: UnitOfWork, token: str) -> Actor:
 
 
 def logout(uow: UnitOfWork, token: str) -> None:
+    """Revoke a token; audited under its user's name (an unknown token changes nothing)."""
     with uow:
-        uow.users.revoke_token(_token_hash(token), uow.now())
+        now = uow.now()
+        user = uow.users.by_token(_token_hash(token), now)
+        if user is None:
+            return
+        uow.users.revoke_token(_token_hash(token), now)
+        uow.audit.record(at=now, actor=user.username, action="logout", target="auth")
         uow.commit()
