@@ -1,0 +1,115 @@
+"""The HTTP API: ``create_app()`` builds it (``uvicorn --factory ledger.api.app:create_app``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
+from sqlalchemy import Engine
+
+import ledger
+from ledger.api.deps import IDEMPOTENCY_HEADER, ApiState
+from ledger.api.errors import PROBLEM_JSON, install_error_handlers
+from ledger.api.limits import BodySizeLimit
+from ledger.api.routers import accounts, admin, auth, health, journal, periods
+from ledger.api.schemas import Problem
+from ledger.config import Settings, get_settings
+from ledger.domain.journal import MAX_REFERENCE
+from ledger.store.database import make_engine
+from ledger.store.migrate import check_schema
+from ledger.store.uow import Clock, utc_now
+
+DESCRIPTION = """
+Double-entry ledger of a rental guarantee loan fund.
+
+* Log in with `POST /api/auth/token`, then send `Authorization: Bearer <token>`.
+* Amounts are decimal **strings** (`"12.34"`), always positive in requests; `side` says debit or
+  credit. JSON numbers are refused for money.
+* Requests that move money need an `Idempotency-Key` header; a retry with the same key and body
+  returns the first result.
+* Every error is `application/problem+json` (RFC 9457) and names the `field` it is about.
+"""
+
+_PROBLEM = {"model": Problem}
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {**_PROBLEM, "description": "Malformed request (e.g. invalid JSON, missing header)"},
+    401: {**_PROBLEM, "description": "Missing, unknown, expired or revoked token"},
+    403: {**_PROBLEM, "description": "Your role may not do this"},
+    404: {**_PROBLEM, "description": "Not found"},
+    409: {**_PROBLEM, "description": "Conflicts with the ledger's state"},
+    413: {**_PROBLEM, "description": "Request body too large"},
+    422: {**_PROBLEM, "description": "Invalid input; `errors` names every field"},
+}
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    clock: Clock | None = None,
+) -> FastAPI:
+    """The API on ``engine`` (default: one for ``settings.database_url``).
+
+    Refuses to build on a database whose schema is not this code's (``SchemaOutdated`` says to
+    run ``fundledger init``): serving an old schema could write rows the code cannot read back.
+    """
+    settings = settings or get_settings()
+    owns_engine = engine is None
+    engine = engine or make_engine(settings.database_url)
+    try:
+        check_schema(engine)
+    except Exception:
+        if owns_engine:
+            engine.dispose()
+        raise
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_engine:
+            engine.dispose()
+
+    app = FastAPI(
+        title=settings.fund_name,
+        description=DESCRIPTION,
+        version=ledger.__version__,
+        lifespan=lifespan,
+    )
+    app.state.ledger = ApiState(settings=settings, engine=engine, clock=clock or utc_now)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    install_error_handlers(app)
+
+    app.include_router(health.router)
+    api = APIRouter(prefix="/api", responses=PROBLEM_RESPONSES)
+    for module in (auth, accounts, journal, periods, admin):
+        api.include_router(module.router)
+    app.include_router(api)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The generated schema, with error responses under their real media type."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+        )
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                for parameter in operation.get("parameters", []):
+                    # Optional in Python only to answer its absence with a clear 400.
+                    if parameter["name"] == IDEMPOTENCY_HEADER:
+                        parameter["required"] = True
+                        parameter["schema"] = {"type": "string", "maxLength": MAX_REFERENCE}
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    if status[0] in "45" and "application/json" in content:
+                        content[PROBLEM_JSON] = content.pop("application/json")
+        app.openapi_schema = schema
+    return app.openapi_schema

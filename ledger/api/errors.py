@@ -1,0 +1,180 @@
+"""Every error leaves the API as problem+json (RFC 9457), whatever raised it.
+
+A problem names the ``field`` it is about whenever there is one, so a client can put the message
+next to the right input. Nothing internal (exception text, SQL, stack) reaches the client: an
+unexpected error is logged here and answered with a plain 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ledger.domain.errors import AuthenticationFailed, LedgerError
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_PREFIX = "urn:fundledger:problem:"
+
+log = logging.getLogger(__name__)
+
+
+class ProblemResponse(JSONResponse):
+    media_type = PROBLEM_JSON
+
+
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    field: str | None = None,
+    instance: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    errors: Sequence[Mapping[str, str]] | None = None,
+) -> ProblemResponse:
+    body: dict[str, Any] = {
+        "type": TYPE_PREFIX + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "field": field,
+    }
+    if instance is not None:
+        body["instance"] = instance
+    if errors is not None:
+        body["errors"] = list(errors)
+    return ProblemResponse(body, status_code=status, headers=dict(headers or {}))
+
+
+class MissingIdempotencyKey(LedgerError):
+    code = "idempotency-key-missing"
+    status = 400
+    title = "Idempotency-Key header required"
+
+
+class DatabaseUnavailable(LedgerError):
+    code = "database-unavailable"
+    status = 503
+    title = "Database unavailable"
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """Raised while the body streams in, once it passes the limit (see ``limits``)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is larger than {limit} bytes")
+
+
+def _ledger_error(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, LedgerError)
+    headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationFailed) else None
+    return problem(
+        exc.status,
+        exc.code,
+        exc.title,
+        exc.detail,
+        field=exc.field,
+        instance=request.url.path,
+        headers=headers,
+    )
+
+
+def field_name(loc: Sequence[int | str]) -> str:
+    """``("body", "legs", 1, "amount")`` -> ``legs[1].amount``; a query parameter by its name."""
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
+    name = ""
+    for part in parts:
+        if isinstance(part, int):
+            name += f"[{part}]"
+        else:
+            name += f".{part}" if name else str(part)
+    return name or "body"
+
+
+def _validation_error(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, RequestValidationError)
+    raw = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in raw):
+        return problem(
+            400,
+            "malformed-json",
+            "Malformed JSON",
+            "the request body is not valid JSON; send a JSON object with the fields documented "
+            "at /docs",
+            field="body",
+            instance=request.url.path,
+        )
+    # Only the location and the message: the input may hold a password or be huge.
+    errors = [
+        {"field": field_name(e["loc"]), "message": str(e["msg"]), "type": str(e["type"])}
+        for e in raw
+    ]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return problem(
+        422,
+        "validation-error",
+        "Invalid input",
+        detail,
+        field=errors[0]["field"] if errors else None,
+        instance=request.url.path,
+        errors=errors,
+    )
+
+
+_HTTP_PROBLEMS = {  # status -> (code, title)
+    404: ("not-found", "Not Found"),
+    405: ("method-not-allowed", "Method Not Allowed"),
+    413: ("content-too-large", "Content Too Large"),
+}
+
+
+def _http_error(request: Request, exc: Exception) -> ProblemResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    code, title = _HTTP_PROBLEMS.get(status, (f"http-{status}", HTTPStatus(status).phrase))
+    if status == 404:
+        detail = f"there is no {request.url.path}; the endpoints are listed at /docs"
+    elif status == 405:
+        allowed = (exc.headers or {}).get("Allow", "")
+        detail = f"{request.method} is not allowed on {request.url.path}; use {allowed}"
+    else:
+        detail = str(exc.detail)
+    return problem(
+        status,
+        code,
+        title,
+        detail,
+        field="body" if status == 413 else None,
+        instance=request.url.path,
+        headers=exc.headers,
+    )
+
+
+def _unexpected(request: Request, exc: Exception) -> ProblemResponse:
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(
+        500,
+        "internal-error",
+        "Internal server error",
+        "something went wrong on the server; the error is logged. Check the ledger before "
+        "retrying anything that is not idempotent, and tell the administrator if it persists",
+        instance=request.url.path,
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(LedgerError, _ledger_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,77 @@
+"""Refuse request bodies over ``max_request_bytes`` before they are parsed.
+
+The declared Content-Length is checked first, so an honest large request is refused without
+reading it; the bytes that actually arrive are counted too, because a chunked body declares
+no length and a lying client may declare a small one.
+"""
+
+from __future__ import annotations
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ledger.api.errors import BodyTooLarge, problem
+
+
+class BodySizeLimit:
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._refuse(scope, receive, send, bad_length=not declared.isdigit())
+            return
+
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    # An HTTPException: FastAPI passes it on to the problem+json handler.
+                    raise BodyTooLarge(self.max_bytes)
+            return message
+
+        async def watching_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, watching_send)
+        except BodyTooLarge:
+            if started:
+                raise
+            await self._refuse(scope, receive, send, bad_length=False)
+
+    async def _refuse(
+        self, scope: Scope, receive: Receive, send: Send, *, bad_length: bool
+    ) -> None:
+        if bad_length:
+            response = problem(
+                400,
+                "bad-content-length",
+                "Bad Request",
+                "the Content-Length header is not a number",
+                field="Content-Length",
+                instance=scope.get("path"),
+            )
+        else:
+            response = problem(
+                413,
+                "content-too-large",
+                "Content Too Large",
+                f"the request body is larger than {self.max_bytes} bytes",
+                field="body",
+                instance=scope.get("path"),
+            )
+        await response(scope, receive, send)

@@ -1,0 +1,1 @@
+"""Routers: each parses a request, calls one service, and shapes its answer."""
