@@ -40,7 +40,11 @@ def draft_request(draft: EntryDraft) -> dict[str, Any]:
         "booking_date": draft.booking_date.isoformat(),
         "description": draft.description,
         "kind": draft.kind.value,
-        "legs": [[leg.account_code, str(leg.amount.amount), leg.currency] for leg in draft.legs],
+        # Written from minor units, so that 250 and 250.00 are the same request.
+        "legs": [
+            [leg.account_code, str(from_minor(leg.minor, leg.currency).amount), leg.currency]
+            for leg in draft.legs
+        ],
         "loan_id": draft.loan_id,
         "statement_line_id": draft.statement_line_id,
         "reverses_id": draft.reverses_id,
