@@ -9,9 +9,14 @@ recovery). So a bounced payment that reopens arrears reopens the loan by itself.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 
-from ledger.domain.errors import Conflict
+from ledger.domain.eligibility import PublicAlternatives
+from ledger.domain.errors import Conflict, ValidationError
+from ledger.domain.money import Money, to_minor
+from ledger.domain.references import PaymentReference
 
 
 class LoanStatus(StrEnum):
@@ -89,3 +94,95 @@ def derived_status(*, written_off: bool, outstanding: int, credit: int) -> LoanS
     if credit > 0:
         return S.OVERPAID
     return S.CLOSED
+
+
+class DepositForm(StrEnum):
+    BLOCKED_ACCOUNT = "blocked_account"
+    BANK_GUARANTEE = "bank_guarantee"
+    CPAS_GUARANTEE = "cpas_guarantee"
+    PROGRESSIVE_GUARANTEE = "progressive_guarantee"
+    PERSONAL_SURETY = "personal_surety"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class LoanTerms:
+    """What a caseworker enters for an application (money in the fund's currency)."""
+
+    deposit: Money
+    monthly_rent: Money
+    jurisdiction: str
+    deposit_form: DepositForm
+    lease_start: date
+    lease_end: date | None
+    first_due_date: date
+    installments: int | None = None
+    monthly_amount: Money | None = None
+    due_day: int | None = None
+    whole_units: bool = False
+    public_alternatives: PublicAlternatives = PublicAlternatives.NOT_TRIED
+
+    def __post_init__(self) -> None:
+        code = self.deposit.currency
+        if to_minor(self.deposit) <= 0:
+            raise ValidationError("the deposit must be a positive amount", field="deposit")
+        if self.monthly_rent.currency != code:
+            raise ValidationError("rent and deposit must be in the same currency", "monthly_rent")
+        if to_minor(self.monthly_rent) <= 0:
+            raise ValidationError("the monthly rent must be a positive amount", "monthly_rent")
+        if not isinstance(self.jurisdiction, str) or not 2 <= len(self.jurisdiction) <= 16:
+            raise ValidationError("jurisdiction must be a code such as BE-BRU", "jurisdiction")
+        try:
+            object.__setattr__(self, "deposit_form", DepositForm(self.deposit_form))
+            object.__setattr__(
+                self, "public_alternatives", PublicAlternatives(self.public_alternatives)
+            )
+        except ValueError as exc:
+            raise ValidationError(str(exc), "deposit_form") from None
+        if self.lease_end is not None and self.lease_end <= self.lease_start:
+            raise ValidationError("the lease must end after it starts", field="lease_end")
+        if self.first_due_date < self.lease_start.replace(day=1):
+            raise ValidationError(
+                "the first installment cannot fall due before the lease starts", "first_due_date"
+            )
+        if (self.installments is None) == (self.monthly_amount is None):
+            raise ValidationError(
+                "give either the number of installments or the monthly amount", "installments"
+            )
+        if self.monthly_amount is not None and self.monthly_amount.currency != code:
+            raise ValidationError("monthly amount in another currency", "monthly_amount")
+        if self.due_day is not None and not 1 <= self.due_day <= 31:
+            raise ValidationError("due day must be between 1 and 31", "due_day")
+
+    @property
+    def currency(self) -> str:
+        return str(self.deposit.currency.code)
+
+
+@dataclass(frozen=True, slots=True)
+class Loan:
+    id: str
+    number: int
+    beneficiary_id: str
+    status: LoanStatus
+    terms: LoanTerms
+    reference: PaymentReference
+    account_id: int | None
+    created_by: str
+    submitted_by: str | None
+    approved_by: str | None
+    disbursement_entry_id: int | None
+    written_off: bool
+    version: int
+
+    @property
+    def currency(self) -> str:
+        return self.terms.currency
+
+    @property
+    def account_code(self) -> str:
+        return f"1200-{self.id}"
+
+
+def loan_id_for(number: int) -> str:
+    return f"L{number:06d}"

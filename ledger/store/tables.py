@@ -240,7 +240,9 @@ loans = Table(
     metadata,
     Column("id", String(16), primary_key=True),
     Column("number", Integer, nullable=False, unique=True),
-    Column("beneficiary_id", String(16), ForeignKey("beneficiaries.id"), nullable=False, index=True),
+    Column(
+        "beneficiary_id", String(16), ForeignKey("beneficiaries.id"), nullable=False, index=True
+    ),
     Column("status", String(16), nullable=False, index=True),
     Column("currency", String(3), nullable=False),
     Column("principal_minor", BigInteger, nullable=False),

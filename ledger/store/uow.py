@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, RootTransaction
 from sqlalchemy.exc import DBAPIError
 
 from ledger.domain.errors import Conflict
+from ledger.store.loan_repository import LoanRepository
 from ledger.store.repositories import (
     AccountRepository,
     AuditRepository,
@@ -44,6 +45,7 @@ class UnitOfWork:
     users: UserRepository
     audit: AuditRepository
     idempotency: IdempotencyRepository
+    loans: LoanRepository
 
     def __init__(self, engine: Engine, *, clock: Clock = utc_now, readonly: bool = False) -> None:
         self.engine = engine
@@ -66,6 +68,7 @@ class UnitOfWork:
         self.users = UserRepository(conn)
         self.audit = AuditRepository(conn)
         self.idempotency = IdempotencyRepository(conn)
+        self.loans = LoanRepository(conn)
         return self
 
     def __exit__(

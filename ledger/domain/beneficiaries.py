@@ -1,0 +1,81 @@
+"""Beneficiaries' personal data: the minimum a caseworker needs, kept apart from the ledger.
+
+The ledger and the loans know a beneficiary only by an opaque id. The fields below are
+special-category data (the people are victims of crime): only caseworkers and admins see them,
+every read is audited, and they can be erased once no loan is open.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, fields
+from datetime import date
+
+from ledger.domain.errors import ValidationError
+from ledger.domain.money import Money, to_minor
+
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,185}\.[^@\s]{2,}$")
+_PHONE = re.compile(r"^\+?[0-9 ()./-]{6,40}$")
+_ID_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+
+
+def new_beneficiary_id() -> str:
+    """An opaque id that says nothing about the person: 'B' + 12 random characters."""
+    return "B" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalData:
+    full_name: str
+    preferred_language: str = "fr"
+    email: str | None = None
+    phone: str | None = None
+    residence_status: str | None = None
+    permit_end_date: date | None = None
+    monthly_net_income: Money | None = None
+    household_size: int | None = None
+    own_savings: Money | None = None
+
+    def __post_init__(self) -> None:
+        name = self.full_name.strip() if isinstance(self.full_name, str) else ""
+        if not name:
+            raise ValidationError("the beneficiary's name must not be empty", "full_name")
+        if len(name) > 200:
+            raise ValidationError("the name is longer than 200 characters", "full_name")
+        object.__setattr__(self, "full_name", name)
+        if not isinstance(self.preferred_language, str) or not _LANGUAGE.match(
+            self.preferred_language
+        ):
+            raise ValidationError(
+                "preferred language must be a language code such as fr, nl, en, ar or ti",
+                "preferred_language",
+            )
+        if self.email is not None and not _EMAIL.match(self.email):
+            raise ValidationError("this is not an e-mail address", "email")
+        if self.phone is not None and not _PHONE.match(self.phone):
+            raise ValidationError("a phone number has 6 to 40 digits, spaces or +()./-", "phone")
+        if self.residence_status is not None and len(self.residence_status) > 64:
+            raise ValidationError(
+                "residence status is longer than 64 characters", "residence_status"
+            )
+        for name_, value in (
+            ("monthly_net_income", self.monthly_net_income),
+            ("own_savings", self.own_savings),
+        ):
+            if value is not None and to_minor(value) < 0:
+                raise ValidationError(f"{name_} must not be negative", name_)
+        if self.household_size is not None and not 1 <= self.household_size <= 30:
+            raise ValidationError("household size must be between 1 and 30", "household_size")
+
+
+PERSONAL_FIELDS = tuple(f.name for f in fields(PersonalData))
+
+
+@dataclass(frozen=True, slots=True)
+class Beneficiary:
+    id: str
+    currency: str
+    personal: PersonalData | None  # None once erased, or for a role that may not see it
+    erased: bool

@@ -1,0 +1,698 @@
+"""Loans, their schedules and payments, and beneficiaries' personal data. Never commits."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, exists, func, insert, select, update
+from sqlalchemy.orm import aliased
+
+from ledger.domain.beneficiaries import Beneficiary, PersonalData
+from ledger.domain.eligibility import Decision, PublicAlternatives
+from ledger.domain.errors import Conflict, NotFound
+from ledger.domain.loans import DepositForm, Loan, LoanStatus, LoanTerms
+from ledger.domain.money import from_minor, to_minor
+from ledger.domain.references import PaymentReference, ReferenceKind
+from ledger.domain.repayment import PaymentEvent
+from ledger.domain.schedule import Installment, Schedule
+from ledger.store.tables import (
+    accounts,
+    beneficiaries,
+    deposit_releases,
+    eligibility_decisions,
+    installments,
+    journal_entries,
+    journal_legs,
+    leases,
+    loan_events,
+    loan_payments,
+    loans,
+    schedule_versions,
+    write_offs,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    landlord_name: str | None
+    property_address: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LoanEvent:
+    at: datetime
+    actor: str
+    action: str
+    from_status: str
+    to_status: str
+    reason: str | None
+    entry_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDecision:
+    id: int
+    at: datetime
+    actor: str
+    outcome: str
+    rules_version: str
+    rules_fingerprint: str
+    facts: dict[str, Any]
+    results: list[dict[str, str]]
+    override_by: str | None
+    override_reason: str | None
+
+    @property
+    def accepted(self) -> bool:
+        """Pass, or a fail/review overridden by a supervisor."""
+        return self.outcome == "pass" or self.override_by is not None
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOff:
+    id: int
+    loan_id: str
+    proposed_by: str
+    reason: str
+    status: str
+    decided_by: str | None
+    entry_id: int | None
+
+
+class LoanRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # -- beneficiaries ---------------------------------------------------------------------
+    def add_beneficiary(
+        self, bid: str, currency: str, data: PersonalData, *, actor: str, now: datetime
+    ) -> None:
+        self.conn.execute(
+            insert(beneficiaries).values(
+                id=bid, currency=currency, created_at=now, created_by=actor, **_personal_row(data)
+            )
+        )
+
+    def beneficiary(self, bid: str) -> Beneficiary:
+        row = self.conn.execute(select(beneficiaries).where(beneficiaries.c.id == bid)).first()
+        if row is None:
+            raise NotFound(f"beneficiary {bid} does not exist", "beneficiary_id")
+        personal = None
+        if row.erased_at is None:
+            cur = row.currency
+            personal = PersonalData(
+                full_name=row.full_name,
+                preferred_language=row.preferred_language,
+                email=row.email,
+                phone=row.phone,
+                residence_status=row.residence_status,
+                permit_end_date=row.permit_end_date,
+                monthly_net_income=_money(row.monthly_net_income_minor, cur),
+                household_size=row.household_size,
+                own_savings=_money(row.own_savings_minor, cur),
+            )
+        return Beneficiary(row.id, row.currency, personal, row.erased_at is not None)
+
+    def update_beneficiary(self, bid: str, data: PersonalData) -> None:
+        self.conn.execute(
+            update(beneficiaries)
+            .where(beneficiaries.c.id == bid, beneficiaries.c.erased_at.is_(None))
+            .values(**_personal_row(data))
+        )
+
+    def erase_beneficiary(self, bid: str, *, actor: str, now: datetime) -> None:
+        blank = dict.fromkeys(_personal_row(PersonalData("x")).keys())
+        self.conn.execute(
+            update(beneficiaries)
+            .where(beneficiaries.c.id == bid)
+            .values(erased_at=now, erased_by=actor, **blank)
+        )
+        loan_ids = select(loans.c.id).where(loans.c.beneficiary_id == bid)
+        self.conn.execute(
+            update(leases)
+            .where(leases.c.loan_id.in_(loan_ids))
+            .values(landlord_name=None, property_address=None)
+        )
+        self.conn.execute(
+            update(eligibility_decisions)
+            .where(eligibility_decisions.c.loan_id.in_(loan_ids))
+            .values(facts=json.dumps({"erased": True}))
+        )
+
+    def list_beneficiaries(self, *, limit: int, offset: int) -> tuple[list[str], int]:
+        total = self.conn.execute(select(func.count()).select_from(beneficiaries)).scalar_one()
+        rows = self.conn.execute(
+            select(beneficiaries.c.id).order_by(beneficiaries.c.id).limit(limit).offset(offset)
+        )
+        return [r.id for r in rows], int(total)
+
+    # -- loans -----------------------------------------------------------------------------
+    def next_number(self) -> int:
+        current = self.conn.execute(select(func.max(loans.c.number))).scalar_one()
+        return int(current or 0) + 1
+
+    def add_loan(self, loan: Loan, lease: Lease, *, now: datetime) -> None:
+        t = loan.terms
+        self.conn.execute(
+            insert(loans).values(
+                id=loan.id,
+                number=loan.number,
+                beneficiary_id=loan.beneficiary_id,
+                status=loan.status.value,
+                currency=t.currency,
+                principal_minor=to_minor(t.deposit),
+                monthly_rent_minor=to_minor(t.monthly_rent),
+                jurisdiction=t.jurisdiction,
+                deposit_form=t.deposit_form.value,
+                lease_start=t.lease_start,
+                lease_end=t.lease_end,
+                installments=t.installments,
+                monthly_amount_minor=to_minor(t.monthly_amount) if t.monthly_amount else None,
+                first_due_date=t.first_due_date,
+                due_day=t.due_day,
+                whole_units=t.whole_units,
+                public_alternatives=t.public_alternatives.value,
+                reference_kind=loan.reference.kind.value,
+                reference=loan.reference.value,
+                account_id=None,
+                created_at=now,
+                created_by=loan.created_by,
+                written_off=False,
+                version=1,
+            )
+        )
+        self.conn.execute(
+            insert(leases).values(
+                loan_id=loan.id,
+                landlord_name=lease.landlord_name,
+                property_address=lease.property_address,
+            )
+        )
+
+    def get(self, loan_id: str, *, lock: bool = False) -> Loan:
+        stmt = select(loans).where(loans.c.id == loan_id)
+        if lock and self.conn.dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        row = self.conn.execute(stmt).first()
+        if row is None:
+            raise NotFound(f"loan {loan_id} does not exist", "loan_id")
+        return _loan(row)
+
+    def by_reference(self, reference: str) -> Loan | None:
+        row = self.conn.execute(select(loans).where(loans.c.reference == reference)).first()
+        return _loan(row) if row else None
+
+    def page(
+        self,
+        *,
+        status: LoanStatus | None,
+        beneficiary_id: str | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[Loan], int]:
+        conds = []
+        if status is not None:
+            conds.append(loans.c.status == status.value)
+        if beneficiary_id is not None:
+            conds.append(loans.c.beneficiary_id == beneficiary_id)
+        where = and_(True, *conds)
+        total = self.conn.execute(select(func.count()).select_from(loans).where(where))
+        rows = self.conn.execute(
+            select(loans).where(where).order_by(loans.c.number).limit(limit).offset(offset)
+        )
+        return [_loan(r) for r in rows], int(total.scalar_one())
+
+    def of_beneficiary(self, bid: str) -> list[Loan]:
+        rows = self.conn.execute(select(loans).where(loans.c.beneficiary_id == bid))
+        return [_loan(r) for r in rows]
+
+    def save(self, loan: Loan, **values: Any) -> Loan:
+        """Update a loan if nobody else changed it since it was read (optimistic lock)."""
+        result = self.conn.execute(
+            update(loans)
+            .where(loans.c.id == loan.id, loans.c.version == loan.version)
+            .values(version=loan.version + 1, **values)
+        )
+        if result.rowcount != 1:
+            raise Conflict(
+                f"loan {loan.id} was changed by someone else meanwhile; reload it and try again",
+                "loan_id",
+            )
+        return self.get(loan.id)
+
+    def update_terms(self, loan: Loan, terms: LoanTerms) -> Loan:
+        return self.save(
+            loan,
+            principal_minor=to_minor(terms.deposit),
+            monthly_rent_minor=to_minor(terms.monthly_rent),
+            jurisdiction=terms.jurisdiction,
+            deposit_form=terms.deposit_form.value,
+            lease_start=terms.lease_start,
+            lease_end=terms.lease_end,
+            installments=terms.installments,
+            monthly_amount_minor=to_minor(terms.monthly_amount) if terms.monthly_amount else None,
+            first_due_date=terms.first_due_date,
+            due_day=terms.due_day,
+            whole_units=terms.whole_units,
+            public_alternatives=terms.public_alternatives.value,
+        )
+
+    def lease(self, loan_id: str) -> Lease:
+        row = self.conn.execute(select(leases).where(leases.c.loan_id == loan_id)).first()
+        return Lease(row.landlord_name, row.property_address) if row else Lease(None, None)
+
+    def update_lease(self, loan_id: str, lease: Lease) -> None:
+        self.conn.execute(
+            update(leases)
+            .where(leases.c.loan_id == loan_id)
+            .values(landlord_name=lease.landlord_name, property_address=lease.property_address)
+        )
+
+    # -- events ----------------------------------------------------------------------------
+    def add_event(
+        self,
+        loan_id: str,
+        *,
+        at: datetime,
+        actor: str,
+        action: str,
+        from_status: LoanStatus,
+        to_status: LoanStatus,
+        reason: str | None = None,
+        entry_id: int | None = None,
+    ) -> None:
+        self.conn.execute(
+            insert(loan_events).values(
+                loan_id=loan_id,
+                at=at,
+                actor=actor,
+                action=action,
+                from_status=from_status.value,
+                to_status=to_status.value,
+                reason=reason,
+                entry_id=entry_id,
+            )
+        )
+
+    def events(self, loan_id: str) -> list[LoanEvent]:
+        rows = self.conn.execute(
+            select(loan_events).where(loan_events.c.loan_id == loan_id).order_by(loan_events.c.id)
+        )
+        return [
+            LoanEvent(r.at, r.actor, r.action, r.from_status, r.to_status, r.reason, r.entry_id)
+            for r in rows
+        ]
+
+    # -- schedules -------------------------------------------------------------------------
+    def add_schedule(
+        self, loan_id: str, schedule: Schedule, *, reason: str, actor: str, now: datetime
+    ) -> int:
+        current = self.conn.execute(
+            select(func.max(schedule_versions.c.version)).where(
+                schedule_versions.c.loan_id == loan_id
+            )
+        ).scalar_one()
+        version = int(current or 0) + 1
+        sid = self.conn.execute(
+            insert(schedule_versions)
+            .values(
+                loan_id=loan_id, version=version, created_at=now, created_by=actor, reason=reason
+            )
+            .returning(schedule_versions.c.id)
+        ).scalar_one()
+        self.conn.execute(
+            insert(installments),
+            [
+                {
+                    "schedule_id": sid,
+                    "number": i.number,
+                    "due_date": i.due_date,
+                    "amount_minor": i.minor,
+                }
+                for i in schedule.installments
+            ],
+        )
+        return version
+
+    def schedule(self, loan_id: str, version: int | None = None) -> tuple[int, Schedule]:
+        """The loan's current schedule (or a given version) with its version number."""
+        sv = schedule_versions
+        stmt = select(sv.c.id, sv.c.version).where(sv.c.loan_id == loan_id)
+        stmt = (
+            stmt.where(sv.c.version == version)
+            if version
+            else stmt.order_by(sv.c.version.desc()).limit(1)
+        )
+        head = self.conn.execute(stmt).first()
+        if head is None:
+            raise NotFound(f"loan {loan_id} has no schedule", "loan_id")
+        currency = self.conn.execute(
+            select(loans.c.currency).where(loans.c.id == loan_id)
+        ).scalar_one()
+        rows = self.conn.execute(
+            select(installments)
+            .where(installments.c.schedule_id == head.id)
+            .order_by(installments.c.number)
+        )
+        return head.version, Schedule(
+            tuple(
+                Installment(r.number, r.due_date, from_minor(int(r.amount_minor), currency))
+                for r in rows
+            )
+        )
+
+    def schedule_history(self, loan_id: str) -> list[tuple[int, datetime, str, str]]:
+        sv = schedule_versions
+        rows = self.conn.execute(
+            select(sv.c.version, sv.c.created_at, sv.c.created_by, sv.c.reason)
+            .where(sv.c.loan_id == loan_id)
+            .order_by(sv.c.version)
+        )
+        return [(r.version, r.created_at, r.created_by, r.reason) for r in rows]
+
+    # -- payments --------------------------------------------------------------------------
+    def add_payment(self, *, entry_id: int, loan_id: str, on: date, minor: int, kind: str) -> None:
+        self.conn.execute(
+            insert(loan_payments).values(
+                entry_id=entry_id, loan_id=loan_id, received_on=on, amount_minor=minor, kind=kind
+            )
+        )
+
+    def payments(
+        self,
+        loan_id: str,
+        *,
+        kinds: Sequence[str] = ("repayment", "deposit_release"),
+        include_reversed: bool = False,
+    ) -> list[tuple[PaymentEvent, str, bool]]:
+        """(payment, kind, reversed) for a loan, in booking order."""
+        rev = aliased(journal_entries)
+        reversed_ = exists().where(rev.c.reverses_id == loan_payments.c.entry_id)
+        stmt = (
+            select(loan_payments, reversed_.label("is_reversed"))
+            .where(loan_payments.c.loan_id == loan_id, loan_payments.c.kind.in_(list(kinds)))
+            .order_by(loan_payments.c.received_on, loan_payments.c.entry_id)
+        )
+        if not include_reversed:
+            stmt = stmt.where(~reversed_)
+        return [
+            (
+                PaymentEvent(int(r.entry_id), r.received_on, int(r.amount_minor)),
+                r.kind,
+                bool(r.is_reversed),
+            )
+            for r in self.conn.execute(stmt)
+        ]
+
+    def payment_loan(self, entry_id: int) -> str | None:
+        return self.conn.execute(
+            select(loan_payments.c.loan_id).where(loan_payments.c.entry_id == entry_id)
+        ).scalar_one_or_none()
+
+    def credit_minor(self, loan_id: str, credit_account_id: int) -> int:
+        """What the fund owes the beneficiary of this loan (positive), from the ledger."""
+        total = self.conn.execute(
+            select(func.coalesce(func.sum(journal_legs.c.amount_minor), 0))
+            .join(journal_entries, journal_entries.c.id == journal_legs.c.entry_id)
+            .where(
+                journal_entries.c.loan_id == loan_id, journal_legs.c.account_id == credit_account_id
+            )
+        ).scalar_one()
+        return -int(total)
+
+    # -- eligibility -----------------------------------------------------------------------
+    def add_decision(
+        self,
+        loan_id: str,
+        decision: Decision,
+        facts: Mapping[str, Any],
+        *,
+        actor: str,
+        now: datetime,
+    ) -> int:
+        return int(
+            self.conn.execute(
+                insert(eligibility_decisions)
+                .values(
+                    loan_id=loan_id,
+                    at=now,
+                    actor=actor,
+                    outcome=decision.outcome.value,
+                    rules_version=decision.rules_version,
+                    rules_fingerprint=decision.rules_fingerprint,
+                    facts=json.dumps(facts, sort_keys=True, default=str),
+                    results=json.dumps(
+                        [
+                            {"rule": r.rule, "outcome": r.outcome.value, "reason": r.reason}
+                            for r in decision.results
+                        ]
+                    ),
+                )
+                .returning(eligibility_decisions.c.id)
+            ).scalar_one()
+        )
+
+    def latest_decision(self, loan_id: str) -> StoredDecision | None:
+        row = self.conn.execute(
+            select(eligibility_decisions)
+            .where(eligibility_decisions.c.loan_id == loan_id)
+            .order_by(eligibility_decisions.c.id.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            return None
+        return StoredDecision(
+            row.id,
+            row.at,
+            row.actor,
+            row.outcome,
+            row.rules_version,
+            row.rules_fingerprint,
+            json.loads(row.facts),
+            json.loads(row.results),
+            row.override_by,
+            row.override_reason,
+        )
+
+    def override_decision(
+        self, decision_id: int, *, actor: str, reason: str, now: datetime
+    ) -> None:
+        self.conn.execute(
+            update(eligibility_decisions)
+            .where(eligibility_decisions.c.id == decision_id)
+            .values(override_by=actor, override_at=now, override_reason=reason)
+        )
+
+    # -- deposit release and write-off ----------------------------------------------------
+    def add_release(
+        self,
+        loan_id: str,
+        *,
+        on: date,
+        returned: int,
+        kept: int,
+        reason: str | None,
+        entry_id: int | None,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        self.conn.execute(
+            insert(deposit_releases).values(
+                loan_id=loan_id,
+                released_on=on,
+                returned_minor=returned,
+                kept_minor=kept,
+                kept_reason=reason,
+                entry_id=entry_id,
+                recorded_by=actor,
+                recorded_at=now,
+            )
+        )
+
+    def releases(self, loan_id: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            select(deposit_releases)
+            .where(deposit_releases.c.loan_id == loan_id)
+            .order_by(deposit_releases.c.id)
+        )
+        return [dict(r._mapping) for r in rows]
+
+    def add_write_off(self, loan_id: str, *, actor: str, reason: str, now: datetime) -> int:
+        return int(
+            self.conn.execute(
+                insert(write_offs)
+                .values(
+                    loan_id=loan_id,
+                    proposed_by=actor,
+                    proposed_at=now,
+                    reason=reason,
+                    status="proposed",
+                )
+                .returning(write_offs.c.id)
+            ).scalar_one()
+        )
+
+    def write_off(self, wid: int) -> WriteOff:
+        row = self.conn.execute(select(write_offs).where(write_offs.c.id == wid)).first()
+        if row is None:
+            raise NotFound(f"write-off proposal {wid} does not exist", "write_off_id")
+        return WriteOff(
+            row.id,
+            row.loan_id,
+            row.proposed_by,
+            row.reason,
+            row.status,
+            row.decided_by,
+            row.entry_id,
+        )
+
+    def pending_write_off(self, loan_id: str) -> WriteOff | None:
+        wid = self.conn.execute(
+            select(write_offs.c.id).where(
+                write_offs.c.loan_id == loan_id, write_offs.c.status == "proposed"
+            )
+        ).scalar_one_or_none()
+        return self.write_off(wid) if wid is not None else None
+
+    def decide_write_off(
+        self, wid: int, *, status: str, actor: str, now: datetime, entry_id: int | None
+    ) -> None:
+        self.conn.execute(
+            update(write_offs)
+            .where(write_offs.c.id == wid)
+            .values(status=status, decided_by=actor, decided_at=now, entry_id=entry_id)
+        )
+
+    # -- portfolio -------------------------------------------------------------------------
+    def portfolio(
+        self, statuses: Sequence[LoanStatus]
+    ) -> Iterator[tuple[str, str, list[Installment], list[PaymentEvent]]]:
+        """(loan id, currency, current installments, valid payments) for every loan in
+        ``statuses``, read in three queries whatever the number of loans."""
+        wanted = [s.value for s in statuses]
+        loan_rows = self.conn.execute(
+            select(loans.c.id, loans.c.currency)
+            .where(loans.c.status.in_(wanted))
+            .order_by(loans.c.number)
+        ).all()
+        currency = {r.id: r.currency for r in loan_rows}
+        latest = (
+            select(schedule_versions.c.loan_id, func.max(schedule_versions.c.version).label("v"))
+            .group_by(schedule_versions.c.loan_id)
+            .subquery()
+        )
+        inst_rows = self.conn.execute(
+            select(
+                schedule_versions.c.loan_id,
+                installments.c.number,
+                installments.c.due_date,
+                installments.c.amount_minor,
+            )
+            .join(
+                latest,
+                and_(
+                    latest.c.loan_id == schedule_versions.c.loan_id,
+                    latest.c.v == schedule_versions.c.version,
+                ),
+            )
+            .join(installments, installments.c.schedule_id == schedule_versions.c.id)
+            .join(loans, loans.c.id == schedule_versions.c.loan_id)
+            .where(loans.c.status.in_(wanted))
+            .order_by(schedule_versions.c.loan_id, installments.c.number)
+        )
+        by_loan: dict[str, list[Installment]] = defaultdict(list)
+        for r in inst_rows:
+            by_loan[r.loan_id].append(
+                Installment(
+                    r.number, r.due_date, from_minor(int(r.amount_minor), currency[r.loan_id])
+                )
+            )
+        rev = aliased(journal_entries)
+        pay_rows = self.conn.execute(
+            select(
+                loan_payments.c.loan_id,
+                loan_payments.c.entry_id,
+                loan_payments.c.received_on,
+                loan_payments.c.amount_minor,
+            )
+            .join(loans, loans.c.id == loan_payments.c.loan_id)
+            .where(
+                loans.c.status.in_(wanted),
+                loan_payments.c.kind.in_(["repayment", "deposit_release"]),
+                ~exists().where(rev.c.reverses_id == loan_payments.c.entry_id),
+            )
+        )
+        pays: dict[str, list[PaymentEvent]] = defaultdict(list)
+        for r in pay_rows:
+            pays[r.loan_id].append(
+                PaymentEvent(int(r.entry_id), r.received_on, int(r.amount_minor))
+            )
+        for lr in loan_rows:
+            yield lr.id, lr.currency, by_loan.get(lr.id, []), pays.get(lr.id, [])
+
+    def loan_account_balance(self, account_id: int | None) -> int:
+        if account_id is None:
+            return 0
+        return int(
+            self.conn.execute(
+                select(accounts.c.balance_minor).where(accounts.c.id == account_id)
+            ).scalar_one()
+        )
+
+
+def _money(minor: int | None, currency: str) -> Any:
+    return from_minor(int(minor), currency) if minor is not None else None
+
+
+def _personal_row(data: PersonalData) -> dict[str, Any]:
+    return {
+        "full_name": data.full_name,
+        "preferred_language": data.preferred_language,
+        "email": data.email,
+        "phone": data.phone,
+        "residence_status": data.residence_status,
+        "permit_end_date": data.permit_end_date,
+        "monthly_net_income_minor": to_minor(data.monthly_net_income)
+        if data.monthly_net_income is not None
+        else None,
+        "household_size": data.household_size,
+        "own_savings_minor": to_minor(data.own_savings) if data.own_savings is not None else None,
+    }
+
+
+def _loan(row: Row[Any]) -> Loan:
+    cur = row.currency
+    terms = LoanTerms(
+        deposit=from_minor(int(row.principal_minor), cur),
+        monthly_rent=from_minor(int(row.monthly_rent_minor), cur),
+        jurisdiction=row.jurisdiction,
+        deposit_form=DepositForm(row.deposit_form),
+        lease_start=row.lease_start,
+        lease_end=row.lease_end,
+        first_due_date=row.first_due_date,
+        installments=row.installments,
+        monthly_amount=_money(row.monthly_amount_minor, cur),
+        due_day=row.due_day,
+        whole_units=bool(row.whole_units),
+        public_alternatives=PublicAlternatives(row.public_alternatives),
+    )
+    return Loan(
+        id=row.id,
+        number=int(row.number),
+        beneficiary_id=row.beneficiary_id,
+        status=LoanStatus(row.status),
+        terms=terms,
+        reference=PaymentReference(ReferenceKind(row.reference_kind), row.reference),
+        account_id=row.account_id,
+        created_by=row.created_by,
+        submitted_by=row.submitted_by,
+        approved_by=row.approved_by,
+        disbursement_entry_id=row.disbursement_entry_id,
+        written_off=bool(row.written_off),
+        version=int(row.version),
+    )
