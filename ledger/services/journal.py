@@ -98,49 +98,69 @@ def post(
     at all.
     """
     actor.require(Permission.LEDGER_POST)
+    with uow:
+        posted = post_in(uow, actor, drafts, command=command)
+        uow.commit()
+    return posted
+
+
+def post_in(
+    uow: UnitOfWork,
+    actor: Actor,
+    drafts: Sequence[EntryDraft],
+    *,
+    command: str,
+    requests: Sequence[dict[str, Any]] | None = None,
+) -> list[Posted]:
+    """Post inside an open unit of work; the caller checks permissions and commits.
+
+    ``requests`` gives, per draft, what its idempotency key stands for when that is not the
+    draft itself (a loan payment's key stands for loan, amount and date, not for the legs
+    derived from them).
+    """
     _check_dates(uow, drafts)
     keys = [d.idempotency_key for d in drafts if d.idempotency_key]
     if len(keys) != len(set(keys)):
         raise ValidationError("two entries in one request share an idempotency key", field="legs")
-    with uow:
-        uow.journal.lock_head()
-        results: list[Posted | None] = []
-        fresh: list[EntryDraft] = []
-        for draft in drafts:
-            original = (
-                replay(uow, draft.idempotency_key, command, draft_request(draft))
-                if draft.idempotency_key
-                else None
-            )
-            results.append(Posted(original, True) if original else None)
-            if original is None:
-                fresh.append(draft)
-        _check_reversals(uow, fresh)
-        now = uow.now()
-        entries = uow.journal.append(
-            fresh, author=actor.name, now=now, closed_months=uow.periods.closed_months()
+    wanted = list(requests) if requests is not None else [draft_request(d) for d in drafts]
+    uow.journal.lock_head()
+    results: list[Posted | None] = []
+    fresh: list[tuple[EntryDraft, dict[str, Any]]] = []
+    for draft, request in zip(drafts, wanted, strict=True):
+        original = (
+            replay(uow, draft.idempotency_key, command, request) if draft.idempotency_key else None
         )
-        uow.idempotency.add_many(
-            [
-                IdempotencyRecord(e.idempotency_key, command, draft_request(d), e.id)
-                for d, e in zip(fresh, entries, strict=True)
-                if e.idempotency_key
-            ],
+        results.append(Posted(original, True) if original else None)
+        if original is None:
+            fresh.append((draft, request))
+    _check_reversals(uow, [d for d, _ in fresh])
+    now = uow.now()
+    entries = uow.journal.append(
+        [d for d, _ in fresh],
+        author=actor.name,
+        now=now,
+        closed_months=uow.periods.closed_months(),
+    )
+    uow.idempotency.add_many(
+        [
+            IdempotencyRecord(e.idempotency_key, command, request, e.id)
+            for (_, request), e in zip(fresh, entries, strict=True)
+            if e.idempotency_key
+        ],
+        actor=actor.name,
+        now=now,
+    )
+    if entries:
+        uow.audit.record(
+            at=now,
             actor=actor.name,
-            now=now,
+            action=command,
+            target=f"entry:{entries[0].id}" if len(entries) == 1 else "entries",
+            details={
+                "entries": [e.id for e in entries],
+                "kinds": sorted({e.kind for e in entries}),
+            },
         )
-        if entries:
-            uow.audit.record(
-                at=now,
-                actor=actor.name,
-                action=command,
-                target=f"entry:{entries[0].id}" if len(entries) == 1 else "entries",
-                details={
-                    "entries": [e.id for e in entries],
-                    "kinds": sorted({e.kind for e in entries}),
-                },
-            )
-        uow.commit()
     posted = iter(entries)
     return [r if r is not None else Posted(next(posted), False) for r in results]
 
