@@ -23,6 +23,17 @@ class Permission(StrEnum):
     PERIOD_REOPEN = "reopen a closed month"
     USERS_MANAGE = "manage users"
     AUDIT_READ = "read the audit log"
+    LOANS_READ = "read loans"
+    LOANS_APPLY = "open and submit loan applications"
+    LOANS_APPROVE = "approve or reject loan applications"
+    LOANS_SERVICE = "change schedules (holidays, rescheduling)"
+    ELIGIBILITY_OVERRIDE = "override an eligibility decision"
+    PERSONAL_READ = "see beneficiaries' personal data"
+    PERSONAL_WRITE = "record or erase beneficiaries' personal data"
+    LOANS_DISBURSE = "pay out loans"
+    PAYMENTS_RECORD = "record payments, deposit releases and refunds"
+    WRITE_OFF_PROPOSE = "propose a write-off"
+    WRITE_OFF_APPROVE = "approve a write-off"
 
 
 GRANTS: dict[Permission, frozenset[Role]] = {
@@ -33,6 +44,18 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.PERIOD_REOPEN: frozenset({Role.ADMIN}),
     Permission.USERS_MANAGE: frozenset({Role.ADMIN}),
     Permission.AUDIT_READ: frozenset({Role.ADMIN, Role.AUDITOR}),
+    Permission.LOANS_READ: frozenset({Role.ADMIN, Role.CASEWORKER, Role.TREASURER, Role.AUDITOR}),
+    Permission.LOANS_APPLY: frozenset({Role.ADMIN, Role.CASEWORKER}),
+    Permission.LOANS_APPROVE: frozenset({Role.ADMIN, Role.CASEWORKER}),
+    Permission.LOANS_SERVICE: frozenset({Role.ADMIN, Role.CASEWORKER}),
+    # The admin is the fund's supervisor.
+    Permission.ELIGIBILITY_OVERRIDE: frozenset({Role.ADMIN}),
+    Permission.PERSONAL_READ: frozenset({Role.ADMIN, Role.CASEWORKER}),
+    Permission.PERSONAL_WRITE: frozenset({Role.ADMIN, Role.CASEWORKER}),
+    Permission.LOANS_DISBURSE: frozenset({Role.TREASURER}),
+    Permission.PAYMENTS_RECORD: frozenset({Role.TREASURER}),
+    Permission.WRITE_OFF_PROPOSE: frozenset({Role.ADMIN, Role.CASEWORKER, Role.TREASURER}),
+    Permission.WRITE_OFF_APPROVE: frozenset({Role.TREASURER}),
 }
 
 
