@@ -416,14 +416,13 @@ def machine(pg_engine: Engine | None, sqlite_dir: Path) -> dict[str, str]:
     if pg_engine is not None:
         with pg_engine.connect() as conn:
             version = conn.execute(text("SHOW server_version")).scalar_one()
-            settings: dict[str, str] = dict(
-                conn.execute(
-                    text(
-                        "SELECT name, setting FROM pg_settings WHERE name IN "
-                        "('fsync', 'synchronous_commit', 'wal_sync_method', 'shared_buffers')"
-                    )
-                ).tuples()
+            rows = conn.execute(
+                text(
+                    "SELECT name, setting FROM pg_settings WHERE name IN "
+                    "('fsync', 'synchronous_commit', 'wal_sync_method')"
+                )
             )
+            settings = {str(name): str(setting) for name, setting in rows}
         info["PostgreSQL"] = (
             f"{version}, local TCP; fsync={settings['fsync']}, "
             f"synchronous_commit={settings['synchronous_commit']}, "
