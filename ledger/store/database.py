@@ -43,3 +43,11 @@ def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
     def _on_begin(conn: Any) -> None:
         readonly = conn.get_execution_options().get("fundledger_readonly", False)
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "reset")
+    def _on_reset(dbapi_conn: Any, _record: Any, _state: Any) -> None:
+        # A COMMIT that SQLite refuses (a deferred foreign key, a full disk) leaves the
+        # transaction open and its write lock held, while SQLAlchemy counts it as ended and
+        # skips its own rollback: end it before the connection goes back to the pool.
+        if dbapi_conn.in_transaction:
+            dbapi_conn.rollback()
