@@ -1,0 +1,300 @@
+"""The database's own guards, tried with raw SQL behind the application's back.
+
+Whatever a bug in the services or a person with a SQL shell attempts, the schema itself keeps
+the journal append-only and balanced (migrations/versions/0001_ledger_core.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+
+import pytest
+from sqlalchemy import Connection, Engine, insert, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from ledger.domain.accounts import AccountRole, AccountSpec, AccountType, default_chart
+from ledger.domain.roles import SYSTEM
+from ledger.services.journal import close_account, install_chart, reverse_entry
+from ledger.services.periods import close_month
+from ledger.services.verify import verify
+from ledger.store.tables import accounts, journal_entries, journal_legs
+from ledger.store.uow import UnitOfWork
+from tests.conftest import AUDITOR, TREASURER, Clock, reset_postgres
+from tests.integration.helpers import balances, counts
+from tests.integration.ledgertext import book
+
+APPEND_ONLY = ("journal_entries", "journal_legs", "period_events", "audit_log")
+CHANGES = {
+    "journal_entries": "UPDATE journal_entries SET description = 'edited'",
+    "journal_legs": "UPDATE journal_legs SET amount_minor = amount_minor * 2",
+    "period_events": "UPDATE period_events SET actor = 'mallory'",
+    "audit_log": "UPDATE audit_log SET actor = 'mallory'",
+}
+
+
+def set_up(uow: UnitOfWork) -> UnitOfWork:
+    """Entries 1 and 2 in March, February closed: every append-only table has rows."""
+    book(
+        uow,
+        TREASURER,
+        """
+        2026-03-01 capital 10000.00 Dr 1000 Cr 3000
+        2026-03-02 donation 250.00 Dr 1000 Cr 4000
+        """,
+    )
+    close_month(uow, TREASURER, "2026-02")
+    return uow
+
+
+@pytest.fixture
+def books(chart: UnitOfWork) -> UnitOfWork:
+    return set_up(chart)
+
+
+@pytest.fixture
+def pg_books(pg_session_engine: Engine, clock: Clock) -> UnitOfWork:
+    reset_postgres(pg_session_engine)
+    uow = UnitOfWork(pg_session_engine, clock=clock)
+    install_chart(uow, SYSTEM, default_chart("EUR"))
+    return set_up(uow)
+
+
+def account_id(conn: Connection, code: str) -> int:
+    return int(conn.execute(select(accounts.c.id).where(accounts.c.code == code)).scalar_one())
+
+
+def add_legs(
+    conn: Connection, entry_id: int, *legs: tuple[str, int], currency: str = "EUR"
+) -> None:
+    conn.execute(
+        insert(journal_legs),
+        [
+            {
+                "entry_id": entry_id,
+                "account_id": account_id(conn, code),
+                "amount_minor": amount,
+                "currency": currency,
+            }
+            for code, amount in legs
+        ],
+    )
+
+
+def add_entry(
+    conn: Connection, entry_id: int, booking_date: date, *, reverses_id: int | None = None
+) -> None:
+    fake = hashlib.sha256(f"forged {entry_id}".encode()).hexdigest()
+    conn.execute(
+        insert(journal_entries).values(
+            id=entry_id,
+            booking_date=booking_date,
+            description="written by hand",
+            kind="adjustment",
+            author="mallory",
+            created_at=datetime(2026, 3, 15, tzinfo=UTC),
+            reverses_id=reverses_id,
+            prev_hash=fake,
+            hash=fake,
+        )
+    )
+
+
+@pytest.fixture
+def conn(books: UnitOfWork) -> Iterator[Connection]:
+    """A raw connection in a transaction, rolled back at the end."""
+    with books.engine.connect() as connection:
+        tx = connection.begin()
+        yield connection
+        tx.rollback()
+
+
+def refused(exc: pytest.ExceptionInfo[DBAPIError], words: str) -> None:
+    message = str(exc.value.orig)
+    assert words in message, message
+
+
+# -- append-only ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("table", APPEND_ONLY)
+def test_update_refused(books: UnitOfWork, table: str) -> None:
+    before = counts(books)
+    with pytest.raises(DBAPIError) as exc, books.engine.begin() as c:
+        c.execute(text(CHANGES[table]))
+    refused(exc, "fundledger:")
+    refused(exc, "refused")
+    assert counts(books) == before
+    assert verify(books, AUDITOR).ok
+
+
+@pytest.mark.parametrize("table", APPEND_ONLY)
+def test_delete_refused(books: UnitOfWork, table: str) -> None:
+    before = counts(books)
+    with pytest.raises(DBAPIError) as exc, books.engine.begin() as c:
+        c.execute(text(f"DELETE FROM {table}"))
+    refused(exc, "fundledger:")
+    assert counts(books) == before
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("table", APPEND_ONLY)
+def test_truncate_refused_on_postgres(pg_books: UnitOfWork, table: str) -> None:
+    before = counts(pg_books)
+    with pytest.raises(DBAPIError) as exc, pg_books.engine.begin() as c:
+        c.execute(text(f"TRUNCATE {table} CASCADE"))
+    refused(exc, "TRUNCATE")
+    assert counts(pg_books) == before
+
+
+# -- sealing entries --------------------------------------------------------------------------
+
+
+def test_balanced_entry_written_by_hand_is_accepted(conn: Connection) -> None:
+    # The control case for the refusals below: the guards let a proper entry through.
+    add_legs(conn, 3, ("1000", 100), ("4000", -60), ("2100", -40))
+    add_entry(conn, 3, date(2026, 3, 5))
+
+
+def test_leg_added_to_posted_entry_refused(conn: Connection) -> None:
+    with pytest.raises(IntegrityError) as exc:
+        add_legs(conn, 2, ("6100", 1))
+    refused(exc, "already posted")
+
+
+def test_unbalanced_entry_refused(conn: Connection) -> None:
+    add_legs(conn, 3, ("1000", 100), ("4000", -99))
+    with pytest.raises(IntegrityError) as exc:
+        add_entry(conn, 3, date(2026, 3, 5))
+    refused(exc, "does not balance")
+
+
+def test_entry_balanced_in_sum_but_not_per_currency_refused(books: UnitOfWork) -> None:
+    install_chart(
+        books,
+        SYSTEM,
+        [AccountSpec("3001", "Capital CHF", AccountType.EQUITY, "CHF", AccountRole.FUND_CAPITAL)],
+    )
+    with pytest.raises(IntegrityError) as exc, books.engine.begin() as c:
+        add_legs(c, 3, ("1000", 100))
+        add_legs(c, 3, ("3001", -100), currency="CHF")
+        add_entry(c, 3, date(2026, 3, 5))
+    refused(exc, "does not balance")
+
+
+def test_entry_with_one_leg_refused(conn: Connection) -> None:
+    add_legs(conn, 3, ("1000", 100))
+    with pytest.raises(IntegrityError) as exc:
+        add_entry(conn, 3, date(2026, 3, 5))
+    refused(exc, "two legs")
+
+
+def test_entry_without_legs_refused(conn: Connection) -> None:
+    with pytest.raises(IntegrityError) as exc:
+        add_entry(conn, 3, date(2026, 3, 5))
+    refused(exc, "two legs")
+
+
+def test_entry_in_closed_month_refused(conn: Connection) -> None:
+    add_legs(conn, 3, ("1000", 100), ("4000", -100))
+    with pytest.raises(IntegrityError) as exc:
+        add_entry(conn, 3, date(2026, 2, 10))
+    refused(exc, "closed")
+
+
+def test_leg_in_other_currency_than_account_refused(conn: Connection) -> None:
+    with pytest.raises(IntegrityError) as exc:
+        add_legs(conn, 3, ("1000", 100), currency="CHF")
+    refused(exc, "currency")
+
+
+def test_leg_on_control_account_refused(conn: Connection) -> None:
+    with pytest.raises(IntegrityError) as exc:
+        add_legs(conn, 3, ("1200", 100))
+    refused(exc, "control account")
+
+
+def test_leg_on_closed_account_refused(books: UnitOfWork) -> None:
+    close_account(books, TREASURER, "6000")
+    with pytest.raises(IntegrityError) as exc, books.engine.begin() as c:
+        add_legs(c, 3, ("6000", 100))
+    refused(exc, "closed")
+
+
+def test_legs_without_an_entry_refused_at_commit(books: UnitOfWork) -> None:
+    with books.engine.connect() as c:
+        tx = c.begin()
+        add_legs(c, 99, ("1000", 100), ("4000", -100))  # accepted for now: the entry comes later
+        with pytest.raises(IntegrityError):
+            tx.commit()
+    assert counts(books)["journal_legs"] == 4
+
+
+# -- CHECK and UNIQUE constraints -------------------------------------------------------------
+
+
+def test_zero_leg_refused(conn: Connection) -> None:
+    with pytest.raises(IntegrityError) as exc:
+        add_legs(conn, 3, ("1000", 0))
+    refused(exc, "ck_journal_legs_nonzero")
+
+
+def test_bank_balance_below_zero_refused(books: UnitOfWork) -> None:
+    with pytest.raises(IntegrityError) as exc, books.engine.begin() as c:
+        c.execute(text("UPDATE accounts SET balance_minor = -1 WHERE code = '1000'"))
+    refused(exc, "ck_accounts_no_overdraft")
+    # Accounts without the flag may go either way; the bank to exactly zero is fine.
+    with books.engine.begin() as c:
+        c.execute(text("UPDATE accounts SET balance_minor = 1 WHERE code = '4000'"))
+        c.execute(text("UPDATE accounts SET balance_minor = 0 WHERE code = '1000'"))
+    assert balances(books)["1000"] == 0
+
+
+def test_entry_reversed_at_most_once(books: UnitOfWork) -> None:
+    reverse_entry(books, TREASURER, 2)  # entry 3 reverses entry 2
+    with pytest.raises(IntegrityError) as exc, books.engine.begin() as c:
+        add_legs(c, 4, ("1000", -25000), ("4000", 25000))
+        add_entry(c, 4, date(2026, 3, 15), reverses_id=2)
+    refused(exc, "reverses_id")
+
+
+def test_reversal_must_point_back_in_time(conn: Connection) -> None:
+    add_legs(conn, 3, ("1000", 100), ("4000", -100))
+    with pytest.raises(IntegrityError) as exc:
+        add_entry(conn, 3, date(2026, 3, 5), reverses_id=3)
+    refused(exc, "ck_journal_entries_reverses_earlier")
+
+
+# -- PostgreSQL's deferred balance check --------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_legs_may_balance_only_by_commit_time(pg_books: UnitOfWork) -> None:
+    # The balance check is deferred: legs written one by one, unbalanced in between, are fine.
+    with pg_books.engine.begin() as c:
+        add_legs(c, 3, ("1000", 100))
+        add_legs(c, 3, ("4000", -60))
+        add_legs(c, 3, ("2100", -40))
+        add_entry(c, 3, date(2026, 3, 5))
+    assert balances(pg_books)["1000"] == 1_025_000  # legs written by hand skip the cache
+
+
+@pytest.mark.postgres
+def test_deferred_trigger_refuses_unbalanced_legs_at_commit(pg_books: UnitOfWork) -> None:
+    before = counts(pg_books)
+    with pg_books.engine.connect() as c:
+        tx = c.begin()
+        # Without the seal the entry row goes in; only the deferred trigger is left to object.
+        c.execute(text("ALTER TABLE journal_entries DISABLE TRIGGER journal_entries_seal"))
+        add_legs(c, 3, ("1000", 100), ("4000", -99))
+        add_entry(c, 3, date(2026, 3, 5))
+        with pytest.raises(IntegrityError) as exc:
+            tx.commit()
+    refused(exc, "does not balance at commit")
+    assert counts(pg_books) == before
+    with pg_books.engine.connect() as c:
+        enabled = c.execute(
+            text("SELECT tgenabled FROM pg_trigger WHERE tgname = 'journal_entries_seal'")
+        ).scalar_one()
+    assert enabled == "O"  # the ALTER was rolled back with the rest
