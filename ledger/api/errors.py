@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from ledger.domain.errors import AuthenticationFailed, LedgerError
 
@@ -143,10 +144,12 @@ def _http_error(request: Request, exc: Exception) -> ProblemResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
     code, title = _HTTP_PROBLEMS.get(status, (f"http-{status}", HTTPStatus(status).phrase))
+    headers = dict(exc.headers or {})
     if status == 404:
         detail = f"there is no {request.url.path}; the endpoints are listed at /docs"
     elif status == 405:
-        allowed = (exc.headers or {}).get("Allow", "")
+        allowed = _allowed_methods(request)
+        headers = {**headers, "Allow": allowed}
         detail = f"{request.method} is not allowed on {request.url.path}; use {allowed}"
     else:
         detail = str(exc.detail)
@@ -157,8 +160,17 @@ def _http_error(request: Request, exc: Exception) -> ProblemResponse:
         detail,
         field="body" if status == 413 else None,
         instance=request.url.path,
-        headers=exc.headers,
+        headers=headers,
     )
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the path takes (Starlette's own Allow names only the first route's)."""
+    methods: set[str] = set()
+    for template, operations in request.app.openapi()["paths"].items():
+        if compile_path(template)[0].match(request.url.path):
+            methods |= {method.upper() for method in operations}
+    return ", ".join(sorted(methods))
 
 
 def _unexpected(request: Request, exc: Exception) -> ProblemResponse:

@@ -1,0 +1,114 @@
+"""The app itself: startup checks, health, OpenAPI, and errors no router raises."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from ledger.api.app import create_app
+from ledger.config import Settings
+from ledger.services import journal
+from ledger.store import migrate
+from ledger.store.database import make_engine
+from ledger.store.migrate import SchemaOutdated
+from ledger.store.uow import GuardRefused
+from tests.api.helpers import PROBLEM_JSON, assert_problem, counts, entry, with_key
+
+
+def test_refuses_to_start_without_a_schema(tmp_path: Path, settings: Settings) -> None:
+    empty = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    with pytest.raises(SchemaOutdated, match="fundledger init"):
+        create_app(settings, engine=empty)
+    empty.dispose()
+
+
+def test_refuses_to_start_on_an_outdated_schema(tmp_path: Path, settings: Settings) -> None:
+    old = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    migrate.upgrade(old, "0001")
+    assert migrate.head_revision() != "0001", "needs a schema newer than 0001 to test this"
+    with pytest.raises(SchemaOutdated, match="run `fundledger init`"):
+        create_app(settings, engine=old)
+    old.dispose()
+
+
+def test_health_needs_no_token_and_names_the_revision(api: TestClient) -> None:
+    response = api.get("/health")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "schema_revision": migrate.head_revision()}
+
+
+def test_openapi_documents_bearer_auth_and_problems(api: TestClient) -> None:
+    schema = api.get("/openapi.json").json()
+    assert schema["components"]["securitySchemes"]["bearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": schema["components"]["securitySchemes"]["bearer"]["description"],
+    }
+    post = schema["paths"]["/api/journal"]["post"]
+    assert post["security"] == [{"bearer": []}]
+    key = next(p for p in post["parameters"] if p["name"] == "Idempotency-Key")
+    assert key["required"] is True
+    assert set(post["responses"]["422"]["content"]) == {PROBLEM_JSON}
+    amount = schema["components"]["schemas"]["LegIn"]["properties"]["amount"]
+    assert amount["type"] == "string"
+    expected = {
+        "/api/auth/token", "/api/auth/logout", "/api/accounts", "/api/accounts/{code}",
+        "/api/accounts/{code}/close", "/api/accounts/{code}/balance",
+        "/api/accounts/{code}/statement", "/api/journal", "/api/journal/{entry_id}",
+        "/api/journal/{entry_id}/reversal", "/api/trial-balance", "/api/periods",
+        "/api/periods/{month}/close", "/api/periods/{month}/reopen", "/api/audit",
+        "/api/users", "/health",
+    }  # fmt: skip
+    assert set(schema["paths"]) == expected
+
+
+def test_docs_page_is_served(api: TestClient) -> None:
+    response = api.get("/docs")
+    assert response.status_code == 200
+    assert "swagger" in response.text.lower()
+
+
+def test_unknown_route_is_a_problem(api: TestClient) -> None:
+    body = assert_problem(api.get("/api/nothing-here"), 404, code="not-found")
+    assert body["instance"] == "/api/nothing-here"
+
+
+def test_wrong_method_is_a_problem(api: TestClient, treasurer: dict[str, str]) -> None:
+    response = api.delete("/api/journal", headers=treasurer)
+    assert_problem(response, 405, code="method-not-allowed")
+    assert set(response.headers["allow"].replace(" ", "").split(",")) == {"GET", "POST"}
+
+
+def test_unexpected_error_leaks_nothing(
+    api: TestClient,
+    treasurer: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("secret internals: password=hunter2 at /srv/ledger.py")
+
+    monkeypatch.setattr(journal, "list_accounts", broken)
+    response = api.get("/api/accounts", headers=treasurer)
+    body = assert_problem(response, 500, code="internal-error")
+    assert "secret" not in response.text and "hunter2" not in response.text
+    assert "RuntimeError" not in response.text
+    assert body["field"] is None
+    assert "RuntimeError" in caplog.text  # logged on the server, for the operator
+
+
+def test_database_guard_refusal_is_a_conflict(
+    api: TestClient, treasurer: dict[str, str], engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused(*_args: object, **_kwargs: object) -> None:
+        raise GuardRefused("fundledger: journal_entries is append-only")
+
+    monkeypatch.setattr(journal, "post_manual_entry", refused)
+    before = counts(engine)
+    response = api.post("/api/journal", json=entry(), headers=with_key(treasurer, "k-guard"))
+    body = assert_problem(response, 409, code="refused-by-database")
+    assert body["detail"] == "fundledger: journal_entries is append-only"
+    assert counts(engine) == before
