@@ -41,6 +41,7 @@ class EntryKind(StrEnum):
     WRITE_OFF = "write_off"
     RECOVERY = "recovery"
     UNIDENTIFIED_RECEIPT = "unidentified_receipt"
+    REALLOCATION = "reallocation"  # moves money between a loan and its beneficiary credit
 
 
 #: Kinds a treasurer may post by hand; loan movements come only through the loan services.

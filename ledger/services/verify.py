@@ -15,14 +15,18 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
 from ledger.domain.accounts import Account
 from ledger.domain.journal import GENESIS_HASH, Entry, canonical_content, chain_hash
+from ledger.domain.loans import LoanStatus
 from ledger.domain.money import from_minor
+from ledger.domain.repayment import allocate
 from ledger.domain.roles import Actor, Permission
 from ledger.store.uow import UnitOfWork
 
 MAX_PROBLEMS = 100
+END_OF_TIME = date(9999, 12, 30)
 
 
 @dataclass
@@ -137,7 +141,30 @@ def verify(uow: UnitOfWork, actor: Actor) -> VerifyReport:
         for key, entry_id in uow.idempotency.all():
             if keys.get(key) != entry_id:
                 report.problem(f"idempotency key {key} points at entry {entry_id}, which lacks it")
+        _check_loans(report, uow, sums)
     return report
+
+
+def _check_loans(report: VerifyReport, uow: UnitOfWork, sums: Mapping[int, int]) -> None:
+    """6. Each loan's sub-account holds what its schedule says is outstanding (zero once
+    written off), and each loan's status agrees with its balances."""
+    accounts_of = uow.loans.disbursed_accounts()
+    outstanding: dict[str, int] = {}
+    for loan_id, _cur, insts, pays in uow.loans.portfolio(
+        [LoanStatus.ACTIVE, LoanStatus.CLOSED, LoanStatus.OVERPAID], as_of=END_OF_TIME
+    ):
+        alloc = allocate(insts, pays)
+        outstanding[loan_id] = sum(i.minor for i in insts) - alloc.total_paid
+    for loan_id, (account_id, written_off, status) in sorted(accounts_of.items()):
+        held = sums.get(account_id, 0)
+        expected = 0 if written_off else outstanding.get(loan_id, 0)
+        if held != expected:
+            report.problem(
+                f"loan {loan_id}: its account holds {held} minor units but its schedule says "
+                f"{expected} are outstanding"
+            )
+        if not written_off and (expected > 0) != (status is LoanStatus.ACTIVE):
+            report.problem(f"loan {loan_id} is {status.value} but {expected} minor units are owed")
 
 
 def _check_chain(report: VerifyReport, entry: Entry, expected_id: int, prev_hash: str) -> None:

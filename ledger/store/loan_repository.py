@@ -6,10 +6,10 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, exists, func, insert, select, update
+from sqlalchemy import Connection, Row, and_, case, exists, func, insert, select, update
 from sqlalchemy.orm import aliased
 
 from ledger.domain.beneficiaries import Beneficiary, PersonalData
@@ -570,19 +570,41 @@ class LoanRepository:
 
     # -- portfolio -------------------------------------------------------------------------
     def portfolio(
-        self, statuses: Sequence[LoanStatus]
+        self, statuses: Sequence[LoanStatus], *, as_of: date
     ) -> Iterator[tuple[str, str, list[Installment], list[PaymentEvent]]]:
-        """(loan id, currency, current installments, valid payments) for every loan in
-        ``statuses``, read in three queries whatever the number of loans."""
+        """(loan id, currency, installments, valid payments) of every loan in ``statuses`` that
+        was paid out and not written off on ``as_of``, each as it stood that day: the schedule
+        version in force, and the payments booked by then and not reversed by then. Three
+        queries, whatever the number of loans."""
         wanted = [s.value for s in statuses]
-        loan_rows = self.conn.execute(
+        disb = aliased(journal_entries)
+        wo_entry = aliased(journal_entries)
+        written_off_by_then = exists().where(
+            write_offs.c.loan_id == loans.c.id,
+            write_offs.c.status == "approved",
+            wo_entry.c.id == write_offs.c.entry_id,
+            wo_entry.c.booking_date <= as_of,
+        )
+        eligible = (
             select(loans.c.id, loans.c.currency)
-            .where(loans.c.status.in_(wanted))
-            .order_by(loans.c.number)
-        ).all()
+            .join(disb, disb.c.id == loans.c.disbursement_entry_id)
+            .where(loans.c.status.in_(wanted), disb.c.booking_date <= as_of, ~written_off_by_then)
+            .cte("eligible")
+        )
+        loan_rows = self.conn.execute(select(eligible).order_by(eligible.c.id)).all()
         currency = {r.id: r.currency for r in loan_rows}
-        latest = (
-            select(schedule_versions.c.loan_id, func.max(schedule_versions.c.version).label("v"))
+        cutoff = datetime.combine(as_of + timedelta(days=1), time(), tzinfo=UTC)
+        version = (
+            select(
+                schedule_versions.c.loan_id,
+                func.coalesce(
+                    func.max(
+                        case((schedule_versions.c.created_at < cutoff, schedule_versions.c.version))
+                    ),
+                    func.min(schedule_versions.c.version),
+                ).label("v"),
+            )
+            .join(eligible, eligible.c.id == schedule_versions.c.loan_id)
             .group_by(schedule_versions.c.loan_id)
             .subquery()
         )
@@ -594,15 +616,13 @@ class LoanRepository:
                 installments.c.amount_minor,
             )
             .join(
-                latest,
+                version,
                 and_(
-                    latest.c.loan_id == schedule_versions.c.loan_id,
-                    latest.c.v == schedule_versions.c.version,
+                    version.c.loan_id == schedule_versions.c.loan_id,
+                    version.c.v == schedule_versions.c.version,
                 ),
             )
             .join(installments, installments.c.schedule_id == schedule_versions.c.id)
-            .join(loans, loans.c.id == schedule_versions.c.loan_id)
-            .where(loans.c.status.in_(wanted))
             .order_by(schedule_versions.c.loan_id, installments.c.number)
         )
         by_loan: dict[str, list[Installment]] = defaultdict(list)
@@ -620,11 +640,13 @@ class LoanRepository:
                 loan_payments.c.received_on,
                 loan_payments.c.amount_minor,
             )
-            .join(loans, loans.c.id == loan_payments.c.loan_id)
+            .join(eligible, eligible.c.id == loan_payments.c.loan_id)
             .where(
-                loans.c.status.in_(wanted),
                 loan_payments.c.kind.in_(["repayment", "deposit_release"]),
-                ~exists().where(rev.c.reverses_id == loan_payments.c.entry_id),
+                loan_payments.c.received_on <= as_of,
+                ~exists().where(
+                    rev.c.reverses_id == loan_payments.c.entry_id, rev.c.booking_date <= as_of
+                ),
             )
         )
         pays: dict[str, list[PaymentEvent]] = defaultdict(list)
@@ -634,6 +656,15 @@ class LoanRepository:
             )
         for lr in loan_rows:
             yield lr.id, lr.currency, by_loan.get(lr.id, []), pays.get(lr.id, [])
+
+    def disbursed_accounts(self) -> dict[str, tuple[int, bool, LoanStatus]]:
+        """loan id -> (sub-account id, written off, status) for every loan with an account."""
+        rows = self.conn.execute(
+            select(loans.c.id, loans.c.account_id, loans.c.written_off, loans.c.status).where(
+                loans.c.account_id.is_not(None)
+            )
+        )
+        return {r.id: (int(r.account_id), bool(r.written_off), LoanStatus(r.status)) for r in rows}
 
     def loan_account_balance(self, account_id: int | None) -> int:
         if account_id is None:
