@@ -193,6 +193,7 @@ def demo(
         _fail(exc.detail)
     typer.echo(
         f"demo fund in {_safe_url(database)}: {summary.entries_posted} new entries, "
+        f"{summary.loans_created} new loans, "
         f"{len(summary.users_created)} new users, months closed: "
         f"{', '.join(summary.months_closed) or 'none new'}"
     )

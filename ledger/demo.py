@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from ledger.demo_loans import build_demo_loans
 from ledger.domain.accounts import default_chart
 from ledger.domain.errors import Conflict
 from ledger.domain.journal import EntryDraft, EntryKind, Leg
@@ -22,6 +23,9 @@ DEMO_USERS = {
     "treasurer": Role.TREASURER,
     "caseworker": Role.CASEWORKER,
     "auditor": Role.AUDITOR,
+    # Four eyes: a second caseworker approves, a second treasurer approves write-offs.
+    "caseworker2": Role.CASEWORKER,
+    "treasurer2": Role.TREASURER,
 }
 
 
@@ -33,6 +37,7 @@ def demo_password(username: str) -> str:
 class DemoSummary:
     users_created: list[str]
     entries_posted: int
+    loans_created: int
     months_closed: list[str]
 
 
@@ -142,6 +147,8 @@ def build_demo(uow: UnitOfWork, currency: str = "EUR") -> DemoSummary:
     )
     fresh += (not dup.replayed) + (not reversal.replayed)
 
+    loans_created = build_demo_loans(uow, currency)
+
     closed = []
     already = periods.list_periods(uow, SYSTEM)[0]
     for back in range(6, 2, -1):
@@ -149,4 +156,4 @@ def build_demo(uow: UnitOfWork, currency: str = "EUR") -> DemoSummary:
         if month not in already:
             periods.close_month(uow, treasurer, month)
             closed.append(month)
-    return DemoSummary(created, fresh, closed)
+    return DemoSummary(created, fresh, loans_created, closed)

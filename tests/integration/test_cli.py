@@ -76,10 +76,10 @@ def test_demo_is_idempotent_and_verifies(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     code, out = invoke("demo", "--database", url)
     assert code == 0, out
-    assert "16 new entries, 4 new users" in out
+    assert "16 new entries, 11 new loans, 6 new users" in out
     code, out = invoke("demo", "--database", url)
     assert code == 0, out
-    assert "0 new entries, 0 new users" in out
+    assert "0 new entries, 0 new loans, 0 new users" in out
     engine = make_engine(url)
     assert migrate.current_revision(engine) == migrate.head_revision()
 
@@ -91,7 +91,7 @@ def test_verify_catches_a_leg_changed_behind_the_application(
     assert invoke("demo", "--database", url)[0] == 0
     code, out = invoke("verify")
     assert code == 0, out
-    assert out.startswith("OK: 16 entries, 32 legs")
+    assert out.startswith("OK: 32 entries, 65 legs")
     with sqlite3.connect(db) as conn:
         conn.execute("DROP TRIGGER journal_legs_no_update")
         conn.execute("UPDATE journal_legs SET amount_minor = amount_minor + 1 WHERE id = 3")
