@@ -100,7 +100,7 @@ def build_demo_loans(uow: UnitOfWork, currency: str) -> int:
             lease_end=date(start.year + 3, start.month, 1) - timedelta(days=1),
             first_due_date=_month(today, back - 1, 28) if back >= 1 else start + timedelta(27),
             installments=count,
-            public_alternatives=alternatives,  # type: ignore[arg-type]
+            public_alternatives=PublicAlternatives(alternatives),
         )
         lease = Lease(f"Demo landlord {n + 1} SRL", f"Rue Fictive {10 + n}, 1000 Bruxelles")
         return loans.open_application(uow, CASEWORKER, person.id, terms, lease, policy)
