@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 import ledger
 from ledger.api.deps import IDEMPOTENCY_HEADER, ApiState
-from ledger.api.errors import PROBLEM_JSON, install_error_handlers
+from ledger.api.errors import PROBLEM_JSON, CatchUnexpected, install_error_handlers
 from ledger.api.limits import BodySizeLimit
 from ledger.api.routers import accounts, admin, auth, health, journal, periods
 from ledger.api.schemas import Problem
@@ -80,6 +80,7 @@ def create_app(
     )
     app.state.ledger = ApiState(settings=settings, engine=engine, clock=clock or utc_now)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(CatchUnexpected)  # added last: the outermost, so it sees every error
     install_error_handlers(app)
 
     app.include_router(health.router)

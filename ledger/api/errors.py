@@ -8,6 +8,7 @@ unexpected error is logged here and answered with a plain 500.
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -15,8 +16,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.domain.errors import AuthenticationFailed, LedgerError
 
@@ -173,20 +176,73 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
-def _unexpected(request: Request, exc: Exception) -> ProblemResponse:
-    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+def _database_unavailable(request: Request, exc: Exception) -> ProblemResponse:
+    # Connection lost, server restarting, SQLite busy past its timeout: worth a retry later.
+    _log_error(request, exc, logging.WARNING)
     return problem(
-        500,
-        "internal-error",
-        "Internal server error",
-        "something went wrong on the server; the error is logged. Check the ledger before "
-        "retrying anything that is not idempotent, and tell the administrator if it persists",
+        503,
+        DatabaseUnavailable.code,
+        DatabaseUnavailable.title,
+        "the database did not answer; try again shortly (with the same Idempotency-Key for a "
+        "request that moves money, so that it cannot be posted twice)",
         instance=request.url.path,
+        headers={"Retry-After": "5"},
     )
+
+
+class CatchUnexpected:
+    """Answer an unexpected exception with a bare 500 problem, and log it without its data.
+
+    An ``Exception`` handler would run in Starlette's ServerErrorMiddleware, which re-raises so
+    that the server logs the full exception text, SQL parameters included. Here it stops.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watching_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watching_send)
+        except Exception as exc:
+            request = Request(scope)
+            _log_error(request, exc, logging.ERROR)
+            if started:
+                return  # the client sees a cut-off response; nothing better can be sent
+            response = problem(
+                500,
+                "internal-error",
+                "Internal server error",
+                "something went wrong on the server; the error is logged. Check the ledger "
+                "before retrying anything that is not idempotent, and tell the administrator "
+                "if it persists",
+                instance=request.url.path,
+            )
+            await response(scope, receive, send)
+
+
+def _log_error(request: Request, exc: Exception, level: int) -> None:
+    where = f"{request.method} {request.url.path}"
+    if isinstance(exc, StatementError):
+        # Its text carries the SQL parameters (request data, hashes): log where, not what.
+        frames = "".join(traceback.format_tb(exc.__traceback__))
+        log.log(level, "database error on %s: %s\n%s", where, type(exc.orig).__name__, frames)
+    else:
+        log.log(level, "unexpected error on %s", where, exc_info=exc)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(LedgerError, _ledger_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)
+    app.add_exception_handler(OperationalError, _database_unavailable)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ledger.api.app import create_app
 from ledger.config import Settings
@@ -92,12 +93,51 @@ def test_unexpected_error_leaks_nothing(
         raise RuntimeError("secret internals: password=hunter2 at /srv/ledger.py")
 
     monkeypatch.setattr(journal, "list_accounts", broken)
-    response = api.get("/api/accounts", headers=treasurer)
+    # A client that raises what the app re-raises: the error must stop in the app.
+    with TestClient(api.app) as strict:
+        response = strict.get("/api/accounts", headers=treasurer)
     body = assert_problem(response, 500, code="internal-error")
     assert "secret" not in response.text and "hunter2" not in response.text
     assert "RuntimeError" not in response.text
     assert body["field"] is None
     assert "RuntimeError" in caplog.text  # logged on the server, for the operator
+
+
+def test_a_database_error_is_logged_without_its_parameters(
+    api: TestClient,
+    treasurer: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise IntegrityError(
+            "INSERT INTO journal_entries (description) VALUES (?)",
+            ("Deposit for Ms Secret-Name",),
+            ValueError("UNIQUE constraint failed"),
+        )
+
+    monkeypatch.setattr(journal, "list_accounts", broken)
+    response = api.get("/api/accounts", headers=treasurer)
+    assert_problem(response, 500, code="internal-error")
+    assert "Secret-Name" not in response.text and "INSERT" not in response.text
+    assert "database error on GET /api/accounts: ValueError" in caplog.text
+    assert "Secret-Name" not in caplog.text
+
+
+def test_a_database_that_does_not_answer_is_a_503(
+    api: TestClient, treasurer: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def down(*_args: object, **_kwargs: object) -> None:
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError("connection refused"))
+
+    monkeypatch.setattr(journal, "list_accounts", down)
+    response = api.get("/api/accounts", headers=treasurer)
+    assert_problem(response, 503, code="database-unavailable")
+    assert response.headers["retry-after"] == "5"
+    assert "SELECT" not in response.text
+
+    monkeypatch.setattr(migrate, "current_revision", down)
+    assert_problem(api.get("/health"), 503, code="database-unavailable")
 
 
 def test_database_guard_refusal_is_a_conflict(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -134,8 +135,8 @@ def test_same_key_with_different_content_is_a_conflict_naming_the_field(
 ) -> None:
     post(api, treasurer, "used-once", entry("100.00"))
     before = counts(engine)
-    amount = change.pop("amount", "100.00")
-    body = {**entry(amount), **change}
+    fields = dict(change)  # the parameter is shared by both engines' runs: do not mutate it
+    body = {**entry(fields.pop("amount", "100.00")), **fields}
     response = api.post("/api/journal", json=body, headers=with_key(treasurer, "used-once"))
     problem = assert_problem(response, 409, field=field, code="idempotency-key-reused")
     assert "used-once" in problem["detail"]
@@ -486,3 +487,18 @@ def test_a_leg_list_in_several_lines(api: TestClient, treasurer: Headers) -> Non
     ]
     posted = post(api, treasurer, "split", body)
     assert [x["amount"] for x in posted["legs"]] == ["100.00", "60.00", "40.00"]
+
+
+def test_concurrent_retries_post_once(api: TestClient, treasurer: Headers, engine: Engine) -> None:
+    """A client that retries before the first answer arrives still posts exactly once."""
+
+    def send(_: int) -> tuple[int, int]:
+        response = api.post("/api/journal", json=entry("7.00"), headers=with_key(treasurer, "c"))
+        return response.status_code, response.json()["id"]
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(send, range(6)))
+    assert sorted(status for status, _ in results) == [200] * 5 + [201]
+    assert {entry_id for _, entry_id in results} == {1}
+    assert counts(engine)["journal_entries"] == 1
+    assert counts(engine)["idempotency_keys"] == 1
