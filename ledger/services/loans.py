@@ -311,10 +311,8 @@ def _facts(uow: UnitOfWork, loan: Loan, schedule: Schedule) -> ApplicationFacts:
     others = [ln for ln in uow.loans.of_beneficiary(loan.beneficiary_id) if ln.id != loan.id]
     cur = loan.currency
     bank = uow.accounts.by_role(AccountRole.BANK, cur)
-    committed = sum(
-        to_minor(ln.terms.deposit)
-        for ln in uow.loans.page(status=None, beneficiary_id=None, limit=10**9, offset=0)[0]
-        if ln.status in (LoanStatus.APPROVED, LoanStatus.CONTRACT_SIGNED) and ln.id != loan.id
+    committed = uow.loans.committed_minor(
+        cur, (LoanStatus.APPROVED, LoanStatus.CONTRACT_SIGNED), exclude=loan.id
     )
     return ApplicationFacts(
         deposit=loan.terms.deposit,

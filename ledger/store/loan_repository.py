@@ -227,6 +227,19 @@ class LoanRepository:
         )
         return [_loan(r) for r in rows], int(total.scalar_one())
 
+    def committed_minor(
+        self, currency: str, statuses: Sequence[LoanStatus], *, exclude: str
+    ) -> int:
+        """Principal of loans in ``statuses`` (e.g. approved, not paid out yet), but one."""
+        total = self.conn.execute(
+            select(func.coalesce(func.sum(loans.c.principal_minor), 0)).where(
+                loans.c.currency == currency,
+                loans.c.status.in_([s.value for s in statuses]),
+                loans.c.id != exclude,
+            )
+        ).scalar_one()
+        return int(total)
+
     def of_beneficiary(self, bid: str) -> list[Loan]:
         rows = self.conn.execute(select(loans).where(loans.c.beneficiary_id == bid))
         return [_loan(r) for r in rows]
