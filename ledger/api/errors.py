@@ -92,7 +92,7 @@ def _ledger_error(request: Request, exc: Exception) -> ProblemResponse:
     )
 
 
-def field_name(loc: Sequence[int | str]) -> str:
+def _field_name(loc: Sequence[int | str]) -> str:
     """``("body", "legs", 1, "amount")`` -> ``legs[1].amount``; a query parameter by its name."""
     parts = list(loc)
     if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
@@ -121,7 +121,7 @@ def _validation_error(request: Request, exc: Exception) -> ProblemResponse:
         )
     # Only the location and the message: the input may hold a password or be huge.
     errors = [
-        {"field": field_name(e["loc"]), "message": str(e["msg"]), "type": str(e["type"])}
+        {"field": _field_name(e["loc"]), "message": str(e["msg"]), "type": str(e["type"])}
         for e in raw
     ]
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from fastapi.testclient import TestClient
@@ -10,7 +11,9 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from ledger.api.app import create_app
+from ledger.api.schemas import ManualKind
 from ledger.config import Settings
+from ledger.domain.journal import MANUAL_KINDS
 from ledger.services import journal
 from ledger.store import migrate
 from ledger.store.database import make_engine
@@ -152,3 +155,7 @@ def test_database_guard_refusal_is_a_conflict(
     body = assert_problem(response, 409, code="refused-by-database")
     assert body["detail"] == "fundledger: journal_entries is append-only"
     assert counts(engine) == before
+
+
+def test_the_manual_kinds_offered_are_the_domain_s() -> None:
+    assert set(get_args(ManualKind)) == {kind.value for kind in MANUAL_KINDS}
