@@ -7,6 +7,12 @@ from pathlib import Path
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from stdnum import bic as stdnum_bic
+from stdnum import iban as stdnum_iban
+from stdnum.exceptions import ValidationError as StdnumError
+
+#: Swiss QR-IBANs have an institution id (IBAN positions 5-9) from 30000 to 31999.
+QR_IID = range(30000, 32000)
 
 
 class Settings(BaseSettings):
@@ -25,6 +31,32 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(default=1_000_000, ge=1_000)
     log_level: str = "INFO"
 
+    # The fund as it appears on contracts, schedules and payment QR codes. The defaults are a
+    # demo fund (IBAN BE71 0961 2345 6769 is the IBAN registry's Belgian example).
+    fund_iban: str = Field(default="BE71096123456769", description="Account repayments go to")
+    fund_bic: str | None = Field(default=None, description="BIC (optional within SEPA)")
+    fund_qr_iban: str | None = Field(
+        default=None, description="Swiss QR-IBAN; with it, CHF loans are paid with a QR reference"
+    )
+    fund_creditor_name: str | None = Field(
+        default=None, max_length=70, description="Account holder's name; default: fund_name"
+    )
+    fund_address: str = Field(
+        default="Rue de l'Exemple 1",
+        max_length=200,
+        description="Street and number; several lines separated by ';' or a new line",
+    )
+    fund_postcode: str = Field(default="1000", max_length=16)
+    fund_city: str = Field(default="Bruxelles", max_length=35)
+    fund_country: str | None = Field(
+        default=None, description="ISO 3166 country code; default: the IBAN's country"
+    )
+    fund_phone: str = Field(default="+32 2 000 00 00", max_length=40)
+    fund_email: str = Field(default="fund@example.org", max_length=254)
+    documents_dir: Path = Field(
+        default=Path("var/documents"), description="Content-addressed store of signed documents"
+    )
+
     @field_validator("database_url")
     @classmethod
     def _psycopg_driver(cls, url: str) -> str:
@@ -33,6 +65,47 @@ class Settings(BaseSettings):
             if url.startswith(prefix):
                 return "postgresql+psycopg://" + url[len(prefix) :]
         return url
+
+    @field_validator("fund_iban")
+    @classmethod
+    def _iban(cls, value: str) -> str:
+        return _valid_iban(value)
+
+    @field_validator("fund_qr_iban")
+    @classmethod
+    def _qr_iban(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = _valid_iban(value)
+        if not (value[:2] in ("CH", "LI") and int(value[4:9]) in QR_IID):
+            raise ValueError("a QR-IBAN is a Swiss or Liechtenstein IBAN with IID 30000-31999")
+        return value
+
+    @field_validator("fund_bic")
+    @classmethod
+    def _bic(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        try:
+            return str(stdnum_bic.validate(value))
+        except StdnumError as exc:
+            raise ValueError(f"{value!r} is not a valid BIC ({exc})") from None
+
+    @field_validator("fund_country")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if len(value.strip()) != 2 or not value.strip().isalpha():
+            raise ValueError("fund_country is a two-letter ISO 3166 code such as BE or CH")
+        return value.strip().upper()
+
+
+def _valid_iban(value: str) -> str:
+    try:
+        return str(stdnum_iban.validate(value))
+    except StdnumError as exc:
+        raise ValueError(f"{value!r} is not a valid IBAN ({exc})") from None
 
 
 @lru_cache(maxsize=1)
