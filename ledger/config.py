@@ -5,8 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 from stdnum import bic as stdnum_bic
 from stdnum import iban as stdnum_iban
 from stdnum.exceptions import ValidationError as StdnumError
@@ -53,9 +54,36 @@ class Settings(BaseSettings):
     )
     fund_phone: str = Field(default="+32 2 000 00 00", max_length=40)
     fund_email: str = Field(default="fund@example.org", max_length=254)
-    documents_dir: Path = Field(
-        default=Path("var/documents"), description="Content-addressed store of signed documents"
+    documents_dir: Path | None = Field(
+        default=None,
+        description="Content-addressed store of contracts and scans; default: documents/ beside "
+        "the SQLite file (or in the working directory); see documents_path()",
     )
+    signing_key_file: Path | None = Field(
+        default=None,
+        description="PKCS#12 file with the fund's signing key and certificate "
+        "(`fundledger keys init` makes one)",
+    )
+    signing_key_password: SecretStr | None = Field(default=None, description="its password")
+    max_upload_bytes: int = Field(
+        default=10_000_000, ge=10_000, description="Largest signed scan (PDF) accepted"
+    )
+    max_signature_image_bytes: int = Field(
+        default=300_000, ge=1_000, description="Largest signature drawn on screen (PNG)"
+    )
+    access_link_days: int = Field(
+        default=90, ge=1, le=366, description="Default lifetime of a beneficiary's personal link"
+    )
+
+    def documents_path(self) -> Path:
+        """Where documents are stored: ``documents_dir``, else ``documents/`` beside the SQLite
+        database file, else ``documents/`` in the working directory."""
+        if self.documents_dir is not None:
+            return self.documents_dir
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            return Path(url.database).parent / "documents"
+        return Path("documents")
 
     @field_validator("database_url")
     @classmethod
