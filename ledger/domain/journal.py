@@ -90,6 +90,10 @@ class Leg:
 
     account_code: str
     amount: Money
+    # Derived from ``amount`` once, when the leg is made: checks, hashing and storage all need
+    # them, and a leg never changes.
+    minor: int = field(init=False, repr=False, compare=False)
+    currency: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         check_code(self.account_code, "account")
@@ -97,10 +101,13 @@ class Leg:
             if isinstance(self.amount, float):
                 raise TypeError("a leg amount must be Money, never a float")
             raise TypeError(f"a leg amount must be Money, not {type(self.amount).__name__}")
-        if to_minor(self.amount) == 0:
+        minor = to_minor(self.amount)
+        if minor == 0:
             raise ValidationError(
                 f"leg on account {self.account_code} is zero; leave it out", field="legs"
             )
+        object.__setattr__(self, "minor", minor)
+        object.__setattr__(self, "currency", str(self.amount.currency.code))
 
     @classmethod
     def debit(cls, account_code: str, amount: Money) -> Leg:
@@ -109,14 +116,6 @@ class Leg:
     @classmethod
     def credit(cls, account_code: str, amount: Money) -> Leg:
         return cls(account_code, -amount)
-
-    @property
-    def currency(self) -> str:
-        return str(self.amount.currency.code)
-
-    @property
-    def minor(self) -> int:
-        return to_minor(self.amount)
 
 
 def check_balanced(legs: Iterable[Leg]) -> None:

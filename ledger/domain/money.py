@@ -6,6 +6,7 @@ binary float cannot hold most decimal amounts exactly (0.1 + 0.2 != 0.3).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from decimal import ROUND_HALF_EVEN, ROUND_UP, Decimal, InvalidOperation
 
@@ -29,7 +30,25 @@ __all__ = [
 
 def currency(code: object) -> Currency:
     """The ISO 4217 currency for ``code``; an unknown code is a ``ValidationError``."""
-    if not isinstance(code, str) or len(code) != 3 or not code.isalpha() or not code.isupper():
+    if not isinstance(code, str):
+        raise ValidationError(
+            f"currency {code!r} is not an ISO 4217 code: use three capital letters, e.g. EUR",
+            field="currency",
+        )
+    return _currency(code)
+
+
+def minor_digits(code: str) -> int:
+    """Digits after the decimal point: EUR and CHF 2, JPY 0, BHD 3."""
+    currency(code)
+    return _minor_digits(code)
+
+
+# Every amount looks its currency up several times; the ISO table does not change while we
+# run, so each code is checked once. Refusals raise and are therefore never cached.
+@functools.cache
+def _currency(code: str) -> Currency:
+    if len(code) != 3 or not code.isalpha() or not code.isupper():
         raise ValidationError(
             f"currency {code!r} is not an ISO 4217 code: use three capital letters, e.g. EUR",
             field="currency",
@@ -48,9 +67,9 @@ def currency(code: object) -> Currency:
     return cur
 
 
-def minor_digits(code: str) -> int:
-    """Digits after the decimal point: EUR and CHF 2, JPY 0, BHD 3."""
-    sub_unit = currency(code).sub_unit
+@functools.cache
+def _minor_digits(code: str) -> int:
+    sub_unit = _currency(code).sub_unit
     digits = len(str(sub_unit)) - 1
     if 10**digits != sub_unit:
         raise ValidationError(f"currency {code!r} has a non-decimal minor unit", field="currency")
