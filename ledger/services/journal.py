@@ -60,6 +60,13 @@ def replay(uow: UnitOfWork, key: str, command: str, request: dict[str, Any]) -> 
     record = uow.idempotency.get(key)
     if record is None:
         return None
+    _check_same_request(record, command, request)
+    return uow.journal.get(record.entry_id)
+
+
+def _check_same_request(record: IdempotencyRecord, command: str, request: dict[str, Any]) -> None:
+    """Refuse a key reused for another request, naming the first field that differs."""
+    key = record.key
     if record.command != command:
         raise IdempotencyConflict(
             f"Idempotency-Key {key} was already used for a {record.command} request; "
@@ -74,7 +81,6 @@ def replay(uow: UnitOfWork, key: str, command: str, request: dict[str, Any]) -> 
                 "send the same request again, or use a new key for a new request",
                 field=name,
             )
-    return uow.journal.get(record.entry_id)
 
 
 def _check_dates(uow: UnitOfWork, drafts: Sequence[EntryDraft]) -> None:
@@ -124,15 +130,18 @@ def post_in(
         raise ValidationError("two entries in one request share an idempotency key", field="legs")
     wanted = list(requests) if requests is not None else [draft_request(d) for d in drafts]
     uow.journal.lock_head()
-    results: list[Posted | None] = []
+    # One query for every key of the batch; then only the retried entries are read back.
+    seen = uow.idempotency.get_many(keys)
+    replayed: dict[int, int] = {}  # position in drafts -> id of the entry first posted
     fresh: list[tuple[EntryDraft, dict[str, Any]]] = []
-    for draft, request in zip(drafts, wanted, strict=True):
-        original = (
-            replay(uow, draft.idempotency_key, command, request) if draft.idempotency_key else None
-        )
-        results.append(Posted(original, True) if original else None)
-        if original is None:
+    for i, (draft, request) in enumerate(zip(drafts, wanted, strict=True)):
+        record = seen.get(draft.idempotency_key) if draft.idempotency_key else None
+        if record is None:
             fresh.append((draft, request))
+        else:
+            _check_same_request(record, command, request)
+            replayed[i] = record.entry_id
+    originals = uow.journal.get_many(list(replayed.values()))
     _check_reversals(uow, [d for d, _ in fresh])
     now = uow.now()
     entries = uow.journal.append(
@@ -162,7 +171,10 @@ def post_in(
             },
         )
     posted = iter(entries)
-    return [r if r is not None else Posted(next(posted), False) for r in results]
+    return [
+        Posted(originals[replayed[i]], True) if i in replayed else Posted(next(posted), False)
+        for i in range(len(drafts))
+    ]
 
 
 def _check_reversals(uow: UnitOfWork, drafts: Sequence[EntryDraft]) -> None:

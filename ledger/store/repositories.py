@@ -9,7 +9,18 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, bindparam, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from ledger.domain.accounts import Account, AccountRole, AccountSpec, AccountType
 from ledger.domain.errors import (
@@ -37,6 +48,52 @@ from ledger.store.tables import (
 
 def _is_pg(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
+
+
+# Statements on the posting path are built once, here: building a statement costs SQLAlchemy
+# more than running it costs SQLite. FOR UPDATE locks rows on PostgreSQL; SQLite, which has no
+# row locks (a writer holds the whole database from BEGIN IMMEDIATE), compiles it to nothing.
+_LOCK_HEAD = (
+    select(chain_head.c.last_entry_id, chain_head.c.last_hash)
+    .where(chain_head.c.id == 1)
+    .with_for_update()
+)
+_MOVE_HEAD = (
+    update(chain_head)
+    .where(chain_head.c.id == 1)
+    .values(last_entry_id=bindparam("new_entry_id"), last_hash=bindparam("new_hash"))
+)
+# Each named account, and the control account above it: one row per (named, locked) pair.
+_named = accounts.alias("named")
+# What an Account holds: created_at is left out, as every timestamp costs a parse on SQLite.
+_ACCOUNT = [c for c in accounts.c if c.name != "created_at"]
+_LOCK_ACCOUNTS = (
+    select(*_ACCOUNT)
+    .join(_named, or_(accounts.c.id == _named.c.id, accounts.c.id == _named.c.parent_id))
+    .where(_named.c.code.in_(bindparam("codes", expanding=True)))
+    .order_by(accounts.c.id)
+    .with_for_update(of=accounts)
+)
+_ADD_TO_BALANCE = (
+    update(accounts)
+    .where(accounts.c.id == bindparam("aid"))
+    .values(balance_minor=accounts.c.balance_minor + bindparam("delta"))
+)
+_INSERT_LEGS = insert(journal_legs)
+_INSERT_ENTRIES = insert(journal_entries)
+_latest_per_month = (
+    select(func.max(period_events.c.id)).group_by(period_events.c.month).scalar_subquery()
+)
+_CLOSED_MONTHS = select(period_events.c.month).where(
+    period_events.c.id.in_(_latest_per_month), period_events.c.action == "close"
+)
+_RECORD = [idempotency_keys.c[name] for name in ("key", "command", "request", "entry_id")]
+_KEY = select(*_RECORD).where(idempotency_keys.c.key == bindparam("key"))
+_KEYS = select(*_RECORD).where(idempotency_keys.c.key.in_(bindparam("keys", expanding=True)))
+_INSERT_KEYS = insert(idempotency_keys)
+_INSERT_AUDIT = insert(audit_log)
+#: Keys looked up per query: well below every engine's limit on bound parameters.
+_KEYS_PER_QUERY = 1000
 
 
 def _account(row: Row[Any]) -> Account:
@@ -135,19 +192,15 @@ class AccountRepository:
         concurrent update.
         """
         wanted = sorted(set(codes))
-        rows = self.conn.execute(select(accounts).where(accounts.c.code.in_(wanted))).all()
-        found = {r.code: r for r in rows}
-        missing = [c for c in wanted if c not in found]
+        rows = self.conn.execute(_LOCK_ACCOUNTS, {"codes": wanted}).all()
+        locked = {r.code: _account(r) for r in rows}  # a row may come twice: same account
+        missing = [c for c in wanted if c not in locked]
         if missing:
             raise NotFound(
                 f"account {', '.join(missing)} does not exist; list accounts to find its code",
                 field="legs",
             )
-        ids = {r.id for r in rows} | {r.parent_id for r in rows if r.parent_id is not None}
-        stmt = select(accounts).where(accounts.c.id.in_(sorted(ids))).order_by(accounts.c.id)
-        if _is_pg(self.conn):
-            stmt = stmt.with_for_update()
-        return {r.code: _account(r) for r in self.conn.execute(stmt)}
+        return locked
 
     def close(self, code: str, *, now: datetime) -> Account:
         account = self.lock([code])[code]
@@ -169,12 +222,7 @@ class AccountRepository:
         """Move cached balances by ``deltas`` (account id -> minor units), in id order."""
         params = [{"aid": aid, "delta": d} for aid, d in sorted(deltas.items()) if d]
         if params:
-            self.conn.execute(
-                update(accounts)
-                .where(accounts.c.id == bindparam("aid"))
-                .values(balance_minor=accounts.c.balance_minor + bindparam("delta")),
-                params,
-            )
+            self.conn.execute(_ADD_TO_BALANCE, params)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,12 +253,7 @@ class JournalRepository:
     # -- writing ---------------------------------------------------------------------------
     def lock_head(self) -> tuple[int, str]:
         """Lock the end of the hash chain: postings form one queue, in the chain's order."""
-        stmt = select(chain_head.c.last_entry_id, chain_head.c.last_hash).where(
-            chain_head.c.id == 1
-        )
-        if _is_pg(self.conn):
-            stmt = stmt.with_for_update()
-        row = self.conn.execute(stmt).one()
+        row = self.conn.execute(_LOCK_HEAD).one()
         self._head = (int(row.last_entry_id), row.last_hash)
         return self._head
 
@@ -263,7 +306,7 @@ class JournalRepository:
             sealed.append(entry)
 
         self.conn.execute(
-            insert(journal_legs),
+            _INSERT_LEGS,
             [
                 {
                     "entry_id": e.id,
@@ -276,7 +319,7 @@ class JournalRepository:
             ],
         )
         self.conn.execute(
-            insert(journal_entries),
+            _INSERT_ENTRIES,
             [
                 {
                     "id": e.id,
@@ -295,11 +338,7 @@ class JournalRepository:
                 for e in sealed
             ],
         )
-        self.conn.execute(
-            update(chain_head)
-            .where(chain_head.c.id == 1)
-            .values(last_entry_id=last_id, last_hash=last_hash)
-        )
+        self.conn.execute(_MOVE_HEAD, {"new_entry_id": last_id, "new_hash": last_hash})
         self._head = (last_id, last_hash)
         deltas = {aid: running[aid] - by_id[aid].balance_minor for aid in running}
         self.accounts.add_to_balances(deltas)
@@ -346,6 +385,15 @@ class JournalRepository:
         if row is None:
             raise NotFound(f"journal entry {entry_id} does not exist", field="entry_id")
         return self._entries([row])[0]
+
+    def get_many(self, entry_ids: Sequence[int]) -> dict[int, Entry]:
+        """The entries with those ids, by id (ids that do not exist are left out)."""
+        if not entry_ids:
+            return {}
+        rows = self.conn.execute(
+            self._select_entries().where(journal_entries.c.id.in_(sorted(set(entry_ids))))
+        ).all()
+        return {e.id: e for e in self._entries(rows)}
 
     def find_by_key(self, key: str) -> Entry | None:
         row = self.conn.execute(
@@ -533,15 +581,7 @@ class PeriodRepository:
         self.conn = conn
 
     def closed_months(self) -> frozenset[str]:
-        latest = (
-            select(func.max(period_events.c.id)).group_by(period_events.c.month).scalar_subquery()
-        )
-        rows = self.conn.execute(
-            select(period_events.c.month).where(
-                period_events.c.id.in_(latest), period_events.c.action == "close"
-            )
-        )
-        return frozenset(r.month for r in rows)
+        return frozenset(r.month for r in self.conn.execute(_CLOSED_MONTHS))
 
     def add(
         self,
@@ -695,13 +735,14 @@ class AuditRepository:
         details: Mapping[str, Any] | None = None,
     ) -> None:
         self.conn.execute(
-            insert(audit_log).values(
-                at=at,
-                actor=actor,
-                action=action,
-                target=target,
-                details=json.dumps(details, sort_keys=True, default=str) if details else None,
-            )
+            _INSERT_AUDIT,
+            {
+                "at": at,
+                "actor": actor,
+                "action": action,
+                "target": target,
+                "details": json.dumps(details, sort_keys=True, default=str) if details else None,
+            },
         )
 
     def page(
@@ -747,17 +788,26 @@ class IdempotencyRepository:
         self.conn = conn
 
     def get(self, key: str) -> IdempotencyRecord | None:
-        row = self.conn.execute(
-            select(idempotency_keys).where(idempotency_keys.c.key == key)
-        ).first()
-        if row is None:
-            return None
-        return IdempotencyRecord(row.key, row.command, json.loads(row.request), int(row.entry_id))
+        return self.get_many([key]).get(key)
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, IdempotencyRecord]:
+        """The records of those keys that were used before, by key."""
+        if len(keys) == 1:  # the common case, an API call: a plain = is cheaper than IN
+            rows = list(self.conn.execute(_KEY, {"key": keys[0]}))
+        else:
+            rows = []
+            for start in range(0, len(keys), _KEYS_PER_QUERY):
+                chunk = list(keys[start : start + _KEYS_PER_QUERY])
+                rows += self.conn.execute(_KEYS, {"keys": chunk})
+        return {
+            r.key: IdempotencyRecord(r.key, r.command, json.loads(r.request), int(r.entry_id))
+            for r in rows
+        }
 
     def add_many(self, records: Sequence[IdempotencyRecord], *, actor: str, now: datetime) -> None:
         if records:
             self.conn.execute(
-                insert(idempotency_keys),
+                _INSERT_KEYS,
                 [
                     {
                         "key": r.key,
