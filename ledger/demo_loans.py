@@ -122,7 +122,7 @@ def build_demo_loans(uow: UnitOfWork, currency: str) -> int:
             return loan
         return loans.disburse(
             uow, TREASURER, loan.id, on=_month(today, back, 3), idempotency_key=f"demo-{key}-payout"
-        )
+        ).loan
 
     def pay(loan: Loan, amount: str, back: int, day: int, key: str) -> None:
         loans.record_payment(

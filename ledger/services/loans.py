@@ -160,6 +160,10 @@ def update_beneficiary(uow: UnitOfWork, actor: Actor, bid: str, data: PersonalDa
         person = uow.loans.beneficiary(bid)
         if person.erased:
             raise Conflict(f"the personal data of {bid} was erased", "beneficiary_id")
+        for name in ("monthly_net_income", "own_savings"):
+            amount = getattr(data, name)
+            if amount is not None and amount.currency.code != person.currency:
+                raise ValidationError(f"{bid}'s amounts are in {person.currency}", name)
         uow.loans.update_beneficiary(bid, data)
         uow.audit.record(
             at=uow.now(), actor=actor.name, action="update_beneficiary", target=f"person:{bid}"
@@ -538,14 +542,15 @@ def _request(**fields: Any) -> dict[str, Any]:
 
 def disburse(
     uow: UnitOfWork, actor: Actor, loan_id: str, *, on: date, idempotency_key: str
-) -> Loan:
+) -> MoneyResult:
     """Pay the deposit out: Dr the loan's sub-account, Cr bank. The bank may not go below zero."""
     actor.require(Permission.LOANS_DISBURSE)
     request = _request(loan_id=loan_id, on=on)
     with uow:
         uow.journal.lock_head()
-        if replay(uow, idempotency_key, "disburse", request):
-            return uow.loans.get(loan_id)
+        original = replay(uow, idempotency_key, "disburse", request)
+        if original:
+            return MoneyResult(uow.loans.get(loan_id), original, True)
         loan = uow.loans.get(loan_id, lock=True)
         target = next_status(loan.status, LoanAction.DISBURSE)
         assert target is not None
@@ -577,20 +582,21 @@ def disburse(
             disbursement_entry_id=posted.entry.id,
         )
         uow.commit()
-    return loan
+    return MoneyResult(loan, posted.entry, False)
 
 
 def undo_disbursement(
     uow: UnitOfWork, actor: Actor, loan_id: str, *, on: date, reason: str, idempotency_key: str
-) -> Loan:
+) -> MoneyResult:
     """Reverse a payout while nothing was repaid; the loan goes back to contract signed."""
     actor.require(Permission.LOANS_DISBURSE)
     why = _reason(reason)
     request = _request(loan_id=loan_id, on=on)
     with uow:
         uow.journal.lock_head()
-        if replay(uow, idempotency_key, "undo_disbursement", request):
-            return uow.loans.get(loan_id)
+        original = replay(uow, idempotency_key, "undo_disbursement", request)
+        if original:
+            return MoneyResult(uow.loans.get(loan_id), original, True)
         loan = uow.loans.get(loan_id, lock=True)
         target = next_status(loan.status, LoanAction.UNDO_DISBURSEMENT)
         assert target is not None and loan.disbursement_entry_id is not None
@@ -619,7 +625,7 @@ def undo_disbursement(
             disbursement_entry_id=None,
         )
         uow.commit()
-    return loan
+    return MoneyResult(loan, posted.entry, False)
 
 
 @dataclass(frozen=True, slots=True)
