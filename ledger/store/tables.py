@@ -384,3 +384,85 @@ write_offs = Table(
     Column("entry_id", BigInteger, ForeignKey("journal_entries.id"), nullable=True),
     CheckConstraint("status IN ('proposed','approved','rejected')", name="status"),
 )
+
+
+# -- documents (migration 0003) --------------------------------------------------------------
+
+DOCUMENT_KINDS = "('contract','beneficiary_scan','beneficiary_signed','signed_contract','schedule')"
+
+#: Contracts, signed scans, signed contracts and schedules: each a file in the content-addressed
+#: store (``sha256``) with who made or signed it and when. A row never changes, except that it
+#: can be voided once (a new amount or schedule voids a contract version); none is deleted.
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("loan_id", String(16), ForeignKey("loans.id"), nullable=False, index=True),
+    Column("kind", String(24), nullable=False),
+    Column("contract_version", Integer, nullable=True),
+    Column("schedule_version", Integer, nullable=False),
+    Column("principal_minor", BigInteger, nullable=False),
+    Column("language", String(16), nullable=False),
+    Column("sha256", String(64), nullable=False, index=True),
+    Column("size", BigInteger, nullable=False),
+    Column("source_id", BigInteger, ForeignKey("documents.id"), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("beneficiary_method", String(16), nullable=True),
+    Column("signed_by_beneficiary_at", UTCDateTime, nullable=True),
+    Column("signed_by_fund_at", UTCDateTime, nullable=True),
+    Column("signer", String(200), nullable=True),
+    Column("signer_cert_sha256", String(64), nullable=True),
+    Column("voided_at", UTCDateTime, nullable=True),
+    Column("voided_by", String(64), nullable=True),
+    Column("void_reason", String(500), nullable=True),
+    CheckConstraint(f"kind IN {DOCUMENT_KINDS}", name="kind"),
+    CheckConstraint(
+        "kind = 'schedule' OR (contract_version IS NOT NULL AND contract_version >= 1)",
+        name="contract_version",
+    ),
+    CheckConstraint("length(sha256) = 64", name="sha256"),
+    CheckConstraint("size > 0", name="size"),
+    CheckConstraint(
+        "beneficiary_method IS NULL OR beneficiary_method IN ('paper','on_screen')",
+        name="beneficiary_method",
+    ),
+    CheckConstraint(
+        "kind NOT IN ('beneficiary_scan','beneficiary_signed') OR (source_id IS NOT NULL"
+        " AND beneficiary_method IS NOT NULL AND signed_by_beneficiary_at IS NOT NULL)",
+        name="beneficiary_signed",
+    ),
+    CheckConstraint(
+        "kind <> 'signed_contract' OR (source_id IS NOT NULL AND beneficiary_method IS NOT NULL"
+        " AND signed_by_beneficiary_at IS NOT NULL AND signed_by_fund_at IS NOT NULL"
+        " AND signer IS NOT NULL AND signer_cert_sha256 IS NOT NULL)",
+        name="fund_signed",
+    ),
+    CheckConstraint(
+        "(voided_at IS NULL AND voided_by IS NULL AND void_reason IS NULL)"
+        " OR (voided_at IS NOT NULL AND voided_by IS NOT NULL AND void_reason IS NOT NULL)",
+        name="void",
+    ),
+)
+
+#: A beneficiary's personal link to their own schedule: only the SHA-256 of the token is kept.
+#: A link can be revoked once; none is deleted.
+access_links = Table(
+    "access_links",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("loan_id", String(16), ForeignKey("loans.id"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    Column("revoked_by", String(64), nullable=True),
+    CheckConstraint("length(token_hash) = 64", name="token_hash"),
+    CheckConstraint("expires_at > created_at", name="expiry"),
+    CheckConstraint(
+        "(revoked_at IS NULL AND revoked_by IS NULL)"
+        " OR (revoked_at IS NOT NULL AND revoked_by IS NOT NULL)",
+        name="revoked",
+    ),
+)

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, RootTransaction
 from sqlalchemy.exc import DBAPIError
 
 from ledger.domain.errors import Conflict
+from ledger.store.document_repository import DocumentRepository
 from ledger.store.loan_repository import LoanRepository
 from ledger.store.repositories import (
     AccountRepository,
@@ -46,6 +47,7 @@ class UnitOfWork:
     audit: AuditRepository
     idempotency: IdempotencyRepository
     loans: LoanRepository
+    documents: DocumentRepository
 
     def __init__(self, engine: Engine, *, clock: Clock = utc_now, readonly: bool = False) -> None:
         self.engine = engine
@@ -69,6 +71,7 @@ class UnitOfWork:
         self.audit = AuditRepository(conn)
         self.idempotency = IdempotencyRepository(conn)
         self.loans = LoanRepository(conn)
+        self.documents = DocumentRepository(conn)
         return self
 
     def __exit__(
