@@ -1,10 +1,46 @@
-"""Contracts and schedules to PDF/A (WeasyPrint) and HTML, in the beneficiary's language."""
+"""Contracts and schedules to PDF/A (WeasyPrint) and HTML, in the beneficiary's language.
+
+The same data always gives the same bytes: the PDF's dates come from the data (the contract's
+issue date, the schedule's as-of date), its identifier is a hash of its content, and nothing
+random goes in. So the SHA-256 of a rendering identifies its content.
+"""
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import logging
+import os
 from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import quote
 
-from ledger.documents.model import ContractData, ScheduleData
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from ledger.documents.i18n import Translator, contracts_dir
+from ledger.documents.model import ContractData, FundInfo, ScheduleData
+from ledger.documents.payment_qr import epc_payload, epc_svg, swiss_qr_bill_svg
+from ledger.domain.loans import DISBURSED
+
+log = logging.getLogger(__name__)
+
+PDF_VARIANT = "pdf/a-3b"
+PX_TO_PT = 0.75  # CSS px are 1/96 in, PDF points 1/72 in
+SIGNATURE_SIZE_MM = (74.0, 30.0)  # .sig-area in print.css
+MM_TO_PT = 72 / 25.4
+#: fontTools stamps the fonts it subsets with the current time unless this is set
+#: (reproducible-builds.org); a fixed stamp keeps the same inputs giving the same bytes.
+FONT_TIMESTAMP = "946684800"  # 2000-01-01T00:00:00Z
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureBox:
+    """Where a signature goes: for pyHanko's ``SigFieldSpec(box=..., on_page=...)``."""
+
+    name: str  # "beneficiary" or "fund"
+    page: int  # 0-based
+    box: tuple[int, int, int, int]  # x1, y1, x2, y2 in PDF points, origin at bottom left
 
 
 @dataclass(frozen=True, slots=True)
@@ -13,15 +49,151 @@ class Rendered:
     sha256: str  # hex digest of ``pdf``
     language: str  # the catalog used: the one asked for, or "en" when it fell back
     missing: tuple[str, ...]  # message ids that fell back to English
+    requested_language: str = ""
+    signature_boxes: tuple[SignatureBox, ...] = ()
+
+    @property
+    def fell_back(self) -> bool:
+        """True when the requested language has no catalog (the document is in English)."""
+        return bool(self.missing) and self.language == "en" and self.requested_language != "en"
+
+
+def _svg_data_uri(svg: str) -> str:
+    return "data:image/svg+xml;charset=utf-8," + quote(svg, safe="")
+
+
+@dataclass(frozen=True, slots=True)
+class _Resources:
+    env: Environment
+    stylesheet: Any  # weasyprint.CSS
+    font_config: Any  # weasyprint.text.fonts.FontConfiguration
+
+
+@functools.cache
+def _resources() -> _Resources:
+    # WeasyPrint is imported on first use: it loads Pango, which the HTML page does not need.
+    from weasyprint import CSS
+    from weasyprint.text.fonts import FontConfiguration
+
+    os.environ.setdefault("SOURCE_DATE_EPOCH", FONT_TIMESTAMP)
+
+    templates = contracts_dir() / "templates"
+    env = Environment(
+        loader=FileSystemLoader(templates),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters["svg_data_uri"] = _svg_data_uri
+    font_config = FontConfiguration()
+    stylesheet = CSS(
+        filename=str(templates / "print.css"),
+        base_url=str(templates) + "/",
+        font_config=font_config,
+    )
+    return _Resources(env, stylesheet, font_config)
+
+
+def _html(template: str, t: Translator, issued: date, fund: FundInfo, **context: Any) -> str:
+    res = _resources()
+    return res.env.get_template(template).render(t=t, issued=issued, fund=fund, **context)
+
+
+def _pdf(html: str) -> tuple[bytes, Any]:
+    from weasyprint import HTML
+
+    res = _resources()
+    document = HTML(string=html, base_url=str(contracts_dir() / "templates") + "/").render(
+        stylesheets=[res.stylesheet], font_config=res.font_config
+    )
+    pdf = document.write_pdf(pdf_variant=PDF_VARIANT)
+    assert isinstance(pdf, bytes)
+    return pdf, document
+
+
+def _signature_boxes(document: Any) -> tuple[SignatureBox, ...]:
+    width, height = (v * MM_TO_PT for v in SIGNATURE_SIZE_MM)
+    boxes = []
+    for number, page in enumerate(document.pages):
+        for name in ("beneficiary", "fund"):
+            anchor = page.anchors.get(f"signature-{name}")
+            if anchor is None:
+                continue
+            x, y = anchor[0] * PX_TO_PT, (page.height - anchor[1]) * PX_TO_PT
+            boxes.append(
+                SignatureBox(
+                    name, number, (round(x), round(y - height), round(x + width), round(y))
+                )
+            )
+    return tuple(boxes)
+
+
+def _rendered(pdf: bytes, t: Translator, boxes: tuple[SignatureBox, ...] = ()) -> Rendered:
+    if t.missing:
+        log.warning(
+            "document in %r used English for %d message(s): %s",
+            t.requested,
+            len(t.missing),
+            ", ".join(t.missing[:10]),
+        )
+    return Rendered(
+        pdf=pdf,
+        sha256=hashlib.sha256(pdf).hexdigest(),
+        language=t.language,
+        missing=t.missing,
+        requested_language=t.requested,
+        signature_boxes=boxes,
+    )
 
 
 def render_contract(data: ContractData) -> Rendered:
-    raise NotImplementedError
+    """The loan contract with its schedule as an annex, as a PDF/A."""
+    t = Translator(data.language, data.fund.country)
+    html = _html(
+        "contract.html", t, data.issued_on, data.fund, d=data, iban=_iban_display(data.iban)
+    )
+    pdf, document = _pdf(html)
+    return _rendered(pdf, t, _signature_boxes(document))
+
+
+def _iban_display(iban: str) -> str:
+    return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
+
+
+def _schedule_html(data: ScheduleData, t: Translator, *, screen: bool) -> str:
+    epc: str | None = None
+    bill: str | None = None
+    amount = data.next_amount_due if data.next_amount_due.amount > 0 else None
+    if data.outstanding.amount > 0:
+        info = data.loan_id
+        if data.currency == "EUR":
+            epc = epc_svg(epc_payload(data.fund, amount, data.reference, info))
+        elif data.currency == "CHF":
+            bill = swiss_qr_bill_svg(data.fund, amount, data.reference, info, t.language)
+    return _html(
+        "schedule.html",
+        t,
+        data.as_of,
+        data.fund,
+        d=data,
+        preview=data.status not in DISBURSED,
+        iban_display=_iban_display(data.iban),
+        epc_svg=epc,
+        qr_bill_svg=bill,
+        screen=screen,
+    )
 
 
 def render_schedule(data: ScheduleData) -> Rendered:
-    raise NotImplementedError
+    """The beneficiary's schedule as a PDF/A, with a payment QR code while something is owed."""
+    t = Translator(data.language, data.fund.country)
+    pdf, _ = _pdf(_schedule_html(data, t, screen=False))
+    return _rendered(pdf, t)
 
 
 def render_schedule_html(data: ScheduleData) -> str:
-    raise NotImplementedError
+    """The same schedule as one self-contained web page (no external resources)."""
+    t = Translator(data.language, data.fund.country)
+    return _schedule_html(data, t, screen=True)

@@ -1,0 +1,168 @@
+"""The wording of documents, from gettext catalogs, and amounts and dates in the reader's locale.
+
+Catalogs are the ``.po`` files under ``contracts/templates/locale/<lang>/LC_MESSAGES/``; they are
+read (compiled) when first used, so no binary ``.mo`` file can go stale. Message ids are keys
+(``contract.art2.text``); the English catalog holds the reference wording and is the fallback:
+a message missing, left empty, marked fuzzy or with broken placeholders in the reader's
+catalog is taken from English and reported, so a document is never broken.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Mapping
+from datetime import date
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency
+from markupsafe import Markup, escape
+
+from ledger.domain.money import Money
+
+log = logging.getLogger(__name__)
+
+FALLBACK = "en"
+DOMAIN = "documents"
+_PLACEHOLDER = re.compile(r"%(?:\((\w+)\))?[#0 +-]*\d*(?:\.\d+)?[a-zA-Z%]")
+_TAG = re.compile(r"^([A-Za-z]{2,3})(?:[-_]([A-Za-z0-9]{2,8}))?$")
+
+
+def contracts_dir() -> Path:
+    """``contracts/`` in a checkout, or its copy inside an installed package."""
+    import ledger
+
+    package = Path(ledger.__file__).resolve().parent
+    for candidate in (package / "_contracts", package.parent / "contracts"):
+        if (candidate / "templates").is_dir():
+            return candidate
+    raise FileNotFoundError("contracts/templates not found next to the ledger package")
+
+
+def locale_dir() -> Path:
+    return contracts_dir() / "templates" / "locale"
+
+
+@functools.cache
+def catalog(language: str) -> Mapping[str, str] | None:
+    """The translated, non-fuzzy messages of ``language``, or None if it has no catalog."""
+    path = locale_dir() / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not path.is_file():
+        return None
+    with path.open("rb") as f:
+        po = read_po(f, locale=language, domain=DOMAIN)
+    return {
+        str(m.id): str(m.string)
+        for m in po
+        if m.id and isinstance(m.id, str) and isinstance(m.string, str) and m.string
+        if not m.fuzzy
+    }
+
+
+def available_languages() -> tuple[str, ...]:
+    root = locale_dir()
+    return tuple(
+        sorted(p.parent.parent.name for p in root.glob(f"*/LC_MESSAGES/{DOMAIN}.po") if p.is_file())
+    )
+
+
+def _placeholders(message: str) -> list[str]:
+    """The placeholders of a message, sorted: names, "?" for an unnamed one (``%%`` is none)."""
+    return sorted(m.group(1) or "?" for m in _PLACEHOLDER.finditer(message) if m.group(0) != "%%")
+
+
+def _babel_locale(language: str, region: str | None, country: str) -> Locale:
+    """The richest locale Babel knows: language_REGION, then language_<fund country>."""
+    for candidate in (f"{language}_{region}" if region else None, f"{language}_{country}"):
+        if candidate:
+            try:
+                return Locale.parse(candidate)
+            except (UnknownLocaleError, ValueError):
+                continue
+    return Locale.parse(language)
+
+
+#: A value this short never needs to wrap: keep it on one line (an amount, a date, a phone).
+SHORT = 40
+_SHORT_VALUE = Markup('<bdi class="k">%s</bdi>')
+_VALUE = Markup("<bdi>%s</bdi>")
+
+
+def _isolate(value: object) -> Markup:
+    """A value inside a sentence, isolated so a right-to-left name cannot reorder the text."""
+    text = str(value)
+    if len(text) <= SHORT:
+        return _SHORT_VALUE % text
+    return _VALUE % text
+
+
+class Translator:
+    """Wording and formats for one document; remembers which messages fell back to English."""
+
+    def __init__(self, requested: str, country: str = "") -> None:
+        self.requested = requested
+        match = _TAG.match(requested or "")
+        self.primary = match.group(1).lower() if match else ""
+        region = match.group(2).upper() if match and match.group(2) else None
+        own = catalog(self.primary) if self.primary else None
+        if own is None:
+            # Every message then comes from English, and every one is reported as missing.
+            log.warning("no catalog for language %r: the document is in English", requested)
+            self.language, region, own = FALLBACK, None, {}
+        else:
+            self.language = self.primary
+        self.locale = _babel_locale(self.language, region, country.upper())
+        self._own = own
+        self._english = catalog(FALLBACK) or {}
+        self._missing: dict[str, None] = {}
+
+    @property
+    def fell_back(self) -> bool:
+        """True when the requested language has no catalog at all."""
+        return self.language != self.primary
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        return tuple(self._missing)
+
+    def has(self, msgid: str) -> bool:
+        """Whether the message exists at all (in English, the reference catalog)."""
+        return msgid in self._english
+
+    def text(self, msgid: str, **values: object) -> str:
+        """The message as plain text (for the PDF's title)."""
+        template = self._template(msgid, values)
+        return template % {k: str(v) for k, v in values.items()}
+
+    def __call__(self, msgid: str, **values: object) -> Markup:
+        """The message as HTML: its text escaped, each value escaped and isolated (``<bdi>``)."""
+        template = escape(self._template(msgid, values))
+        return template % {k: _isolate(v) for k, v in values.items()}
+
+    def _template(self, msgid: str, values: Mapping[str, object]) -> str:
+        """The reader's wording if it is there and its placeholders work, else English."""
+        english = self._english.get(msgid, msgid)
+        own = self._own.get(msgid)
+        if own is not None:
+            if _placeholders(own) == _placeholders(english):
+                try:
+                    own % {k: "" for k in values}
+                    return own
+                except (KeyError, ValueError, TypeError):
+                    pass
+            log.warning("message %r in %r has wrong placeholders", msgid, self.language)
+        self._missing[msgid] = None
+        return english
+
+    def money(self, value: Money) -> str:
+        return str(format_currency(value.amount, str(value.currency.code), locale=self.locale))
+
+    def long_date(self, value: date) -> str:
+        return str(format_date(value, "long", locale=self.locale))
+
+    def short_date(self, value: date) -> str:
+        return str(format_date(value, "medium", locale=self.locale))
