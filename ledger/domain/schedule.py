@@ -123,6 +123,11 @@ def build_schedule(
         if monthly_amount.currency != principal.currency:
             raise ValidationError("monthly amount is in another currency", "monthly_amount")
         count = installment_count(principal, monthly_amount)
+        if count > MAX_INSTALLMENTS:
+            raise ValidationError(
+                f"that makes {count} installments; at most {MAX_INSTALLMENTS} allowed",
+                "monthly_amount",
+            )
         p, m = to_minor(principal), to_minor(monthly_amount)
         sizes = [m] * (count - 1) + [p - m * (count - 1)]
         amounts = [from_minor(s, code) for s in sizes]
@@ -133,11 +138,6 @@ def build_schedule(
         if count > MAX_INSTALLMENTS:
             raise ValidationError(f"at most {MAX_INSTALLMENTS} installments", "duration")
         amounts = split_evenly(principal, count, whole_units=whole_units)
-    if len(amounts) > MAX_INSTALLMENTS:
-        raise ValidationError(
-            f"that makes {len(amounts)} installments; at most {MAX_INSTALLMENTS} allowed",
-            "monthly_amount",
-        )
     if minimum is not None and len(amounts) > 1 and to_minor(amounts[0]) < to_minor(minimum):
         most = max(1, to_minor(principal) // to_minor(minimum))
         raise ValidationError(

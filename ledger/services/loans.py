@@ -9,6 +9,7 @@ changes that split, a reallocation entry moves the difference; nothing is ever e
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -797,84 +798,214 @@ def record_payment(
     statement_line_id: str | None = None,
 ) -> MoneyResult:
     """A repayment (or, on a written-off loan, a recovery), allocated by the schedule."""
-    actor.require(Permission.PAYMENTS_RECORD)
-    request = _request(
-        loan_id=loan_id,
-        amount=amount.amount,
-        currency=amount.currency.code,
-        on=on,
-        statement_line_id=statement_line_id,
-    )
     with uow:
-        uow.journal.lock_head()
-        original = replay(uow, idempotency_key, "loan_payment", request)
-        if original:
-            return MoneyResult(uow.loans.get(loan_id), original, True)
-        loan = uow.loans.get(loan_id, lock=True)
-        minor = _amount(amount, loan)
-        if loan.status not in DISBURSED:
-            raise Conflict(
-                f"loan {loan_id} is {loan.status.value}; payments are booked once it is paid out",
-                "status",
-            )
-        if loan.status is LoanStatus.CLOSED:
-            raise Conflict(
-                f"loan {loan_id} is repaid and closed; book the money as an "
-                "unidentified receipt or refund it",
-                "status",
-            )
-        posted = _receive(
+        result = record_payment_in(
             uow,
             actor,
-            loan,
-            minor=minor,
-            on=on,
-            kind="repayment",
-            key=idempotency_key,
-            command="loan_payment",
-            request=request,
-            statement_line_id=statement_line_id,
+            PaymentIn(loan_id, amount, on, idempotency_key, statement_line_id),
         )
-        loan = _settle(uow, actor, uow.loans.get(loan_id), on)
         uow.commit()
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentIn:
+    """A payment to book: what ``record_payment`` takes, as a value."""
+
+    loan_id: str
+    amount: Money
+    on: date
+    idempotency_key: str
+    statement_line_id: str | None = None
+
+    def request(self) -> dict[str, Any]:
+        """What its idempotency key stands for."""
+        return _request(
+            loan_id=self.loan_id,
+            amount=self.amount.amount,
+            currency=self.amount.currency.code,
+            on=self.on,
+            statement_line_id=self.statement_line_id,
+        )
+
+
+def _check_payable(loan: Loan, amount: Money) -> int:
+    minor = _amount(amount, loan)
+    if loan.status not in DISBURSED:
+        raise Conflict(
+            f"loan {loan.id} is {loan.status.value}; payments are booked once it is paid out",
+            "status",
+        )
+    if loan.status is LoanStatus.CLOSED:
+        raise Conflict(
+            f"loan {loan.id} is repaid and closed; book the money as an "
+            "unidentified receipt or refund it",
+            "status",
+        )
+    return minor
+
+
+def record_payment_in(uow: UnitOfWork, actor: Actor, payment: PaymentIn) -> MoneyResult:
+    """``record_payment`` inside an open unit of work: the caller commits (a bank statement
+    books its payments together with everything else it brings)."""
+    actor.require(Permission.PAYMENTS_RECORD)
+    request = payment.request()
+    uow.journal.lock_head()
+    original = replay(uow, payment.idempotency_key, "loan_payment", request)
+    if original:
+        return MoneyResult(uow.loans.get(payment.loan_id), original, True)
+    loan = uow.loans.get(payment.loan_id, lock=True)
+    minor = _check_payable(loan, payment.amount)
+    posted = _receive(
+        uow,
+        actor,
+        loan,
+        minor=minor,
+        on=payment.on,
+        kind="repayment",
+        key=payment.idempotency_key,
+        command="loan_payment",
+        request=request,
+        statement_line_id=payment.statement_line_id,
+    )
+    loan = _settle(uow, actor, uow.loans.get(payment.loan_id), payment.on)
     return MoneyResult(loan, posted.entry, False)
+
+
+def record_payments_in(
+    uow: UnitOfWork, actor: Actor, payments: Sequence[PaymentIn]
+) -> list[MoneyResult]:
+    """Many payments at once, inside an open unit of work (a bank statement of thousands).
+
+    Each is booked exactly as ``record_payment`` books it (same split between the loan and
+    the credit balance, same idempotency key and request), in the order given; but the loans'
+    positions are read once per loan and all the entries are posted together.
+    """
+    actor.require(Permission.PAYMENTS_RECORD)
+    if not payments:
+        return []
+    uow.journal.lock_head()
+    loans: dict[str, Loan] = {}
+    state: dict[str, tuple[Schedule, list[PaymentEvent], int]] = {}
+    drafts: list[EntryDraft] = []
+    kinds: list[str] = []
+    for n, payment in enumerate(payments):
+        loan = loans.get(payment.loan_id)
+        if loan is None:
+            loan = loans[payment.loan_id] = uow.loans.get(payment.loan_id, lock=True)
+            _, schedule = uow.loans.schedule(loan.id)
+            pays = [p for p, _, _ in uow.loans.payments(loan.id)]
+            state[loan.id] = (schedule, pays, uow.loans.loan_account_balance(loan.account_id))
+        minor = _check_payable(loan, payment.amount)
+        cur = loan.currency
+        amount = from_minor(minor, cur)
+        bank = _code(uow, AccountRole.BANK, cur)
+        text = f"Repayment of loan {loan.id}"
+        kind, pay_kind = EntryKind.REPAYMENT, "repayment"
+        if loan.written_off:
+            legs: tuple[Leg, ...] = (
+                Leg.debit(bank, amount),
+                Leg.credit(_code(uow, AccountRole.RECOVERIES, cur), amount),
+            )
+            kind, pay_kind = EntryKind.RECOVERY, "recovery"
+            text = f"Recovery on written-off loan {loan.id}"
+        else:
+            # As _receive does, with the loan's earlier payments of this batch in memory.
+            schedule, pays, ledger_loan = state[loan.id]
+            pending = PaymentEvent(_PENDING + n, payment.on, minor)
+            alloc = allocate(schedule.installments, [*pays, pending])
+            outstanding = sum(i.minor for i in schedule.installments) - alloc.total_paid
+            to_loan = min(max(ledger_loan - outstanding, 0), minor)
+            legs = (Leg.debit(bank, amount),)
+            if to_loan:
+                legs += (Leg.credit(loan.account_code, from_minor(to_loan, cur)),)
+            if minor - to_loan:
+                legs += (
+                    Leg.credit(
+                        _code(uow, AccountRole.BENEFICIARY_CREDIT, cur),
+                        from_minor(minor - to_loan, cur),
+                    ),
+                )
+            state[loan.id] = (schedule, [*pays, pending], ledger_loan - to_loan)
+        drafts.append(
+            EntryDraft(
+                payment.on,
+                text,
+                kind,
+                legs,
+                loan_id=loan.id,
+                statement_line_id=payment.statement_line_id,
+                idempotency_key=payment.idempotency_key,
+            )
+        )
+        kinds.append(pay_kind)
+    posted = post_in(
+        uow, actor, drafts, command="loan_payment", requests=[p.request() for p in payments]
+    )
+    uow.loans.add_payments(
+        [
+            (p.entry.id, payment.loan_id, payment.on, to_minor(payment.amount), kind)
+            for p, payment, kind in zip(posted, payments, kinds, strict=True)
+            if not p.replayed
+        ]
+    )
+    last_day: dict[str, date] = {}
+    for payment in payments:
+        last_day[payment.loan_id] = max(payment.on, last_day.get(payment.loan_id, payment.on))
+    settled = {
+        loan_id: _settle(uow, actor, uow.loans.get(loan_id), on) for loan_id, on in last_day.items()
+    }
+    return [
+        MoneyResult(settled[payment.loan_id], p.entry, p.replayed)
+        for p, payment in zip(posted, payments, strict=True)
+    ]
 
 
 def reverse_payment(
     uow: UnitOfWork, actor: Actor, entry_id: int, *, on: date, reason: str, idempotency_key: str
 ) -> MoneyResult:
     """A payment bounced or was booked by mistake: reverse it; the arrears reopen."""
+    with uow:
+        result = reverse_payment_in(
+            uow, actor, entry_id, on=on, reason=reason, idempotency_key=idempotency_key
+        )
+        uow.commit()
+    return result
+
+
+def reverse_payment_in(
+    uow: UnitOfWork, actor: Actor, entry_id: int, *, on: date, reason: str, idempotency_key: str
+) -> MoneyResult:
+    """``reverse_payment`` inside an open unit of work: the caller commits."""
     actor.require(Permission.PAYMENTS_RECORD)
     why = _reason(reason)
     request = _request(entry_id=entry_id, on=on)
-    with uow:
-        uow.journal.lock_head()
-        original = replay(uow, idempotency_key, "reverse_loan_payment", request)
-        if original:
-            loan_id = uow.loans.payment_loan(entry_id)
-            assert loan_id is not None
-            return MoneyResult(uow.loans.get(loan_id), original, True)
+    uow.journal.lock_head()
+    original = replay(uow, idempotency_key, "reverse_loan_payment", request)
+    if original:
         loan_id = uow.loans.payment_loan(entry_id)
-        if loan_id is None:
-            raise NotFound(f"entry {entry_id} is not a loan payment", "entry_id")
-        loan = uow.loans.get(loan_id, lock=True)
-        payment = uow.journal.get(entry_id)
-        draft = reversal_of(
-            payment,
-            booking_date=on,
-            idempotency_key=idempotency_key,
-            description=f"Payment {entry_id} on loan {loan_id} reversed: {why}"[:500],
-        )
-        posted = post_in(uow, actor, [draft], command="reverse_loan_payment", requests=[request])[0]
-        loan = _settle(uow, actor, uow.loans.get(loan_id), on)
-        uow.audit.record(
-            at=uow.now(),
-            actor=actor.name,
-            action="loan_payment_reversed",
-            target=f"loan:{loan_id}",
-            details={"entry": entry_id, "reason": why},
-        )
-        uow.commit()
+        assert loan_id is not None
+        return MoneyResult(uow.loans.get(loan_id), original, True)
+    loan_id = uow.loans.payment_loan(entry_id)
+    if loan_id is None:
+        raise NotFound(f"entry {entry_id} is not a loan payment", "entry_id")
+    loan = uow.loans.get(loan_id, lock=True)
+    payment = uow.journal.get(entry_id)
+    draft = reversal_of(
+        payment,
+        booking_date=on,
+        idempotency_key=idempotency_key,
+        description=f"Payment {entry_id} on loan {loan_id} reversed: {why}"[:500],
+    )
+    posted = post_in(uow, actor, [draft], command="reverse_loan_payment", requests=[request])[0]
+    loan = _settle(uow, actor, uow.loans.get(loan_id), on)
+    uow.audit.record(
+        at=uow.now(),
+        actor=actor.name,
+        action="loan_payment_reversed",
+        target=f"loan:{loan_id}",
+        details={"entry": entry_id, "reason": why},
+    )
     return MoneyResult(loan, posted.entry, False)
 
 

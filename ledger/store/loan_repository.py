@@ -396,6 +396,23 @@ class LoanRepository:
             )
         )
 
+    def add_payments(self, rows: Sequence[tuple[int, str, date, int, str]]) -> None:
+        """Many payments at once: (entry id, loan id, received on, minor units, kind)."""
+        if rows:
+            self.conn.execute(
+                insert(loan_payments),
+                [
+                    {
+                        "entry_id": e,
+                        "loan_id": loan,
+                        "received_on": on,
+                        "amount_minor": minor,
+                        "kind": kind,
+                    }
+                    for e, loan, on, minor, kind in rows
+                ],
+            )
+
     def payments(
         self,
         loan_id: str,
