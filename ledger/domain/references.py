@@ -122,8 +122,18 @@ _FREE_TEXT = re.compile(
 def find_reference(text: str) -> PaymentReference | None:
     """The first valid reference in free text (a bank's unstructured remittance line)."""
     for match in _FREE_TEXT.finditer(text or ""):
-        try:
-            return parse_reference(match.group(0))
-        except ValidationError:
-            continue
+        for candidate in _candidates(match.group(0)):
+            try:
+                return parse_reference(candidate)
+            except ValidationError:
+                continue
     return None
+
+
+def _candidates(found: str) -> list[str]:
+    """An RF match may run on into the words that follow it ("RF74 0000 0000 01 thanks"):
+    try it whole, then without its last words, one at a time."""
+    if found[:2].upper() != "RF":
+        return [found]
+    words = found.split()
+    return [" ".join(words[:end]) for end in range(len(words), 0, -1)]
