@@ -83,7 +83,10 @@ def _babel_locale(language: str, region: str | None, country: str) -> Locale:
                 return Locale.parse(candidate)
             except (UnknownLocaleError, ValueError):
                 continue
-    return Locale.parse(language)
+    try:
+        return Locale.parse(language)
+    except (UnknownLocaleError, ValueError):  # a catalog for a language CLDR does not know
+        return Locale.parse(FALLBACK)
 
 
 #: A value this short never needs to wrap: keep it on one line (an amount, a date, a phone).

@@ -229,9 +229,15 @@ def _lease_text(value: str | None, what: str) -> str:
 
 
 def contract_data(
-    view: LoanView, person: PersonalData, lease: Lease, fund: FundInfo, version: int
+    view: LoanView, person: PersonalData, lease: Lease | None, fund: FundInfo, version: int
 ) -> ContractData:
-    """The contract for a loan as ``view`` shows it (its schedule in force on ``view.as_of``)."""
+    """The contract for a loan as ``view`` shows it (its schedule in force on ``view.as_of``).
+
+    A lease without its landlord or address (or no lease: a role that may not read it) is a
+    ``ValidationError``: a contract must say what the deposit is for.
+    """
+    if lease is None:
+        raise ValidationError("the loan's lease is needed to produce the contract", "lease")
     loan = view.loan
     terms = loan.terms
     code = loan.currency
