@@ -75,6 +75,29 @@ class Settings(BaseSettings):
         default=90, ge=1, le=366, description="Default lifetime of a beneficiary's personal link"
     )
 
+    # Bank statements (docs/bank.md).
+    hash_key: SecretStr | None = Field(
+        default=None,
+        description="Secret keying the hashes of payers' IBANs (at least 32 characters); "
+        "default: read from hash_key_file, which `fundledger init` creates",
+    )
+    hash_key_file: Path | None = Field(
+        default=None, description="File holding the hash key; default: beside the SQLite file"
+    )
+    max_statement_bytes: int = Field(
+        default=50 * 1024 * 1024, ge=10_000, description="Largest statement file accepted"
+    )
+
+    def hash_key_path(self) -> Path:
+        """``hash_key_file``, else ``fundledger-hash.key`` beside the SQLite database file (or
+        in the working directory)."""
+        if self.hash_key_file is not None:
+            return self.hash_key_file
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            return Path(url.database).parent / "fundledger-hash.key"
+        return Path("fundledger-hash.key")
+
     def documents_path(self) -> Path:
         """Where documents are stored: ``documents_dir``, else ``documents/`` beside the SQLite
         database file, else ``documents/`` in the working directory."""
