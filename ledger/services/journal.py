@@ -18,6 +18,7 @@ from ledger.domain.journal import (
     MANUAL_KINDS,
     Entry,
     EntryDraft,
+    month_of,
     reversal_of,
 )
 from ledger.domain.money import Money, from_minor
@@ -148,7 +149,7 @@ def post_in(
         [d for d, _ in fresh],
         author=actor.name,
         now=now,
-        closed_months=uow.periods.closed_months(),
+        closed_months=_closed_months_for(uow, [d for d, _ in fresh]),
     )
     uow.idempotency.add_many(
         [
@@ -175,6 +176,19 @@ def post_in(
         Posted(originals[replayed[i]], True) if i in replayed else Posted(next(posted), False)
         for i in range(len(drafts))
     ]
+
+
+def _closed_months_for(uow: UnitOfWork, drafts: Sequence[EntryDraft]) -> frozenset[str]:
+    """The closed months, read only when a draft is dated before the current month.
+
+    Only a month that has ended can be closed (``close_month`` refuses the others), so entries
+    dated this month, as nearly all are, need no look-up. The database refuses an entry in a
+    closed month in any case.
+    """
+    this_month = month_of(uow.now().date())
+    if all(month_of(d.booking_date) >= this_month for d in drafts):
+        return frozenset()
+    return uow.periods.closed_months()
 
 
 def _check_reversals(uow: UnitOfWork, drafts: Sequence[EntryDraft]) -> None:
