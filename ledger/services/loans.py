@@ -649,7 +649,7 @@ def _position(
     credit_account = uow.accounts.by_role(AccountRole.BENEFICIARY_CREDIT, loan.currency)
     balances = Balances(
         outstanding=total - alloc.total_paid,
-        credit=alloc.credit,
+        credit=alloc.credit - uow.loans.refunded_minor(loan.id, credit_account.id),
         ledger_loan=uow.loans.loan_account_balance(loan.account_id),
         ledger_credit=uow.loans.credit_minor(loan.id, credit_account.id),
     )
@@ -1411,7 +1411,12 @@ def get_loan(uow: UnitOfWork, actor: Actor, loan_id: str, as_of: date | None = N
             schedule_version=version,
             installments=views,
             outstanding=total - alloc.total_paid if disbursed and not loan.written_off else 0,
-            credit=alloc.credit,
+            credit=alloc.credit
+            - uow.loans.refunded_minor(
+                loan_id,
+                uow.accounts.by_role(AccountRole.BENEFICIARY_CREDIT, loan.currency).id,
+                as_of=day,
+            ),
             arrears=arrears(schedule.installments, valid, day)
             if disbursed
             else arrears((), [], day),

@@ -455,6 +455,23 @@ class LoanRepository:
         ).scalar_one()
         return -int(total)
 
+    def refunded_minor(
+        self, loan_id: str, credit_account_id: int, *, as_of: date | None = None
+    ) -> int:
+        """What was paid back to the beneficiary of this loan from their credit (positive)."""
+        stmt = (
+            select(func.coalesce(func.sum(journal_legs.c.amount_minor), 0))
+            .join(journal_entries, journal_entries.c.id == journal_legs.c.entry_id)
+            .where(
+                journal_entries.c.loan_id == loan_id,
+                journal_entries.c.kind == "refund",
+                journal_legs.c.account_id == credit_account_id,
+            )
+        )
+        if as_of is not None:
+            stmt = stmt.where(journal_entries.c.booking_date <= as_of)
+        return int(self.conn.execute(stmt).scalar_one())
+
     # -- eligibility -----------------------------------------------------------------------
     def add_decision(
         self,
