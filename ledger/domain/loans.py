@@ -39,6 +39,7 @@ class LoanAction(StrEnum):
     REJECT = "reject"
     WITHDRAW = "withdraw"
     SIGN_CONTRACT = "sign_contract"
+    VOID_CONTRACT = "void_contract"
     DISBURSE = "disburse"
     UNDO_DISBURSEMENT = "undo_disbursement"
     WRITE_OFF = "write_off"
@@ -55,6 +56,7 @@ TRANSITIONS: dict[LoanAction, tuple[frozenset[LoanStatus], LoanStatus | None]] =
     A.REJECT: (frozenset({S.SUBMITTED}), S.REJECTED),
     A.WITHDRAW: (frozenset({S.DRAFT, S.SUBMITTED, S.APPROVED, S.CONTRACT_SIGNED}), S.WITHDRAWN),
     A.SIGN_CONTRACT: (frozenset({S.APPROVED}), S.CONTRACT_SIGNED),
+    A.VOID_CONTRACT: (frozenset({S.CONTRACT_SIGNED}), S.APPROVED),
     A.DISBURSE: (frozenset({S.CONTRACT_SIGNED}), S.ACTIVE),
     A.UNDO_DISBURSEMENT: (frozenset({S.ACTIVE}), S.CONTRACT_SIGNED),
     A.WRITE_OFF: (frozenset({S.ACTIVE}), S.WRITTEN_OFF),
@@ -67,6 +69,7 @@ _HINTS: dict[LoanAction, str] = {
     A.REJECT: "only a submitted application can be rejected",
     A.WITHDRAW: "a loan that was paid out cannot be withdrawn; undo the disbursement first",
     A.SIGN_CONTRACT: "the contract is signed after approval",
+    A.VOID_CONTRACT: "a new amount or schedule voids a signed contract before payout",
     A.DISBURSE: "a loan is paid out once approved and its contract signed",
     A.UNDO_DISBURSEMENT: "only an active loan can have its disbursement undone",
     A.WRITE_OFF: "only an active loan with something still owed can be written off",

@@ -301,6 +301,7 @@ def amend_application(
         uow.loans.add_schedule(
             loan_id, schedule, reason="application amended", actor=actor.name, now=uow.now()
         )
+        loan = _void_contract(uow, actor, loan, "application amended")
         uow.audit.record(
             at=uow.now(), actor=actor.name, action="loan_amend", target=f"loan:{loan_id}"
         )
@@ -494,8 +495,57 @@ def undo_approval(uow: UnitOfWork, actor: Actor, loan_id: str, reason: str) -> L
 
 
 def sign_contract(uow: UnitOfWork, actor: Actor, loan_id: str) -> Loan:
-    """Record that the contract is signed by the beneficiary and the fund (the gate for payout)."""
-    return _simple(uow, actor, loan_id, LoanAction.SIGN_CONTRACT, None, Permission.LOANS_APPLY)
+    """Approved -> contract signed, once the current contract version is signed by the
+    beneficiary and the fund. Signing for the fund (``contracts.sign_as_fund``) does this by
+    itself; here only for a loan whose state lags behind its signed contract."""
+    actor.require(Permission.LOANS_APPLY)
+    with uow:
+        loan = record_contract_signed(uow, actor, uow.loans.get(loan_id, lock=True))
+        uow.commit()
+    return loan
+
+
+def record_contract_signed(uow: UnitOfWork, actor: Actor, loan: Loan) -> Loan:
+    """Approved -> contract signed, inside the caller's transaction: the contract service
+    (``services/contracts.py``) calls this when the fund signs what the beneficiary signed."""
+    target = next_status(loan.status, LoanAction.SIGN_CONTRACT)
+    assert target is not None
+    _require_signed_contract(uow, loan)
+    return _transition(uow, actor, loan, LoanAction.SIGN_CONTRACT, target)
+
+
+def _require_signed_contract(uow: UnitOfWork, loan: Loan) -> None:
+    """The contract version in force is signed by both, for this amount and schedule."""
+    signed = uow.documents.signed_contract(loan.id)
+    version, _ = uow.loans.schedule(loan.id)
+    if (
+        signed is None
+        or signed.schedule_version != version
+        or signed.principal_minor != to_minor(loan.terms.deposit)
+    ):
+        raise Conflict(
+            f"loan {loan.id} is paid out only once its current contract version is signed by "
+            "the beneficiary and by the fund",
+            "contract",
+        )
+
+
+def _void_contract(uow: UnitOfWork, actor: Actor, loan: Loan, why: str) -> Loan:
+    """A new amount or schedule voids the contract in force: a new version must be signed."""
+    version = uow.documents.void_current(loan.id, at=uow.now(), actor=actor.name, reason=why)
+    if version is not None:
+        uow.audit.record(
+            at=uow.now(),
+            actor=actor.name,
+            action="contract_voided",
+            target=f"loan:{loan.id}",
+            details={"version": version},
+        )
+    if loan.status is LoanStatus.CONTRACT_SIGNED:
+        return _transition(
+            uow, actor, loan, LoanAction.VOID_CONTRACT, LoanStatus.APPROVED, reason=why
+        )
+    return loan
 
 
 # -- money -----------------------------------------------------------------------------------
@@ -555,6 +605,7 @@ def disburse(
         loan = uow.loans.get(loan_id, lock=True)
         target = next_status(loan.status, LoanAction.DISBURSE)
         assert target is not None
+        _require_signed_contract(uow, loan)
         if on < loan.terms.lease_start - timedelta(days=90):
             raise ValidationError("the payout is more than 90 days before the lease starts", "on")
         code = _loan_account(uow, loan)
@@ -1174,6 +1225,7 @@ def add_holiday(uow: UnitOfWork, actor: Actor, loan_id: str, month: str, reason:
         uow.loans.add_schedule(
             loan_id, new, reason=f"payment holiday {month}: {why}", actor=actor.name, now=uow.now()
         )
+        loan = _void_contract(uow, actor, loan, f"payment holiday {month}")
         uow.audit.record(
             at=uow.now(),
             actor=actor.name,
@@ -1244,6 +1296,7 @@ def reschedule(
         uow.loans.add_schedule(
             loan_id, new, reason=f"rescheduled: {why}", actor=actor.name, now=uow.now()
         )
+        loan = _void_contract(uow, actor, loan, "rescheduled")
         uow.audit.record(
             at=uow.now(), actor=actor.name, action="loan_reschedule", target=f"loan:{loan_id}"
         )
