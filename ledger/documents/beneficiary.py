@@ -8,7 +8,7 @@ on white, metadata dropped) before it goes anywhere near a document.
 ``stamp_signature`` draws the typed name, the drawn signature and the time into the contract's
 beneficiary signature block, as an incremental update: the contract as generated stays a byte
 for byte prefix of the result. The block is found by its named destination
-``beneficiary-signature`` (the template's element with that id: WeasyPrint makes every id a
+``signature-beneficiary`` (the template's element with that id: WeasyPrint makes every id a
 named destination), drawn 4 pt in from its top left corner, 200 x 72 pt; a contract without
 one gets an extra signature page instead.
 """
@@ -29,14 +29,15 @@ from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 
+from ledger.documents.i18n import contracts_dir
 from ledger.domain.errors import LedgerError, ValidationError
 
 PDF_MAGIC = b"%PDF-"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-ANCHOR = "beneficiary-signature"
+ANCHOR = "signature-beneficiary"  # the id of the block in contract.html
 MAX_NAME = 200
 MAX_PIXELS = 4_000_000
-#: The stamped block, in points: the template keeps this much room below its anchor.
+#: The stamped block, in points: the template's block (74 x 30 mm, print.css) holds it.
 BLOCK_WIDTH, BLOCK_HEIGHT = 200.0, 72.0
 INSET = 4.0  # from the anchor (the block's top left corner), clear of a border drawn there
 _FORBIDDEN = re.compile("[\u202a-\u202e\u2066-\u2069]")  # bidi overrides can disguise a name
@@ -138,14 +139,21 @@ def check_typed_name(name: str) -> str:
 def _block_pdf(name: str, png: bytes, signed_at: datetime) -> bytes:
     """The signature block alone, as a one-page PDF of exactly the block's size."""
     from weasyprint import HTML  # imported here: loading WeasyPrint takes a moment
+    from weasyprint.text.fonts import FontConfiguration
     from weasyprint.urls import URLFetcher
 
     when = signed_at.strftime("%Y-%m-%d %H:%M UTC")
+    # The fonts the contracts ship: Latin, Cyrillic, Arabic... and Ethiopic (Tigrinya, Amharic).
+    fonts = contracts_dir() / "fonts"
+    latin = (fonts / "DejaVuSans.ttf").as_uri()
+    ethiopic = (fonts / "AbyssinicaSIL-Regular.ttf").as_uri()
     image = base64.b64encode(png).decode("ascii")
     page = f"""<!doctype html><html><head><meta charset="utf-8"><style>
 @page {{ size: {BLOCK_WIDTH}pt {BLOCK_HEIGHT}pt; margin: 0 }}
-body {{ margin: 0; font-family: "DejaVu Sans", "Noto Sans", sans-serif; font-size: 7pt;
-        line-height: 1.15 }}
+@font-face {{ font-family: "Signature Sans"; src: url("{latin}") }}
+@font-face {{ font-family: "Signature Ethiopic"; src: url("{ethiopic}") }}
+body {{ margin: 0; font-family: "Signature Sans", "Signature Ethiopic", sans-serif;
+        font-size: 7pt; line-height: 1.15 }}
 img {{ display: block; height: 44pt; max-width: {BLOCK_WIDTH}pt; object-fit: contain;
        object-position: left center }}
 p {{ margin: 0; max-height: 16pt; overflow: hidden; overflow-wrap: anywhere }}
@@ -155,9 +163,10 @@ p {{ margin: 0; max-height: 16pt; overflow: hidden; overflow-wrap: anywhere }}
 <p>{when}</p>
 </body></html>"""
 
-    # The page holds its only image inline: nothing may be fetched from anywhere else.
-    fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
-    block: bytes = HTML(string=page, url_fetcher=fetcher).write_pdf()
+    # The image is inline and the fonts are files: nothing is fetched from anywhere else.
+    fetcher = URLFetcher(allowed_protocols={"data", "file"}, fail_on_errors=True)
+    font_config = FontConfiguration()
+    block: bytes = HTML(string=page, url_fetcher=fetcher).write_pdf(font_config=font_config)
     return block
 
 

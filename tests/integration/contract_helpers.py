@@ -1,0 +1,99 @@
+"""An approved loan, a fund signing key and the document settings, for the contract tests."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from ledger.config import Settings
+from ledger.documents.signing import create_fund_key
+from ledger.domain.beneficiaries import PersonalData
+from ledger.domain.eligibility import PublicAlternatives
+from ledger.domain.loans import DepositForm, Loan, LoanTerms
+from ledger.domain.money import money
+from ledger.domain.roles import Actor, Role
+from ledger.services import loans
+from ledger.services.contracts import DocumentSettings
+from ledger.store.loan_repository import Lease
+from ledger.store.uow import UnitOfWork
+
+CASEWORKER = Actor("carl.caseworker", Role.CASEWORKER)
+CASEWORKER2 = Actor("cora.caseworker", Role.CASEWORKER)
+KEY_PASSWORD = "test-key-password"
+
+
+def eur(text: str) -> object:
+    return money(text, "EUR")
+
+
+def approved_loan(
+    uow: UnitOfWork, name: str = "Olena Kovalenko / Олена Коваленко", language: str = "fr"
+) -> Loan:
+    """A loan of 1,400.00 over 14 months, approved by a second caseworker (clock: 2026-03-15)."""
+    person = loans.register_beneficiary(
+        uow,
+        CASEWORKER,
+        "EUR",
+        PersonalData(
+            name,
+            language,
+            monthly_net_income=money("1500.00", "EUR"),
+            own_savings=money("50.00", "EUR"),
+            residence_status="residence permit",
+            permit_end_date=date(2030, 1, 1),
+            household_size=1,
+        ),
+    )
+    terms = LoanTerms(
+        deposit=money("1400.00", "EUR"),
+        monthly_rent=money("700.00", "EUR"),
+        jurisdiction="BE-BRU",
+        deposit_form=DepositForm.BLOCKED_ACCOUNT,
+        lease_start=date(2026, 4, 1),
+        lease_end=date(2029, 3, 31),
+        first_due_date=date(2026, 5, 1),
+        installments=14,
+        public_alternatives=PublicAlternatives.REFUSED,
+    )
+    lease = Lease("Immo Exemple SRL", "Rue de la Loi 1, 1000 Bruxelles")
+    loan = loans.open_application(uow, CASEWORKER, person.id, terms, lease, loans.LoanPolicy())
+    loans.submit(uow, CASEWORKER, loan.id, loans.LoanPolicy())
+    return loans.approve(uow, CASEWORKER2, loan.id)
+
+
+def key_file(directory: Path) -> Path:
+    path = directory / "fund.p12"
+    path.write_bytes(create_fund_key("Fonds de garanties locatives asbl", KEY_PASSWORD))
+    return path
+
+
+def document_settings(root: Path, key: Path | None) -> DocumentSettings:
+    settings = Settings(
+        _env_file=None,
+        database_url="sqlite://",
+        documents_dir=root,
+        signing_key_file=key,
+        signing_key_password=KEY_PASSWORD,
+        max_upload_bytes=200_000,
+        max_signature_image_bytes=50_000,
+    )
+    return DocumentSettings.from_settings(settings)
+
+
+def drawn_signature(width: int = 300, height: int = 100) -> bytes:
+    img = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    ImageDraw.Draw(img).line(
+        [(10, height - 20), (width // 3, 15), (2 * width // 3, height - 10), (width - 10, 20)],
+        fill=(10, 10, 90, 255),
+        width=5,
+    )
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return out.getvalue()
+
+
+def stored_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []

@@ -1,0 +1,253 @@
+"""Contracts from generation to both signatures, on SQLite and PostgreSQL, with the real
+rendering; voiding by a new schedule; the payout gate; the database's guards on documents."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from sqlalchemy import func, select, text
+
+from ledger.domain.errors import Conflict, NotFound, ValidationError
+from ledger.domain.loans import LoanStatus
+from ledger.services import contracts, loans
+from ledger.services.contracts import DocumentSettings
+from ledger.store.document_repository import DocumentKind
+from ledger.store.tables import audit_log, documents
+from ledger.store.uow import GuardRefused, UnitOfWork
+from tests.conftest import AUDITOR, TREASURER, Clock
+from tests.integration.contract_helpers import (
+    CASEWORKER,
+    CASEWORKER2,
+    approved_loan,
+    document_settings,
+    drawn_signature,
+    key_file,
+    stored_files,
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture(scope="session")
+def fund_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return key_file(tmp_path_factory.mktemp("key"))
+
+
+@pytest.fixture
+def docs(tmp_path: Path, fund_key_file: Path) -> DocumentSettings:
+    key = tmp_path / "fund.p12"
+    shutil.copyfile(fund_key_file, key)
+    return document_settings(tmp_path / "documents", key)
+
+
+def rows(uow: UnitOfWork) -> int:
+    with uow:
+        return int(uow.connection.execute(select(func.count()).select_from(documents)).scalar_one())
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader_(data).pages)
+
+
+def PdfReader_(data: bytes) -> PdfReader:  # noqa: N802
+    import io
+
+    return PdfReader(io.BytesIO(data))
+
+
+def sign_on_screen(uow: UnitOfWork, docs: DocumentSettings, loan_id: str, version: int) -> None:
+    contracts.record_on_screen_signature(
+        uow,
+        CASEWORKER,
+        docs,
+        loan_id,
+        version,
+        full_name="Olena Kovalenko",
+        signature_png=drawn_signature(),
+    )
+
+
+def test_on_screen_signature_then_the_fund_then_payout(
+    funded: UnitOfWork, docs: DocumentSettings
+) -> None:
+    uow = funded
+    loan = approved_loan(uow)
+    generated = contracts.generate_contract(uow, CASEWORKER, docs, loan.id)
+    contract = generated.document
+    assert contract.kind is DocumentKind.CONTRACT and contract.contract_version == 1
+    assert contract.language == "fr"
+    unsigned = docs.store.get(contract.sha256)
+    assert "1\u202f400,00" in pdf_text(unsigned)  # French digit grouping
+
+    with pytest.raises(Conflict, match="paid out (only )?once"):
+        loans.disburse(uow, TREASURER, loan.id, on=date(2026, 3, 15), idempotency_key="p-1")
+    with pytest.raises(Conflict, match="has not signed"):
+        contracts.sign_as_fund(uow, CASEWORKER2, docs, loan.id, 1)
+
+    sign_on_screen(uow, docs, loan.id, 1)
+    status = contracts.contract_status(uow, AUDITOR, loan.id)
+    assert status.state == "signed_by_beneficiary"
+    stamped = docs.store.get(status.beneficiary.sha256)  # type: ignore[union-attr]
+    assert stamped.startswith(unsigned)  # an incremental update: the contract is untouched
+    assert "Olena Kovalenko" in pdf_text(stamped)
+    with pytest.raises(Conflict, match="paid out (only )?once"):
+        loans.disburse(uow, TREASURER, loan.id, on=date(2026, 3, 15), idempotency_key="p-1")
+
+    signed = contracts.sign_as_fund(uow, CASEWORKER2, docs, loan.id, 1)
+    assert signed.kind is DocumentKind.SIGNED_CONTRACT
+    assert signed.signer == "Fonds de garanties locatives asbl"
+    assert signed.beneficiary_method == "on_screen"
+    assert loans.get_loan(uow, AUDITOR, loan.id).loan.status is LoanStatus.CONTRACT_SIGNED
+
+    check = contracts.validate_document(uow, TREASURER, docs, signed.id)
+    assert check.ok, check.problems
+    assert check.signature is not None and check.signature.trusted
+    assert check.contains_source
+
+    result = loans.disburse(uow, TREASURER, loan.id, on=date(2026, 3, 15), idempotency_key="p-1")
+    assert result.loan.status is LoanStatus.ACTIVE
+
+
+def test_paper_scan_signed_by_the_fund(funded: UnitOfWork, docs: DocumentSettings) -> None:
+    uow = funded
+    loan = approved_loan(uow)
+    contract = contracts.generate_contract(uow, CASEWORKER, docs, loan.id).document
+    scan = docs.store.get(contract.sha256)  # stands in for the scanner's output
+    recorded = contracts.record_scan(uow, CASEWORKER, docs, loan.id, 1, scan + b"\n")
+    assert recorded.beneficiary_method == "paper"
+    signed = contracts.sign_as_fund(uow, CASEWORKER2, docs, loan.id, 1)
+    assert contracts.validate_document(uow, AUDITOR, docs, signed.id).ok
+    assert loans.get_loan(uow, AUDITOR, loan.id).loan.status is LoanStatus.CONTRACT_SIGNED
+    with pytest.raises(Conflict, match="signed by both and in force"):
+        contracts.generate_contract(uow, CASEWORKER, docs, loan.id)
+
+
+def test_a_new_schedule_voids_the_contract(
+    funded: UnitOfWork, docs: DocumentSettings, clock: Clock
+) -> None:
+    uow = funded
+    loan = approved_loan(uow)
+    contracts.generate_contract(uow, CASEWORKER, docs, loan.id)
+    sign_on_screen(uow, docs, loan.id, 1)
+    contracts.sign_as_fund(uow, CASEWORKER2, docs, loan.id, 1)
+
+    loans.add_holiday(uow, CASEWORKER, loan.id, "2026-06", "Moving costs this month")
+
+    view = loans.get_loan(uow, AUDITOR, loan.id)
+    assert view.loan.status is LoanStatus.APPROVED
+    assert view.events[-1].action == "void_contract"
+    assert all(d.voided for d in contracts.list_documents(uow, AUDITOR, loan.id))
+    assert contracts.contract_status(uow, AUDITOR, loan.id).state == "none"
+    with pytest.raises(Conflict, match="paid out (only )?once"):
+        loans.disburse(uow, TREASURER, loan.id, on=date(2026, 3, 15), idempotency_key="p-2")
+    with pytest.raises(Conflict, match="voided"):
+        sign_on_screen(uow, docs, loan.id, 1)
+
+    second = contracts.generate_contract(uow, CASEWORKER, docs, loan.id).document
+    assert second.contract_version == 2
+    sign_on_screen(uow, docs, loan.id, 2)
+    contracts.sign_as_fund(uow, CASEWORKER2, docs, loan.id, 2)
+    loans.disburse(uow, TREASURER, loan.id, on=date(2026, 3, 15), idempotency_key="p-2")
+    with pytest.raises(NotFound):
+        contracts.sign_as_fund(uow, CASEWORKER2, docs, loan.id, 3)
+
+
+def test_rescheduling_an_active_loan_voids_its_contract(
+    funded: UnitOfWork, docs: DocumentSettings
+) -> None:
+    uow = funded
+    loan = approved_loan(uow)
+    contracts.generate_contract(uow, CASEWORKER, docs, loan.id)
+    sign_on_screen(uow, docs, loan.id, 1)
+    contracts.sign_as_fund(uow, CASEWORKER2, docs, loan.id, 1)
+    loans.disburse(uow, TREASURER, loan.id, on=date(2026, 3, 15), idempotency_key="p-3")
+    loans.reschedule(
+        uow, CASEWORKER, loan.id, first_due=date(2026, 6, 1), installments=20, reason="Job lost"
+    )
+    assert contracts.contract_status(uow, AUDITOR, loan.id).state == "none"
+    assert loans.get_loan(uow, AUDITOR, loan.id).loan.status is LoanStatus.ACTIVE
+    amendment = contracts.generate_contract(uow, CASEWORKER, docs, loan.id).document
+    assert amendment.contract_version == 2
+
+
+def test_a_bad_upload_stores_nothing(funded: UnitOfWork, docs: DocumentSettings) -> None:
+    uow = funded
+    loan = approved_loan(uow)
+    contracts.generate_contract(uow, CASEWORKER, docs, loan.id)
+    files, count = stored_files(docs.store.root), rows(uow)
+    for data, status in (
+        (b"", 422),
+        (b"GIF89a not a pdf", 422),
+        (b"%PDF-1.7\nthis is no PDF at all", 422),
+        (b"%PDF-1.7\n" + b"0" * 300_000, 413),
+    ):
+        with pytest.raises(Exception) as refused:
+            contracts.record_scan(uow, CASEWORKER, docs, loan.id, 1, data)
+        assert getattr(refused.value, "status", None) == status
+    with pytest.raises(ValidationError, match="not a PNG"):
+        contracts.record_on_screen_signature(
+            uow, CASEWORKER, docs, loan.id, 1, full_name="X", signature_png=b"%PDF-1.4"
+        )
+    assert stored_files(docs.store.root) == files
+    assert rows(uow) == count
+
+
+def test_roles(funded: UnitOfWork, docs: DocumentSettings) -> None:
+    uow = funded
+    loan = approved_loan(uow)
+    doc = contracts.generate_contract(uow, CASEWORKER, docs, loan.id).document
+    for forbidden in (
+        lambda: contracts.generate_contract(uow, TREASURER, docs, loan.id),
+        lambda: contracts.document_content(uow, TREASURER, docs, doc.id),
+        lambda: contracts.document_content(uow, AUDITOR, docs, doc.id),
+        lambda: contracts.sign_as_fund(uow, TREASURER, docs, loan.id, 1),
+    ):
+        with pytest.raises(Exception) as refused:
+            forbidden()
+        assert getattr(refused.value, "status", None) == 403
+    assert contracts.list_documents(uow, TREASURER, loan.id)[0].sha256 == doc.sha256
+    _, data = contracts.document_content(uow, CASEWORKER, docs, doc.id)
+    assert data.startswith(b"%PDF-")
+    with uow:
+        actions = list(uow.connection.execute(select(audit_log.c.action)).scalars())
+    assert "read_document" in actions
+
+
+def test_a_damaged_file_is_reported(funded: UnitOfWork, docs: DocumentSettings) -> None:
+    uow = funded
+    loan = approved_loan(uow)
+    contracts.generate_contract(uow, CASEWORKER, docs, loan.id)
+    sign_on_screen(uow, docs, loan.id, 1)
+    signed = contracts.sign_as_fund(uow, CASEWORKER2, docs, loan.id, 1)
+    path = docs.store.path_for(signed.sha256)
+    path.chmod(0o640)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 3] ^= 0x01
+    path.write_bytes(bytes(data))
+    check = contracts.validate_document(uow, AUDITOR, docs, signed.id)
+    assert not check.ok and not check.hash_ok
+    assert "no longer matches" in check.problems[0]
+
+
+def test_documents_are_kept_by_the_database(funded: UnitOfWork, docs: DocumentSettings) -> None:
+    uow = funded
+    loan = approved_loan(uow)
+    doc = contracts.generate_contract(uow, CASEWORKER, docs, loan.id).document
+    for sql in (
+        "UPDATE documents SET sha256 = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'",
+        "DELETE FROM documents",
+        "UPDATE documents SET voided_at = NULL",
+    ):
+        with pytest.raises(GuardRefused), uow:
+            uow.connection.execute(text(sql))
+            uow.commit()
+    with uow:
+        uow.documents.void(doc.id, at=uow.now(), actor="x", reason="test")
+        uow.commit()
+    with pytest.raises(GuardRefused), uow:
+        uow.connection.execute(text("UPDATE documents SET void_reason = 'changed'"))
+        uow.commit()
