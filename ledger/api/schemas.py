@@ -93,6 +93,40 @@ Amount = Annotated[
 Description = Annotated[str, Field(min_length=1, max_length=MAX_DESCRIPTION)]
 
 
+def checked_amount(
+    value: str,
+    code: str | None,
+    *,
+    negative: str = "amount must not be negative",
+    zero: str | None = "amount must be more than zero",
+) -> str:
+    """An ``Amount`` checked for ``code`` and written with its decimals ("100" -> "100.00").
+
+    For a field validator: ``code`` is the currency validated before it (None when that was
+    wrong, which is reported on its own); ``zero=None`` lets zero through.
+    """
+    if not _AMOUNT.fullmatch(value):
+        if value.lstrip().startswith("-"):
+            raise PydanticCustomError("amount_negative", negative)
+        raise PydanticCustomError(
+            "amount_format", 'amount must be a decimal string such as "12.34"'
+        )
+    if len(value.split(".")[0].lstrip("0")) > MAX_WHOLE_DIGITS:
+        raise PydanticCustomError(
+            "amount_too_large",
+            f"amount may have at most {MAX_WHOLE_DIGITS} digits before the decimal point",
+        )
+    if zero is not None and Decimal(value) == 0:
+        raise PydanticCustomError("amount_zero", zero)
+    if code is None:
+        return value
+    try:
+        exact = parse_amount(value, code)
+    except LedgerError as exc:
+        raise PydanticCustomError("amount_precision", exc.detail) from None
+    return format(quantize(exact, code), "f")
+
+
 class RequestModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -115,32 +149,12 @@ class LegIn(RequestModel):
     @field_validator("amount")
     @classmethod
     def _check_amount(cls, value: str, info: ValidationInfo) -> str:
-        if not _AMOUNT.fullmatch(value):
-            if value.lstrip().startswith("-"):
-                raise PydanticCustomError(
-                    "amount_negative",
-                    "amount must be positive: say debit or credit in side instead of a sign",
-                )
-            raise PydanticCustomError(
-                "amount_format", 'amount must be a decimal string such as "12.34"'
-            )
-        if len(value.split(".")[0].lstrip("0")) > MAX_WHOLE_DIGITS:
-            raise PydanticCustomError(
-                "amount_too_large",
-                f"amount may have at most {MAX_WHOLE_DIGITS} digits before the decimal point",
-            )
-        if Decimal(value) == 0:
-            raise PydanticCustomError(
-                "amount_zero", "amount must be more than zero; leave out a leg of zero"
-            )
-        code = info.data.get("currency")
-        if code is None:  # the currency is wrong and reported on its own
-            return value
-        try:
-            exact = parse_amount(value, code)
-        except LedgerError as exc:
-            raise PydanticCustomError("amount_precision", exc.detail) from None
-        return format(quantize(exact, code), "f")
+        return checked_amount(
+            value,
+            info.data.get("currency"),
+            negative="amount must be positive: say debit or credit in side instead of a sign",
+            zero="amount must be more than zero; leave out a leg of zero",
+        )
 
     def to_leg(self) -> Leg:
         amount = money(self.amount, self.currency)
