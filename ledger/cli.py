@@ -181,14 +181,18 @@ def demo(
 ) -> None:
     """Build (or top up) a demo fund with believable data, and optionally serve it."""
     from ledger.demo import DEMO_USERS, build_demo, demo_password
+    from ledger.demo_documents import demo_settings
+    from ledger.services.contracts import DocumentSettings
 
     if database.startswith("sqlite:///") and not database.startswith("sqlite:////"):
         Path(database.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    settings = get_settings().model_copy(update={"database_url": database})
+    settings = demo_settings(get_settings().model_copy(update={"database_url": database}))
     engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
     try:
-        summary = build_demo(_uow(engine), settings.currency)
+        summary = build_demo(
+            _uow(engine), settings.currency, DocumentSettings.from_settings(settings)
+        )
     except LedgerError as exc:
         _fail(exc.detail)
     typer.echo(

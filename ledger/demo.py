@@ -16,6 +16,7 @@ from ledger.domain.journal import EntryDraft, EntryKind, Leg
 from ledger.domain.money import money
 from ledger.domain.roles import SYSTEM, Actor, Role
 from ledger.services import journal, periods, users
+from ledger.services.contracts import DocumentSettings
 from ledger.store.uow import UnitOfWork
 
 DEMO_USERS = {
@@ -46,7 +47,7 @@ def _month_start(today: date, months_back: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def build_demo(uow: UnitOfWork, currency: str = "EUR") -> DemoSummary:
+def build_demo(uow: UnitOfWork, currency: str, docs: DocumentSettings) -> DemoSummary:
     """Chart, users, six months of capital, donations and bank charges, one reversal, closes."""
     journal.install_chart(uow, SYSTEM, default_chart(currency))
     created = []
@@ -147,7 +148,7 @@ def build_demo(uow: UnitOfWork, currency: str = "EUR") -> DemoSummary:
     )
     fresh += (not dup.replayed) + (not reversal.replayed)
 
-    loans_created = build_demo_loans(uow, currency)
+    loans_created = build_demo_loans(uow, currency, docs)
 
     closed = []
     already = periods.list_periods(uow, SYSTEM)[0]

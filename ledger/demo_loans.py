@@ -9,12 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from ledger.demo_documents import demo_signature
 from ledger.domain.beneficiaries import PersonalData
 from ledger.domain.eligibility import PublicAlternatives
 from ledger.domain.loans import DepositForm, Loan, LoanTerms
 from ledger.domain.money import Money, money
 from ledger.domain.roles import Actor, Role
-from ledger.services import loans
+from ledger.services import contracts, loans
+from ledger.services.contracts import DocumentSettings
 from ledger.store.loan_repository import Lease
 from ledger.store.uow import UnitOfWork
 
@@ -56,7 +58,26 @@ def _month(today: date, back: int, day: int) -> date:
     return min(first.replace(day=1) + timedelta(days=day - 1), nxt - timedelta(days=1))
 
 
-def build_demo_loans(uow: UnitOfWork, currency: str) -> int:
+def _sign_contract(uow: UnitOfWork, docs: DocumentSettings, loan: Loan) -> Loan:
+    """Contract version 1, signed on screen by the beneficiary, then by the fund."""
+    version = contracts.generate_contract(uow, CASEWORKER, docs, loan.id).document.contract_version
+    assert version is not None
+    person = loans.read_beneficiary(uow, CASEWORKER, loan.beneficiary_id).personal
+    assert person is not None
+    contracts.record_on_screen_signature(
+        uow,
+        CASEWORKER,
+        docs,
+        loan.id,
+        version,
+        full_name=person.full_name,
+        signature_png=demo_signature(loan.number),
+    )
+    contracts.sign_as_fund(uow, CASEWORKER2, docs, loan.id, version)
+    return loans.get_loan(uow, CASEWORKER, loan.id).loan
+
+
+def build_demo_loans(uow: UnitOfWork, currency: str, docs: DocumentSettings) -> int:
     """Ten loans, one or more in each state; returns how many were created (0 if present)."""
     if loans.list_loans(uow, ADMIN, limit=1)[1]:
         return 0
@@ -117,7 +138,7 @@ def build_demo_loans(uow: UnitOfWork, currency: str) -> int:
         loan = loans.approve(uow, CASEWORKER2, loan.id)
         if upto == "approved":
             return loan
-        loan = loans.sign_contract(uow, CASEWORKER2, loan.id)
+        loan = _sign_contract(uow, docs, loan)
         if upto == "contract_signed":
             return loan
         return loans.disburse(
