@@ -17,6 +17,7 @@ from ledger.domain.accounts import default_chart
 from ledger.domain.errors import LedgerError
 from ledger.domain.money import from_minor
 from ledger.domain.roles import Actor, Role
+from ledger.statement_cli import statement_app
 from ledger.store import migrate
 from ledger.store.database import make_engine
 from ledger.store.uow import UnitOfWork
@@ -32,6 +33,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(month_app, name="month")
 app.add_typer(db_app, name="db")
+app.add_typer(statement_app, name="statement")
 
 DEMO_URL = "sqlite:///demo/fundledger-demo.db"
 
@@ -106,12 +108,17 @@ def init(
     except LedgerError as exc:
         _fail(exc.detail)
     after = migrate.current_revision(engine)
+    from ledger.hash_key import ensure_hash_key
+
+    key_file = ensure_hash_key(settings)
     typer.echo(f"database {_safe_url(settings.database_url)}")
     typer.echo(f"schema: {before or 'empty'} -> {after}")
     typer.echo(
         f"chart: {len(opened)} account(s) opened"
         + (f" ({', '.join(a.code for a in opened)})" if opened else ", all present already")
     )
+    if key_file is not None:
+        typer.echo(f"hash key for payers' IBANs written to {key_file} (see docs/bank.md)")
 
 
 def _current(engine: Engine, settings: Settings) -> str | None:

@@ -14,7 +14,7 @@ import ledger
 from ledger.api.deps import IDEMPOTENCY_HEADER, ApiState
 from ledger.api.errors import PROBLEM_JSON, CatchUnexpected, install_error_handlers
 from ledger.api.limits import BodySizeLimit
-from ledger.api.routers import accounts, admin, auth, health, journal, periods
+from ledger.api.routers import accounts, admin, auth, health, journal, periods, statements
 from ledger.api.schemas import Problem
 from ledger.config import Settings, get_settings
 from ledger.domain.journal import MAX_REFERENCE
@@ -79,13 +79,17 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.ledger = ApiState(settings=settings, engine=engine, clock=clock or utc_now)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_request_bytes,
+        larger={statements.UPLOAD_PATH: settings.max_statement_bytes},
+    )
     app.add_middleware(CatchUnexpected)  # added last: the outermost, so it sees every error
     install_error_handlers(app)
 
     app.include_router(health.router)
     api = APIRouter(prefix="/api", responses=PROBLEM_RESPONSES)
-    for module in (auth, accounts, journal, periods, admin):
+    for module in (auth, accounts, journal, periods, admin, statements):
         api.include_router(module.router)
     app.include_router(api)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

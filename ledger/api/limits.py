@@ -2,10 +2,13 @@
 
 The declared Content-Length is checked first, so an honest large request is refused without
 reading it; the bytes that actually arrive are counted too, because a chunked body declares
-no length and a lying client may declare a small one.
+no length and a lying client may declare a small one. File uploads (``larger``: path -> limit)
+may be larger than other requests.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -14,17 +17,24 @@ from ledger.api.errors import BodyTooLarge, problem
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, larger: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max_bytes = max_bytes
+        self.larger = dict(larger or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope.get("path", ""), self.default_max_bytes)
+        await self._limited(scope, receive, send, limit)
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
         declared = Headers(scope=scope).get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(scope, receive, send, bad_length=not declared.isdigit())
+        if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
+            await self._refuse(scope, receive, send, max_bytes, bad_length=not declared.isdigit())
             return
 
         received = 0
@@ -35,9 +45,9 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > max_bytes:
                     # An HTTPException: FastAPI passes it on to the problem+json handler.
-                    raise BodyTooLarge(self.max_bytes)
+                    raise BodyTooLarge(max_bytes)
             return message
 
         async def watching_send(message: Message) -> None:
@@ -51,10 +61,10 @@ class BodySizeLimit:
         except BodyTooLarge:
             if started:
                 raise
-            await self._refuse(scope, receive, send, bad_length=False)
+            await self._refuse(scope, receive, send, max_bytes, bad_length=False)
 
     async def _refuse(
-        self, scope: Scope, receive: Receive, send: Send, *, bad_length: bool
+        self, scope: Scope, receive: Receive, send: Send, max_bytes: int, *, bad_length: bool
     ) -> None:
         if bad_length:
             response = problem(
@@ -70,7 +80,7 @@ class BodySizeLimit:
                 413,
                 "content-too-large",
                 "Content Too Large",
-                f"the request body is larger than {self.max_bytes} bytes",
+                f"the request body is larger than {max_bytes} bytes",
                 field="body",
                 instance=scope.get("path"),
             )

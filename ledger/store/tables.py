@@ -466,3 +466,120 @@ access_links = Table(
         name="revoked",
     ),
 )
+
+
+# -- bank statements (migration 0004) ------------------------------------------------------
+
+LINE_STATES = (
+    "('loan','unidentified','linked','charge','returned','manual','unmatched','ignored')"
+)
+
+#: The fund's accounts at the bank, each mirrored by one ledger account (e.g. 1000 Bank).
+bank_accounts = Table(
+    "bank_accounts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("iban", String(34), nullable=False, unique=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False, unique=True),
+    Column("currency", String(3), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    CheckConstraint("length(currency) = 3", name="currency"),
+)
+
+#: Statements as imported: append-only; each adds up (the CHECK is the arithmetic).
+bank_statements = Table(
+    "bank_statements",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("bank_account_id", Integer, ForeignKey("bank_accounts.id"), nullable=False),
+    Column("statement_key", String(64), nullable=False),
+    Column("source_format", String(40), nullable=False),
+    Column("sequence", BigInteger, nullable=True),
+    Column("opening_minor", BigInteger, nullable=False),
+    Column("opening_date", Date, nullable=True),
+    Column("closing_minor", BigInteger, nullable=False),
+    Column("closing_date", Date, nullable=True),
+    Column("credits_minor", BigInteger, nullable=False),
+    Column("debits_minor", BigInteger, nullable=False),
+    Column("entries", Integer, nullable=False),
+    Column("new_entries", Integer, nullable=False),
+    Column("file_sha256", String(64), nullable=False),
+    Column("imported_at", UTCDateTime, nullable=False),
+    Column("imported_by", String(64), nullable=False),
+    UniqueConstraint("bank_account_id", "statement_key", name="uq_bank_statements_account_key"),
+    CheckConstraint(
+        "opening_minor + credits_minor - debits_minor = closing_minor", name="adds_up"
+    ),
+    CheckConstraint("credits_minor >= 0 AND debits_minor >= 0", name="totals"),
+    CheckConstraint("new_entries BETWEEN 0 AND entries", name="new_entries"),
+)
+
+#: One movement on the bank account, booked once whatever statements bring it again. What the
+#: bank said never changes (a trigger refuses it); how it is matched does, and every change is
+#: kept in ``statement_matches``. The payer's name and IBAN are not kept: only a keyed hash
+#: of the IBAN, and the free text only until the line is matched.
+statement_lines = Table(
+    "statement_lines",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    # What journal entries carry as their statement_line_id: derived from the account and key.
+    Column("ref", String(32), nullable=False, unique=True),
+    Column("bank_account_id", Integer, ForeignKey("bank_accounts.id"), nullable=False),
+    Column(
+        "statement_id", BigInteger, ForeignKey("bank_statements.id"), nullable=False, index=True
+    ),
+    Column("line_key", String(64), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("booking_date", Date, nullable=False),
+    Column("value_date", Date, nullable=True),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("reversal", Boolean, nullable=False),
+    Column("end_to_end_id", String(64), nullable=True),
+    Column("payment_reference", String(40), nullable=True),
+    Column("bank_code", String(35), nullable=True),
+    Column("return_reason", String(35), nullable=True),
+    Column("counterparty_digest", String(64), nullable=True, index=True),
+    Column("remittance", String(500), nullable=True),
+    Column("state", String(16), nullable=False, index=True),
+    Column("entry_id", BigInteger, ForeignKey("journal_entries.id"), nullable=True, index=True),
+    Column("loan_id", String(16), ForeignKey("loans.id"), nullable=True, index=True),
+    Column("suggested_loan_id", String(16), ForeignKey("loans.id"), nullable=True),
+    Column("note", String(300), nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("bank_account_id", "line_key", name="uq_statement_lines_account_key"),
+    CheckConstraint(f"state IN {LINE_STATES}", name="state"),
+    CheckConstraint(
+        "state IN ('unmatched','ignored') OR entry_id IS NOT NULL", name="booked_has_entry"
+    ),
+    CheckConstraint("state <> 'loan' OR loan_id IS NOT NULL", name="loan_has_loan"),
+    CheckConstraint("amount_minor <> 0 OR state = 'ignored'", name="zero_ignored"),
+)
+
+#: Every matching decision on a line, automatic or by hand: append-only.
+statement_matches = Table(
+    "statement_matches",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("line_id", BigInteger, ForeignKey("statement_lines.id"), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("entry_id", BigInteger, ForeignKey("journal_entries.id"), nullable=True),
+    Column("reversal_entry_id", BigInteger, ForeignKey("journal_entries.id"), nullable=True),
+    Column("loan_id", String(16), nullable=True),
+    Column("reason", String(500), nullable=True),
+    CheckConstraint(f"state IN {LINE_STATES}", name="state"),
+)
+
+#: How to read each bank's CSV export (JSON of ``ledger.bank.csv_statement.CsvMapping``).
+csv_mappings = Table(
+    "csv_mappings",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("mapping", Text, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("updated_by", String(64), nullable=False),
+)

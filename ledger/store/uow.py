@@ -24,6 +24,7 @@ from ledger.store.repositories import (
     PeriodRepository,
     UserRepository,
 )
+from ledger.store.statement_repository import StatementRepository
 
 Clock = Callable[[], datetime]
 
@@ -47,6 +48,7 @@ class UnitOfWork:
     audit: AuditRepository
     idempotency: IdempotencyRepository
     loans: LoanRepository
+    statements: StatementRepository
     documents: DocumentRepository
 
     def __init__(self, engine: Engine, *, clock: Clock = utc_now, readonly: bool = False) -> None:
@@ -71,6 +73,7 @@ class UnitOfWork:
         self.audit = AuditRepository(conn)
         self.idempotency = IdempotencyRepository(conn)
         self.loans = LoanRepository(conn)
+        self.statements = StatementRepository(conn)
         self.documents = DocumentRepository(conn)
         return self
 

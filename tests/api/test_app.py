@@ -66,6 +66,13 @@ def test_openapi_documents_bearer_auth_and_problems(api: TestClient) -> None:
         "/api/periods/{month}/close", "/api/periods/{month}/reopen", "/api/audit",
         "/api/users", "/health",
     }  # fmt: skip
+    expected |= {
+        "/api/statements", "/api/statements/{statement_id}", "/api/statements/lines",
+        "/api/statements/lines/{line_id}", "/api/statements/lines/{line_id}/match",
+        "/api/statements/lines/{line_id}/book", "/api/statements/lines/{line_id}/link",
+        "/api/statements/lines/{line_id}/unmatch", "/api/statements/mappings",
+        "/api/statements/mappings/{name}",
+    }  # fmt: skip
     assert set(schema["paths"]) == expected
 
 

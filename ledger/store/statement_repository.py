@@ -1,0 +1,494 @@
+"""Bank accounts, imported statements, their lines and matches, CSV mappings. Never commits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Row, and_, func, insert, select, update
+from sqlalchemy.orm import aliased
+
+from ledger.domain.errors import NotFound
+from ledger.store.tables import (
+    accounts,
+    bank_accounts,
+    bank_statements,
+    csv_mappings,
+    journal_entries,
+    journal_legs,
+    statement_lines,
+    statement_matches,
+)
+
+#: Keys looked up per query: well below every engine's limit on bound parameters.
+_CHUNK = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class BankAccount:
+    id: int
+    iban: str
+    account_id: int
+    account_code: str
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredStatement:
+    id: int
+    bank_account_id: int
+    iban: str
+    statement_key: str
+    source_format: str
+    sequence: int | None
+    opening_minor: int
+    opening_date: date | None
+    closing_minor: int
+    closing_date: date | None
+    credits_minor: int
+    debits_minor: int
+    entries: int
+    new_entries: int
+    imported_at: datetime
+    imported_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredLine:
+    id: int
+    ref: str
+    bank_account_id: int
+    statement_id: int
+    line_key: str
+    position: int
+    booking_date: date
+    value_date: date | None
+    amount_minor: int  # signed: positive money in, negative money out
+    currency: str
+    reversal: bool
+    end_to_end_id: str | None
+    payment_reference: str | None
+    bank_code: str | None
+    return_reason: str | None
+    counterparty_digest: str | None
+    remittance: str | None
+    state: str
+    entry_id: int | None
+    loan_id: str | None
+    suggested_loan_id: str | None
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MatchRecord:
+    at: datetime
+    actor: str
+    action: str
+    state: str
+    entry_id: int | None
+    reversal_entry_id: int | None
+    loan_id: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkCandidate:
+    """An entry paying money out of the bank account that no statement line explains yet."""
+
+    entry_id: int
+    booking_date: date
+    kind: str
+    amount_minor: int  # positive
+    loan_id: str | None
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), _CHUNK):
+        yield items[i : i + _CHUNK]
+
+
+_BANK_ACCOUNT = select(
+    bank_accounts.c.id,
+    bank_accounts.c.iban,
+    bank_accounts.c.account_id,
+    accounts.c.code.label("account_code"),
+    bank_accounts.c.currency,
+).join(accounts, accounts.c.id == bank_accounts.c.account_id)
+
+_STATEMENT = select(bank_statements, bank_accounts.c.iban).join(
+    bank_accounts, bank_accounts.c.id == bank_statements.c.bank_account_id
+)
+
+
+def _statement(row: Row[Any]) -> StoredStatement:
+    return StoredStatement(
+        id=int(row.id),
+        bank_account_id=row.bank_account_id,
+        iban=row.iban,
+        statement_key=row.statement_key,
+        source_format=row.source_format,
+        sequence=row.sequence,
+        opening_minor=int(row.opening_minor),
+        opening_date=row.opening_date,
+        closing_minor=int(row.closing_minor),
+        closing_date=row.closing_date,
+        credits_minor=int(row.credits_minor),
+        debits_minor=int(row.debits_minor),
+        entries=row.entries,
+        new_entries=row.new_entries,
+        imported_at=row.imported_at,
+        imported_by=row.imported_by,
+    )
+
+
+def _line(row: Row[Any]) -> StoredLine:
+    return StoredLine(
+        id=int(row.id),
+        ref=row.ref,
+        bank_account_id=row.bank_account_id,
+        statement_id=int(row.statement_id),
+        line_key=row.line_key,
+        position=row.position,
+        booking_date=row.booking_date,
+        value_date=row.value_date,
+        amount_minor=int(row.amount_minor),
+        currency=row.currency,
+        reversal=bool(row.reversal),
+        end_to_end_id=row.end_to_end_id,
+        payment_reference=row.payment_reference,
+        bank_code=row.bank_code,
+        return_reason=row.return_reason,
+        counterparty_digest=row.counterparty_digest,
+        remittance=row.remittance,
+        state=row.state,
+        entry_id=int(row.entry_id) if row.entry_id is not None else None,
+        loan_id=row.loan_id,
+        suggested_loan_id=row.suggested_loan_id,
+        note=row.note,
+    )
+
+
+class StatementRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # -- bank accounts ---------------------------------------------------------------------
+    def bank_account(self, iban: str) -> BankAccount | None:
+        row = self.conn.execute(_BANK_ACCOUNT.where(bank_accounts.c.iban == iban)).first()
+        return BankAccount(**row._mapping) if row else None
+
+    def bank_account_of(self, account_id: int) -> BankAccount | None:
+        row = self.conn.execute(
+            _BANK_ACCOUNT.where(bank_accounts.c.account_id == account_id)
+        ).first()
+        return BankAccount(**row._mapping) if row else None
+
+    def bank_accounts(self) -> list[BankAccount]:
+        rows = self.conn.execute(_BANK_ACCOUNT.order_by(bank_accounts.c.iban))
+        return [BankAccount(**r._mapping) for r in rows]
+
+    def add_bank_account(
+        self, iban: str, account_id: int, currency: str, *, actor: str, now: datetime
+    ) -> BankAccount:
+        self.conn.execute(
+            insert(bank_accounts).values(
+                iban=iban,
+                account_id=account_id,
+                currency=currency,
+                created_at=now,
+                created_by=actor,
+            )
+        )
+        found = self.bank_account(iban)
+        assert found is not None
+        return found
+
+    # -- statements ------------------------------------------------------------------------
+    def statement_by_key(self, bank_account_id: int, key: str) -> StoredStatement | None:
+        row = self.conn.execute(
+            _STATEMENT.where(
+                bank_statements.c.bank_account_id == bank_account_id,
+                bank_statements.c.statement_key == key,
+            )
+        ).first()
+        return _statement(row) if row else None
+
+    def last_statement(self, bank_account_id: int) -> StoredStatement | None:
+        """The statement that ends latest: the one the next must continue."""
+        row = self.conn.execute(
+            _STATEMENT.where(bank_statements.c.bank_account_id == bank_account_id)
+            .order_by(bank_statements.c.closing_date.desc(), bank_statements.c.id.desc())
+            .limit(1)
+        ).first()
+        return _statement(row) if row else None
+
+    def statement(self, statement_id: int) -> StoredStatement:
+        row = self.conn.execute(_STATEMENT.where(bank_statements.c.id == statement_id)).first()
+        if row is None:
+            raise NotFound(f"statement {statement_id} does not exist", "statement_id")
+        return _statement(row)
+
+    def statements(
+        self, *, bank_account_id: int | None, limit: int, offset: int
+    ) -> tuple[list[StoredStatement], int]:
+        where = and_(
+            True,
+            *(
+                [bank_statements.c.bank_account_id == bank_account_id]
+                if bank_account_id is not None
+                else []
+            ),
+        )
+        total = self.conn.execute(select(func.count()).select_from(bank_statements).where(where))
+        rows = self.conn.execute(
+            _STATEMENT.where(where)
+            .order_by(bank_statements.c.closing_date.desc(), bank_statements.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return [_statement(r) for r in rows], int(total.scalar_one())
+
+    def add_statement(self, values: Mapping[str, Any]) -> int:
+        result = self.conn.execute(
+            insert(bank_statements).returning(bank_statements.c.id), [dict(values)]
+        )
+        return int(result.scalar_one())
+
+    # -- lines -----------------------------------------------------------------------------
+    def known_lines(self, bank_account_id: int, keys: Sequence[str]) -> dict[str, int]:
+        """Lines of the account already imported, by key: their signed amounts."""
+        found: dict[str, int] = {}
+        for chunk in _chunks(sorted(set(keys))):
+            rows = self.conn.execute(
+                select(statement_lines.c.line_key, statement_lines.c.amount_minor).where(
+                    statement_lines.c.bank_account_id == bank_account_id,
+                    statement_lines.c.line_key.in_(chunk),
+                )
+            )
+            found.update({r.line_key: int(r.amount_minor) for r in rows})
+        return found
+
+    def add_lines(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            self.conn.execute(insert(statement_lines), [dict(r) for r in rows])
+
+    def ids_of(self, refs: Sequence[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for chunk in _chunks(list(refs)):
+            rows = self.conn.execute(
+                select(statement_lines.c.ref, statement_lines.c.id).where(
+                    statement_lines.c.ref.in_(chunk)
+                )
+            )
+            out.update({r.ref: int(r.id) for r in rows})
+        return out
+
+    def line(self, line_id: int, *, lock: bool = False) -> StoredLine:
+        stmt = select(statement_lines).where(statement_lines.c.id == line_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        row = self.conn.execute(stmt).first()
+        if row is None:
+            raise NotFound(f"statement line {line_id} does not exist", "line_id")
+        return _line(row)
+
+    def lines_of(self, statement_id: int) -> list[StoredLine]:
+        rows = self.conn.execute(
+            select(statement_lines)
+            .where(statement_lines.c.statement_id == statement_id)
+            .order_by(statement_lines.c.position)
+        )
+        return [_line(r) for r in rows]
+
+    def lines(
+        self,
+        *,
+        states: Sequence[str] | None = None,
+        bank_account_id: int | None = None,
+        date_to: date | None = None,
+        limit: int = 500,
+        offset: int = 0,
+    ) -> tuple[list[StoredLine], int]:
+        """Lines by state (e.g. unmatched, unidentified), oldest first."""
+        conds: list[ColumnElement[bool]] = []
+        if states:
+            conds.append(statement_lines.c.state.in_(list(states)))
+        if bank_account_id is not None:
+            conds.append(statement_lines.c.bank_account_id == bank_account_id)
+        if date_to is not None:
+            conds.append(statement_lines.c.booking_date <= date_to)
+        where = and_(True, *conds)
+        total = self.conn.execute(select(func.count()).select_from(statement_lines).where(where))
+        rows = self.conn.execute(
+            select(statement_lines)
+            .where(where)
+            .order_by(statement_lines.c.booking_date, statement_lines.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return [_line(r) for r in rows], int(total.scalar_one())
+
+    def line_of_entry(self, entry_id: int) -> StoredLine | None:
+        """The line an entry books or is linked to now, if any."""
+        row = self.conn.execute(
+            select(statement_lines).where(statement_lines.c.entry_id == entry_id)
+        ).first()
+        return _line(row) if row else None
+
+    def set_match(
+        self,
+        line_id: int,
+        *,
+        state: str,
+        entry_id: int | None,
+        loan_id: str | None,
+        note: str | None,
+        keep_remittance: bool,
+        now: datetime,
+    ) -> None:
+        values: dict[str, Any] = {
+            "state": state,
+            "entry_id": entry_id,
+            "loan_id": loan_id,
+            "note": note,
+            "updated_at": now,
+        }
+        if not keep_remittance:
+            values["remittance"] = None
+        self.conn.execute(
+            update(statement_lines).where(statement_lines.c.id == line_id).values(**values)
+        )
+
+    def add_matches(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            self.conn.execute(insert(statement_matches), [dict(r) for r in rows])
+
+    def matches(self, line_id: int) -> list[MatchRecord]:
+        rows = self.conn.execute(
+            select(statement_matches)
+            .where(statement_matches.c.line_id == line_id)
+            .order_by(statement_matches.c.id)
+        )
+        return [
+            MatchRecord(
+                r.at,
+                r.actor,
+                r.action,
+                r.state,
+                r.entry_id,
+                r.reversal_entry_id,
+                r.loan_id,
+                r.reason,
+            )
+            for r in rows
+        ]
+
+    def match_count(self, line_id: int) -> int:
+        return int(
+            self.conn.execute(
+                select(func.count())
+                .select_from(statement_matches)
+                .where(statement_matches.c.line_id == line_id)
+            ).scalar_one()
+        )
+
+    # -- what matching looks up ------------------------------------------------------------
+    def loans_paid_from(self, digests: Sequence[str]) -> dict[str, list[str]]:
+        """Loans that earlier lines from each counterparty (keyed IBAN hash) paid, latest first."""
+        out: dict[str, list[str]] = {}
+        for chunk in _chunks(sorted(set(digests))):
+            rows = self.conn.execute(
+                select(statement_lines.c.counterparty_digest, statement_lines.c.loan_id)
+                .where(
+                    statement_lines.c.counterparty_digest.in_(chunk),
+                    statement_lines.c.loan_id.is_not(None),
+                )
+                .order_by(statement_lines.c.id.desc())
+            )
+            for r in rows:
+                loans = out.setdefault(r.counterparty_digest, [])
+                if r.loan_id not in loans:
+                    loans.append(r.loan_id)
+        return out
+
+    def link_candidates(
+        self, account_id: int, kinds: Sequence[str], date_from: date, date_to: date
+    ) -> list[LinkCandidate]:
+        """Entries that took money out of the ledger account ``account_id`` (kinds such as
+        disbursement and refund), not reversed, and not yet explained by a statement line."""
+        rev = aliased(journal_entries)
+        rows = self.conn.execute(
+            select(
+                journal_entries.c.id,
+                journal_entries.c.booking_date,
+                journal_entries.c.kind,
+                journal_entries.c.loan_id,
+                journal_legs.c.amount_minor,
+            )
+            .join(journal_legs, journal_legs.c.entry_id == journal_entries.c.id)
+            .where(
+                journal_legs.c.account_id == account_id,
+                journal_legs.c.amount_minor < 0,
+                journal_entries.c.kind.in_(list(kinds)),
+                journal_entries.c.booking_date.between(date_from, date_to),
+                ~select(rev.c.id).where(rev.c.reverses_id == journal_entries.c.id).exists(),
+                ~select(statement_lines.c.id)
+                .where(statement_lines.c.entry_id == journal_entries.c.id)
+                .exists(),
+            )
+            .order_by(journal_entries.c.booking_date, journal_entries.c.id)
+        )
+        return [
+            LinkCandidate(int(r.id), r.booking_date, r.kind, -int(r.amount_minor), r.loan_id)
+            for r in rows
+        ]
+
+    def returned_candidates(
+        self, bank_account_id: int, amount_minor: int, before: date
+    ) -> list[StoredLine]:
+        """Credit lines of that amount booked on or before ``before`` and still booked (to a
+        loan or to unidentified receipts): what a returned payment may send back."""
+        rows = self.conn.execute(
+            select(statement_lines)
+            .where(
+                statement_lines.c.bank_account_id == bank_account_id,
+                statement_lines.c.amount_minor == amount_minor,
+                statement_lines.c.booking_date <= before,
+                statement_lines.c.state.in_(["loan", "unidentified"]),
+                ~select(journal_entries.c.id)
+                .where(journal_entries.c.reverses_id == statement_lines.c.entry_id)
+                .exists(),
+            )
+            .order_by(statement_lines.c.booking_date.desc(), statement_lines.c.id.desc())
+        )
+        return [_line(r) for r in rows]
+
+    # -- CSV mappings ----------------------------------------------------------------------
+    def mapping(self, name: str) -> dict[str, Any] | None:
+        text = self.conn.execute(
+            select(csv_mappings.c.mapping).where(csv_mappings.c.name == name)
+        ).scalar_one_or_none()
+        return json.loads(text) if text is not None else None
+
+    def mappings(self) -> dict[str, dict[str, Any]]:
+        rows = self.conn.execute(select(csv_mappings).order_by(csv_mappings.c.name))
+        return {r.name: json.loads(r.mapping) for r in rows}
+
+    def save_mapping(
+        self, name: str, mapping: Mapping[str, Any], *, actor: str, now: datetime
+    ) -> None:
+        text = json.dumps(dict(mapping), sort_keys=True)
+        changed = self.conn.execute(
+            update(csv_mappings)
+            .where(csv_mappings.c.name == name)
+            .values(mapping=text, updated_at=now, updated_by=actor)
+        )
+        if changed.rowcount == 0:
+            self.conn.execute(
+                insert(csv_mappings).values(
+                    name=name, mapping=text, updated_at=now, updated_by=actor
+                )
+            )
