@@ -118,34 +118,37 @@ def refused(exc: pytest.ExceptionInfo[DBAPIError], words: str) -> None:
 # -- append-only ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("table", APPEND_ONLY)
-def test_update_refused(books: UnitOfWork, table: str) -> None:
+# Each refusal rolls its statement back, so one database serves every table in turn.
+
+
+def test_update_refused(books: UnitOfWork) -> None:
     before = counts(books)
-    with pytest.raises(DBAPIError) as exc, books.engine.begin() as c:
-        c.execute(text(CHANGES[table]))
-    refused(exc, "fundledger:")
-    refused(exc, "refused")
-    assert counts(books) == before
+    for table in APPEND_ONLY:
+        with pytest.raises(DBAPIError) as exc, books.engine.begin() as c:
+            c.execute(text(CHANGES[table]))
+        refused(exc, "fundledger:")
+        refused(exc, "refused")
+        assert counts(books) == before, table
     assert verify(books, AUDITOR).ok
 
 
-@pytest.mark.parametrize("table", APPEND_ONLY)
-def test_delete_refused(books: UnitOfWork, table: str) -> None:
+def test_delete_refused(books: UnitOfWork) -> None:
     before = counts(books)
-    with pytest.raises(DBAPIError) as exc, books.engine.begin() as c:
-        c.execute(text(f"DELETE FROM {table}"))
-    refused(exc, "fundledger:")
-    assert counts(books) == before
+    for table in APPEND_ONLY:
+        with pytest.raises(DBAPIError) as exc, books.engine.begin() as c:
+            c.execute(text(f"DELETE FROM {table}"))
+        refused(exc, "fundledger:")
+        assert counts(books) == before, table
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("table", APPEND_ONLY)
-def test_truncate_refused_on_postgres(pg_books: UnitOfWork, table: str) -> None:
+def test_truncate_refused_on_postgres(pg_books: UnitOfWork) -> None:
     before = counts(pg_books)
-    with pytest.raises(DBAPIError) as exc, pg_books.engine.begin() as c:
-        c.execute(text(f"TRUNCATE {table} CASCADE"))
-    refused(exc, "TRUNCATE")
-    assert counts(pg_books) == before
+    for table in APPEND_ONLY:
+        with pytest.raises(DBAPIError) as exc, pg_books.engine.begin() as c:
+            c.execute(text(f"TRUNCATE {table} CASCADE"))
+        refused(exc, "TRUNCATE")
+        assert counts(pg_books) == before, table
 
 
 # -- sealing entries --------------------------------------------------------------------------

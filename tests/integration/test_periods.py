@@ -43,11 +43,11 @@ def test_month_not_ended_cannot_be_closed(funded: UnitOfWork, clock: Clock) -> N
     assert close_month(funded, TREASURER, "2026-03").month == "2026-03"
 
 
-@pytest.mark.parametrize("month", ["2026-3", "2026-13", "March", ""])
-def test_malformed_month_refused(funded: UnitOfWork, month: str) -> None:
-    with pytest.raises(ValidationError) as err:
-        close_month(funded, TREASURER, month)
-    assert err.value.field == "month"
+def test_malformed_month_refused(funded: UnitOfWork) -> None:
+    for month in ("2026-3", "2026-13", "March", ""):
+        with pytest.raises(ValidationError) as err:
+            close_month(funded, TREASURER, month)
+        assert err.value.field == "month"
 
 
 def test_close_records_who_when_and_balances(february: UnitOfWork, clock: Clock) -> None:
@@ -92,11 +92,11 @@ def test_closing_twice_refused(february: UnitOfWork) -> None:
         close_month(february, ADMIN, "2026-02")
 
 
-@pytest.mark.parametrize("actor", [AUDITOR, CASEWORKER])
-def test_close_needs_permission(february: UnitOfWork, actor: object) -> None:
+def test_close_needs_permission(february: UnitOfWork) -> None:
     before = counts(february)
-    with pytest.raises(PermissionDenied):
-        close_month(february, actor, "2026-02")  # type: ignore[arg-type]
+    for actor in (AUDITOR, CASEWORKER):
+        with pytest.raises(PermissionDenied):
+            close_month(february, actor, "2026-02")
     assert counts(february) == before
 
 
@@ -123,22 +123,17 @@ def test_reopen_by_admin_with_reason_is_recorded(february: UnitOfWork, clock: Cl
     assert list_periods(february, AUDITOR)[0] == frozenset({"2026-02"})
 
 
-@pytest.mark.parametrize("actor", [TREASURER, AUDITOR, CASEWORKER])
-def test_only_admin_reopens(february: UnitOfWork, actor: object) -> None:
+def test_only_admin_reopens_and_with_a_reason(february: UnitOfWork) -> None:
     close_month(february, TREASURER, "2026-02")
     before = counts(february)
-    with pytest.raises(PermissionDenied, match="admin"):
-        reopen_month(february, actor, "2026-02", "I would like to")  # type: ignore[arg-type]
+    for actor in (TREASURER, AUDITOR, CASEWORKER):
+        with pytest.raises(PermissionDenied, match="admin"):
+            reopen_month(february, actor, "2026-02", "I would like to")
+    for reason in ("", "   ", "x" * 1001):
+        with pytest.raises(ValidationError) as err:
+            reopen_month(february, ADMIN, "2026-02", reason)
+        assert err.value.field == "reason"
     assert counts(february) == before
-    assert list_periods(february, AUDITOR)[0] == frozenset({"2026-02"})
-
-
-@pytest.mark.parametrize("reason", ["", "   ", "x" * 1001])
-def test_reopen_needs_a_reason(february: UnitOfWork, reason: str) -> None:
-    close_month(february, TREASURER, "2026-02")
-    with pytest.raises(ValidationError) as err:
-        reopen_month(february, ADMIN, "2026-02", reason)
-    assert err.value.field == "reason"
     assert list_periods(february, AUDITOR)[0] == frozenset({"2026-02"})
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 
@@ -140,21 +141,19 @@ def test_statement_of_a_period_starts_from_the_opening_balance(books: UnitOfWork
     assert second.opening_minor == opening
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "field"),
-    [
-        ({"limit": 0}, "limit"),
-        ({"limit": 501}, "limit"),
-        ({"offset": -1}, "offset"),
-        ({"date_from": date(2026, 3, 2), "date_to": date(2026, 3, 1)}, "from"),
-    ],
-)
-def test_statement_refuses_bad_paging(
-    books: UnitOfWork, kwargs: dict[str, object], field: str
-) -> None:
-    with pytest.raises(ValidationError) as err:
-        statement(books, AUDITOR, "1000", **kwargs)  # type: ignore[arg-type]
-    assert err.value.field == field
+BAD_PAGING: list[tuple[dict[str, Any], str]] = [
+    ({"limit": 0}, "limit"),
+    ({"limit": 501}, "limit"),
+    ({"offset": -1}, "offset"),
+    ({"date_from": date(2026, 3, 2), "date_to": date(2026, 3, 1)}, "from"),
+]
+
+
+def test_statement_refuses_bad_paging(books: UnitOfWork) -> None:
+    for kwargs, field in BAD_PAGING:
+        with pytest.raises(ValidationError) as err:
+            statement(books, AUDITOR, "1000", **kwargs)
+        assert err.value.field == field
 
 
 def test_unknown_account(books: UnitOfWork) -> None:
