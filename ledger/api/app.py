@@ -14,7 +14,16 @@ import ledger
 from ledger.api.deps import IDEMPOTENCY_HEADER, ApiState
 from ledger.api.errors import PROBLEM_JSON, CatchUnexpected, install_error_handlers
 from ledger.api.limits import BodySizeLimit
-from ledger.api.routers import accounts, admin, auth, health, journal, periods, statements
+from ledger.api.routers import (
+    accounts,
+    admin,
+    auth,
+    documents,
+    health,
+    journal,
+    periods,
+    statements,
+)
 from ledger.api.schemas import Problem
 from ledger.config import Settings, get_settings
 from ledger.domain.journal import MAX_REFERENCE
@@ -82,12 +91,16 @@ def create_app(
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_request_bytes,
-        larger={statements.UPLOAD_PATH: settings.max_statement_bytes},
+        larger={
+            statements.UPLOAD_PATH: settings.max_statement_bytes,
+            documents.UPLOAD_PATH: settings.max_upload_bytes + documents.MULTIPART_OVERHEAD,
+        },
     )
     app.add_middleware(CatchUnexpected)  # added last: the outermost, so it sees every error
     install_error_handlers(app)
 
     app.include_router(health.router)
+    app.include_router(documents.router)  # its own paths: under /api, and the public /b/
     api = APIRouter(prefix="/api", responses=PROBLEM_RESPONSES)
     for module in (auth, accounts, journal, periods, admin, statements):
         api.include_router(module.router)

@@ -3,6 +3,7 @@ rendering; voiding by a new schedule; the payout gate; the database's guards on 
 
 from __future__ import annotations
 
+import io
 import shutil
 from datetime import date
 from pathlib import Path
@@ -50,13 +51,7 @@ def rows(uow: UnitOfWork) -> int:
 
 
 def pdf_text(data: bytes) -> str:
-    return "\n".join(page.extract_text() for page in PdfReader_(data).pages)
-
-
-def PdfReader_(data: bytes) -> PdfReader:  # noqa: N802
-    import io
-
-    return PdfReader(io.BytesIO(data))
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
 def sign_on_screen(uow: UnitOfWork, docs: DocumentSettings, loan_id: str, version: int) -> None:
@@ -83,7 +78,7 @@ def test_on_screen_signature_then_the_fund_then_payout(
     unsigned = docs.store.get(contract.sha256)
     assert "1\u202f400,00" in pdf_text(unsigned)  # French digit grouping
 
-    with pytest.raises(Conflict, match="paid out (only )?once"):
+    with pytest.raises(Conflict, match=r"paid out (only )?once"):
         loans.disburse(uow, TREASURER, loan.id, on=date(2026, 3, 15), idempotency_key="p-1")
     with pytest.raises(Conflict, match="has not signed"):
         contracts.sign_as_fund(uow, CASEWORKER2, docs, loan.id, 1)
@@ -94,7 +89,7 @@ def test_on_screen_signature_then_the_fund_then_payout(
     stamped = docs.store.get(status.beneficiary.sha256)  # type: ignore[union-attr]
     assert stamped.startswith(unsigned)  # an incremental update: the contract is untouched
     assert "Olena Kovalenko" in pdf_text(stamped)
-    with pytest.raises(Conflict, match="paid out (only )?once"):
+    with pytest.raises(Conflict, match=r"paid out (only )?once"):
         loans.disburse(uow, TREASURER, loan.id, on=date(2026, 3, 15), idempotency_key="p-1")
 
     signed = contracts.sign_as_fund(uow, CASEWORKER2, docs, loan.id, 1)
@@ -142,7 +137,7 @@ def test_a_new_schedule_voids_the_contract(
     assert view.events[-1].action == "void_contract"
     assert all(d.voided for d in contracts.list_documents(uow, AUDITOR, loan.id))
     assert contracts.contract_status(uow, AUDITOR, loan.id).state == "none"
-    with pytest.raises(Conflict, match="paid out (only )?once"):
+    with pytest.raises(Conflict, match=r"paid out (only )?once"):
         loans.disburse(uow, TREASURER, loan.id, on=date(2026, 3, 15), idempotency_key="p-2")
     with pytest.raises(Conflict, match="voided"):
         sign_on_screen(uow, docs, loan.id, 1)
@@ -238,7 +233,7 @@ def test_documents_are_kept_by_the_database(funded: UnitOfWork, docs: DocumentSe
     loan = approved_loan(uow)
     doc = contracts.generate_contract(uow, CASEWORKER, docs, loan.id).document
     for sql in (
-        "UPDATE documents SET sha256 = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'",
+        f"UPDATE documents SET sha256 = '{'a' * 64}'",
         "DELETE FROM documents",
         "UPDATE documents SET voided_at = NULL",
     ):
