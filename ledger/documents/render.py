@@ -7,6 +7,7 @@ random goes in. So the SHA-256 of a rendering identifies its content.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import hashlib
 import logging
@@ -58,6 +59,19 @@ class Rendered:
         return bool(self.missing) and self.language == "en" and self.requested_language != "en"
 
 
+class _OnceFilter(logging.Filter):
+    def __init__(self, needle: str) -> None:
+        super().__init__()
+        self.needle = needle
+        self.seen = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.needle not in record.getMessage():
+            return True
+        seen, self.seen = self.seen, True
+        return not seen
+
+
 def _svg_data_uri(svg: str) -> str:
     return "data:image/svg+xml;charset=utf-8," + quote(svg, safe="")
 
@@ -76,6 +90,9 @@ def _resources() -> _Resources:
     from weasyprint.text.fonts import FontConfiguration
 
     os.environ.setdefault("SOURCE_DATE_EPOCH", FONT_TIMESTAMP)
+    # Without the system's HarfBuzz-Subset library WeasyPrint subsets fonts with fontTools
+    # (slower, same result) and says so for every font of every document: once is enough.
+    logging.getLogger("weasyprint").addFilter(_OnceFilter("HarfBuzz-Subset"))
 
     templates = contracts_dir() / "templates"
     env = Environment(
@@ -93,6 +110,9 @@ def _resources() -> _Resources:
         base_url=str(templates) + "/",
         font_config=font_config,
     )
+    # WeasyPrint's font configuration cleans up in __del__, which fails at interpreter exit
+    # once modules are torn down: release it while they are still there.
+    atexit.register(_resources.cache_clear)
     return _Resources(env, stylesheet, font_config)
 
 
