@@ -176,8 +176,9 @@ class ServicePoster:
         self.day = datetime.now(UTC).date()
         self.count = 0
 
-    def run(self, entries: int, per_commit: int) -> float:
-        started = time.perf_counter()
+    def run(self, entries: int, per_commit: int) -> tuple[float, float]:
+        """Post ``entries``; wall-clock and CPU seconds of this process."""
+        started, cpu = time.perf_counter(), time.process_time()
         for _ in range(entries // per_commit):
             drafts = [
                 draft_of(self.count + j, self.key_prefix, self.day) for j in range(per_commit)
@@ -186,7 +187,7 @@ class ServicePoster:
             if posted[-1].replayed:
                 raise RuntimeError("benchmark keys must be new")
             self.count += per_commit
-        return time.perf_counter() - started
+        return time.perf_counter() - started, time.process_time() - cpu
 
 
 @dataclass
@@ -292,11 +293,11 @@ class RawPoster:
         batch.audit = (self._stamp(now), TREASURER.name, "post_entry", target, details)
         return batch
 
-    def run(self, entries: int, per_commit: int) -> float:
+    def run(self, entries: int, per_commit: int) -> tuple[float, float]:
         batches = [self._batch(per_commit) for _ in range(entries // per_commit)]
         sql = self.sql
         cur = self.conn.cursor()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for b in batches:
             if not self.pg:
                 cur.execute("BEGIN IMMEDIATE")  # as the engine begins every write
@@ -310,7 +311,7 @@ class RawPoster:
                 self.conn.commit()
             else:
                 cur.execute("COMMIT")
-        elapsed = time.perf_counter() - started
+        elapsed = time.perf_counter() - started, time.process_time() - cpu
         cur.close()
         return elapsed
 
@@ -352,11 +353,17 @@ class Figure:
     variant: str
     entries: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     round_rates: list[float] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
         return self.entries / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_us(self) -> float:
+        """CPU time of this process per entry: the client's own work, whatever the disk does."""
+        return self.cpu_seconds / self.entries * 1e6 if self.entries else 0.0
 
 
 def measure(
@@ -380,10 +387,11 @@ def measure(
         entries = (commits // rounds + (r < commits % rounds)) * per_commit
         for v in [*variants[r % len(variants) :], *variants[: r % len(variants)]]:
             assert v.poster is not None
-            seconds = v.poster.run(entries, per_commit)
+            seconds, cpu = v.poster.run(entries, per_commit)
             fig = figures[v.name]
             fig.entries += entries
             fig.seconds += seconds
+            fig.cpu_seconds += cpu
             fig.round_rates.append(entries / seconds)
         log(
             f"  {database} {mode} round {r + 1}/{rounds}: "
@@ -395,7 +403,12 @@ def measure(
 # -- the machine -----------------------------------------------------------------------------
 
 
-def machine(pg_engine: Engine | None, sqlite_dir: Path) -> dict[str, str]:
+def load_average() -> str:
+    """The 1-minute load average: other work on the machine shares its CPUs and disk."""
+    return Path("/proc/loadavg").read_text().split()[0]
+
+
+def machine(pg_engine: Engine | None, sqlite_dir: Path, load: str) -> dict[str, str]:
     cpuinfo = Path("/proc/cpuinfo").read_text()
     models = re.findall(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
     meminfo = Path("/proc/meminfo").read_text()
@@ -412,6 +425,7 @@ def machine(pg_engine: Engine | None, sqlite_dir: Path) -> dict[str, str]:
         "Python": platform.python_version(),
         "SQLAlchemy / psycopg": f"{sqlalchemy.__version__} / {psycopg.__version__}",
         "SQLite": f"{sqlite3.sqlite_version}, file on {filesystem(sqlite_dir)}",
+        "Load average (1 min), start / end of run": f"{load} / {load_average()}",
     }
     if pg_engine is not None:
         with pg_engine.connect() as conn:
@@ -445,7 +459,11 @@ def sqlite_pragmas(engine: Engine) -> str:
     with engine.connect() as conn:
         journal = conn.exec_driver_sql("PRAGMA journal_mode").scalar_one()
         sync = conn.exec_driver_sql("PRAGMA synchronous").scalar_one()
-    return f"journal_mode={journal}, synchronous={['OFF', 'NORMAL', 'FULL', 'EXTRA'][sync]}"
+        temp = conn.exec_driver_sql("PRAGMA temp_store").scalar_one()
+    return (
+        f"journal_mode={journal}, synchronous={['OFF', 'NORMAL', 'FULL', 'EXTRA'][sync]}, "
+        f"temp_store={['DEFAULT', 'FILE', 'MEMORY'][temp]}"
+    )
 
 
 def git_revision() -> str:
@@ -515,6 +533,7 @@ def table(rows: Sequence[Row]) -> str:
         "Raw SQL, guards on (entries/s)",
         "Service / raw",
         "Per round: min / median / max",
+        "Client CPU per entry, service / raw (µs)",
         "Target",
         "Met",
         "Raw SQL, no guard triggers (info)",
@@ -526,7 +545,8 @@ def table(rows: Sequence[Row]) -> str:
         per_round = f"{ratios[0]:.2f} / {statistics.median(ratios):.2f} / {ratios[-1]:.2f}"
         lines.append(
             f"| {r.database} | {MODE_NAMES[r.mode]} | {r.service.rate:,.0f} | {r.raw.rate:,.0f} "
-            f"| {r.ratio:.2f} | {per_round} | {r.target} | {met} | {r.raw_notrig.rate:,.0f} |"
+            f"| {r.ratio:.2f} | {per_round} | {r.service.cpu_us:,.0f} / {r.raw.cpu_us:,.0f} "
+            f"| {r.target} | {met} | {r.raw_notrig.rate:,.0f} |"
         )
     return "\n".join(lines)
 
@@ -586,15 +606,24 @@ def render(
         {args.single:,} calls of one entry, then {args.bulk_batches} calls of {BULK:,} entries.
         Building the drafts (domain validation) is inside the timed loop. Every promise is kept
         while timed: permission check, balanced legs checked in the domain, chain head and
-        accounts locked in id order (`SELECT ... FOR UPDATE` on PostgreSQL), closed-month,
-        currency, closed and control account and overdraft checks, idempotency lookup and
-        record, hash chain, audit record, one commit per call.""",
+        accounts locked in id order (`SELECT ... FOR UPDATE` on PostgreSQL), currency, closed
+        and control account and overdraft checks, idempotency lookup and record, hash chain,
+        audit record, one commit per call. The entries are dated today; the closed-month
+        look-up is made only for entries dated in an earlier month (a month can be closed only
+        once it has ended), and the database's seal trigger checks every entry.""",
         """**Raw SQL**: the same rows (legs, entry, chain head update, one balance update per
         account touched, idempotency key, audit record) written with plain SQL through the
         driver, on a connection of an engine made by `make_engine` (same pragmas, same
         durability), with the database's guard triggers in place, since they are part of the
-        schema. Its parameters are built before the clock starts: this is what the database
-        itself can do, and service / raw is the share of it the service delivers.""",
+        schema. Several rows of one table go in one `executemany`, as the service sends them.
+        The parameters are built before the clock starts: this is what the database itself can
+        do, and service / raw is the share of it the service delivers. The raw loop reads
+        nothing; the service must read the chain head, the idempotency keys and the accounts
+        before it writes.""",
+        """**Client CPU per entry**: CPU time of the benchmark process, per entry. Against the
+        wall-clock rate it shows how much of an entry's time is the client's own work and how
+        much is spent waiting for the database and the disk; a faster disk makes the raw
+        rate rise more than the service rate.""",
         """**No guard triggers** (information): the raw rows on a copy of the schema without the
         insert guards (`journal_legs_guard`, `journal_entries_seal`, and on PostgreSQL the
         deferred `journal_legs_balanced`), to show what those guards cost.""",
@@ -766,6 +795,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     started = datetime.now(UTC)
     clock = time.perf_counter()
+    load = load_average()
     args.sqlite_dir.mkdir(parents=True, exist_ok=True)
 
     def service(engine: Engine, prefix: str) -> Poster:
@@ -837,7 +867,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             command=command_line(args),
             started=started,
             elapsed=elapsed,
-            info=machine(pg_first, args.sqlite_dir),
+            info=machine(pg_first, args.sqlite_dir, load),
             rows=all_rows,
             extra=extra,
             notes=notes,
