@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from ledger.config import Settings, get_settings
+from ledger.documents_cli import documents_app, keys_app
 from ledger.domain.accounts import default_chart
 from ledger.domain.errors import LedgerError
 from ledger.domain.money import from_minor
@@ -34,6 +35,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(month_app, name="month")
 app.add_typer(db_app, name="db")
 app.add_typer(statement_app, name="statement")
+app.add_typer(keys_app, name="keys")
+app.add_typer(documents_app, name="documents")
 
 DEMO_URL = "sqlite:///demo/fundledger-demo.db"
 
