@@ -1,0 +1,82 @@
+"""The beneficiary's signature: what an upload or a drawn signature must be, and the stamp."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+import pytest
+from PIL import Image
+from pypdf import PdfReader
+
+from ledger.documents.beneficiary import (
+    TooLarge,
+    check_scan,
+    check_signature_image,
+    check_typed_name,
+    stamp_signature,
+)
+from ledger.domain.errors import ValidationError
+from tests.integration.contract_helpers import drawn_signature
+from tests.unit.test_signing import minimal_pdf
+
+
+def png(img: Image.Image) -> bytes:
+    out = io.BytesIO()
+    img.save(out, "PNG")
+    return out.getvalue()
+
+
+def test_scan_must_be_a_readable_pdf_within_the_limit() -> None:
+    pdf = minimal_pdf()
+    assert check_scan(pdf, 10_000) == 1
+    with pytest.raises(TooLarge):
+        check_scan(pdf, 100)
+    for bad, message in (
+        (b"", "empty"),
+        (b"\xff\xd8\xff\xe0 a JPEG", "not a PDF"),
+        (b"%PDF-1.7\n1 0 obj garbage", "cannot be read"),
+        (pdf[: len(pdf) // 2], "cannot be read"),
+    ):
+        with pytest.raises(ValidationError, match=message):
+            check_scan(bad, 10_000)
+
+
+def test_signature_image() -> None:
+    clean = check_signature_image(drawn_signature(), 50_000)
+    with Image.open(io.BytesIO(clean)) as img:
+        assert img.format == "PNG" and img.mode == "L"  # flattened, no transparency
+    with pytest.raises(TooLarge):
+        check_signature_image(drawn_signature(), 100)
+    with pytest.raises(ValidationError, match="not a PNG"):
+        check_signature_image(b"GIF89a", 50_000)
+    with pytest.raises(ValidationError, match="blank"):
+        check_signature_image(png(Image.new("RGBA", (300, 100), (0, 0, 0, 0))), 50_000)
+    with pytest.raises(ValidationError, match="pixels"):
+        check_signature_image(png(Image.new("L", (5, 5), 0)), 50_000)
+    with pytest.raises(ValidationError, match="cannot be read"):
+        check_signature_image(drawn_signature()[:60], 50_000)
+
+
+def test_typed_name() -> None:
+    assert check_typed_name("  Rahel   Tesfaye ") == "Rahel Tesfaye"
+    assert check_typed_name("فاطمة الزهراء") == "فاطمة الزهراء"
+    for bad in ("   ", "x" * 201, "Eve\u202eevil", "tab\x07"):
+        with pytest.raises(ValidationError):
+            check_typed_name(bad)
+
+
+def test_stamp_without_a_signature_block_adds_a_page() -> None:
+    contract = minimal_pdf()
+    when = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
+    stamped = stamp_signature(
+        contract,
+        name="Олена Коваленко ራሄል",
+        png=check_signature_image(drawn_signature(), 50_000),
+        signed_at=when,
+    )
+    assert stamped.startswith(contract)
+    pages = PdfReader(io.BytesIO(stamped)).pages
+    assert len(pages) == 2
+    text = pages[1].extract_text()
+    assert "Олена Коваленко" in text and "2026-03-15 12:00 UTC" in text
