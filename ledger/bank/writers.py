@@ -11,9 +11,10 @@ from datetime import UTC, date, datetime
 from xml.sax.saxutils import escape, quoteattr
 
 from ledger.bank.csv_statement import CsvMapping
+from ledger.domain.errors import LedgerError
 from ledger.domain.money import from_minor, minor_digits
 from ledger.domain.references import parse_reference
-from ledger.domain.statements import Direction, Statement, StatementEntry
+from ledger.domain.statements import Direction, Statement, StatementEntry, is_charge
 
 
 def _amount(minor: int, currency: str) -> str:
@@ -51,7 +52,7 @@ def _remittance(entry: StatementEntry) -> str:
     if ref:
         try:
             kind = parse_reference(ref).kind.value
-        except ValueError:
+        except LedgerError:
             kind = "rf"
         tp = (
             "<CdOrPrtry><Prtry>QRR</Prtry></CdOrPrtry>"
@@ -191,11 +192,16 @@ def coda(statements: Sequence[Statement]) -> bytes:
                 credits += e.amount_minor
             else:
                 debits += e.amount_minor
-            family, transaction, category = (
-                e.bank_code.split("/")[1:4]
-                if e.bank_code and e.bank_code.startswith("CODA/")
-                else ("01", "50" if e.direction is Direction.CREDIT else "01", "000")
-            )
+            if e.bank_code and e.bank_code.startswith("CODA/"):
+                family, transaction, category = e.bank_code.split("/")[1:4]
+            elif is_charge(e):
+                family, transaction, category = "80", "37", "000"
+            else:
+                family, transaction, category = (
+                    "01",
+                    "50" if e.direction is Direction.CREDIT else "01",
+                    "000",
+                )
             if (
                 e.creditor_reference
                 and len(e.creditor_reference) == 12
@@ -293,7 +299,7 @@ def csv_export(statement: Statement, mapping: CsvMapping) -> bytes:
             "communication": e.remittance or "",
             "reference": e.creditor_reference or "",
             "bank_reference": e.bank_reference or "",
-            "type": "Bank charges" if e.bank_code == "CSV/CHRG" else "Transfer",
+            "type": "Bank charges" if is_charge(e) else "Transfer",
         }
         writer.writerow([values[name] for name, _ in columns])
     return out.getvalue().encode(mapping.encoding)

@@ -53,6 +53,7 @@ from ledger.domain.statements import (
     Statement,
     StatementEntry,
     StatementRefused,
+    amount_text,
     check_continuity,
     check_statement,
     entry_id_of,
@@ -369,11 +370,10 @@ def _with_balances(
         if closing != computed:
             cur = st.currency
             raise StatementRefused(
-                f"{st.label} does not add up: opening balance "
-                f"{from_minor(opening, cur).amount} + movements {from_minor(total, cur).amount} "
-                f"= {from_minor(computed, cur).amount} {cur}, but the closing balance given is "
-                f"{from_minor(closing, cur).amount} {cur} (difference "
-                f"{from_minor(closing - computed, cur).amount}); rows are missing from the export",
+                f"{st.label} does not add up: opening balance {amount_text(opening, cur)} + "
+                f"movements {amount_text(total, cur)} = {amount_text(computed, cur)}, but the "
+                f"closing balance given is {amount_text(closing, cur)} (difference "
+                f"{amount_text(closing - computed, cur)}); rows are missing from the export",
                 field="closing",
             )
     return st.with_balances(opening, computed)

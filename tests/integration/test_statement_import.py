@@ -1,0 +1,400 @@
+"""Statement import and matching through the services, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import pytest
+from sqlalchemy import Engine, select, text, update
+
+from ledger.bank.csv_statement import CsvMapping
+from ledger.bank.writers import camt053, coda, csv_export
+from ledger.domain.errors import Conflict, LedgerError, PermissionDenied
+from ledger.domain.journal import EntryKind
+from ledger.domain.loans import Loan, LoanStatus
+from ledger.domain.references import ReferenceKind
+from ledger.domain.roles import SYSTEM
+from ledger.domain.statements import StatementRefused, end_to_end_id
+from ledger.services import loans
+from ledger.services.statements import (
+    book_line,
+    get_statement,
+    link_line,
+    list_lines,
+    match_line_to_loan,
+    save_mapping,
+    unmatch_line,
+)
+from ledger.services.verify import verify
+from ledger.store.tables import bank_statements, statement_lines
+from ledger.store.uow import GuardRefused, UnitOfWork
+from tests.conftest import AUDITOR, TREASURER, Clock
+from tests.integration.helpers import balances, counts
+from tests.integration.ledgertext import book
+from tests.statement_helpers import (
+    FUND_IBAN,
+    OTHER_PAYER_IBAN,
+    PAYER_IBAN,
+    entry,
+    paid_out_loan,
+    run_import,
+    statement,
+)
+
+CAPITAL = 1_000_000  # 10,000.00 in the bank from January
+
+
+@pytest.fixture
+def fund(chart: UnitOfWork) -> tuple[UnitOfWork, Loan]:
+    """Capital in January, one loan of 1,700.00 paid out on 2 February; February's statement
+    (the payout) imported: the bank account is linked and holds 8,300.00."""
+    book(chart, TREASURER, "2026-01-05 capital 10000.00 EUR Dr 1000 Cr 3000 ; founding capital")
+    loan = paid_out_loan(chart)
+    feb = statement(
+        "2026-02",
+        CAPITAL,
+        [entry("2026-02-03", "1700.00", "debit", ref="PAYOUT-1",
+               end_to_end_id=end_to_end_id(loan.disbursement_entry_id or 0))],
+        start="2026-02-01",
+        end="2026-02-28",
+    )  # fmt: skip
+    result = run_import(chart, camt053([feb]))
+    assert result.statements[0].states == {"linked": 1}
+    return chart, loan
+
+
+def bank(uow: UnitOfWork) -> int:
+    return balances(uow)["1000"]
+
+
+def lines_of(uow: UnitOfWork, statement_id: int) -> list[object]:
+    return get_statement(uow, TREASURER, statement_id)[1]  # type: ignore[return-value]
+
+
+def outstanding(uow: UnitOfWork, loan_id: str) -> int:
+    return loans.get_loan(uow, TREASURER, loan_id).outstanding
+
+
+def march(loan: Loan, *extra: object, opening: int = CAPITAL - 170_000) -> object:
+    ogm = loan.reference
+    return statement(
+        "2026-03",
+        opening,
+        [
+            entry("2026-03-02", "70.83", ref="M1", creditor_reference=ogm.value,
+                  counterparty_name="Amina Haile", counterparty_iban=PAYER_IBAN),
+            entry("2026-03-03", "7.50", "debit", ref="M2", bank_code="ACMT/MDOP/CHRG"),
+            entry("2026-03-04", "20.00", ref="M3", remittance="gift for the fund",
+                  counterparty_name="Joy Mensah", counterparty_iban=OTHER_PAYER_IBAN),
+            entry("2026-03-05", "70.83", ref="M4", remittance=f"loyer mars {ogm.display} merci"),
+            *extra,
+        ],
+        start="2026-03-01",
+        end="2026-03-14",
+    )  # fmt: skip
+
+
+def test_each_kind_of_line_is_matched_and_the_bank_mirrors_the_statement(
+    fund: tuple[UnitOfWork, Loan],
+) -> None:
+    uow, loan = fund
+    st = march(loan)
+    before = outstanding(uow, loan.id)
+    result = run_import(uow, camt053([st], version=8))  # type: ignore[list-item]
+    [report] = result.statements
+    assert report.states == {"loan": 2, "charge": 1, "unidentified": 1}
+    assert bank(uow) == st.closing_minor  # type: ignore[attr-defined]
+    b = balances(uow)
+    assert b["2200"] == -2000 and b["6100"] == 750
+    assert outstanding(uow, loan.id) == before - 2 * 7083
+    lines = {line.line_key: line for line in lines_of(uow, report.id or 0)}  # type: ignore[attr-defined]
+    assert lines["ref:M1"].loan_id == loan.id and lines["ref:M4"].loan_id == loan.id
+    assert (
+        lines["ref:M3"].state == "unidentified"
+        and lines["ref:M3"].remittance == "gift for the fund"
+    )
+    with uow:
+        entry_ = uow.journal.get(lines["ref:M1"].entry_id)
+    assert entry_.kind is EntryKind.REPAYMENT and entry_.statement_line_id == lines["ref:M1"].ref
+    assert verify(UnitOfWork(uow.engine, readonly=True), SYSTEM).ok
+
+
+def test_the_same_file_twice_and_an_overlapping_statement_book_once(
+    fund: tuple[UnitOfWork, Loan],
+) -> None:
+    uow, loan = fund
+    st = march(loan)
+    data = camt053([st])  # type: ignore[list-item]
+    run_import(uow, data)
+    after_first = counts(uow)
+    again = run_import(uow, data)
+    assert again.statements[0].id is None and again.new_entries == 0
+    assert counts(uow)["journal_entries"] == after_first["journal_entries"]
+    # The bank's next statement starts on 10 March: two lines come again, one is new.
+    overlap = statement(
+        "2026-03-b",
+        st.opening_minor + 7083 - 750,  # type: ignore[attr-defined]
+        [
+            entry("2026-03-04", "20.00", ref="M3", remittance="gift for the fund",
+                  counterparty_iban=OTHER_PAYER_IBAN),
+            entry("2026-03-05", "70.83", ref="M4", remittance=f"loyer {loan.reference.display}"),
+            entry("2026-03-12", "15.00", ref="M9"),
+        ],
+        start="2026-03-04",
+        end="2026-03-14",
+    )  # fmt: skip
+    result = run_import(uow, coda([overlap]))  # type: ignore[list-item]
+    assert (result.statements[0].entries, result.new_entries) == (3, 1)
+    assert bank(uow) == overlap.closing_minor
+    assert counts(uow)["journal_entries"] == after_first["journal_entries"] + 1
+
+
+def test_opening_must_equal_the_previous_closing_and_nothing_is_half_imported(
+    fund: tuple[UnitOfWork, Loan],
+) -> None:
+    uow, loan = fund
+    good = march(loan)
+    gap = statement("2026-04", good.closing_minor + 100, [entry("2026-03-14", "1.00", ref="A1")])  # type: ignore[attr-defined]
+    before = counts(uow), balances(uow)
+    with pytest.raises(StatementRefused) as refused:
+        run_import(uow, camt053([good, gap]))  # type: ignore[list-item]
+    detail = refused.value.detail
+    assert "statement 2026-04" in detail and "previous statement 2026-03" in detail
+    assert "difference 1.00 EUR" in detail
+    assert (counts(uow), balances(uow)) == before  # not even the good first statement
+
+
+def test_a_statement_in_another_currency_is_refused(fund: tuple[UnitOfWork, Loan]) -> None:
+    uow, _ = fund
+    chf = statement(
+        "X", 830_000, [entry("2026-03-02", "5.00", ref="C", currency="CHF")], currency="CHF"
+    )
+    with pytest.raises(StatementRefused, match=r"is in CHF.*ledger account 1000 in EUR"):
+        run_import(uow, camt053([chf]))
+
+
+def test_an_unknown_account_needs_its_ledger_account(chart: UnitOfWork) -> None:
+    book(chart, TREASURER, "2026-01-05 capital 500.00 EUR Dr 1000 Cr 3000 ; capital")
+    other = statement("S", 50_000, [entry("2026-03-02", "5.00", ref="A")], iban=PAYER_IBAN)
+    with pytest.raises(StatementRefused, match=r"not linked to a ledger account yet.*--account"):
+        run_import(chart, camt053([other]))
+    run_import(chart, camt053([other]), account_code="1000")
+    assert balances(chart)["1000"] == 50_500
+    with pytest.raises(Conflict, match=r"linked to ledger account 1000, not 1010"):
+        run_import(chart, camt053([other]), account_code="1010")
+
+
+def test_the_auditor_may_not_import(fund: tuple[UnitOfWork, Loan]) -> None:
+    uow, loan = fund
+    with pytest.raises(PermissionDenied):
+        run_import(uow, camt053([march(loan)]), actor=AUDITOR)  # type: ignore[list-item]
+
+
+def test_rf_and_qrr_references_find_their_loans(chart: UnitOfWork) -> None:
+    book(chart, TREASURER, "2026-01-05 capital 10000.00 EUR Dr 1000 Cr 3000 ; capital")
+    rf = paid_out_loan(chart, kind=ReferenceKind.RF, key="rf")
+    qrr = paid_out_loan(chart, kind=ReferenceKind.QRR, key="qrr")
+    st = statement(
+        "S",
+        CAPITAL - 340_000,
+        [
+            entry("2026-03-02", "70.83", ref="A", creditor_reference=rf.reference.value),
+            entry("2026-03-02", "70.83", ref="B", creditor_reference=qrr.reference.value),
+            entry("2026-03-03", "10.00", ref="C", remittance=f"pay {rf.reference.display} thx"),
+        ],
+    )
+    run_import(chart, camt053([st], version=4))
+    found = {line.line_key: line.loan_id for line in list_lines(chart, TREASURER)[0]}
+    assert found == {"ref:A": rf.id, "ref:B": qrr.id, "ref:C": rf.id}
+
+
+def test_a_reference_to_a_closed_loan_goes_to_unidentified_with_a_note(
+    fund: tuple[UnitOfWork, Loan],
+) -> None:
+    uow, loan = fund
+    repaid = statement(
+        "S1", CAPITAL - 170_000,
+        [entry("2026-03-02", "1700.00", ref="A", creditor_reference=loan.reference.value)],
+    )  # fmt: skip
+    run_import(uow, camt053([repaid]))
+    late = statement(
+        "S2", repaid.closing_minor or 0,
+        [entry("2026-03-03", "5.00", ref="B", creditor_reference=loan.reference.value)],
+    )  # fmt: skip
+    report = run_import(uow, camt053([late])).statements[0]
+    assert report.states == {"unidentified": 1}
+    [line] = lines_of(uow, report.id or 0)
+    assert "closed" in line.note and line.suggested_loan_id == loan.id
+    assert loans.get_loan(uow, TREASURER, loan.id).loan.status is LoanStatus.CLOSED
+
+
+def test_a_returned_payment_reverses_the_repayment(fund: tuple[UnitOfWork, Loan]) -> None:
+    uow, loan = fund
+    st = march(loan)
+    run_import(uow, camt053([st]))  # type: ignore[list-item]
+    paid = outstanding(uow, loan.id)
+    back = statement(
+        "2026-03-r",
+        st.closing_minor,  # type: ignore[attr-defined]
+        [entry("2026-03-14", "70.83", "debit", ref="RET1", return_reason="AC04",
+               creditor_reference=loan.reference.value)],
+        start="2026-03-14",
+    )  # fmt: skip
+    report = run_import(uow, camt053([back], version=2)).statements[0]
+    assert report.states == {"returned": 1}
+    assert outstanding(uow, loan.id) == paid + 7083
+    assert bank(uow) == back.closing_minor
+    [line] = lines_of(uow, report.id or 0)
+    with uow:
+        reversal = uow.journal.get(line.entry_id)  # type: ignore[attr-defined]
+    assert reversal.kind is EntryKind.REVERSAL and reversal.loan_id == loan.id
+    assert verify(UnitOfWork(uow.engine, readonly=True), SYSTEM).ok
+
+
+def test_the_treasurer_matches_rematches_and_unmatches_by_hand(
+    fund: tuple[UnitOfWork, Loan],
+) -> None:
+    uow, loan = fund
+    report = run_import(uow, camt053([march(loan)])).statements[0]  # type: ignore[list-item]
+    gift = next(ln for ln in lines_of(uow, report.id or 0) if ln.line_key == "ref:M3")  # type: ignore[attr-defined]
+    before = outstanding(uow, loan.id)
+    entries_before = counts(uow)["journal_entries"]
+
+    view = match_line_to_loan(uow, TREASURER, gift.id, loan.id, reason="the payer phoned")
+    assert view.line.state == "loan" and view.line.remittance is None
+    assert outstanding(uow, loan.id) == before - 2000 and balances(uow)["2200"] == 0
+    view = unmatch_line(uow, TREASURER, gift.id, reason="it was a donation after all")
+    assert view.line.state == "unidentified" and outstanding(uow, loan.id) == before
+    view = book_line(uow, TREASURER, gift.id, "4000", EntryKind.DONATION)
+    assert view.line.state == "manual" and balances(uow)["4000"] == -2000
+    assert [m.action for m in view.history] == ["import", "match", "unmatch", "book"]
+    assert all(m.reversal_entry_id for m in view.history[1:])
+    # Nothing edited: three new bookings and three reversals.
+    assert counts(uow)["journal_entries"] == entries_before + 6
+    assert bank(uow) == march(loan).closing_minor  # type: ignore[attr-defined]
+    assert verify(UnitOfWork(uow.engine, readonly=True), SYSTEM).ok
+
+
+def test_a_debit_is_linked_to_its_payout_by_amount_and_date(chart: UnitOfWork) -> None:
+    book(chart, TREASURER, "2026-01-05 capital 10000.00 EUR Dr 1000 Cr 3000 ; capital")
+    loan = paid_out_loan(chart, on=date(2026, 3, 2))
+    st = statement(
+        "S",
+        CAPITAL,
+        [
+            entry("2026-03-04", "1700.00", "debit", ref="P"),
+            entry("2026-03-05", "99.00", "debit", ref="Q"),
+        ],
+    )  # fmt: skip
+    report = run_import(chart, camt053([st])).statements[0]
+    assert report.states == {"linked": 1, "unmatched": 1}
+    lines = {ln.line_key: ln for ln in lines_of(chart, report.id or 0)}  # type: ignore[attr-defined]
+    assert lines["ref:P"].entry_id == loan.disbursement_entry_id
+    # The unknown debit waits; the treasurer books it, say, as a transfer to savings.
+    book(chart, TREASURER, "2026-03-05 transfer 99.00 EUR Dr 1000 Cr 3000 ; placeholder")
+    with pytest.raises(LedgerError, match=r"moves 99.00 on 1000; the line is -99.00"):
+        link_line(chart, TREASURER, lines["ref:Q"].id, 3)
+    view = book_line(chart, TREASURER, lines["ref:Q"].id, "6100", EntryKind.BANK_CHARGE)
+    assert view.line.state == "manual"
+    assert bank(chart) == st.closing_minor + 9900
+
+
+def test_csv_import_with_a_saved_mapping_and_balances(fund: tuple[UnitOfWork, Loan]) -> None:
+    uow, loan = fund
+    mapping = CsvMapping(
+        name="be-bank", date="Date", amount="Montant", communication="Communication",
+        iban="IBAN", bank_reference="Ref", type="Type", charge_pattern="(?i)charges",
+    )  # fmt: skip
+    save_mapping(uow, TREASURER, mapping)
+    st = march(loan)
+    data = csv_export(st, mapping)  # type: ignore[arg-type]
+    with pytest.raises(StatementRefused, match=r"closing balance given is 8,000.00 EUR"):
+        run_import(uow, data, mapping="be-bank", iban=FUND_IBAN, closing=8000)
+    result = run_import(uow, data, mapping="be-bank", iban=FUND_IBAN)
+    report = result.statements[0]
+    assert report.opening_minor == CAPITAL - 170_000  # the previous statement's closing
+    assert bank(uow) == st.closing_minor  # type: ignore[attr-defined]
+    assert run_import(uow, data, mapping="be-bank", iban=FUND_IBAN).new_entries == 0
+
+
+def test_payer_names_and_ibans_are_not_stored(fund: tuple[UnitOfWork, Loan]) -> None:
+    uow, loan = fund
+    run_import(uow, camt053([march(loan)]))  # type: ignore[list-item]
+    dump = _dump(uow.engine)
+    for secret in ("Amina", "Haile", "Joy Mensah", PAYER_IBAN, OTHER_PAYER_IBAN, "5390 0754"):
+        assert secret not in dump, secret
+    with uow:
+        digests = (
+            uow.connection.execute(
+                select(statement_lines.c.counterparty_digest).where(
+                    statement_lines.c.counterparty_digest.is_not(None)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert len(digests) == 2 and all(len(d) == 64 for d in digests)
+
+
+def test_what_the_bank_said_cannot_be_changed_nor_deleted(fund: tuple[UnitOfWork, Loan]) -> None:
+    uow, _ = fund
+    for stmt in (
+        update(statement_lines).values(amount_minor=1),
+        update(statement_lines).values(line_key="ref:other"),
+        statement_lines.delete(),
+        update(bank_statements).values(closing_minor=0),
+        bank_statements.delete(),
+    ):
+        with pytest.raises(GuardRefused), uow:
+            uow.connection.execute(stmt)
+    with uow:  # the match may change (the service does it, history is kept)
+        uow.connection.execute(update(statement_lines).values(note="checked"))
+
+
+def test_a_statement_that_does_not_add_up_is_refused_by_the_database_too(
+    fund: tuple[UnitOfWork, Loan],
+) -> None:
+    uow, _ = fund
+    with pytest.raises(Exception, match=r"adds_up|CHECK|check"), uow:
+        uow.connection.execute(
+            text(
+                "INSERT INTO bank_statements (bank_account_id, statement_key, source_format, "
+                "opening_minor, closing_minor, credits_minor, debits_minor, entries, new_entries,"
+                " file_sha256, imported_at, imported_by) VALUES (1, 'x', 'x', 0, 5, 1, 0, 1, 1, "
+                "'x', '2026-03-01 00:00:00', 'x')"
+            )
+        )
+        uow.commit()
+
+
+def test_a_statement_in_a_closed_month_is_refused(
+    fund: tuple[UnitOfWork, Loan], clock: Clock
+) -> None:
+    uow, loan = fund
+    from ledger.services.periods import close_month
+
+    clock.advance(days=30)  # March must be over before it can be closed
+    close_month(uow, TREASURER, "2026-03")
+    with pytest.raises(LedgerError, match=r"closed"):
+        run_import(uow, camt053([march(loan)]))  # type: ignore[list-item]
+
+
+def _dump(engine: Engine) -> str:
+    """Every text value in the database, as one string."""
+    from ledger.store.tables import metadata
+
+    out = []
+    with engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            for row in conn.execute(select(table)):
+                out.extend(str(v) for v in row if v is not None)
+    return "\n".join(out)
+
+
+def test_a_zero_entry_is_ignored(fund: tuple[UnitOfWork, Loan]) -> None:
+    uow, _ = fund
+    st = statement(
+        "Z", CAPITAL - 170_000, [replace(entry("2026-03-02", "1.00", ref="Z1"), amount_minor=0)]
+    )
+    assert run_import(uow, camt053([st])).statements[0].states == {"ignored": 1}
