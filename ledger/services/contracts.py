@@ -29,7 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ledger.config import Settings
-from ledger.documents import beneficiary, signing
+from ledger.documents import beneficiary, signing, stamps
 from ledger.documents.model import FundInfo, contract_data, schedule_data
 from ledger.documents.render import render_contract, render_schedule
 from ledger.documents.signing import FundKey, SignatureCheck
@@ -434,7 +434,7 @@ def record_on_screen_signature(
     png = beneficiary.check_signature_image(signature_png, docs.max_signature_image_bytes)
     contract = _contract_of(uow, loan_id, version)
     signed_at = uow.now()
-    stamped = beneficiary.stamp_signature(
+    stamped = stamps.stamp_signature(
         docs.store.get(contract.sha256), name=name, png=png, signed_at=signed_at
     )
     return _record_beneficiary(
@@ -469,8 +469,14 @@ def sign_as_fund(
             "signed scan or record their signature on screen first",
             "version",
         )
-    pdf = signing.sign_pdf(
+    marked = stamps.stamp_fund(
         docs.store.get(signed_by_beneficiary.sha256),
+        fund=key.subject,
+        signed_at=uow.now(),
+        fingerprint=key.fingerprint,
+    )
+    pdf = signing.sign_pdf(
+        marked,
         key,
         reason=f"Loan contract C-{loan_id}, version {version}",
         location=docs.fund.city,

@@ -14,8 +14,8 @@ from ledger.documents.beneficiary import (
     check_scan,
     check_signature_image,
     check_typed_name,
-    stamp_signature,
 )
+from ledger.documents.stamps import stamp_signature
 from ledger.domain.errors import ValidationError
 from tests.integration.contract_helpers import drawn_signature
 from tests.unit.test_signing import minimal_pdf

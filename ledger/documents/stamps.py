@@ -1,0 +1,161 @@
+"""Signatures drawn into a contract: the beneficiary's (signed on screen) and the fund's mark.
+
+Each is drawn as an incremental update, so the contract as generated stays byte for byte at the
+start of the result. A block is placed by the named destination of the template's element with
+its id (WeasyPrint makes every id a named destination): ``signature-beneficiary`` and
+``signature-fund`` in ``contract.html``, 4 pt in from the element's top left corner, 200 x 72
+pt (the element is 74 x 30 mm, ``print.css``).
+
+* The beneficiary's block holds the drawn signature, the typed name and the time. A PDF without
+  the element (not one of ours) gets an extra signature page.
+* The fund's block shows the fund's name, "PAdES" and the time, and the certificate's
+  fingerprint; the PAdES signature itself is added after it, over it. A PDF without the
+  element (a paper scan) gets no mark: its signature is in any PDF reader's signature panel.
+
+The blocks are laid out by WeasyPrint with the fonts the contracts ship (``contracts/fonts``:
+Latin, Cyrillic, Arabic; Ethiopic for Tigrinya and Amharic), so a name in any of these scripts
+prints as it should.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from datetime import datetime
+
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.generic import pdf_name
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+from ledger.documents.i18n import contracts_dir
+
+BENEFICIARY_ANCHOR = "signature-beneficiary"
+FUND_ANCHOR = "signature-fund"
+BLOCK_WIDTH, BLOCK_HEIGHT = 200.0, 72.0
+INSET = 4.0  # from the anchor (the element's top left corner), clear of a border drawn there
+
+
+def _when(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _block_pdf(body: str) -> bytes:
+    """``body`` (HTML) alone on a page of exactly the block's size."""
+    from weasyprint import HTML  # imported here: loading WeasyPrint takes a moment
+    from weasyprint.text.fonts import FontConfiguration
+    from weasyprint.urls import URLFetcher
+
+    fonts = contracts_dir() / "fonts"
+    latin = (fonts / "DejaVuSans.ttf").as_uri()
+    ethiopic = (fonts / "AbyssinicaSIL-Regular.ttf").as_uri()
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><style>
+@page {{ size: {BLOCK_WIDTH}pt {BLOCK_HEIGHT}pt; margin: 0 }}
+@font-face {{ font-family: "Signature Sans"; src: url("{latin}") }}
+@font-face {{ font-family: "Signature Ethiopic"; src: url("{ethiopic}") }}
+body {{ margin: 0; font-family: "Signature Sans", "Signature Ethiopic", sans-serif;
+        font-size: 7pt; line-height: 1.15 }}
+img {{ display: block; height: 44pt; max-width: {BLOCK_WIDTH}pt; object-fit: contain;
+       object-position: left center }}
+p {{ margin: 0; max-height: 16pt; overflow: hidden; overflow-wrap: anywhere }}
+.mark {{ border-left: 2pt solid #1f4e79; padding-left: 4pt; margin-top: 4pt }}
+.mark p {{ max-height: none }}
+</style></head><body>{body}</body></html>"""
+    # Images are inline and the fonts are files: nothing is fetched from anywhere else.
+    fetcher = URLFetcher(allowed_protocols={"data", "file"}, fail_on_errors=True)
+    block: bytes = HTML(string=page, url_fetcher=fetcher).write_pdf(font_config=FontConfiguration())
+    return block
+
+
+def _anchor(reader: PdfFileReader, anchor: str) -> tuple[int, float, float] | None:
+    """(page index, x, y) of the named destination ``anchor``, if the PDF has it."""
+    try:
+        names = reader.root["/Names"]["/Dests"]["/Names"]
+    except KeyError:
+        return None
+    for i in range(0, len(names) - 1, 2):
+        if str(names[i]) != anchor:
+            continue
+        dest = names[i + 1].get_object()
+        if isinstance(dest, generic.DictionaryObject):
+            dest = dest["/D"]
+        page_ref = dest.raw_get(0)
+        for index in range(int(reader.root["/Pages"]["/Count"])):
+            ref, _ = reader.find_page_for_modification(index)
+            if ref.idnum == page_ref.idnum:
+                return index, float(dest[2]), float(dest[3])
+    return None
+
+
+def _draw(pdf: bytes, block: bytes, anchor: str, *, add_page: bool) -> bytes | None:
+    """``pdf`` with ``block`` drawn at ``anchor`` (or on a new last page if ``add_page``);
+    None when there is no anchor and no page is to be added."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    found = _anchor(writer.prev, anchor)
+    if found is not None:
+        page_index, left, top = found
+        x, y = left + INSET, top - INSET - BLOCK_HEIGHT
+    elif add_page:
+        page_index, x, y = _signature_page(writer), 56.0, 600.0
+    else:
+        return None
+    xobject = writer.import_page_as_xobject(PdfFileReader(io.BytesIO(block)), page_ix=0)
+    name = "/Signature" + anchor.replace("-", "")
+    paint = b"q 1 0 0 1 %.2f %.2f cm %s Do Q" % (x, y, name.encode("ascii"))
+    resources = generic.DictionaryObject(
+        {pdf_name("/XObject"): generic.DictionaryObject({pdf_name(name): xobject})}
+    )
+    # Wrap what the page draws in q/Q, so our drawing starts from the default coordinates.
+    writer.add_stream_to_page(
+        page_index, writer.add_object(generic.StreamObject(stream_data=b"q")), prepend=True
+    )
+    writer.add_stream_to_page(page_index, writer.add_object(generic.StreamObject(stream_data=b"Q")))
+    writer.add_stream_to_page(
+        page_index, writer.add_object(generic.StreamObject(stream_data=paint)), resources
+    )
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _signature_page(writer: IncrementalPdfFileWriter) -> int:
+    """Append an empty page the size of the last one; its index."""
+    count = int(writer.root["/Pages"]["/Count"])
+    last_ref, _ = writer.find_page_for_modification(count - 1)
+    a4 = generic.ArrayObject([generic.NumberObject(n) for n in (0, 0, 595, 842)])
+    page = generic.DictionaryObject(
+        {
+            pdf_name("/Type"): pdf_name("/Page"),
+            pdf_name("/MediaBox"): last_ref.get_object().get("/MediaBox") or a4,
+            pdf_name("/Resources"): generic.DictionaryObject(),
+            pdf_name("/Contents"): writer.add_object(generic.StreamObject(stream_data=b"")),
+        }
+    )
+    writer.insert_page(page)
+    return count
+
+
+def stamp_signature(contract: bytes, *, name: str, png: bytes, signed_at: datetime) -> bytes:
+    """The contract with the beneficiary's on-screen signature drawn into their block."""
+    image = base64.b64encode(png).decode("ascii")
+    body = (
+        f'<img src="data:image/png;base64,{image}" alt="">'
+        f'<p dir="auto">{html.escape(name)}</p><p>{_when(signed_at)}</p>'
+    )
+    stamped = _draw(contract, _block_pdf(body), BENEFICIARY_ANCHOR, add_page=True)
+    assert stamped is not None
+    return stamped
+
+
+def stamp_fund(pdf: bytes, *, fund: str, signed_at: datetime, fingerprint: str) -> bytes:
+    """The fund's mark in its block, where the contract has one; else ``pdf`` unchanged."""
+    # No words, so no language: the fund, the kind of signature and when, the certificate.
+    body = (
+        '<div class="mark">'
+        f'<p dir="auto">{html.escape(fund)}</p>'
+        f"<p>PAdES &#x2713; {_when(signed_at)}</p>"
+        f"<p>SHA-256 {fingerprint[:16]}&hellip;</p>"
+        "</div>"
+    )
+    return _draw(pdf, _block_pdf(body), FUND_ANCHOR, add_page=False) or pdf
