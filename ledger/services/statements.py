@@ -193,6 +193,8 @@ def import_statements(
         if fmt is StatementFormat.CSV:
             source_format, statements = _parse_csv(uow, data, options)
         reports = [_import_one(uow, actor, st, sha, options) for st in statements]
+        if all(r.id is None for r in reports):
+            return ImportResult(sha, source_format, tuple(reports))  # nothing new: no change
         uow.audit.record(
             at=uow.now(),
             actor=actor.name,
