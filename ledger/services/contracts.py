@@ -215,7 +215,9 @@ def validate_document(
             trusted.append(embedded)
         signature = signing.validate(data, trusted)
         problems += signature.problems
-    if source is not None:
+    # A scan is a new file (the paper went through a scanner); everything else we made by
+    # appending to its source, which must therefore still be its start.
+    if source is not None and doc.kind is not DocumentKind.BENEFICIARY_SCAN:
         try:
             contains = data.startswith(docs.store.get(source.sha256))
         except DocumentUnavailable as exc:

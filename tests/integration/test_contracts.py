@@ -29,6 +29,7 @@ from tests.integration.contract_helpers import (
     key_file,
     stored_files,
 )
+from tests.unit.test_signing import minimal_pdf
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -110,10 +111,11 @@ def test_on_screen_signature_then_the_fund_then_payout(
 def test_paper_scan_signed_by_the_fund(funded: UnitOfWork, docs: DocumentSettings) -> None:
     uow = funded
     loan = approved_loan(uow)
-    contract = contracts.generate_contract(uow, CASEWORKER, docs, loan.id).document
-    scan = docs.store.get(contract.sha256)  # stands in for the scanner's output
-    recorded = contracts.record_scan(uow, CASEWORKER, docs, loan.id, 1, scan + b"\n")
+    contracts.generate_contract(uow, CASEWORKER, docs, loan.id)
+    scan = minimal_pdf()  # stands in for the scanner's output: a new file, not the contract
+    recorded = contracts.record_scan(uow, CASEWORKER, docs, loan.id, 1, scan)
     assert recorded.beneficiary_method == "paper"
+    assert contracts.validate_document(uow, AUDITOR, docs, recorded.id).ok
     signed = contracts.sign_as_fund(uow, CASEWORKER2, docs, loan.id, 1)
     assert contracts.validate_document(uow, AUDITOR, docs, signed.id).ok
     assert loans.get_loan(uow, AUDITOR, loan.id).loan.status is LoanStatus.CONTRACT_SIGNED
