@@ -232,6 +232,9 @@ def _currency_for(uow: UnitOfWork, iban: str, options: ImportOptions) -> str:
         return known.currency
     if options.account_code:
         return uow.accounts.get(options.account_code, field="account").currency
+    banks = {a.currency for a in uow.accounts.all() if a.role is AccountRole.BANK}
+    if iban in options.fund_ibans and len(banks) == 1:
+        return banks.pop()
     raise StatementRefused(
         f"account {iban or '(no IBAN given)'} has no statement yet: say which ledger account "
         "it is (--account CODE, e.g. 1000)",
