@@ -937,16 +937,17 @@ def record_payments_in(
         return []
     uow.journal.lock_head()
     loans: dict[str, Loan] = {}
-    state: dict[str, tuple[Schedule, list[PaymentEvent], int]] = {}
+    state: dict[str, tuple[int, int]] = {}  # loan -> (still owed by the schedule, ledger)
     drafts: list[EntryDraft] = []
     kinds: list[str] = []
-    for n, payment in enumerate(payments):
+    for payment in payments:
         loan = loans.get(payment.loan_id)
         if loan is None:
             loan = loans[payment.loan_id] = uow.loans.get(payment.loan_id, lock=True)
             _, schedule = uow.loans.schedule(loan.id)
-            pays = [p for p, _, _ in uow.loans.payments(loan.id)]
-            state[loan.id] = (schedule, pays, uow.loans.loan_account_balance(loan.account_id))
+            alloc = allocate(schedule.installments, [p for p, _, _ in uow.loans.payments(loan.id)])
+            owed = sum(i.minor for i in schedule.installments) - alloc.total_paid
+            state[loan.id] = (owed, uow.loans.loan_account_balance(loan.account_id))
         minor = _check_payable(loan, payment.amount)
         cur = loan.currency
         amount = from_minor(minor, cur)
@@ -961,11 +962,11 @@ def record_payments_in(
             kind, pay_kind = EntryKind.RECOVERY, "recovery"
             text = f"Recovery on written-off loan {loan.id}"
         else:
-            # As _receive does, with the loan's earlier payments of this batch in memory.
-            schedule, pays, ledger_loan = state[loan.id]
-            pending = PaymentEvent(_PENDING + n, payment.on, minor)
-            alloc = allocate(schedule.installments, [*pays, pending])
-            outstanding = sum(i.minor for i in schedule.installments) - alloc.total_paid
+            # As _receive does. Allocation fills every installment before any credit, so
+            # whatever the dates, a payment lowers what is owed by itself, down to zero:
+            # the earlier payments of this batch need not be allocated again.
+            owed, ledger_loan = state[loan.id]
+            outstanding = max(owed - minor, 0)
             to_loan = min(max(ledger_loan - outstanding, 0), minor)
             legs = (Leg.debit(bank, amount),)
             if to_loan:
@@ -977,7 +978,7 @@ def record_payments_in(
                         from_minor(minor - to_loan, cur),
                     ),
                 )
-            state[loan.id] = (schedule, [*pays, pending], ledger_loan - to_loan)
+            state[loan.id] = (outstanding, ledger_loan - to_loan)
         drafts.append(
             EntryDraft(
                 payment.on,
