@@ -25,8 +25,9 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# One worker per core (pytest-xdist); each worker gets its own PostgreSQL database.
 pytest: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 test: lint typecheck pytest
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, make_url, text
 
 from ledger.domain.accounts import default_chart
 from ledger.domain.roles import SYSTEM, Actor, Role
@@ -80,18 +82,38 @@ def fresh_sqlite(template: Path, directory: Path) -> Engine:
     return make_engine(f"sqlite:///{path}")
 
 
+@contextmanager
+def worker_database(url: str, worker: str) -> Iterator[str]:
+    """A database of this pytest-xdist worker's own beside the configured one, so that
+    workers running in parallel never wipe each other's tables."""
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin_url = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield base.set(database=name).render_as_string(hide_password=False)
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def pg_session_engine() -> Iterator[Engine]:
     url = postgres_url()
     if url is None:
         pytest.skip(f"PostgreSQL not configured: set {PG_URL_ENV} to run these tests")
-    engine = make_engine(url)
-    migrate.downgrade(engine, "base")
-    with engine.begin() as conn:
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    migrate.upgrade(engine)
-    yield engine
-    engine.dispose()
+    with ExitStack() as stack:
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        if worker:
+            url = stack.enter_context(worker_database(url, worker))
+        engine = make_engine(url)
+        stack.callback(engine.dispose)
+        migrate.downgrade(engine, "base")
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        migrate.upgrade(engine)
+        yield engine
 
 
 def reset_postgres(engine: Engine) -> None:
