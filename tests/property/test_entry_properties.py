@@ -25,7 +25,7 @@ ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 PRINTABLE = "".join(chr(c) for c in range(0x21, 0x7F))
 codes = st.builds(str.__add__, st.sampled_from(ALNUM), st.text(ALNUM + "._-", max_size=9))
 amounts = st.integers(-(10**12), 10**12).filter(lambda n: n != 0)
-texts = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=60)
+texts = st.text(st.characters(codec="utf-8"), min_size=1, max_size=60)
 descriptions = texts.filter(lambda t: t.strip() != "")
 references = st.none() | st.text(PRINTABLE, min_size=1, max_size=64)
 days = st.dates(date(2000, 1, 1), date(2100, 12, 31))

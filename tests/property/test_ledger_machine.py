@@ -491,7 +491,7 @@ class PostgresLedgerMachine(LedgerMachine):
         return self.shared_engine
 
 
-class TestLedgerOnSQLite(SQLiteLedgerMachine.TestCase):
+class TestLedgerOnSQLite(SQLiteLedgerMachine.TestCase):  # type: ignore[misc,valid-type]
     settings = SQLITE_SETTINGS
 
     @pytest.fixture(autouse=True)
@@ -502,7 +502,7 @@ class TestLedgerOnSQLite(SQLiteLedgerMachine.TestCase):
 
 
 @pytest.mark.postgres
-class TestLedgerOnPostgres(PostgresLedgerMachine.TestCase):
+class TestLedgerOnPostgres(PostgresLedgerMachine.TestCase):  # type: ignore[misc,valid-type]
     settings = POSTGRES_SETTINGS
 
     @pytest.fixture(autouse=True)

@@ -202,8 +202,9 @@ def test_booking_date_must_be_a_date(when: object) -> None:
 @pytest.mark.parametrize("field", ["idempotency_key", "loan_id", "statement_line_id"])
 @pytest.mark.parametrize("value", ["", "has space", "x" * 65, "é", 12])
 def test_references_checked(field: str, value: object) -> None:
+    overrides: dict[str, Any] = {field: value}
     with pytest.raises(ValidationError) as err:
-        donation(**{field: value})
+        donation(**overrides)
     assert err.value.field == field
 
 
