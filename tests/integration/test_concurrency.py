@@ -1,4 +1,4 @@
-"""Concurrent postings on PostgreSQL: no lost update, no deadlock, one entry per key.
+"""Concurrent postings: no lost update, no deadlock, one entry per key.
 
 Several threads, each with its own unit of work on one shared engine, post to the same accounts
 at once, in both directions (money into the bank and out of it), while two more threads send
@@ -7,8 +7,10 @@ the same idempotent requests as each other, as a client retrying on a timeout wo
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -25,18 +27,25 @@ from tests.conftest import AUDITOR, TREASURER, Clock, reset_postgres
 from tests.integration.helpers import balances
 from tests.integration.ledgertext import book, entry
 
-pytestmark = pytest.mark.postgres
-
 WORKERS = 6
 RETRIERS = 2
 PER_THREAD = 50
 JOIN_TIMEOUT = 120.0  # generous: a deadlock or a lost wakeup shows as a thread still alive
 
 
-@pytest.fixture
-def shared_engine(pg_session_engine: Engine) -> Iterator[Engine]:
-    reset_postgres(pg_session_engine)
-    url = pg_session_engine.url.render_as_string(hide_password=False)
+@pytest.fixture(params=[pytest.param("postgresql", marks=pytest.mark.postgres), "sqlite"])
+def shared_engine(
+    request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path
+) -> Iterator[Engine]:
+    """One engine for every thread; PostgreSQL is the engine under test, SQLite (whose writers
+    queue on BEGIN IMMEDIATE) gets the same treatment because it is cheap."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'ledger.db'}"
+        shutil.copyfile(sqlite_template, tmp_path / "ledger.db")
+    else:
+        pg: Engine = request.getfixturevalue("pg_session_engine")
+        reset_postgres(pg)
+        url = pg.url.render_as_string(hide_password=False)
     engine = make_engine(url, pool_size=WORKERS + RETRIERS + 2, max_overflow=0)
     yield engine
     engine.dispose()
