@@ -234,6 +234,12 @@ def validate_document(
 def _in_force(uow: UnitOfWork, loan: Loan, version: int) -> tuple[StoredDocument, ContractStatus]:
     """The contract row of ``version``, which must be the version in force for the loan as it
     is now (same schedule version, same amount)."""
+    if loan.status not in GENERATE_FROM | {LoanStatus.CONTRACT_SIGNED}:
+        raise Conflict(
+            f"loan {loan.id} is {loan.status.value.replace('_', ' ')}: a contract is signed "
+            "once the loan is approved",
+            "status",
+        )
     status = _status(uow, loan.id)
     if status.contract is None or status.version != version:
         latest = uow.documents.latest_contract_version(loan.id)

@@ -171,6 +171,15 @@ def test_rescheduling_an_active_loan_voids_its_contract(
     assert amendment.contract_version == 2
 
 
+def test_no_signing_once_approval_is_undone(funded: UnitOfWork, docs: DocumentSettings) -> None:
+    uow = funded
+    loan = approved_loan(uow)
+    contracts.generate_contract(uow, CASEWORKER, docs, loan.id)
+    loans.undo_approval(uow, CASEWORKER2, loan.id, "Income proof missing")
+    with pytest.raises(Conflict, match="once the loan is approved"):
+        sign_on_screen(uow, docs, loan.id, 1)
+
+
 def test_a_bad_upload_stores_nothing(funded: UnitOfWork, docs: DocumentSettings) -> None:
     uow = funded
     loan = approved_loan(uow)
