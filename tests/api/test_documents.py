@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 import shutil
 from pathlib import Path
 
@@ -184,3 +185,17 @@ def test_beneficiary_link(
     assert actions.count("access_link_used") == 2
     assert actions.count("access_link_refused") == 3
     assert all(token not in (details or "") for _, details in audited)
+
+
+def test_the_access_log_hides_tokens(api: TestClient) -> None:
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/b/s3cret-t0ken/schedule.pdf", "1.1", 200),
+        None,
+    )
+    assert all(f.filter(record) for f in logging.getLogger("uvicorn.access").filters)
+    assert "s3cret-t0ken" not in record.getMessage() and "/b/***" in record.getMessage()
