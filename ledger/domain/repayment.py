@@ -9,6 +9,10 @@ Allocation of each payment (after Fineract's "due date, then advance" strategies
 2. then the next installment to fall due;
 3. then in advance from the *last* installment backwards, so a prepayment shortens the loan;
 4. anything beyond what is owed is a credit owed back to the beneficiary (overpayment).
+
+A refund of that credit is a negative event in the same replay: it takes the credit back, and
+if a bounced payment has since shrunk the credit below what was refunded, the rest un-pays
+installments from the last one backwards: the person owes again what was paid back to them.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from ledger.domain.schedule import Installment
 
 @dataclass(frozen=True, slots=True)
 class PaymentEvent:
-    """A payment towards a loan: ``key`` orders payments booked on the same day."""
+    """A payment towards a loan (a refund of credit when ``minor`` is negative): ``key``
+    orders events booked on the same day."""
 
     key: int
     on: date
@@ -48,6 +53,21 @@ def allocate(installments: Sequence[Installment], payments: Iterable[PaymentEven
     parts: dict[int, tuple[tuple[int, int], ...]] = {}
     n = len(remaining)
     for payment in sorted(payments, key=lambda p: (p.on, p.key)):
+        if payment.minor < 0:
+            back = -payment.minor
+            from_credit = min(back, max(credit, 0))
+            credit -= from_credit
+            back -= from_credit
+            undone: list[tuple[int, int]] = []
+            for idx in range(n - 1, -1, -1):
+                amount = min(back, installments[idx].minor - remaining[idx])
+                if amount:
+                    remaining[idx] += amount
+                    back -= amount
+                    undone.append((installments[idx].number, -amount))
+            credit -= back  # refunded beyond everything ever paid: owed outside the schedule
+            parts[payment.key] = tuple(undone)
+            continue
         past_due = [i for i in range(n) if dues[i] <= payment.on]
         upcoming = next((i for i in range(len(past_due), n) if remaining[i]), None)
         order = past_due + ([upcoming] if upcoming is not None else []) + list(range(n - 1, -1, -1))

@@ -700,7 +700,7 @@ def _position(
     credit_account = uow.accounts.by_role(AccountRole.BENEFICIARY_CREDIT, loan.currency)
     balances = Balances(
         outstanding=total - alloc.total_paid,
-        credit=alloc.credit - uow.loans.refunded_minor(loan.id, credit_account.id),
+        credit=alloc.credit,
         ledger_loan=uow.loans.loan_account_balance(loan.account_id),
         ledger_credit=uow.loans.credit_minor(loan.id, credit_account.id),
     )
@@ -1465,12 +1465,7 @@ def get_loan(uow: UnitOfWork, actor: Actor, loan_id: str, as_of: date | None = N
             schedule_version=version,
             installments=views,
             outstanding=total - alloc.total_paid if disbursed and not loan.written_off else 0,
-            credit=alloc.credit
-            - uow.loans.refunded_minor(
-                loan_id,
-                uow.accounts.by_role(AccountRole.BENEFICIARY_CREDIT, loan.currency).id,
-                as_of=day,
-            ),
+            credit=alloc.credit,
             arrears=arrears(schedule.installments, valid, day)
             if disbursed
             else arrears((), [], day),

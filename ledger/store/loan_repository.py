@@ -417,10 +417,11 @@ class LoanRepository:
         self,
         loan_id: str,
         *,
-        kinds: Sequence[str] = ("repayment", "deposit_release"),
+        kinds: Sequence[str] = ("repayment", "deposit_release", "refund"),
         include_reversed: bool = False,
     ) -> list[tuple[PaymentEvent, str, bool]]:
-        """(payment, kind, reversed) for a loan, in booking order."""
+        """(payment, kind, reversed) for a loan, in date order; a refund of credit is an event
+        of kind "refund" with a negative amount."""
         rev = aliased(journal_entries)
         reversed_ = exists().where(rev.c.reverses_id == loan_payments.c.entry_id)
         stmt = (
@@ -430,7 +431,7 @@ class LoanRepository:
         )
         if not include_reversed:
             stmt = stmt.where(~reversed_)
-        return [
+        found = [
             (
                 PaymentEvent(int(r.entry_id), r.received_on, int(r.amount_minor)),
                 r.kind,
@@ -438,6 +439,39 @@ class LoanRepository:
             )
             for r in self.conn.execute(stmt)
         ]
+        if "refund" in kinds:
+            found += [
+                (PaymentEvent(int(r.entry_id), r.on, -int(r.amount)), "refund", bool(r.is_reversed))
+                for r in self._refunds(journal_entries.c.loan_id == loan_id)
+                if include_reversed or not r.is_reversed
+            ]
+        return sorted(found, key=lambda f: (f[0].on, f[0].key))
+
+    def _refunds(self, *where: Any, as_of: date | None = None) -> list[Row[Any]]:
+        """Credit paid back to beneficiaries (loan_id, entry_id, on, amount, is_reversed): the
+        refund entries' debit legs, reversed only by a reversal booked by ``as_of``."""
+        rev = aliased(journal_entries)
+        reversal = [rev.c.reverses_id == journal_entries.c.id]
+        if as_of is not None:
+            reversal.append(rev.c.booking_date <= as_of)
+            where += (journal_entries.c.booking_date <= as_of,)
+        stmt = (
+            select(
+                journal_entries.c.loan_id,
+                journal_entries.c.id.label("entry_id"),
+                journal_entries.c.booking_date.label("on"),
+                func.sum(
+                    case((journal_legs.c.amount_minor > 0, journal_legs.c.amount_minor), else_=0)
+                ).label("amount"),
+                exists().where(*reversal).label("is_reversed"),
+            )
+            .join(journal_legs, journal_legs.c.entry_id == journal_entries.c.id)
+            .where(journal_entries.c.kind == "refund", *where)
+            .group_by(
+                journal_entries.c.id, journal_entries.c.loan_id, journal_entries.c.booking_date
+            )
+        )
+        return list(self.conn.execute(stmt))
 
     def payment_loan(self, entry_id: int) -> str | None:
         return self.conn.execute(
@@ -454,23 +488,6 @@ class LoanRepository:
             )
         ).scalar_one()
         return -int(total)
-
-    def refunded_minor(
-        self, loan_id: str, credit_account_id: int, *, as_of: date | None = None
-    ) -> int:
-        """What was paid back to the beneficiary of this loan from their credit (positive)."""
-        stmt = (
-            select(func.coalesce(func.sum(journal_legs.c.amount_minor), 0))
-            .join(journal_entries, journal_entries.c.id == journal_legs.c.entry_id)
-            .where(
-                journal_entries.c.loan_id == loan_id,
-                journal_entries.c.kind == "refund",
-                journal_legs.c.account_id == credit_account_id,
-            )
-        )
-        if as_of is not None:
-            stmt = stmt.where(journal_entries.c.booking_date <= as_of)
-        return int(self.conn.execute(stmt).scalar_one())
 
     # -- eligibility -----------------------------------------------------------------------
     def add_decision(
@@ -621,8 +638,8 @@ class LoanRepository:
     ) -> Iterator[tuple[str, str, list[Installment], list[PaymentEvent]]]:
         """(loan id, currency, installments, valid payments) of every loan in ``statuses`` that
         was paid out and not written off on ``as_of``, each as it stood that day: the schedule
-        version in force, and the payments booked by then and not reversed by then. Three
-        queries, whatever the number of loans."""
+        version in force, and the payments (and refunds) booked by then and not reversed by
+        then. Four queries, whatever the number of loans."""
         wanted = [s.value for s in statuses]
         disb = aliased(journal_entries)
         wo_entry = aliased(journal_entries)
@@ -701,6 +718,9 @@ class LoanRepository:
             pays[r.loan_id].append(
                 PaymentEvent(int(r.entry_id), r.received_on, int(r.amount_minor))
             )
+        for ref in self._refunds(journal_entries.c.loan_id.in_(select(eligible.c.id)), as_of=as_of):
+            if not ref.is_reversed:
+                pays[ref.loan_id].append(PaymentEvent(int(ref.entry_id), ref.on, -int(ref.amount)))
         for lr in loan_rows:
             yield lr.id, lr.currency, by_loan.get(lr.id, []), pays.get(lr.id, [])
 

@@ -107,6 +107,35 @@ def test_a_dropped_payment_reopens_what_it_paid() -> None:
     assert allocate(PLAN, bounced).paid == (25_000, 25_000, 0, 0)
 
 
+# -- refunds of credit: negative events in the same replay -----------------------------------
+
+
+def test_a_refund_takes_the_credit_back() -> None:
+    a = allocate(PLAN, keyed(("2026-01-31", 110_000), ("2026-02-10", -10_000)))
+    assert a.paid == (25_000,) * 4
+    assert a.credit == 0
+    assert a.parts[2] == ()
+
+
+def test_a_refund_beyond_the_credit_makes_installments_owed_again_from_the_end() -> None:
+    # 1,100.00 paid, 100.00 refunded; then the first 300.00 bounced (dropped from the replay):
+    # the refund now finds no credit and un-pays the last installments.
+    payments = keyed(("2026-01-31", 30_000), ("2026-02-05", 80_000), ("2026-02-10", -10_000))
+    a = allocate(PLAN, [p for p in payments if p.key != 1])
+    assert a.credit == 0
+    # 800.00 on 5 February: January, February (next due), then April and 50.00 of March;
+    # the refund of 100.00 then un-pays April by as much.
+    assert a.paid == (25_000, 25_000, 5_000, 15_000)
+    assert a.total_paid == 70_000
+    assert a.parts[3] == ((4, -10_000),)
+
+
+def test_a_refund_of_more_than_was_ever_paid_leaves_a_negative_credit() -> None:
+    a = allocate(PLAN, keyed(("2026-01-31", 5_000), ("2026-02-10", -8_000)))
+    assert a.paid == (0, 0, 0, 0)
+    assert a.credit == -3_000
+
+
 # -- arrears ---------------------------------------------------------------------------------
 
 
