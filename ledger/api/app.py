@@ -18,9 +18,11 @@ from ledger.api.routers import (
     accounts,
     admin,
     auth,
+    beneficiaries,
     documents,
     health,
     journal,
+    loans,
     periods,
     statements,
 )
@@ -102,7 +104,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(documents.router)  # its own paths: under /api, and the public /b/
     api = APIRouter(prefix="/api", responses=PROBLEM_RESPONSES)
-    for module in (auth, accounts, journal, periods, admin, statements):
+    for module in (auth, accounts, journal, periods, admin, beneficiaries, loans, statements):
         api.include_router(module.router)
     app.include_router(api)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -19,6 +19,7 @@ from ledger.domain.roles import SYSTEM, Role
 from ledger.services import users
 from ledger.services.journal import install_chart
 from ledger.store.uow import UnitOfWork
+from tests.api.loan_helpers import Team
 from tests.conftest import Clock
 
 PASSWORD = "correct horse battery staple"
@@ -92,3 +93,9 @@ def admin(login: Login) -> dict[str, str]:
 @pytest.fixture
 def auditor(login: Login) -> dict[str, str]:
     return login(Role.AUDITOR)
+
+
+@pytest.fixture
+def team(api: TestClient, engine: Engine, clock: Clock) -> Team:
+    """Named staff for the loan tests, two caseworkers and two treasurers among them."""
+    return Team(api, engine, clock, PASSWORD).everyone()
