@@ -18,6 +18,7 @@ from ledger.domain.accounts import default_chart
 from ledger.domain.errors import LedgerError
 from ledger.domain.money import from_minor
 from ledger.domain.roles import Actor, Role
+from ledger.loan_cli import loan_app
 from ledger.statement_cli import statement_app
 from ledger.store import migrate
 from ledger.store.database import make_engine
@@ -37,6 +38,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(statement_app, name="statement")
 app.add_typer(keys_app, name="keys")
 app.add_typer(documents_app, name="documents")
+app.add_typer(loan_app, name="loan")
 
 DEMO_URL = "sqlite:///demo/fundledger-demo.db"
 

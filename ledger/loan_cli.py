@@ -1,0 +1,146 @@
+"""`fundledger loan ...`: loans, one loan's schedule and arrears, and the portfolio (read-only,
+thin like the API). Registered in ``ledger/cli.py``.
+
+Nothing personal is printed: the beneficiary appears by opaque id, never with the landlord, the
+address or the inputs and reasons of an eligibility decision.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ledger.config import get_settings
+from ledger.domain.errors import LedgerError
+from ledger.domain.loans import Loan, LoanStatus
+from ledger.domain.money import from_minor
+from ledger.services import loans
+
+loan_app = typer.Typer(
+    help="Loans: list them, show one with its schedule and arrears, the portfolio.",
+    no_args_is_help=True,
+)
+
+PAGE = 500
+
+
+def _money(minor: int, currency: str) -> str:
+    return str(from_minor(minor, currency).amount)
+
+
+@loan_app.command("list")
+def loan_list(
+    status: Annotated[LoanStatus | None, typer.Option(help="Only loans in this state")] = None,
+) -> None:
+    """Every loan (or those in one state) with its amount and payment reference."""
+    from ledger.cli import _engine, _operator, _uow
+
+    engine = _engine(get_settings())
+    found: list[Loan] = []
+    total = 1
+    while len(found) < total:
+        page, total = loans.list_loans(
+            _uow(engine, readonly=True), _operator(), status=status, limit=PAGE, offset=len(found)
+        )
+        if not page:
+            break
+        found += page
+    typer.echo(
+        f"{'loan':<10} {'status':<16} {'deposit':>12} {'cur':<4} {'reference':<26} beneficiary"
+    )
+    for loan in found:
+        deposit = loan.terms.deposit
+        typer.echo(
+            f"{loan.id:<10} {loan.status.value:<16} {deposit.amount:>12} {loan.currency:<4} "
+            f"{loan.reference.display:<26} {loan.beneficiary_id}"
+        )
+    typer.echo(f"{len(found)} loan(s)")
+
+
+@loan_app.command("show")
+def loan_show(
+    loan_id: Annotated[str, typer.Argument(help="e.g. L000001")],
+    as_of: Annotated[str | None, typer.Option(help="Date YYYY-MM-DD (default: today)")] = None,
+) -> None:
+    """One loan as of a day: schedule with what is paid and what remains, arrears, payments."""
+    from ledger.cli import _date, _engine, _fail, _operator, _uow
+
+    day = _date(as_of, "--as-of") if as_of else None
+    engine = _engine(get_settings())
+    try:
+        # A writable unit of work: the service audits its read of the lease.
+        view = loans.get_loan(_uow(engine), _operator(), loan_id, day)
+    except LedgerError as exc:
+        _fail(exc.detail)
+    loan, cur = view.loan, view.loan.currency
+    t = loan.terms
+    typer.echo(f"loan {loan.id}: {loan.status.value}, beneficiary {loan.beneficiary_id}")
+    typer.echo(
+        f"deposit {t.deposit.amount} {cur} ({t.deposit_form.value}, {t.jurisdiction}), "
+        f"monthly rent {t.monthly_rent.amount}"
+    )
+    typer.echo(f"payment reference {loan.reference.display}")
+    typer.echo(f"as of {view.as_of}, schedule version {view.schedule_version}")
+    typer.echo(f"{'no':>4} {'due':<10} {'amount':>12} {'paid':>12} {'remaining':>12}")
+    for i in view.installments:
+        typer.echo(
+            f"{i.number:>4} {i.due_date!s:<10} {_money(i.amount, cur):>12} "
+            f"{_money(i.paid, cur):>12} {_money(i.remaining, cur):>12}"
+        )
+    typer.echo(
+        f"outstanding {_money(view.outstanding, cur)} {cur}, credit {_money(view.credit, cur)}"
+    )
+    a = view.arrears
+    if a.oldest_unpaid_due is None:
+        typer.echo("arrears: none (current)")
+    else:
+        typer.echo(
+            f"arrears: {_money(a.overdue, cur)} overdue since {a.oldest_unpaid_due}, "
+            f"{a.days_past_due} days past due ({a.bucket.value})"
+        )
+    if view.payments:
+        typer.echo("payments:")
+    for entry, on, minor, kind, reversed_ in view.payments:
+        typer.echo(
+            f"  {on} {_money(minor, cur):>12} {kind:<16} entry {entry}"
+            + (" (reversed)" if reversed_ else "")
+        )
+    if view.decision is not None:
+        d = view.decision
+        open_rules = [f"{r['rule']} {r['outcome']}" for r in d.results if r["outcome"] != "pass"]
+        typer.echo(
+            f"eligibility: {d.outcome}"
+            + (f" ({', '.join(open_rules)})" if open_rules else "")
+            + (f", overridden by {d.override_by}" if d.override_by else "")
+        )
+    if view.pending_write_off is not None:
+        w = view.pending_write_off
+        typer.echo(f"write-off {w.id} proposed by {w.proposed_by}, waiting for approval")
+
+
+@loan_app.command("portfolio")
+def loan_portfolio(
+    as_of: Annotated[str | None, typer.Option(help="Date YYYY-MM-DD (default: today)")] = None,
+    currency: Annotated[str | None, typer.Option(help="default: the fund's currency")] = None,
+) -> None:
+    """Arrears aging of the loans being repaid, and PAR30, as of a day."""
+    from ledger.cli import _date, _engine, _fail, _operator, _uow
+
+    settings = get_settings()
+    engine = _engine(settings)
+    uow = _uow(engine, readonly=True)
+    day = _date(as_of, "--as-of") if as_of else uow.now().date()
+    cur = currency or settings.currency
+    try:
+        p = loans.portfolio(uow, _operator(), day, cur)
+    except LedgerError as exc:
+        _fail(exc.detail)
+    typer.echo(
+        f"portfolio as of {p.as_of} in {cur}: {p.loans} loan(s), "
+        f"{_money(p.outstanding, cur)} outstanding"
+    )
+    typer.echo(f"{'days late':<10} {'loans':>6} {'outstanding':>14}")
+    for name, (count, minor) in p.buckets.items():
+        typer.echo(f"{name:<10} {count:>6} {_money(minor, cur):>14}")
+    typer.echo(f"PAR30 {_money(p.par30, cur)} {cur} ({p.par30_ratio}%)")
