@@ -47,6 +47,12 @@ def read_uow(state: State) -> UnitOfWork:
     return UnitOfWork(state.engine, clock=state.clock, readonly=True)
 
 
+def audited_read_uow(state: ApiState, audited: bool) -> UnitOfWork:
+    """For a read that writes its own audit record (personal data): a write unit of work only
+    then, so that other reads do not queue for SQLite's write lock."""
+    return write_uow(state) if audited else read_uow(state)
+
+
 WriteUoW = Annotated[UnitOfWork, Depends(write_uow)]
 ReadUoW = Annotated[UnitOfWork, Depends(read_uow)]
 

@@ -172,7 +172,9 @@ class ReleaseIn(RequestModel):
     currency: CurrencyCode
     on: IsoDate
     returned: Amount = Field(description="what came back to the fund; may be zero")
-    kept: Amount = Field(default="0", description="what the landlord kept; may be zero")
+    kept: Amount = Field(
+        default="0", validate_default=True, description="what the landlord kept; may be zero"
+    )
     kept_reason: Reason | None = Field(default=None, description="required when kept is not zero")
 
     @field_validator("returned", "kept")

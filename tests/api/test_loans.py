@@ -553,3 +553,21 @@ def test_openapi_marks_the_money_requests_as_needing_a_key(api: TestClient) -> N
         assert {"200", "201", "409", "422"} <= set(post["responses"]), path
     deposit = paths["/api/loans"]["post"]["requestBody"]["content"]["application/json"]
     assert deposit["schema"]["$ref"].endswith("/LoanIn")
+
+
+def test_a_release_retried_with_the_amounts_written_differently_is_the_same_request(
+    api: TestClient, team: Team, engine: Engine
+) -> None:
+    fund(api, team)
+    lid = open_loan(api, team)["id"]
+    walk(api, team, lid, "active")
+    path = f"/api/loans/{lid}/deposit-release"
+    body = {"on": "2026-03-15", "currency": "EUR", "returned": "1700"}
+    first = ok(api.post(path, json=body, headers=team.keyed(TR1, "rel")), 201)
+    assert first["loan"]["status"] == "closed" and first["still_owed"] == eur("0.00")
+    before = loan_counts(engine)
+    again = api.post(path, json={**body, "returned": "1700.00", "kept": "0.00"},
+                     headers=team.keyed(TR1, "rel"))  # fmt: skip
+    assert again.status_code == 200 and again.headers["idempotent-replayed"] == "true"
+    assert again.json()["entry"]["id"] == first["entry"]["id"]
+    assert loan_counts(engine) == before

@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
-from ledger.api.deps import CurrentActor, WriteUoW
+from ledger.api.deps import CurrentActor, State, WriteUoW, audited_read_uow
 from ledger.api.loan_schemas import MAX_ID_LENGTH, BeneficiaryOut, PersonIn
+from ledger.domain.roles import Permission
 from ledger.services import loans
 
 router = APIRouter(prefix="/beneficiaries", tags=["beneficiaries"])
@@ -32,15 +33,15 @@ def register_beneficiary(
     return BeneficiaryOut.of(person)
 
 
-# A write unit of work: a read of personal data is itself audited.
 @router.get(
     "/{beneficiary_id}",
     summary="A beneficiary: personal fields for caseworkers and admins (each read audited), "
     "the opaque id only for treasurers and auditors",
 )
 def read_beneficiary(
-    beneficiary_id: BeneficiaryId, actor: CurrentActor, uow: WriteUoW
+    beneficiary_id: BeneficiaryId, actor: CurrentActor, state: State
 ) -> BeneficiaryOut:
+    uow = audited_read_uow(state, actor.can(Permission.PERSONAL_READ))
     return BeneficiaryOut.of(loans.read_beneficiary(uow, actor, beneficiary_id))
 
 

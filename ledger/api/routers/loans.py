@@ -21,6 +21,7 @@ from ledger.api.deps import (
     ReadUoW,
     State,
     WriteUoW,
+    audited_read_uow,
 )
 from ledger.api.loan_schemas import (
     MAX_ID_LENGTH,
@@ -132,7 +133,6 @@ def list_loans(
     )
 
 
-# A write unit of work: a read of the lease (personal data) is itself audited.
 @router.get(
     "/loans/{loan_id}",
     summary="A loan as of a day: schedule with what is paid, arrears, payments, history; the "
@@ -141,11 +141,12 @@ def list_loans(
 def get_loan(
     loan_id: LoanId,
     actor: CurrentActor,
-    uow: WriteUoW,
+    state: State,
     as_of: Annotated[IsoDate | None, Query(description="YYYY-MM-DD; default: today")] = None,
 ) -> LoanDetailOut:
-    view = loans.get_loan(uow, actor, loan_id, as_of)
-    return LoanDetailOut.of_view(view, personal=actor.can(Permission.PERSONAL_READ))
+    personal = actor.can(Permission.PERSONAL_READ)
+    view = loans.get_loan(audited_read_uow(state, personal), actor, loan_id, as_of)
+    return LoanDetailOut.of_view(view, personal=personal)
 
 
 @router.put("/loans/{loan_id}", summary="Change a draft application (roles: admin, caseworker)")
