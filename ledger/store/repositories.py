@@ -412,10 +412,12 @@ class JournalRepository:
         if flt.loan_id is not None:
             conditions.append(journal_entries.c.loan_id == flt.loan_id)
         if flt.account_code is not None:
+            # A control account's entries are its sub-accounts', as in its statement.
             account = self.accounts.get(flt.account_code)
+            ids = [account.id] + [c.id for c in self.accounts.children_of(account.id)]
             conditions.append(
                 journal_entries.c.id.in_(
-                    select(journal_legs.c.entry_id).where(journal_legs.c.account_id == account.id)
+                    select(journal_legs.c.entry_id).where(journal_legs.c.account_id.in_(ids))
                 )
             )
         where = and_(True, *conditions)
