@@ -189,6 +189,11 @@ def test_control_account_reads_its_sub_accounts(chart: UnitOfWork) -> None:
     assert balance(chart, AUDITOR, "1200.1", as_of=date(2026, 3, 9)) == money("1100", "EUR")
     st = statement(chart, AUDITOR, "1200")
     assert [line.running_minor for line in st.lines] == [120_000, 210_000, 200_000]
+    # The journal of the control account is its sub-accounts' journal, as its statement is.
+    on_1200, total = list_entries(chart, AUDITOR, JournalFilter(account_code="1200"))
+    assert (total, [e.id for e in on_1200]) == (3, [2, 3, 4])
+    on_loan_2, total = list_entries(chart, AUDITOR, JournalFilter(account_code="1200.2"))
+    assert (total, [e.id for e in on_loan_2]) == (1, [3])
     assert verify(chart, AUDITOR).ok
 
 
