@@ -896,6 +896,16 @@ def _check_payable(loan: Loan, amount: Money) -> int:
     return minor
 
 
+def _check_after_payout(loan: Loan, on: date, paid_out_on: date | None) -> None:
+    """Money for a loan cannot arrive before the loan was paid out."""
+    if paid_out_on is not None and on < paid_out_on:
+        raise ValidationError(
+            f"loan {loan.id} was paid out on {paid_out_on}; money for it cannot be dated "
+            "before that",
+            "on",
+        )
+
+
 def record_payment_in(uow: UnitOfWork, actor: Actor, payment: PaymentIn) -> MoneyResult:
     """``record_payment`` inside an open unit of work: the caller commits (a bank statement
     books its payments together with everything else it brings)."""
@@ -907,6 +917,7 @@ def record_payment_in(uow: UnitOfWork, actor: Actor, payment: PaymentIn) -> Mone
         return MoneyResult(uow.loans.get(payment.loan_id), original, True)
     loan = uow.loans.get(payment.loan_id, lock=True)
     minor = _check_payable(loan, payment.amount)
+    _check_after_payout(loan, payment.on, uow.loans.payout_date(loan))
     posted = _receive(
         uow,
         actor,
@@ -938,6 +949,7 @@ def record_payments_in(
     uow.journal.lock_head()
     loans: dict[str, Loan] = {}
     state: dict[str, tuple[int, int]] = {}  # loan -> (still owed by the schedule, ledger)
+    paid_out: dict[str, date | None] = {}
     drafts: list[EntryDraft] = []
     kinds: list[str] = []
     for payment in payments:
@@ -948,7 +960,9 @@ def record_payments_in(
             alloc = allocate(schedule.installments, [p for p, _, _ in uow.loans.payments(loan.id)])
             owed = sum(i.minor for i in schedule.installments) - alloc.total_paid
             state[loan.id] = (owed, uow.loans.loan_account_balance(loan.account_id))
+            paid_out[loan.id] = uow.loans.payout_date(loan)
         minor = _check_payable(loan, payment.amount)
+        _check_after_payout(loan, payment.on, paid_out[loan.id])
         cur = loan.currency
         amount = from_minor(minor, cur)
         bank = _code(uow, AccountRole.BANK, cur)
@@ -1128,6 +1142,7 @@ def record_deposit_release(
         loan = uow.loans.get(loan_id, lock=True)
         if loan.status not in DISBURSED:
             raise Conflict(f"loan {loan_id} was not paid out", "status")
+        _check_after_payout(loan, on, uow.loans.payout_date(loan))
         r = (
             to_minor(returned)
             if returned.currency.code == loan.currency

@@ -473,6 +473,16 @@ class LoanRepository:
         )
         return list(self.conn.execute(stmt))
 
+    def payout_date(self, loan: Loan) -> date | None:
+        """The booking date of the loan's payout (None while it is not paid out)."""
+        if loan.disbursement_entry_id is None:
+            return None
+        return self.conn.execute(  # type: ignore[no-any-return]
+            select(journal_entries.c.booking_date).where(
+                journal_entries.c.id == loan.disbursement_entry_id
+            )
+        ).scalar_one()
+
     def payment_loan(self, entry_id: int) -> str | None:
         return self.conn.execute(
             select(loan_payments.c.loan_id).where(loan_payments.c.entry_id == entry_id)
