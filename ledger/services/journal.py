@@ -127,8 +127,14 @@ def post_in(
     """
     _check_dates(uow, drafts)
     keys = [d.idempotency_key for d in drafts if d.idempotency_key]
-    if len(keys) != len(set(keys)):
-        raise ValidationError("two entries in one request share an idempotency key", field="legs")
+    once: set[str] = set()
+    for key in keys:
+        if key in once:
+            raise ValidationError(
+                f"two entries in one request share the idempotency key {key}",
+                field="idempotency_key",
+            )
+        once.add(key)
     wanted = list(requests) if requests is not None else [draft_request(d) for d in drafts]
     uow.journal.lock_head()
     # One query for every key of the batch; then only the retried entries are read back.
