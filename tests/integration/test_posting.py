@@ -238,8 +238,9 @@ def test_refused_request_does_not_use_up_its_key(funded: UnitOfWork) -> None:
 
 def test_two_drafts_sharing_a_key_refused(funded: UnitOfWork) -> None:
     before = counts(funded)
-    with pytest.raises(ValidationError, match="share an idempotency key"):
-        post(funded, TREASURER, [entry(DONATION, key="k"), entry(DONATION, key="k")])
+    with pytest.raises(ValidationError, match="share the idempotency key dup-1") as err:
+        post(funded, TREASURER, [entry(DONATION, key="dup-1"), entry(DONATION, key="dup-1")])
+    assert err.value.field == "idempotency_key"
     assert counts(funded) == before
 
 
