@@ -1155,10 +1155,27 @@ def record_deposit_release(
             )
         if k and not (kept_reason and kept_reason.strip()):
             raise ValidationError("say why the landlord kept part of the deposit", "kept_reason")
-        if r + k > to_minor(loan.terms.deposit):
+        # A deposit can come back in parts: all of them together cannot exceed it. A release
+        # whose money was reversed (booked by mistake) no longer counts.
+        reversed_ = {
+            p.key
+            for p, _, rev in uow.loans.payments(
+                loan.id, kinds=("deposit_release",), include_reversed=True
+            )
+            if rev
+        }
+        earlier = sum(
+            x["returned_minor"] + x["kept_minor"]
+            for x in uow.loans.releases(loan.id)
+            if x["entry_id"] not in reversed_
+        )
+        if earlier + r + k > to_minor(loan.terms.deposit):
+            before = (
+                f" with {from_minor(earlier, loan.currency)} released before" if earlier else ""
+            )
             raise ValidationError(
-                f"returned plus kept ({from_minor(r + k, loan.currency)}) is more than the "
-                f"deposit of {loan.terms.deposit}",
+                f"returned plus kept ({from_minor(r + k, loan.currency)}){before} is more than "
+                f"the deposit of {loan.terms.deposit}",
                 "returned",
             )
         entry = None
