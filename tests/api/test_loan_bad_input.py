@@ -366,3 +366,18 @@ def test_payout_into_a_closed_month_is_refused_naming_the_date(
             headers=team.keyed(TR1, "closed"),
         )
         assert "2025-10 is closed" in assert_problem(response, 409, field="on")["detail"]
+
+
+def test_bad_query_parameters_are_refused_naming_them(api: TestClient, team: Team) -> None:
+    lid = open_loan(api, team)["id"]
+    for path, params, name in (
+        (f"/api/loans/{lid}", {"as_of": "yesterday"}, "as_of"),
+        (f"/api/loans/{lid}", {"as_of": "2026-02-30"}, "as_of"),
+        ("/api/loans", {"limit": 0}, "limit"),
+        ("/api/loans", {"offset": -1}, "offset"),
+        ("/api/loans", {"beneficiary_id": "B" * 33}, "beneficiary_id"),
+        ("/api/portfolio", {"currency": "eur"}, "currency"),
+        ("/api/portfolio", {"as_of": "15.03.2026"}, "as_of"),
+    ):
+        response = api.get(path, params=params, headers=team(TR1))
+        assert_problem(response, 422, field=name, code="validation-error")
