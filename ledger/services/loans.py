@@ -1554,8 +1554,11 @@ def portfolio(uow: UnitOfWork, actor: Actor, as_of: date, currency: str) -> Port
     sums: Counter[str] = Counter()
     total = at_risk = n = 0
     with uow:
+        # A loan written off since then was still in the portfolio on that day (the
+        # repository leaves out those written off by ``as_of``).
         for _lid, cur, insts, pays in uow.loans.portfolio(
-            [LoanStatus.ACTIVE, LoanStatus.CLOSED, LoanStatus.OVERPAID], as_of=as_of
+            [LoanStatus.ACTIVE, LoanStatus.CLOSED, LoanStatus.OVERPAID, LoanStatus.WRITTEN_OFF],
+            as_of=as_of,
         ):
             if cur != currency or not insts:
                 continue
