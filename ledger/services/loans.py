@@ -1471,10 +1471,16 @@ def get_loan(uow: UnitOfWork, actor: Actor, loan_id: str, as_of: date | None = N
     with uow:
         loan = uow.loans.get(loan_id)
         day = as_of or uow.now().date()
-        version, schedule = uow.loans.schedule(loan_id)
-        all_pays = uow.loans.payments(loan_id, include_reversed=True)
-        valid = [p for p, kind, rev in all_pays if not rev and kind != "recovery"]
-        alloc = allocate(schedule.installments, [p for p in valid if p.on <= day])
+        # As the loan stood that day: the schedule version in force, the payments booked by
+        # then and not reversed by then.
+        version, schedule = uow.loans.schedule(loan_id, uow.loans.schedule_version_on(loan_id, day))
+        all_pays = uow.loans.payments(
+            loan_id,
+            kinds=("repayment", "deposit_release", "refund", "recovery"),
+            include_reversed=True,
+        )
+        valid = [p for p, _, _ in uow.loans.payments(loan_id, as_of=day)]
+        alloc = allocate(schedule.installments, valid)
         views = tuple(
             InstallmentView(i.number, i.due_date, i.minor, paid)
             for i, paid in zip(schedule.installments, alloc.paid, strict=True)

@@ -379,6 +379,22 @@ class LoanRepository:
             )
         )
 
+    def schedule_version_on(self, loan_id: str, day: date) -> int:
+        """The schedule version in force at the end of ``day`` (the first one before it)."""
+        sv = schedule_versions
+        cutoff = datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
+        version = self.conn.execute(
+            select(
+                func.coalesce(
+                    func.max(case((sv.c.created_at < cutoff, sv.c.version))),
+                    func.min(sv.c.version),
+                )
+            ).where(sv.c.loan_id == loan_id)
+        ).scalar_one()
+        if version is None:
+            raise NotFound(f"loan {loan_id} has no schedule", "loan_id")
+        return int(version)
+
     def schedule_history(self, loan_id: str) -> list[tuple[int, datetime, str, str]]:
         sv = schedule_versions
         rows = self.conn.execute(
@@ -419,14 +435,21 @@ class LoanRepository:
         *,
         kinds: Sequence[str] = ("repayment", "deposit_release", "refund"),
         include_reversed: bool = False,
+        as_of: date | None = None,
     ) -> list[tuple[PaymentEvent, str, bool]]:
         """(payment, kind, reversed) for a loan, in date order; a refund of credit is an event
-        of kind "refund" with a negative amount."""
+        of kind "refund" with a negative amount. ``as_of``: as the loan stood that day, the
+        payments made by then and reversed only if reversed by then."""
         rev = aliased(journal_entries)
-        reversed_ = exists().where(rev.c.reverses_id == loan_payments.c.entry_id)
+        reversal = [rev.c.reverses_id == loan_payments.c.entry_id]
+        where = [loan_payments.c.loan_id == loan_id, loan_payments.c.kind.in_(list(kinds))]
+        if as_of is not None:
+            reversal.append(rev.c.booking_date <= as_of)
+            where.append(loan_payments.c.received_on <= as_of)
+        reversed_ = exists().where(*reversal)
         stmt = (
             select(loan_payments, reversed_.label("is_reversed"))
-            .where(loan_payments.c.loan_id == loan_id, loan_payments.c.kind.in_(list(kinds)))
+            .where(*where)
             .order_by(loan_payments.c.received_on, loan_payments.c.entry_id)
         )
         if not include_reversed:
@@ -442,7 +465,7 @@ class LoanRepository:
         if "refund" in kinds:
             found += [
                 (PaymentEvent(int(r.entry_id), r.on, -int(r.amount)), "refund", bool(r.is_reversed))
-                for r in self._refunds(journal_entries.c.loan_id == loan_id)
+                for r in self._refunds(journal_entries.c.loan_id == loan_id, as_of=as_of)
                 if include_reversed or not r.is_reversed
             ]
         return sorted(found, key=lambda f: (f[0].on, f[0].key))
