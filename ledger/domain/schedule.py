@@ -151,6 +151,29 @@ def build_schedule(
     )
 
 
+def skip_month(schedule: Schedule, month: str, due_day: int) -> Schedule:
+    """A payment holiday: nothing falls due in ``month`` any more.
+
+    The installment due that month and every later one take the due date of the one after
+    it, and the last moves a month on (to ``due_day``, clamped): the amounts stay, the maturity
+    moves a month later, and months skipped before stay skipped.
+    """
+    month = parse_month(month)
+    dates = [i.due_date for i in schedule.installments]
+    start = next((n for n, d in enumerate(dates) if month_of(d) == month), None)
+    if start is None:
+        raise ValidationError(
+            f"no installment falls due in {month}; there is nothing to skip", "month"
+        )
+    moved = dates[:start] + dates[start + 1 :] + [add_months(dates[-1], 1, due_day)]
+    return Schedule(
+        tuple(
+            Installment(i.number, d, i.amount)
+            for i, d in zip(schedule.installments, moved, strict=True)
+        )
+    )
+
+
 def redate(
     schedule: Schedule, *, first_due: date, due_day: int | None, holidays: Iterable[str]
 ) -> Schedule:

@@ -46,9 +46,9 @@ from ledger.domain.schedule import (
     MONTH_END,
     Installment,
     Schedule,
-    add_months,
     build_schedule,
     is_month_end,
+    skip_month,
 )
 from ledger.services.journal import Posted, post_in, replay
 from ledger.store.loan_repository import Lease, LoanEvent, StoredDecision, WriteOff
@@ -1242,19 +1242,7 @@ def add_holiday(uow: UnitOfWork, actor: Actor, loan_id: str, month: str, reason:
                 f"{month} is in the past; a holiday is for a coming month", "month"
             )
         _, schedule = uow.loans.schedule(loan_id)
-        day = _due_day(loan)
-        moved: list[Installment] = []
-        shifting = False
-        for inst in schedule.installments:
-            shifting = shifting or month_of(inst.due_date) >= month
-            moved.append(
-                Installment(inst.number, add_months(inst.due_date, 1, day), inst.amount)
-                if shifting
-                else inst
-            )
-        if not shifting:
-            raise ValidationError(f"no installment falls due in or after {month}", "month")
-        new = Schedule(tuple(moved))
+        new = skip_month(schedule, month, _due_day(loan))
         uow.loans.add_schedule(
             loan_id, new, reason=f"payment holiday {month}: {why}", actor=actor.name, now=uow.now()
         )

@@ -18,6 +18,7 @@ from ledger.domain.schedule import (
     installment_count,
     is_month_end,
     redate,
+    skip_month,
 )
 
 
@@ -254,3 +255,38 @@ def test_redate_keeps_amounts_and_numbers() -> None:
         (2, 33_333),
         (3, 33_334),
     ]
+
+
+def test_skip_month_moves_that_installment_and_the_later_ones() -> None:
+    s = build_schedule(eur("1000.00"), first_due=date(2026, 1, 31), count=4)
+    skipped = skip_month(s, "2026-02", 31)
+    assert dates(skipped) == ["2026-01-31", "2026-03-31", "2026-04-30", "2026-05-31"]
+    assert amounts(skipped) == amounts(s)
+    assert [i.number for i in skipped.installments] == [1, 2, 3, 4]
+
+
+def test_skip_month_keeps_earlier_holidays() -> None:
+    s = build_schedule(eur("1000.00"), first_due=date(2026, 1, 31), count=4)
+    later_first = skip_month(skip_month(s, "2026-03", 31), "2026-02", 31)
+    assert dates(later_first) == ["2026-01-31", "2026-04-30", "2026-05-31", "2026-06-30"]
+    earlier_first = skip_month(skip_month(s, "2026-02", 31), "2026-04", 31)
+    assert dates(earlier_first) == ["2026-01-31", "2026-03-31", "2026-05-31", "2026-06-30"]
+
+
+def test_skip_month_of_the_first_and_of_the_last_installment() -> None:
+    s = build_schedule(eur("300.00"), first_due=date(2026, 1, 15), count=3)
+    assert dates(skip_month(s, "2026-01", 15)) == ["2026-02-15", "2026-03-15", "2026-04-15"]
+    assert dates(skip_month(s, "2026-03", 15)) == ["2026-01-15", "2026-02-15", "2026-04-15"]
+    # The last one moves to the due day, clamped: 30 January is followed by 28 February.
+    s = build_schedule(eur("100.00"), first_due=date(2026, 1, 30), count=1)
+    assert dates(skip_month(s, "2026-01", 30)) == ["2026-02-28"]
+
+
+def test_skip_month_without_installment_refused() -> None:
+    s = build_schedule(eur("1000.00"), first_due=date(2026, 1, 31), count=4)
+    for month in ("2025-12", "2026-05"):
+        with pytest.raises(ValidationError, match=f"no installment falls due in {month}") as err:
+            skip_month(s, month, 31)
+        assert err.value.field == "month"
+    with pytest.raises(ValidationError):
+        skip_month(skip_month(s, "2026-02", 31), "2026-02", 31)
