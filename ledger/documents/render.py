@@ -51,12 +51,8 @@ class Rendered:
     language: str  # the catalog used: the one asked for, or "en" when it fell back
     missing: tuple[str, ...]  # message ids that fell back to English
     requested_language: str = ""
+    fell_back: bool = False  # the requested language has no catalog: the document is in English
     signature_boxes: tuple[SignatureBox, ...] = ()
-
-    @property
-    def fell_back(self) -> bool:
-        """True when the requested language has no catalog (the document is in English)."""
-        return bool(self.missing) and self.language == "en" and self.requested_language != "en"
 
 
 class _OnceFilter(logging.Filter):
@@ -76,15 +72,29 @@ def _svg_data_uri(svg: str) -> str:
     return "data:image/svg+xml;charset=utf-8," + quote(svg, safe="")
 
 
+@functools.cache
+def _templates() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(contracts_dir() / "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters["svg_data_uri"] = _svg_data_uri
+    return env
+
+
 @dataclass(frozen=True, slots=True)
-class _Resources:
-    env: Environment
+class _Printing:
     stylesheet: Any  # weasyprint.CSS
     font_config: Any  # weasyprint.text.fonts.FontConfiguration
 
 
 @functools.cache
-def _resources() -> _Resources:
+def _printing() -> _Printing:
+    """The print stylesheet and its fonts, loaded once per process."""
     # WeasyPrint is imported on first use: it loads Pango, which the HTML page does not need.
     from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
@@ -93,17 +103,7 @@ def _resources() -> _Resources:
     # Without the system's HarfBuzz-Subset library WeasyPrint subsets fonts with fontTools
     # (slower, same result) and says so for every font of every document: once is enough.
     logging.getLogger("weasyprint").addFilter(_OnceFilter("HarfBuzz-Subset"))
-
     templates = contracts_dir() / "templates"
-    env = Environment(
-        loader=FileSystemLoader(templates),
-        autoescape=True,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=False,
-    )
-    env.filters["svg_data_uri"] = _svg_data_uri
     font_config = FontConfiguration()
     stylesheet = CSS(
         filename=str(templates / "print.css"),
@@ -112,19 +112,18 @@ def _resources() -> _Resources:
     )
     # WeasyPrint's font configuration cleans up in __del__, which fails at interpreter exit
     # once modules are torn down: release it while they are still there.
-    atexit.register(_resources.cache_clear)
-    return _Resources(env, stylesheet, font_config)
+    atexit.register(_printing.cache_clear)
+    return _Printing(stylesheet, font_config)
 
 
 def _html(template: str, t: Translator, issued: date, fund: FundInfo, **context: Any) -> str:
-    res = _resources()
-    return res.env.get_template(template).render(t=t, issued=issued, fund=fund, **context)
+    return _templates().get_template(template).render(t=t, issued=issued, fund=fund, **context)
 
 
 def _pdf(html: str) -> tuple[bytes, Any]:
     from weasyprint import HTML
 
-    res = _resources()
+    res = _printing()
     document = HTML(string=html, base_url=str(contracts_dir() / "templates") + "/").render(
         stylesheets=[res.stylesheet], font_config=res.font_config
     )
@@ -164,6 +163,7 @@ def _rendered(pdf: bytes, t: Translator, boxes: tuple[SignatureBox, ...] = ()) -
         language=t.language,
         missing=t.missing,
         requested_language=t.requested,
+        fell_back=t.fell_back,
         signature_boxes=boxes,
     )
 
