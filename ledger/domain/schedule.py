@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from ledger.domain.errors import ValidationError
@@ -32,10 +32,11 @@ class Installment:
     number: int
     due_date: date
     amount: Money
+    # Worked out once: allocation and arrears read it millions of times over a portfolio.
+    minor: int = field(init=False, repr=False, compare=False)
 
-    @property
-    def minor(self) -> int:
-        return to_minor(self.amount)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "minor", to_minor(self.amount))
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +150,22 @@ def build_schedule(
     return Schedule(
         tuple(Installment(n, d, a) for n, (d, a) in enumerate(zip(dates, amounts, strict=True), 1))
     )
+
+
+def due_day_of(installments: Sequence[Installment], fallback: int) -> int:
+    """The day of the month a schedule falls due on, read from its dates.
+
+    The first installment is left out: it may be on another day (an explicit first due date,
+    or a rescheduled loan's settled line). A later date that is not a month's last day gives
+    the day; month ends that include a 31st mean month ends; otherwise ``fallback``.
+    """
+    later = [i.due_date for i in installments[1:]]
+    for day in reversed(later):
+        if not is_month_end(day):
+            return day.day
+    if any(day.day == MONTH_END for day in later):
+        return MONTH_END
+    return fallback
 
 
 def skip_month(schedule: Schedule, month: str, due_day: int) -> Schedule:

@@ -47,6 +47,7 @@ from ledger.domain.schedule import (
     Installment,
     Schedule,
     build_schedule,
+    due_day_of,
     is_month_end,
     skip_month,
 )
@@ -1242,7 +1243,8 @@ def add_holiday(uow: UnitOfWork, actor: Actor, loan_id: str, month: str, reason:
                 f"{month} is in the past; a holiday is for a coming month", "month"
             )
         _, schedule = uow.loans.schedule(loan_id)
-        new = skip_month(schedule, month, _due_day(loan))
+        # Read from the schedule: after a reschedule it falls due on another day than the terms'.
+        new = skip_month(schedule, month, due_day_of(schedule.installments, _due_day(loan)))
         uow.loans.add_schedule(
             loan_id, new, reason=f"payment holiday {month}: {why}", actor=actor.name, now=uow.now()
         )

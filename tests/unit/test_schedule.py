@@ -15,6 +15,7 @@ from ledger.domain.schedule import (
     add_months,
     build_schedule,
     due_dates,
+    due_day_of,
     installment_count,
     is_month_end,
     redate,
@@ -290,3 +291,29 @@ def test_skip_month_without_installment_refused() -> None:
         assert err.value.field == "month"
     with pytest.raises(ValidationError):
         skip_month(skip_month(s, "2026-02", 31), "2026-02", 31)
+
+
+@pytest.mark.parametrize(
+    ("first_due", "due_day", "expected"),
+    [
+        (date(2026, 1, 31), None, 31),
+        (date(2026, 1, 30), None, 30),
+        (date(2026, 1, 15), None, 15),
+        (date(2026, 1, 31), 5, 5),  # an explicit due day after a first date on another day
+        (date(2026, 11, 29), None, 29),  # 29 November, then 29 December, 28 February...
+    ],
+)
+def test_due_day_read_from_the_dates(first_due: date, due_day: int | None, expected: int) -> None:
+    s = build_schedule(eur("1200.00"), first_due=first_due, count=12, due_day=due_day)
+    assert due_day_of(s.installments, fallback=1) == expected
+
+
+def test_due_day_falls_back_when_the_dates_cannot_tell() -> None:
+    # 30 April then 30 June (May skipped): the 30th, or month ends? Only the terms know.
+    s = skip_month(
+        build_schedule(eur("300.00"), first_due=date(2026, 3, 30), count=3), "2026-05", 30
+    )
+    assert dates(s) == ["2026-03-30", "2026-04-30", "2026-06-30"]
+    assert due_day_of(s.installments, fallback=30) == 30
+    single = build_schedule(eur("100.00"), first_due=date(2026, 4, 30), count=1)
+    assert due_day_of(single.installments, fallback=12) == 12
