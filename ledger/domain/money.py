@@ -132,8 +132,13 @@ def to_minor(value: Money) -> int:
         _refuse_float(value)
         raise TypeError(f"expected Money, got {type(value).__name__}")
     code = value.currency.code
-    amount = parse_amount(value.amount, code)
-    return int(amount.scaleb(minor_digits(code)))
+    amount = value.amount
+    if not isinstance(amount, Decimal) or not amount.is_finite():
+        amount = parse_amount(amount, code)  # says what is wrong with it
+    scaled = amount.scaleb(minor_digits(code))
+    if scaled != scaled.to_integral_value() or abs(scaled) > MAX_MINOR:
+        parse_amount(amount, code)  # raises, naming the problem
+    return int(scaled)
 
 
 def from_minor(minor: int, code: str) -> Money:

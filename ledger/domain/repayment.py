@@ -21,8 +21,25 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import NamedTuple, Protocol
 
-from ledger.domain.schedule import Installment
+
+class Due(Protocol):
+    """What allocation needs of an installment: a schedule's ``Installment`` is one, and so
+    is the lighter ``DueAmount`` a portfolio is read into."""
+
+    @property
+    def number(self) -> int: ...
+    @property
+    def due_date(self) -> date: ...
+    @property
+    def minor(self) -> int: ...
+
+
+class DueAmount(NamedTuple):
+    number: int
+    due_date: date
+    minor: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +63,7 @@ class Allocation:
         return sum(self.paid)
 
 
-def allocate(installments: Sequence[Installment], payments: Iterable[PaymentEvent]) -> Allocation:
+def allocate(installments: Sequence[Due], payments: Iterable[PaymentEvent]) -> Allocation:
     remaining = [i.minor for i in installments]
     dues = [i.due_date for i in installments]
     credit = 0
@@ -127,9 +144,7 @@ class Arrears:
         return bucket(self.days_past_due)
 
 
-def arrears(
-    installments: Sequence[Installment], payments: Iterable[PaymentEvent], as_of: date
-) -> Arrears:
+def arrears(installments: Sequence[Due], payments: Iterable[PaymentEvent], as_of: date) -> Arrears:
     """Arrears as of a date, counting only payments made on or before it."""
     alloc = allocate(installments, (p for p in payments if p.on <= as_of))
     outstanding = overdue = 0

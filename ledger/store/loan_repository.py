@@ -18,7 +18,7 @@ from ledger.domain.errors import Conflict, NotFound
 from ledger.domain.loans import DepositForm, Loan, LoanStatus, LoanTerms
 from ledger.domain.money import from_minor, to_minor
 from ledger.domain.references import PaymentReference, ReferenceKind
-from ledger.domain.repayment import PaymentEvent
+from ledger.domain.repayment import DueAmount, PaymentEvent
 from ledger.domain.schedule import Installment, Schedule
 from ledger.store.tables import (
     accounts,
@@ -668,7 +668,7 @@ class LoanRepository:
     # -- portfolio -------------------------------------------------------------------------
     def portfolio(
         self, statuses: Sequence[LoanStatus], *, as_of: date
-    ) -> Iterator[tuple[str, str, list[Installment], list[PaymentEvent]]]:
+    ) -> Iterator[tuple[str, str, list[DueAmount], list[PaymentEvent]]]:
         """(loan id, currency, installments, valid payments) of every loan in ``statuses`` that
         was paid out and not written off on ``as_of``, each as it stood that day: the schedule
         version in force, and the payments (and refunds) booked by then and not reversed by
@@ -689,7 +689,6 @@ class LoanRepository:
             .cte("eligible")
         )
         loan_rows = self.conn.execute(select(eligible).order_by(eligible.c.id)).all()
-        currency = {r.id: r.currency for r in loan_rows}
         cutoff = datetime.combine(as_of + timedelta(days=1), time(), tzinfo=UTC)
         version = (
             select(
@@ -722,13 +721,9 @@ class LoanRepository:
             .join(installments, installments.c.schedule_id == schedule_versions.c.id)
             .order_by(schedule_versions.c.loan_id, installments.c.number)
         )
-        by_loan: dict[str, list[Installment]] = defaultdict(list)
-        for r in inst_rows:
-            by_loan[r.loan_id].append(
-                Installment(
-                    r.number, r.due_date, from_minor(int(r.amount_minor), currency[r.loan_id])
-                )
-            )
+        by_loan: dict[str, list[DueAmount]] = defaultdict(list)
+        for loan_id, number, due_date, amount in inst_rows.tuples():
+            by_loan[loan_id].append(DueAmount(number, due_date, int(amount)))
         rev = aliased(journal_entries)
         pay_rows = self.conn.execute(
             select(
