@@ -1,8 +1,9 @@
 """ISO 20022 camt.053 bank-to-customer statements, versions .001.02 to .001.13.
 
-Parsed as a stream (a statement's entries are let go once read) by defusedxml over expat: a
-file with a DTD is refused outright, so there is no entity to expand (billion laughs) and no
-external reference to follow, and the size limit of ``ledger.bank.files`` applies while reading.
+Parsed as a stream (a statement's entries are let go once read) by lxml, safely: a file with a
+DTD is refused outright (a bank statement never has one), entities are never resolved (no
+billion laughs), nothing is fetched from the network, libxml2's limits on huge trees stay on,
+and the size limit of ``ledger.bank.files`` applies while reading.
 
 Fields moved between versions; each is looked for where any version puts it:
 - entry status: text of ``Sts`` (up to .06) or ``Sts/Cd`` (.07 on);
@@ -16,15 +17,10 @@ Only booked entries (status BOOK) move the balance; pending and information entr
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import date
-from decimal import Decimal
-from functools import cache
-from typing import Any
-from xml.etree.ElementTree import Element, ParseError
+from typing import Any, BinaryIO
 
-from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
-from defusedxml.ElementTree import iterparse
+from lxml import etree
 
 from ledger.bank.files import DEFAULT_MAX_BYTES, Source, open_statement
 from ledger.domain.errors import ValidationError
@@ -34,6 +30,7 @@ from ledger.domain.statements import (
     Statement,
     StatementEntry,
     StatementRefused,
+    amount_text,
     check_statement,
     clip,
     normalise_iban,
@@ -51,106 +48,167 @@ def parse_camt(source: Source, *, max_bytes: int = DEFAULT_MAX_BYTES) -> list[St
     closing). A hostile, broken or truncated file raises ``StatementRefused``. The Document
     may stand in an envelope (a business application header around it)."""
     with open_statement(source, max_bytes) as stream:
+        _refuse_dtd(stream)
+        target = _Target()
+        parser = etree.XMLParser(
+            target=target,
+            resolve_entities=False,
+            load_dtd=False,
+            no_network=True,
+            huge_tree=False,
+        )
         try:
-            statements = list(_statements(iterparse(stream, ("start", "end"), forbid_dtd=True)))
-        except DTDForbidden:
-            raise StatementRefused(
-                "the file declares a DTD (<!DOCTYPE ...>); bank statements never do, and a DTD "
-                "can hide entity expansion or references to other files: refused"
-            ) from None
-        except (EntitiesForbidden, ExternalReferenceForbidden):
-            raise StatementRefused(
-                "the file declares XML entities or external references: refused"
-            ) from None
-        except ParseError as exc:
+            while chunk := stream.read(1 << 16):
+                parser.feed(chunk)
+            statements: list[Statement] = parser.close()
+        except etree.XMLSyntaxError as exc:
             raise StatementRefused(
                 f"the file is not well-formed XML ({exc}); it may be truncated or damaged: "
                 "download it from the bank again"
             ) from None
+    if target.prefix is None:
+        _root(target.root or "")  # says what the file is, when it is not a statement
     if not statements:
         raise StatementRefused("the file holds no statement (BkToCstmrStmt/Stmt)")
     return statements
 
 
-class _Names:
-    """Element paths in the file's namespace: ``Acct/Id/IBAN`` -> ``{ns}Acct/{ns}Id/{ns}IBAN``."""
-
-    def __init__(self, namespace: str) -> None:
-        self.prefix = "{" + namespace + "}"
-
-        @cache
-        def path(p: str) -> str:
-            return "/".join(self.prefix + part for part in p.split("/"))
-
-        self.path = path
-
-    def local(self, tag: str) -> str:
-        return tag[len(self.prefix) :] if tag.startswith(self.prefix) else tag
-
-    def find(self, elem: Element, p: str) -> Element | None:
-        return elem.find(self.path(p))
-
-    def all(self, elem: Element, p: str) -> list[Element]:
-        return elem.findall(self.path(p))
-
-    def text(self, elem: Element | None, *paths: str) -> str | None:
-        """The stripped text of the first of ``paths`` that is there and not empty."""
-        if elem is None:
-            return None
-        for p in paths:
-            found = elem.find(self.path(p))
-            if found is not None and found.text and found.text.strip():
-                return found.text.strip()
-        return None
+_PROLOG_ITEM = re.compile(rb"\s*(<\?.*?\?>|<!--.*?-->)", re.S)
+_DTD_REFUSED = (
+    "the file declares a DTD (<!DOCTYPE ...>); bank statements never do, and a DTD can hide "
+    "entity expansion or references to other files: refused"
+)
 
 
-def _statements(events: Iterator[tuple[str, Any]]) -> Iterator[Statement]:
-    names: _Names | None = None
-    version = ""
-    stack: list[Element] = []
-    entries: list[StatementEntry] = []
-    count = 0
-    ntry_count = 0
-    others = False  # entries that are not booked: the summary totals cannot be compared
-    before = 0  # elements of an envelope before the Document
-    for event, elem in events:
-        if event == "start":
-            if names is None and elem.tag.endswith("}Document"):
-                names, version = _root(elem.tag)
-            elif names is None:
-                before += 1
-                if before > 200:  # no Document near the top: say what the file is not
-                    _root(stack[0].tag if stack else elem.tag)
-            stack.append(elem)
-            continue
-        stack.pop()
-        if names is None:
-            if not stack:
-                _root(elem.tag)  # the file ended without a Document: says what it is not
-            continue
-        local = names.local(elem.tag)
-        if local == "Ntry" and stack and names.local(stack[-1].tag) == "Stmt":
-            ntry_count += 1
-            stmt = stack[-1]
-            label = _label(names, stmt, count + 1)
-            read = _entry(names, elem, ntry_count, label)
+def _refuse_dtd(stream: BinaryIO) -> None:
+    """Look at what comes before the first element: a DOCTYPE is refused before parsing."""
+    head = stream.peek(1 << 16)[: 1 << 16]  # type: ignore[attr-defined]
+    head = head.removeprefix(b"\xef\xbb\xbf")
+    pos = 0
+    while m := _PROLOG_ITEM.match(head, pos):
+        pos = m.end()
+    rest = head[pos:].lstrip()
+    if rest[:9].upper() == b"<!DOCTYPE":
+        raise StatementRefused(_DTD_REFUSED)
+    if rest and not rest.startswith(b"<"):
+        raise StatementRefused("the file is not XML")
+
+
+Flat = dict[str, list[str]]
+#: Elements read as a unit, with the element they must stand in.
+_UNITS = {"Stmt": "BkToCstmrStmt", "Bal": "Stmt", "Ntry": "Stmt", "TxDtls": "NtryDtls"}
+
+
+class _Unit:
+    __slots__ = ("depth", "flat", "kind", "parts")
+
+    def __init__(self, kind: str, depth: int) -> None:
+        self.kind = kind
+        self.depth = depth  # its own place in the path
+        self.flat: Flat = {}  # texts below it by relative path: "Refs/EndToEndId"
+        self.parts: list[Flat] = []  # Stmt: its balances; Ntry: its transactions
+
+
+class _Target:
+    """Receives the parser's events (no tree is built: a big statement stays small in memory)
+    and turns each Stmt, Bal, Ntry and TxDtls into a flat map of its texts, then into values.
+    Called twice for each of the file's elements: kept lean."""
+
+    def __init__(self) -> None:
+        self.prefix: str | None = None  # "{urn:...camt.053.001.08}"
+        self.cut = 0  # len(prefix)
+        self.version = ""
+        self.root: str | None = None
+        self.path: list[str] = []  # local names from the root
+        self.rels: list[str] = []  # each open element's path within its unit
+        self.text = ""
+        self.units: list[_Unit] = []
+        self.statements: list[Statement] = []
+        self.entries: list[StatementEntry] = []
+        self.ntry_count = 0
+        self.others = False  # entries that are not booked: totals cannot be compared
+
+    def doctype(self, *_: object) -> None:
+        raise StatementRefused(_DTD_REFUSED)
+
+    def start(self, tag: str, attrib: Any) -> None:
+        prefix = self.prefix
+        if prefix is None:
+            self.root = self.root or tag
+            if tag.endswith("}Document"):
+                prefix, self.version = _root(tag)
+                self.prefix, self.cut = prefix, len(prefix)
+        local = tag[self.cut :] if prefix and tag.startswith(prefix) else tag
+        path = self.path
+        inside = _UNITS.get(local)
+        if (
+            inside is not None
+            and prefix
+            and path
+            and path[-1] == inside
+            and (local != "TxDtls" or (self.units and self.units[-1].kind == "Ntry"))
+        ):
+            self.units.append(_Unit(local, len(path) + 1))
+            rel = ""
+        elif self.rels and self.rels[-1]:
+            rel = self.rels[-1] + "/" + local
+        elif self.units and self.units[-1].depth == len(path):
+            rel = local  # a child of the unit itself
+        else:
+            rel = ""
+        path.append(local)
+        self.rels.append(rel)
+        self.text = ""
+        if attrib and self.units:
+            ccy = attrib.get("Ccy")
+            if ccy is not None:
+                self.units[-1].flat.setdefault(rel + "@Ccy", []).append(ccy)
+
+    def data(self, text: str) -> None:
+        self.text += text
+
+    def end(self, tag: str) -> None:
+        units = self.units
+        rel = self.rels.pop()
+        if units and units[-1].depth == len(self.path):
+            self._finish(units.pop())
+        elif rel and self.text:
+            value = self.text.strip()
+            if value:
+                units[-1].flat.setdefault(rel, []).append(value)
+        self.text = ""
+        self.path.pop()
+
+    def close(self) -> list[Statement]:
+        return self.statements
+
+    def _label(self) -> str:
+        stmt = next(u for u in self.units if u.kind == "Stmt")
+        sid = _first(stmt.flat, "Id")
+        return f"statement {sid}" if sid else f"statement {len(self.statements) + 1} of the file"
+
+    def _finish(self, unit: _Unit) -> None:
+        owner = self.units[-1] if self.units else None
+        if unit.kind in ("Bal", "TxDtls"):
+            if owner is not None:
+                owner.parts.append(unit.flat)
+        elif unit.kind == "Ntry":
+            self.ntry_count += 1
+            read = _entry(unit.flat, unit.parts, self.ntry_count, self._label())
             if read is None:
-                others = True
+                self.others = True
             else:
-                entries.extend(read)
-            stmt.remove(elem)  # keeps memory flat on large files
-        elif local == "Stmt":
-            count += 1
-            statement = _statement(names, elem, version, entries, count)
-            _check_summary(names, elem, statement, ntry_count, others)
+                self.entries.extend(read)
+        else:
+            number = len(self.statements) + 1
+            statement = _statement(unit, self.version, self.entries, number)
+            _check_summary(unit.flat, statement, self.ntry_count, self.others)
             check_statement(statement)
-            yield statement
-            entries, ntry_count, others = [], 0, False
-            if stack:
-                stack[-1].remove(elem)
+            self.statements.append(statement)
+            self.entries, self.ntry_count, self.others = [], 0, False
 
 
-def _root(tag: str) -> tuple[_Names, str]:
+def _root(tag: str) -> tuple[str, str]:
     m = re.match(r"^\{([^}]*)\}Document$", tag)
     ns = _NAMESPACE.match(m.group(1)) if m else None
     if m is None or ns is None:
@@ -172,22 +230,7 @@ def _root(tag: str) -> tuple[_Names, str]:
             f"camt.053.001.{version:02d} is not supported; versions .02 to "
             f".{SUPPORTED_VERSIONS[-1]:02d} are"
         )
-    return _Names(m.group(1)), f"camt.053.001.{version:02d}"
-
-
-def _label(names: _Names, stmt: Element, number: int) -> str:
-    sid = names.text(stmt, "Id")
-    return f"statement {sid}" if sid else f"statement {number} of the file"
-
-
-def _date(names: _Names, elem: Element | None, where: str, what: str) -> date | None:
-    text = names.text(elem, "Dt", "DtTm") if elem is not None else None
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text[:10])
-    except ValueError:
-        raise StatementRefused(f"{where}: {what} {text!r} is not a date") from None
+    return "{" + m.group(1) + "}", f"camt.053.001.{version:02d}"
 
 
 def _amount(text: str | None, currency: str | None, where: str, what: str) -> int:
@@ -210,31 +253,29 @@ def _direction(text: str | None, where: str) -> Direction:
     raise StatementRefused(f"{where}: credit/debit indicator {text!r} is neither CRDT nor DBIT")
 
 
-def _statement(
-    names: _Names, stmt: Element, version: str, entries: list[StatementEntry], number: int
-) -> Statement:
-    label = _label(names, stmt, number)
-    sid = names.text(stmt, "Id")
+def _statement(unit: _Unit, version: str, entries: list[StatementEntry], number: int) -> Statement:
+    flat = unit.flat
+    sid = _first(flat, "Id")
+    label = f"statement {sid}" if sid else f"statement {number} of the file"
     if sid is None:
         raise StatementRefused(f"{label} has no Id")
-    account = names.text(stmt, "Acct/Id/IBAN", "Acct/Id/Othr/Id")
+    account = _first(flat, "Acct/Id/IBAN", "Acct/Id/Othr/Id")
     if account is None:
         raise StatementRefused(f"{label} names no account (Acct/Id/IBAN)")
     balances: dict[str, tuple[int, date | None]] = {}
-    currency = names.text(stmt, "Acct/Ccy")
-    for bal in names.all(stmt, "Bal"):
-        code = names.text(bal, "Tp/CdOrPrtry/Cd", "Tp/CdOrPrtry/Prtry") or "?"
-        amt = names.find(bal, "Amt")
-        ccy = amt.get("Ccy") if amt is not None else None
+    currency = _first(flat, "Acct/Ccy")
+    for bal in unit.parts:
+        code = _first(bal, "Tp/CdOrPrtry/Cd", "Tp/CdOrPrtry/Prtry") or "?"
+        ccy = _first(bal, "Amt@Ccy")
         currency = currency or ccy
         if ccy != currency:
             raise StatementRefused(
                 f"{label}: balance {code} is in {ccy}, but the account is in {currency}"
             )
-        minor = _amount(names.text(bal, "Amt"), ccy, label, f"balance {code}")
-        if _direction(names.text(bal, "CdtDbtInd"), f"{label}, balance {code}") is Direction.DEBIT:
+        minor = _amount(_first(bal, "Amt"), ccy, label, f"balance {code}")
+        if _direction(_first(bal, "CdtDbtInd"), f"{label}, balance {code}") is Direction.DEBIT:
             minor = -minor
-        balances.setdefault(code, (minor, _date(names, names.find(bal, "Dt"), label, code)))
+        balances.setdefault(code, (minor, _flat_date(bal, "Dt", label, code)))
     opening = next((balances[c] for c in OPENING_CODES if c in balances), None)
     closing = next((balances[c] for c in CLOSING_CODES if c in balances), None)
     if opening is None:
@@ -242,7 +283,7 @@ def _statement(
     if closing is None:
         raise StatementRefused(f"{label} has no closing booked balance (Bal with code CLBD)")
     assert currency is not None
-    seq = names.text(stmt, "ElctrncSeqNb", "LglSeqNb")
+    seq = _first(flat, "ElctrncSeqNb", "LglSeqNb")
     return Statement(
         account_iban=normalise_iban(account),
         currency=currency,
@@ -258,12 +299,10 @@ def _statement(
     )
 
 
-def _check_summary(
-    names: _Names, stmt: Element, statement: Statement, ntry_count: int, others: bool
-) -> None:
+def _check_summary(flat: Flat, statement: Statement, ntry_count: int, others: bool) -> None:
     """The statement's own totals (TxsSummry), when it gives them, must match its entries."""
     label = statement.label
-    total = names.text(stmt, "TxsSummry/TtlNtries/NbOfNtries")
+    total = _first(flat, "TxsSummry/TtlNtries/NbOfNtries")
     if total is not None and total.isdigit() and int(total) != ntry_count:
         raise StatementRefused(
             f"{label}: the summary counts {int(total)} entries, the file holds {ntry_count}; "
@@ -275,136 +314,140 @@ def _check_summary(
         ("TxsSummry/TtlCdtNtries/Sum", Direction.CREDIT, "credits"),
         ("TxsSummry/TtlDbtNtries/Sum", Direction.DEBIT, "debits"),
     ):
-        text = names.text(stmt, path)
+        text = _first(flat, path)
         if text is None:
             continue
         expected = _amount(text, statement.currency, label, f"summary of {what}")
         found = sum(e.amount_minor for e in statement.entries if e.direction is direction)
         if expected != found:
             raise StatementRefused(
-                f"{label}: the summary gives {what} of {Decimal(text)} {statement.currency}, "
-                f"the entries add up to {found / 10 ** minor_digits(statement.currency)} "
-                f"{statement.currency}; the file is incomplete or damaged"
+                f"{label}: the summary gives {what} of {amount_text(expected, statement.currency)}"
+                f", the entries add up to {amount_text(found, statement.currency)}; the file is "
+                "incomplete or damaged"
             )
 
 
-def _entry(names: _Names, ntry: Element, number: int, label: str) -> list[StatementEntry] | None:
+def _first(flat: Flat, *paths: str) -> str | None:
+    for p in paths:
+        found = flat.get(p)
+        if found:
+            return found[0]
+    return None
+
+
+def _flat_date(flat: Flat, path: str, where: str, what: str) -> date | None:
+    text = _first(flat, f"{path}/Dt", f"{path}/DtTm")
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        raise StatementRefused(f"{where}: {what} {text!r} is not a date") from None
+
+
+def _entry(flat: Flat, details: list[Flat], number: int, label: str) -> list[StatementEntry] | None:
     """The booked entry as one or more statement entries (a batch is split when its
     transactions carry their own amounts); None for an entry that is not booked."""
-    ref = names.text(ntry, "AcctSvcrRef")
+    ref = _first(flat, "AcctSvcrRef")
     where = f"{label}, entry {number}" + (f" (AcctSvcrRef {ref})" if ref else "")
-    status = names.text(ntry, "Sts/Cd", "Sts/Prtry", "Sts") or "BOOK"
+    status = _first(flat, "Sts/Cd", "Sts/Prtry", "Sts") or "BOOK"
     if status != "BOOK":
         return None
-    amt = names.find(ntry, "Amt")
-    currency = amt.get("Ccy") if amt is not None else None
-    minor = _amount(names.text(ntry, "Amt"), currency, where, "amount")
+    currency = _first(flat, "Amt@Ccy")
+    minor = _amount(_first(flat, "Amt"), currency, where, "amount")
     assert currency is not None
-    direction = _direction(names.text(ntry, "CdtDbtInd"), where)
-    booked = _date(names, names.find(ntry, "BookgDt"), where, "booking date")
-    valued = _date(names, names.find(ntry, "ValDt"), where, "value date")
+    direction = _direction(_first(flat, "CdtDbtInd"), where)
+    booked = _flat_date(flat, "BookgDt", where, "booking date")
+    valued = _flat_date(flat, "ValDt", where, "value date")
     if booked is None:
         booked = valued
     if booked is None:
         raise StatementRefused(f"{where} has no booking date")
-    reversal = (names.text(ntry, "RvslInd") or "").lower() in ("true", "1")
-    code = _bank_code(names, ntry)
-    details = names.all(ntry, "NtryDtls/TxDtls")
+    reversal = (_first(flat, "RvslInd") or "").lower() in ("true", "1")
+    code = _bank_code(flat)
     common: dict[str, Any] = {
         "booking_date": booked,
         "value_date": valued,
         "currency": currency,
         "reversal": reversal,
     }
-    parts = _split(names, details, minor, currency, direction, where)
+    parts = _split(details, minor, currency, direction, where)
     if parts is None:
         return [
             StatementEntry(
                 amount_minor=minor,
                 direction=direction,
                 bank_reference=ref,
-                bank_code=code or (_bank_code(names, details[0]) if details else None),
+                bank_code=code or (_bank_code(details[0]) if details else None),
                 where=where,
                 **common,
-                **_details(names, details, direction),
+                **_details(details, direction),
             )
         ]
     return [
         StatementEntry(
             amount_minor=part_minor,
             direction=direction,
-            bank_reference=names.text(tx, "Refs/AcctSvcrRef") or (f"{ref}/{i}" if ref else None),
-            bank_code=_bank_code(names, tx) or code,
+            bank_reference=_first(tx, "Refs/AcctSvcrRef") or (f"{ref}/{i}" if ref else None),
+            bank_code=_bank_code(tx) or code,
             where=f"{where}, transaction {i}",
             **common,
-            **_details(names, [tx], direction),
+            **_details([tx], direction),
         )
         for i, (tx, part_minor) in enumerate(parts, start=1)
     ]
 
 
 def _split(
-    names: _Names,
-    details: list[Element],
-    minor: int,
-    currency: str,
-    direction: Direction,
-    where: str,
-) -> list[tuple[Element, int]] | None:
+    details: list[Flat], minor: int, currency: str, direction: Direction, where: str
+) -> list[tuple[Flat, int]] | None:
     """A batch entry's transactions with their amounts, when they add up to the entry."""
     if len(details) < 2:
         return None
     parts = []
     for tx in details:
-        amt = names.find(tx, "Amt")
-        if amt is None:
-            amt = names.find(tx, "AmtDtls/TxAmt/Amt")
-        indicator = names.text(tx, "CdtDbtInd")
+        path = "Amt" if "Amt" in tx else "AmtDtls/TxAmt/Amt"
+        indicator = _first(tx, "CdtDbtInd")
         if (
-            amt is None
-            or amt.get("Ccy") != currency
+            path not in tx
+            or _first(tx, path + "@Ccy") != currency
             or (indicator is not None and _direction(indicator, where) is not direction)
         ):
             return None
-        parts.append((tx, _amount((amt.text or "").strip(), currency, where, "transaction amount")))
+        parts.append((tx, _amount(_first(tx, path), currency, where, "transaction amount")))
     return parts if sum(p for _, p in parts) == minor else None
 
 
-def _bank_code(names: _Names, elem: Element) -> str | None:
-    domain = names.text(elem, "BkTxCd/Domn/Cd")
-    family = names.text(elem, "BkTxCd/Domn/Fmly/Cd")
-    sub = names.text(elem, "BkTxCd/Domn/Fmly/SubFmlyCd")
+def _bank_code(flat: Flat) -> str | None:
+    domain = _first(flat, "BkTxCd/Domn/Cd")
+    family = _first(flat, "BkTxCd/Domn/Fmly/Cd")
+    sub = _first(flat, "BkTxCd/Domn/Fmly/SubFmlyCd")
     if domain and family and sub:
         return f"{domain}/{family}/{sub}"
-    proprietary = names.text(elem, "BkTxCd/Prtry/Cd")
+    proprietary = _first(flat, "BkTxCd/Prtry/Cd")
     return clip(f"PRTRY/{proprietary}", 35) if proprietary else None
 
 
-def _details(names: _Names, details: list[Element], direction: Direction) -> dict[str, Any]:
+def _details(details: list[Flat], direction: Direction) -> dict[str, Any]:
     """Counterparty, references and remittance from the entry's transaction details."""
     party = "Dbtr" if direction is Direction.CREDIT else "Cdtr"
     out: dict[str, Any] = {}
     texts: list[str] = []
     for tx in details:
-        e2e = names.text(tx, "Refs/EndToEndId")
+        e2e = _first(tx, "Refs/EndToEndId")
         if e2e and e2e != _NOT_PROVIDED:
             out.setdefault("end_to_end_id", clip(e2e, 64))
-        name = names.text(tx, f"RltdPties/{party}/Pty/Nm", f"RltdPties/{party}/Nm")
+        name = _first(tx, f"RltdPties/{party}/Pty/Nm", f"RltdPties/{party}/Nm")
         if name:
             out.setdefault("counterparty_name", clip(name))
-        iban = names.text(tx, f"RltdPties/{party}Acct/Id/IBAN", f"RltdPties/{party}Acct/Id/Othr/Id")
+        iban = _first(tx, f"RltdPties/{party}Acct/Id/IBAN", f"RltdPties/{party}Acct/Id/Othr/Id")
         if iban:
             out.setdefault("counterparty_iban", normalise_iban(iban)[:34])
-        texts.extend(
-            t.text.strip()
-            for t in names.all(tx, "RmtInf/Ustrd") + names.all(tx, "RmtInf/Strd/AddtlRmtInf")
-            if t.text and t.text.strip()
-        )
-        for ref_info in names.all(tx, "RmtInf/Strd/CdtrRefInf"):
-            reference = names.text(ref_info, "Ref")
-            if reference:
-                out.setdefault("creditor_reference", clip(reference, 40))
-        reason = names.text(tx, "RtrInf/Rsn/Cd", "RtrInf/Rsn/Prtry")
+        texts.extend(tx.get("RmtInf/Ustrd", []) + tx.get("RmtInf/Strd/AddtlRmtInf", []))
+        reference = _first(tx, "RmtInf/Strd/CdtrRefInf/Ref")
+        if reference:
+            out.setdefault("creditor_reference", clip(reference, 40))
+        reason = _first(tx, "RtrInf/Rsn/Cd", "RtrInf/Rsn/Prtry")
         if reason:
             out.setdefault("return_reason", clip(reason, 35))
     if texts:

@@ -708,9 +708,12 @@ def _position(
     return balances, alloc, schedule
 
 
-def _settle(uow: UnitOfWork, actor: Actor, loan: Loan, on: date) -> Loan:
-    """Make the ledger match the schedule, then the status match the ledger."""
-    b, _, _ = _position(uow, loan)
+def _settle(
+    uow: UnitOfWork, actor: Actor, loan: Loan, on: date, known: Balances | None = None
+) -> Loan:
+    """Make the ledger match the schedule, then the status match the ledger. ``known``: the
+    loan's position when the caller has just computed it (a batch of payments)."""
+    b = known or _position(uow, loan)[0]
     cur = loan.currency
     drafts: list[EntryDraft] = []
     if loan.written_off:
@@ -949,30 +952,34 @@ def record_payments_in(
         return []
     uow.journal.lock_head()
     loans: dict[str, Loan] = {}
-    state: dict[str, tuple[int, int]] = {}  # loan -> (still owed by the schedule, ledger)
+    state: dict[str, Balances] = {}  # each loan's position, moved payment by payment
     paid_out: dict[str, date | None] = {}
+    codes: dict[tuple[AccountRole, str], str] = {}
+
+    def code(role: AccountRole, currency: str) -> str:
+        if (role, currency) not in codes:
+            codes[role, currency] = _code(uow, role, currency)
+        return codes[role, currency]
+
     drafts: list[EntryDraft] = []
     kinds: list[str] = []
     for payment in payments:
         loan = loans.get(payment.loan_id)
         if loan is None:
             loan = loans[payment.loan_id] = uow.loans.get(payment.loan_id, lock=True)
-            _, schedule = uow.loans.schedule(loan.id)
-            alloc = allocate(schedule.installments, [p for p, _, _ in uow.loans.payments(loan.id)])
-            owed = sum(i.minor for i in schedule.installments) - alloc.total_paid
-            state[loan.id] = (owed, uow.loans.loan_account_balance(loan.account_id))
+            state[loan.id] = _position(uow, loan)[0]
             paid_out[loan.id] = uow.loans.payout_date(loan)
         minor = _check_payable(loan, payment.amount)
         _check_after_payout(loan, payment.on, paid_out[loan.id])
         cur = loan.currency
         amount = from_minor(minor, cur)
-        bank = _code(uow, AccountRole.BANK, cur)
+        bank = code(AccountRole.BANK, cur)
         text = f"Repayment of loan {loan.id}"
         kind, pay_kind = EntryKind.REPAYMENT, "repayment"
         if loan.written_off:
             legs: tuple[Leg, ...] = (
                 Leg.debit(bank, amount),
-                Leg.credit(_code(uow, AccountRole.RECOVERIES, cur), amount),
+                Leg.credit(code(AccountRole.RECOVERIES, cur), amount),
             )
             kind, pay_kind = EntryKind.RECOVERY, "recovery"
             text = f"Recovery on written-off loan {loan.id}"
@@ -980,20 +987,25 @@ def record_payments_in(
             # As _receive does. Allocation fills every installment before any credit, so
             # whatever the dates, a payment lowers what is owed by itself, down to zero:
             # the earlier payments of this batch need not be allocated again.
-            owed, ledger_loan = state[loan.id]
-            outstanding = max(owed - minor, 0)
-            to_loan = min(max(ledger_loan - outstanding, 0), minor)
+            b = state[loan.id]
+            outstanding = max(b.outstanding - minor, 0)
+            to_loan = min(max(b.ledger_loan - outstanding, 0), minor)
             legs = (Leg.debit(bank, amount),)
             if to_loan:
                 legs += (Leg.credit(loan.account_code, from_minor(to_loan, cur)),)
             if minor - to_loan:
                 legs += (
                     Leg.credit(
-                        _code(uow, AccountRole.BENEFICIARY_CREDIT, cur),
+                        code(AccountRole.BENEFICIARY_CREDIT, cur),
                         from_minor(minor - to_loan, cur),
                     ),
                 )
-            state[loan.id] = (outstanding, ledger_loan - to_loan)
+            state[loan.id] = Balances(
+                outstanding=outstanding,
+                credit=b.credit + minor - (b.outstanding - outstanding),
+                ledger_loan=b.ledger_loan - to_loan,
+                ledger_credit=b.ledger_credit + minor - to_loan,
+            )
         drafts.append(
             EntryDraft(
                 payment.on,
@@ -1019,8 +1031,11 @@ def record_payments_in(
     last_day: dict[str, date] = {}
     for payment in payments:
         last_day[payment.loan_id] = max(payment.on, last_day.get(payment.loan_id, payment.on))
+    # The positions were followed in memory: read back, tables just grown by thousands of
+    # rows in this transaction would be scanned whole, once per loan.
     settled = {
-        loan_id: _settle(uow, actor, uow.loans.get(loan_id), on) for loan_id, on in last_day.items()
+        loan_id: _settle(uow, actor, uow.loans.get(loan_id), on, state[loan_id])
+        for loan_id, on in last_day.items()
     }
     return [
         MoneyResult(settled[payment.loan_id], p.entry, p.replayed)

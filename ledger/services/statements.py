@@ -417,6 +417,8 @@ class _Matcher:
     def __init__(self, uow: UnitOfWork, actor: Actor, bank: BankAccount, hash_key: bytes) -> None:
         self.uow, self.actor, self.bank, self.key = uow, actor, bank, hash_key
         self.loans: dict[str, Any] = {}
+        self.suspense = uow.accounts.by_role(AccountRole.UNIDENTIFIED_RECEIPTS, bank.currency).code
+        self.charges = uow.accounts.by_role(AccountRole.BANK_CHARGES, bank.currency).code
 
     def book(self, statement_id: int, fresh: list[tuple[int, StatementEntry, str]]) -> list[_Plan]:
         plans = [
@@ -463,7 +465,7 @@ class _Matcher:
             return
         if is_charge(e):
             p.state = LineState.CHARGE
-            p.draft = _charge_draft(self.uow, self.bank, e, p.ref, f"{p.ref}:0")
+            p.draft = _charge_draft(self.charges, self.bank, e, p.ref, f"{p.ref}:0")
             return
         if e.direction is Direction.DEBIT:
             p.state = LineState.UNMATCHED
@@ -485,7 +487,7 @@ class _Matcher:
             if loan is not None:
                 p.suggested = loan.id
         p.state = LineState.UNIDENTIFIED
-        p.draft = _unidentified_draft(self.uow, self.bank, e, p.ref, f"{p.ref}:0")
+        p.draft = _unidentified_draft(self.suspense, self.bank, e, p.ref, f"{p.ref}:0")
 
     def _link_debits(self, plans: list[_Plan]) -> None:
         """A debit is a payout or refund booked before: by end-to-end id, else by amount and
@@ -678,9 +680,8 @@ def _bank_legs(bank_code: str, other: str, entry_minor: int, currency: str) -> t
 
 
 def _charge_draft(
-    uow: UnitOfWork, bank: BankAccount, e: StatementEntry, ref: str, key: str
+    charges: str, bank: BankAccount, e: StatementEntry, ref: str, key: str
 ) -> EntryDraft:
-    charges = uow.accounts.by_role(AccountRole.BANK_CHARGES, e.currency).code
     return EntryDraft(
         e.booking_date,
         f"Bank charge ({ref})"
@@ -694,9 +695,8 @@ def _charge_draft(
 
 
 def _unidentified_draft(
-    uow: UnitOfWork, bank: BankAccount, e: StatementEntry, ref: str, key: str
+    suspense: str, bank: BankAccount, e: StatementEntry, ref: str, key: str
 ) -> EntryDraft:
-    suspense = uow.accounts.by_role(AccountRole.UNIDENTIFIED_RECEIPTS, e.currency).code
     return EntryDraft(
         e.booking_date,
         f"Unidentified receipt ({ref})",
@@ -935,7 +935,8 @@ def unmatch_line(
         if line.amount_minor < 0:
             return _Decision(LineState.UNMATCHED, "unmatch")
         e = StatementEntry(line.booking_date, line.amount_minor, line.currency, Direction.CREDIT)
-        draft = _unidentified_draft(uow, bank, e, line.ref, key)
+        suspense = uow.accounts.by_role(AccountRole.UNIDENTIFIED_RECEIPTS, line.currency).code
+        draft = _unidentified_draft(suspense, bank, e, line.ref, key)
         draft = EntryDraft(
             on,
             draft.description,

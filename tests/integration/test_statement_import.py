@@ -11,8 +11,9 @@ from sqlalchemy import Engine, select, text, update
 from ledger.bank.csv_statement import CsvMapping
 from ledger.bank.writers import camt053, coda, csv_export
 from ledger.domain.errors import Conflict, LedgerError, PermissionDenied
-from ledger.domain.journal import EntryKind
+from ledger.domain.journal import Entry, EntryKind
 from ledger.domain.loans import Loan, LoanStatus
+from ledger.domain.money import money
 from ledger.domain.references import ReferenceKind
 from ledger.domain.roles import SYSTEM
 from ledger.domain.statements import StatementRefused, end_to_end_id
@@ -398,3 +399,45 @@ def test_a_zero_entry_is_ignored(fund: tuple[UnitOfWork, Loan]) -> None:
         "Z", CAPITAL - 170_000, [replace(entry("2026-03-02", "1.00", ref="Z1"), amount_minor=0)]
     )
     assert run_import(uow, camt053([st])).statements[0].states == {"ignored": 1}
+
+
+def test_a_statement_books_payments_exactly_as_one_by_one(chart: UnitOfWork) -> None:
+    """Bulk booking (a statement) and record_payment one at a time split alike, down to the
+    overpayment, and leave the loans in the same state."""
+    book(chart, TREASURER, "2026-01-05 capital 10000.00 EUR Dr 1000 Cr 3000 ; capital")
+    bulk = paid_out_loan(chart, deposit="300.00", installments=3, key="bulk")
+    single = paid_out_loan(chart, deposit="300.00", installments=3, key="single")
+    amounts = ["150.00", "100.00", "80.00", "5.00"]
+    st = statement(
+        "S", CAPITAL - 60_000,
+        [entry(f"2026-03-0{i + 1}", a, ref=f"P{i}", creditor_reference=bulk.reference.value)
+         for i, a in enumerate(amounts)],
+    )  # fmt: skip
+    run_import(chart, camt053([st]))
+    for i, amount in enumerate(amounts):
+        loans.record_payment(
+            chart, TREASURER, single.id, money(amount, "EUR"), on=date(2026, 3, i + 1),
+            idempotency_key=f"single-{i}",
+        )  # fmt: skip
+
+    def legs(loan_id: str) -> list[list[tuple[str, int]]]:
+        with chart:
+            entries = [
+                e
+                for e in uow_entries(chart)
+                if e.loan_id == loan_id and e.kind is EntryKind.REPAYMENT
+            ]
+        return [
+            sorted((leg.account_code.replace(loan_id, "LOAN"), leg.minor) for leg in e.legs)
+            for e in entries
+        ]
+
+    assert legs(bulk.id) == legs(single.id) and len(legs(bulk.id)) == 4
+    a, b = loans.get_loan(chart, TREASURER, bulk.id), loans.get_loan(chart, TREASURER, single.id)
+    assert a.loan.status is b.loan.status is LoanStatus.OVERPAID
+    assert (a.outstanding, a.credit) == (b.outstanding, b.credit) == (0, 3500)
+    assert verify(UnitOfWork(chart.engine, readonly=True), SYSTEM).ok
+
+
+def uow_entries(uow: UnitOfWork) -> list[Entry]:
+    return list(uow.journal.iter_all())
