@@ -58,7 +58,7 @@ def _month(today: date, back: int, day: int) -> date:
     return min(first.replace(day=1) + timedelta(days=day - 1), nxt - timedelta(days=1))
 
 
-def _sign_contract(uow: UnitOfWork, docs: DocumentSettings, loan: Loan) -> Loan:
+def sign_contract_on_screen(uow: UnitOfWork, docs: DocumentSettings, loan: Loan) -> Loan:
     """Contract version 1, signed on screen by the beneficiary, then by the fund."""
     version = contracts.generate_contract(uow, CASEWORKER, docs, loan.id).document.contract_version
     assert version is not None
@@ -138,7 +138,7 @@ def build_demo_loans(uow: UnitOfWork, currency: str, docs: DocumentSettings) -> 
         loan = loans.approve(uow, CASEWORKER2, loan.id)
         if upto == "approved":
             return loan
-        loan = _sign_contract(uow, docs, loan)
+        loan = sign_contract_on_screen(uow, docs, loan)
         if upto == "contract_signed":
             return loan
         return loans.disburse(

@@ -209,4 +209,6 @@ def split_evenly(total: Money, parts: int, *, whole_units: bool = False) -> list
             # rounding down then keeps every part positive and the last one the largest.
             equal = minor // parts
             sizes = [equal] * (parts - 1) + [minor - equal * (parts - 1)]
-    return [from_minor(s, code) for s in sizes]
+    # Money is immutable: the equal installments can share one value.
+    made: dict[int, Money] = {}
+    return [made[s] if s in made else made.setdefault(s, from_minor(s, code)) for s in sizes]

@@ -82,10 +82,8 @@ def due_dates(
     dates: list[date] = []
     offset = 0
     while len(dates) < count:
-        day = add_months(first_due, offset, due_day)
-        if offset == 0:
-            day = first_due
-        if month_of(day) not in skip:
+        day = first_due if offset == 0 else add_months(first_due, offset, due_day)
+        if not skip or month_of(day) not in skip:
             dates.append(day)
         offset += 1
         if offset > count + len(skip) + 1:
