@@ -444,7 +444,7 @@ class _Matcher:
                 if p.state is LineState.UNMATCHED and p.entry.direction is Direction.DEBIT
             ]
         )
-        self._suggest([p for p in normal if p.state is LineState.UNIDENTIFIED])
+        self._suggest(normal)
         self._post(normal)
         self._store(statement_id, normal, action="import")
         for p in returns:
@@ -537,15 +537,21 @@ class _Matcher:
         taken.add(c.entry_id)
 
     def _suggest(self, plans: list[_Plan]) -> None:
-        """A payer's (hashed) IBAN that paid a loan before suggests it; the amount decides
-        between several."""
-        digests = [p.digest for p in plans if p.digest and p.suggested is None]
+        """A payer's (hashed) IBAN that paid a loan before (or earlier in this statement)
+        suggests it for an unidentified receipt; the amount decides between several."""
+        waiting = [p for p in plans if p.state is LineState.UNIDENTIFIED and p.suggested is None]
+        digests = [p.digest for p in waiting if p.digest]
         if not digests:
             return
         paid = self.uow.statements.loans_paid_from(digests)
         for p in plans:
+            if p.state is LineState.LOAN and p.digest and p.loan_id:
+                known = paid.setdefault(p.digest, [])
+                if p.loan_id not in known:
+                    known.insert(0, p.loan_id)
+        for p in waiting:
             candidates = paid.get(p.digest or "", [])
-            if p.suggested is not None or not candidates:
+            if not candidates:
                 continue
             for loan_id in candidates:
                 _, schedule = self.uow.loans.schedule(loan_id)

@@ -441,3 +441,20 @@ def test_a_statement_books_payments_exactly_as_one_by_one(chart: UnitOfWork) -> 
 
 def uow_entries(uow: UnitOfWork) -> list[Entry]:
     return list(uow.journal.iter_all())
+
+
+def test_a_payer_who_paid_a_loan_before_suggests_it(fund: tuple[UnitOfWork, Loan]) -> None:
+    uow, loan = fund
+    st = statement(
+        "S", CAPITAL - 170_000,
+        [entry("2026-03-02", "70.83", ref="A", creditor_reference=loan.reference.value,
+               counterparty_iban=PAYER_IBAN),
+         entry("2026-03-09", "70.83", ref="B", remittance="march", counterparty_iban=PAYER_IBAN),
+         entry("2026-03-09", "70.83", ref="C", remittance="march",
+               counterparty_iban=OTHER_PAYER_IBAN)],
+    )  # fmt: skip
+    report = run_import(uow, camt053([st])).statements[0]
+    lines = {ln.line_key: ln for ln in lines_of(uow, report.id or 0)}  # type: ignore[attr-defined]
+    assert lines["ref:B"].state == "unidentified" and lines["ref:B"].suggested_loan_id == loan.id
+    assert lines["ref:C"].suggested_loan_id is None
+    assert balances(uow)["2200"] == -2 * 7083  # a suggestion is shown, never booked
