@@ -82,6 +82,20 @@ def test_openapi_documents_bearer_auth_and_problems(api: TestClient) -> None:
         "/api/documents/{document_id}/validation", "/api/loans/{loan_id}/access-links",
         "/api/access-links/{link_id}/revocation", "/b/{token}", "/b/{token}/schedule.pdf",
     }  # fmt: skip
+    expected |= {
+        "/api/beneficiaries", "/api/beneficiaries/{beneficiary_id}",
+        "/api/beneficiaries/{beneficiary_id}/erasure", "/api/loans", "/api/loans/{loan_id}",
+        "/api/loans/{loan_id}/eligibility", "/api/loans/{loan_id}/eligibility/override",
+        "/api/loans/{loan_id}/submit", "/api/loans/{loan_id}/approve",
+        "/api/loans/{loan_id}/reject", "/api/loans/{loan_id}/withdraw",
+        "/api/loans/{loan_id}/undo-approval", "/api/loans/{loan_id}/disbursement",
+        "/api/loans/{loan_id}/disbursement/undo", "/api/loans/{loan_id}/payments",
+        "/api/loan-payments/{entry_id}/reversal", "/api/loans/{loan_id}/refund",
+        "/api/loans/{loan_id}/deposit-release", "/api/loans/{loan_id}/holidays",
+        "/api/loans/{loan_id}/reschedule", "/api/loans/{loan_id}/write-offs",
+        "/api/write-offs/{write_off_id}/approval", "/api/write-offs/{write_off_id}/rejection",
+        "/api/portfolio",
+    }  # fmt: skip
     assert set(schema["paths"]) == expected
 
 
