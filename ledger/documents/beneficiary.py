@@ -83,6 +83,10 @@ def check_signature_image(data: bytes, max_bytes: int) -> bytes:
     if not data.startswith(PNG_MAGIC):
         raise ValidationError("the signature image is not a PNG", "signature_png")
     try:
+        # verify() reads every chunk and its checksum: a truncated or damaged file fails here
+        # even where some library told Pillow to be lenient (ImageFile.LOAD_TRUNCATED_IMAGES).
+        with Image.open(io.BytesIO(data), formats=["PNG"]) as probe:
+            probe.verify()
         with Image.open(io.BytesIO(data), formats=["PNG"]) as img:
             width, height = img.size
             if width * height > MAX_PIXELS or width < 20 or height < 10:
@@ -95,7 +99,7 @@ def check_signature_image(data: bytes, max_bytes: int) -> bytes:
             rgba = img.convert("RGBA")
     except ValidationError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
         raise ValidationError(
             "the signature image cannot be read as a PNG", "signature_png"
         ) from None

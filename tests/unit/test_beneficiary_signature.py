@@ -6,7 +6,7 @@ import io
 from datetime import UTC, datetime
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 from pypdf import PdfReader
 
 from ledger.documents.beneficiary import (
@@ -42,7 +42,8 @@ def test_scan_must_be_a_readable_pdf_within_the_limit() -> None:
             check_scan(bad, 10_000)
 
 
-def test_signature_image() -> None:
+def test_signature_image(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)  # as some libraries set it
     clean = check_signature_image(drawn_signature(), 50_000)
     with Image.open(io.BytesIO(clean)) as img:
         assert img.format == "PNG" and img.mode == "L"  # flattened, no transparency
