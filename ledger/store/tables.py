@@ -470,9 +470,7 @@ access_links = Table(
 
 # -- bank statements (migration 0004) ------------------------------------------------------
 
-LINE_STATES = (
-    "('loan','unidentified','linked','charge','returned','manual','unmatched','ignored')"
-)
+LINE_STATES = "('loan','unidentified','linked','charge','returned','manual','unmatched','ignored')"
 
 #: The fund's accounts at the bank, each mirrored by one ledger account (e.g. 1000 Bank).
 bank_accounts = Table(
@@ -508,9 +506,7 @@ bank_statements = Table(
     Column("imported_at", UTCDateTime, nullable=False),
     Column("imported_by", String(64), nullable=False),
     UniqueConstraint("bank_account_id", "statement_key", name="uq_bank_statements_account_key"),
-    CheckConstraint(
-        "opening_minor + credits_minor - debits_minor = closing_minor", name="adds_up"
-    ),
+    CheckConstraint("opening_minor + credits_minor - debits_minor = closing_minor", name="adds_up"),
     CheckConstraint("credits_minor >= 0 AND debits_minor >= 0", name="totals"),
     CheckConstraint("new_entries BETWEEN 0 AND entries", name="new_entries"),
 )
