@@ -211,8 +211,12 @@ def test_a_loan_from_application_to_closure(api: TestClient, team: Team, engine:
         "sign_contract",
         "disburse",
     ]
+    # As of a past day: the January payment counted until it bounced on the 20th.
     then = ok(api.get(f"/api/loans/{lid}", params={"as_of": "2026-01-10"}, headers=team(TR1)))
-    assert then["arrears"]["days_past_due"] == 5 and then["arrears"]["bucket"] == "1-30"
+    assert then["arrears"]["days_past_due"] == 0 and then["arrears"]["bucket"] == "current"
+    then = ok(api.get(f"/api/loans/{lid}", params={"as_of": "2026-01-25"}, headers=team(TR1)))
+    assert then["arrears"]["days_past_due"] == 20 and then["arrears"]["bucket"] == "1-30"
+    assert then["outstanding"] == eur("1558.34")
 
     # A payment holiday in April moves that installment and the later ones a month on.
     holiday = ok(
