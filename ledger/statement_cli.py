@@ -99,10 +99,14 @@ def list_statements(
     found, total = statements.list_statements(
         _uow(engine, readonly=True), _operator(), iban=iban, limit=limit
     )
+    banks = statements.bank_accounts(_uow(engine, readonly=True), _operator())
+    currency = {b.id: b.currency for b in banks}
     for s in found:
+        closing = from_minor(s.closing_minor, currency[s.bank_account_id])
         typer.echo(
             f"{s.id:>6} {s.iban:<24} {s.statement_key:<24} {s.closing_date} "
-            f"closing {s.closing_minor / 100:>14.2f} {s.new_entries}/{s.entries} lines"
+            f"closing {closing.amount:>14} {closing.currency.code} "
+            f"{s.new_entries}/{s.entries} lines"
         )
     typer.echo(f"{len(found)} of {total} statements")
 

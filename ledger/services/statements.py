@@ -222,6 +222,12 @@ def _parse_csv(uow: UnitOfWork, data: bytes, options: ImportOptions) -> tuple[st
         raise NotFound(f"there is no CSV mapping named {options.mapping}", "mapping")
     mapping = CsvMapping.from_dict(stored)
     iban = normalise_iban(options.iban or mapping.account_iban or "")
+    if not iban:
+        raise StatementRefused(
+            "a CSV export does not say which account it belongs to: give the account's IBAN "
+            "(--iban)",
+            field="iban",
+        )
     currency = _currency_for(uow, iban, options)
     return parse_file(data, options, mapping, currency)
 
@@ -236,7 +242,7 @@ def _currency_for(uow: UnitOfWork, iban: str, options: ImportOptions) -> str:
     if iban in options.fund_ibans and len(banks) == 1:
         return banks.pop()
     raise StatementRefused(
-        f"account {iban or '(no IBAN given)'} has no statement yet: say which ledger account "
+        f"account {iban} has no statement yet: say which ledger account "
         "it is (--account CODE, e.g. 1000)",
         field="account",
     )

@@ -1,0 +1,246 @@
+"""Importing a large camt.053 statement through the service, as the treasurer does.
+
+    .venv/bin/python -m bench.statements [--postgres-url URL] [--entries 50000] [--loans 500]
+        [--out docs/performance.md]
+
+On a fresh PostgreSQL database (its name must contain "bench"; default from
+FUNDLEDGER_BENCH_POSTGRES_URL) it builds a fund: capital, ``--loans`` loans paid out through
+the loan services, and the statement of the payouts imported. Then it writes one camt.053.001.08
+file of ``--entries`` entries (repayments with the loans' structured references, half in the
+structured field and half in the free text; unidentified credits; bank charges; payouts linked
+to their disbursements) and times ``import_statements`` on it: reading and checking the file,
+matching, booking every line and storing it, one transaction. It checks afterwards that the
+ledger's bank equals the statement's closing balance and that ``verify`` passes, and rewrites
+its section of ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import time
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import make_url, text
+
+from ledger.bank.camt import parse_camt
+from ledger.bank.writers import camt053
+from ledger.domain.accounts import default_chart
+from ledger.domain.roles import SYSTEM
+from ledger.domain.statements import Direction, Statement, StatementEntry, end_to_end_id
+from ledger.services import statements as statements_service
+from ledger.services.journal import install_chart
+from ledger.services.statements import ImportOptions, import_statements
+from ledger.services.verify import verify
+from ledger.store import migrate
+from ledger.store.database import make_engine
+from ledger.store.uow import UnitOfWork
+from tests.conftest import TREASURER, Clock
+from tests.integration.ledgertext import book
+from tests.statement_helpers import FUND_IBAN, HASH_KEY, paid_out_loan
+
+PG_ENV = "FUNDLEDGER_BENCH_POSTGRES_URL"
+BEGIN, END = "<!-- bench.statements:begin -->", "<!-- bench.statements:end -->"
+CAPITAL = 100_000_000  # 1,000,000.00
+
+
+def build_fund(url: str, loans: int) -> tuple[UnitOfWork, list[tuple[str, str, int, int]]]:
+    """A fresh fund with ``loans`` loans paid out: (loan id, reference, payout entry, amount)."""
+    name = make_url(url).database or ""
+    if "bench" not in name:
+        raise SystemExit(f"refusing to wipe database {name!r}: its name must contain 'bench'")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    migrate.upgrade(engine)
+    uow = UnitOfWork(engine, clock=Clock(datetime(2026, 6, 15, 12, tzinfo=UTC)))
+    install_chart(uow, SYSTEM, default_chart("EUR"))
+    book(uow, TREASURER, "2026-01-05 capital 1000000.00 EUR Dr 1000 Cr 3000 ; capital")
+    made = []
+    for n in range(loans):
+        loan = paid_out_loan(uow, deposit=f"{1200 + 10 * (n % 50)}.00", key=f"bench-{n}")
+        made.append(
+            (loan.id, loan.reference.value, loan.disbursement_entry_id or 0, loan.terms.deposit)
+        )
+    return uow, [(i, r, e, int(d.amount * 100)) for i, r, e, d in made]
+
+
+def statement_file(loans: list[tuple[str, str, int, int]], entries: int) -> tuple[bytes, Statement]:
+    """Payouts first, then a mix: 55% repayments, 35% unidentified, 10% charges."""
+    rows: list[StatementEntry] = []
+    day = date(2026, 2, 3)
+    for loan_id, _, entry_id, amount in loans:
+        rows.append(
+            StatementEntry(day, amount, "EUR", Direction.DEBIT, bank_reference=f"P-{loan_id}",
+                           end_to_end_id=end_to_end_id(entry_id))
+        )  # fmt: skip
+    for i in range(entries - len(rows)):
+        day = date(2026, 3, 1) + timedelta(days=i * 90 // entries)
+        kind = i % 20
+        if kind < 11:
+            _, reference, _, _ = loans[i % len(loans)]
+            structured = kind % 2 == 0
+            rows.append(
+                StatementEntry(
+                    day, 7083, "EUR", Direction.CREDIT, bank_reference=f"R{i}",
+                    counterparty_name="Payer Name", counterparty_iban="BE68539007547034",
+                    creditor_reference=reference if structured else None,
+                    remittance=None if structured else f"loyer {reference}",
+                )
+            )  # fmt: skip
+        elif kind < 18:
+            rows.append(
+                StatementEntry(day, 1000 + i % 5000, "EUR", Direction.CREDIT,
+                               bank_reference=f"U{i}", remittance="don")
+            )  # fmt: skip
+        else:
+            rows.append(
+                StatementEntry(day, 250, "EUR", Direction.DEBIT, bank_reference=f"C{i}",
+                               bank_code="ACMT/MDOP/CHRG")
+            )  # fmt: skip
+    total = sum(r.signed_minor for r in rows)
+    st = Statement(
+        FUND_IBAN, "EUR", "BENCH-2026", tuple(rows), "bench", 1,
+        CAPITAL, date(2026, 1, 31), CAPITAL + total, date(2026, 6, 1),
+    )  # fmt: skip
+    return camt053([st], version=8), st
+
+
+class Phases:
+    """Wall time spent in the import's main steps (the functions are wrapped while it runs)."""
+
+    WRAPPED = (
+        ("read and check the file", "parse_file"),
+        ("loan repayments (record_payments_in)", "record_payments_in"),
+        ("other postings (post_in)", "post_in"),
+    )
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def __enter__(self) -> Phases:
+        self.saved = {}
+        for label, name in self.WRAPPED:
+            original = getattr(statements_service, name)
+            self.saved[name] = original
+            setattr(statements_service, name, self._timed(label, original))
+        store = statements_service._Matcher._store
+        self.saved["_store"] = store
+        statements_service._Matcher._store = self._timed("store lines and history", store)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for name, original in self.saved.items():
+            target = statements_service._Matcher if name == "_store" else statements_service
+            setattr(target, name, original)
+
+    def _timed(self, label: str, fn: Any) -> Any:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds[label] = self.seconds.get(label, 0.0) + time.perf_counter() - t0
+
+        return timed
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        model = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+        cpu = model
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def write_section(out: Path, lines: list[str]) -> None:
+    section = "\n".join([BEGIN, *lines, END])
+    current = out.read_text(encoding="utf-8") if out.exists() else "# Performance\n"
+    if BEGIN in current and END in current:
+        current = re.sub(
+            re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: section, current, flags=re.S
+        )
+    else:
+        current = (
+            current.rstrip("\n")
+            + "\n\n## Statement import (bench/statements.py)\n\n"
+            + section
+            + "\n"
+        )
+    out.write_text(current, encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--postgres-url", default=os.environ.get(PG_ENV))
+    parser.add_argument("--entries", type=int, default=50_000)
+    parser.add_argument("--loans", type=int, default=500)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    if not args.postgres_url:
+        raise SystemExit(f"give --postgres-url or set {PG_ENV} (a database named *bench*)")
+    started = time.perf_counter()
+    uow, loans = build_fund(args.postgres_url, args.loans)
+    print(f"fund with {len(loans)} loans built in {time.perf_counter() - started:.0f} s")
+    data, st = statement_file(loans, args.entries)
+    t0 = time.perf_counter()
+    parse_camt(data, max_bytes=len(data) + 1)
+    parse_s = time.perf_counter() - t0
+    options = ImportOptions(
+        hash_key=HASH_KEY, fund_ibans=frozenset({FUND_IBAN}), max_bytes=len(data) + 1
+    )
+    load_start = os.getloadavg()[0]
+    t0 = time.perf_counter()
+    with Phases() as phases:
+        result = import_statements(uow, TREASURER, data, options)
+    import_s = time.perf_counter() - t0
+    load_end = os.getloadavg()[0]
+    report = result.statements[0]
+    with uow:
+        bank = uow.accounts.get("1000").balance_minor
+    assert bank == st.closing_minor, (bank, st.closing_minor)
+    assert verify(UnitOfWork(uow.engine, readonly=True), SYSTEM).ok
+    states = ", ".join(f"{n:,} {s}" for s, n in sorted(report.states.items()))
+    lines = [
+        f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine()}, PostgreSQL "
+        f"{_pg_version(uow)} on the same machine; {len(loans)} loans paid out.",
+        "",
+        "| what | entries | file | read and check | import (all of it, one transaction) |",
+        "|---|---:|---:|---:|---:|",
+        f"| camt.053.001.08 | {report.entries:,} | {len(data) / 1e6:.1f} MB | {parse_s:.1f} s | "
+        f"**{import_s:.1f} s** ({report.entries / import_s:,.0f} entries/s) |",
+        "",
+        f"Lines matched: {states}. Target: under 20 s: "
+        f"**{'met' if import_s < 20 else 'NOT met'}**. Load average (1 min) at the start and "
+        f"end of the import: {load_start:.2f} / {load_end:.2f} (the machine is shared).",
+        "",
+        "| step of the import | wall time |",
+        "|---|---:|",
+        *(f"| {label} | {sec:.1f} s |" for label, sec in phases.seconds.items()),
+        f"| everything else (matching, look-ups, checks) | "
+        f"{import_s - sum(phases.seconds.values()):.1f} s |",
+    ]
+    print("\n".join(lines))
+    if args.out:
+        write_section(args.out, lines)
+
+
+def _pg_version(uow: UnitOfWork) -> str:
+    with uow.engine.connect() as conn:
+        return str(conn.execute(text("SHOW server_version")).scalar_one()).split(" ")[0]
+
+
+if __name__ == "__main__":
+    main()
