@@ -13,6 +13,8 @@ Allocation of each payment (after Fineract's "due date, then advance" strategies
 A refund of that credit is a negative event in the same replay: it takes the credit back, and
 if a bounced payment has since shrunk the credit below what was refunded, the rest un-pays
 installments from the last one backwards: the person owes again what was paid back to them.
+Refunded beyond everything ever paid, the credit goes negative: a debt outside the schedule,
+which the next payments settle first.
 """
 
 from __future__ import annotations
@@ -85,10 +87,14 @@ def allocate(installments: Sequence[Due], payments: Iterable[PaymentEvent]) -> A
             credit -= back  # refunded beyond everything ever paid: owed outside the schedule
             parts[payment.key] = tuple(undone)
             continue
+        left = payment.minor
+        if credit < 0:  # refunded more than was left: that debt is the oldest, paid first
+            settled = min(left, -credit)
+            credit += settled
+            left -= settled
         past_due = [i for i in range(n) if dues[i] <= payment.on]
         upcoming = next((i for i in range(len(past_due), n) if remaining[i]), None)
         order = past_due + ([upcoming] if upcoming is not None else []) + list(range(n - 1, -1, -1))
-        left = payment.minor
         taken: list[tuple[int, int]] = []
         for idx in order:
             if not left:

@@ -411,6 +411,38 @@ def test_bounce_after_a_refund_makes_the_refunded_money_owed(
     assert balances(funded)["2100"] == 0
 
 
+def test_refunded_credit_of_a_payment_that_bounced_stays_owed_until_paid(
+    funded: UnitOfWork, active: Loan
+) -> None:
+    big = pay(funded, active, "2000.00", "2026-06-01")
+    loans.refund_credit(funded, TREASURER, active.id, on=day("2026-06-02"), idempotency_key="rf")
+    loans.reverse_payment(
+        funded, TREASURER, big.entry.id, on=day("2026-06-10"), reason="bounced", idempotency_key="r"
+    )
+    # She received 1,700.00 and a refund of 300.00 and in the end paid nothing: 2,000.00 owed,
+    # 300.00 of it outside the schedule.
+    pos = position(funded, active.id)
+    assert (pos.outstanding, pos.ledger_loan, pos.credit, pos.ledger_credit) == (
+        LOAN,
+        LOAN,
+        -30_000,
+        -30_000,
+    )
+    assert status_of(funded, active.id) is S.ACTIVE
+    # Paying the loan's 1,700.00 settles the refund first: 300.00 are still owed on the loan.
+    after = pay(funded, active, "1700.00", "2026-06-15")
+    assert after.loan.status is S.ACTIVE
+    pos = position(funded, active.id)
+    assert (pos.outstanding, pos.ledger_loan, pos.credit, pos.ledger_credit) == (
+        30_000,
+        30_000,
+        0,
+        0,
+    )
+    assert balances(funded)["2100"] == 0
+    assert pay(funded, active, "300.00", "2026-06-15").loan.status is S.CLOSED
+
+
 def test_backdated_payment_reallocates(funded: UnitOfWork, active: Loan) -> None:
     pay(funded, active, "70.83", "2026-06-01")
     assert paid(funded, active.id)[:3] == [INSTALLMENT, 0, 0]  # it paid March, the oldest

@@ -136,6 +136,15 @@ def test_a_refund_of_more_than_was_ever_paid_leaves_a_negative_credit() -> None:
     assert a.credit == -3_000
 
 
+def test_a_negative_credit_is_settled_first_by_the_next_payment() -> None:
+    events = keyed(("2026-01-31", 5_000), ("2026-02-10", -8_000), ("2026-02-28", 100_000))
+    a = allocate(PLAN, events)
+    assert a.credit == 0
+    assert a.paid == (25_000, 25_000, 25_000, 22_000)
+    # 30.00 settle the debt; then January and February (due), March (next), April.
+    assert a.parts[3] == ((1, 25_000), (2, 25_000), (3, 25_000), (4, 22_000))
+
+
 # -- arrears ---------------------------------------------------------------------------------
 
 
