@@ -1172,11 +1172,12 @@ def record_deposit_release(
         if k and not (kept_reason and kept_reason.strip()):
             raise ValidationError("say why the landlord kept part of the deposit", "kept_reason")
         # A deposit can come back in parts: all of them together cannot exceed it. A release
-        # whose money was reversed (booked by mistake) no longer counts.
+        # whose money was reversed (booked by mistake) no longer counts; on a written-off loan
+        # its money was booked as a recovery.
         reversed_ = {
             p.key
             for p, _, rev in uow.loans.payments(
-                loan.id, kinds=("deposit_release",), include_reversed=True
+                loan.id, kinds=("deposit_release", "recovery"), include_reversed=True
             )
             if rev
         }

@@ -925,6 +925,35 @@ def test_a_reversed_release_no_longer_counts_towards_the_deposit(
     assert right.still_owed == 20_000 and right.loan.status is S.ACTIVE
 
 
+def test_a_reversed_release_on_a_written_off_loan_no_longer_counts(
+    funded: UnitOfWork, active: Loan
+) -> None:
+    proposal = loans.propose_write_off(funded, CASEWORKER, active.id, "left the country")
+    loans.approve_write_off(
+        funded, TREASURER, proposal.id, on=day("2026-06-15"), idempotency_key="w"
+    )
+
+    def release(returned: str, key: str) -> loans.ReleaseResult:
+        return loans.record_deposit_release(
+            funded,
+            TREASURER,
+            active.id,
+            on=day("2026-06-15"),
+            returned=eur(returned),
+            kept=eur("0.00"),
+            kept_reason=None,
+            idempotency_key=key,
+        )
+
+    wrong = release("1700.00", "rel-wrong")
+    assert wrong.entry is not None and wrong.entry.kind is EntryKind.RECOVERY
+    loans.reverse_payment(
+        funded, TREASURER, wrong.entry.id, on=day("2026-06-15"), reason="x", idempotency_key="r"
+    )
+    assert release("1700.00", "rel-right").loan.status is S.WRITTEN_OFF
+    assert balances(funded)["4100"] == -LOAN
+
+
 def test_deposit_release_refused_before_payout(funded: UnitOfWork) -> None:
     loan = loan_in(funded, S.CONTRACT_SIGNED)
     with pytest.raises(Conflict, match="not paid out"):
