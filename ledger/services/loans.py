@@ -901,7 +901,7 @@ def _check_payable(loan: Loan, amount: Money) -> int:
 
 
 def _check_after_payout(loan: Loan, on: date, paid_out_on: date | None) -> None:
-    """Money for a loan cannot arrive before the loan was paid out."""
+    """Nothing happens to a loan's money before the loan was paid out."""
     if paid_out_on is not None and on < paid_out_on:
         raise ValidationError(
             f"loan {loan.id} was paid out on {paid_out_on}; money for it cannot be dated "
@@ -1382,6 +1382,7 @@ def approve_write_off(
         loan = uow.loans.get(wo.loan_id, lock=True)
         target = next_status(loan.status, LoanAction.WRITE_OFF)
         assert target is not None
+        _check_after_payout(loan, on, uow.loans.payout_date(loan))
         b, _, _ = _position(uow, loan)
         if b.ledger_loan <= 0:
             raise Conflict(f"loan {loan.id} has nothing outstanding to write off", "status")

@@ -1025,6 +1025,16 @@ def test_write_off_four_eyes_and_later_money_is_a_recovery(
     assert status_of(funded, active.id) is S.WRITTEN_OFF
 
 
+def test_write_off_dated_before_the_payout_refused(funded: UnitOfWork, active: Loan) -> None:
+    proposal = loans.propose_write_off(funded, TREASURER, active.id, "left the country")
+    with pytest.raises(ValidationError, match="paid out on 2026-03-15") as err:
+        loans.approve_write_off(
+            funded, TREASURER2, proposal.id, on=day("2026-03-14"), idempotency_key="w"
+        )
+    assert err.value.field == "on"
+    assert status_of(funded, active.id) is S.ACTIVE
+
+
 def test_rejected_write_off_leaves_the_loan_active(funded: UnitOfWork, active: Loan) -> None:
     proposal = loans.propose_write_off(funded, CASEWORKER, active.id, "no contact")
     with pytest.raises(ValidationError, match="reason"):
