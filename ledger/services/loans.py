@@ -1106,6 +1106,14 @@ def refund_credit(
         b, _, _ = _position(uow, loan)
         if b.ledger_credit <= 0:
             raise Conflict(f"loan {loan_id} has no credit balance to refund", "status")
+        # The credit is there once the money that made it came in: not before.
+        last = max((p.on for p, _, _ in uow.loans.payments(loan.id) if p.minor > 0), default=on)
+        if on < last:
+            raise ValidationError(
+                f"loan {loan_id} received money on {last}; its credit cannot be refunded "
+                "before that",
+                "on",
+            )
         amount = from_minor(b.ledger_credit, loan.currency)
         draft = EntryDraft(
             on,

@@ -384,6 +384,21 @@ def test_overpayment_is_a_credit_and_the_refund_closes_the_loan(
         pay(funded, active, "5.00", "2026-06-15")
 
 
+def test_refund_dated_before_the_overpayment_refused(funded: UnitOfWork, active: Loan) -> None:
+    pay(funded, active, "2000.00", "2026-06-01")
+    before = counts(funded)
+    with pytest.raises(ValidationError, match="received money on 2026-06-01") as err:
+        loans.refund_credit(
+            funded, TREASURER, active.id, on=day("2026-05-31"), idempotency_key="rf"
+        )
+    assert err.value.field == "on"
+    assert counts(funded) == before
+    refund = loans.refund_credit(
+        funded, TREASURER, active.id, on=day("2026-06-01"), idempotency_key="rf"
+    )
+    assert refund.loan.status is S.CLOSED
+
+
 def test_bounce_after_a_refund_makes_the_refunded_money_owed(
     funded: UnitOfWork, active: Loan
 ) -> None:
