@@ -39,6 +39,7 @@ from ledger.domain.loans import (
     next_status,
 )
 from ledger.domain.money import Money, from_minor, to_minor
+from ledger.domain.money import currency as currency_of
 from ledger.domain.references import ReferenceKind, reference_for
 from ledger.domain.repayment import Allocation, Arrears, PaymentEvent, allocate, arrears, bucket
 from ledger.domain.roles import Actor, Permission
@@ -128,10 +129,21 @@ def _transition(
 # -- beneficiaries ---------------------------------------------------------------------------
 
 
+def _check_amounts(data: PersonalData, code: str, who: str) -> None:
+    """A person's amounts are kept in minor units of their fund's currency: another currency
+    would be read back as a different amount (1,000 JPY as 10.00 EUR)."""
+    for name in ("monthly_net_income", "own_savings"):
+        amount = getattr(data, name)
+        if amount is not None and amount.currency.code != code:
+            raise ValidationError(f"{who}'s amounts are in {code}", name)
+
+
 def register_beneficiary(
     uow: UnitOfWork, actor: Actor, currency: str, data: PersonalData
 ) -> Beneficiary:
     actor.require(Permission.PERSONAL_WRITE)
+    currency_of(currency)
+    _check_amounts(data, currency, "the beneficiary")
     bid = new_beneficiary_id()
     with uow:
         uow.loans.add_beneficiary(bid, currency, data, actor=actor.name, now=uow.now())
@@ -162,10 +174,7 @@ def update_beneficiary(uow: UnitOfWork, actor: Actor, bid: str, data: PersonalDa
         person = uow.loans.beneficiary(bid)
         if person.erased:
             raise Conflict(f"the personal data of {bid} was erased", "beneficiary_id")
-        for name in ("monthly_net_income", "own_savings"):
-            amount = getattr(data, name)
-            if amount is not None and amount.currency.code != person.currency:
-                raise ValidationError(f"{bid}'s amounts are in {person.currency}", name)
+        _check_amounts(data, person.currency, bid)
         uow.loans.update_beneficiary(bid, data)
         uow.audit.record(
             at=uow.now(), actor=actor.name, action="update_beneficiary", target=f"person:{bid}"

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from ledger.domain.beneficiaries import PersonalData
 from ledger.domain.eligibility import PublicAlternatives
 from ledger.domain.errors import (
     AlreadyReversed,
@@ -1310,6 +1311,30 @@ def test_erasure_allowed_for_withdrawn_and_written_off_loans(funded: UnitOfWork)
     loans.withdraw(funded, CASEWORKER, loan.id, "moved to another city")
     loans.erase_beneficiary(funded, ADMIN, who.id)
     assert loans.read_beneficiary(funded, ADMIN, who.id).erased
+
+
+def test_amounts_in_another_currency_than_the_persons_refused(funded: UnitOfWork) -> None:
+    # Kept in minor units of the person's currency, 1,000 JPY would read back as 10.00 EUR.
+    with pytest.raises(ValidationError, match="in EUR") as err:
+        person(funded, monthly_net_income=money("1000", "JPY"))
+    assert err.value.field == "monthly_net_income"
+    with pytest.raises(ValidationError, match="in EUR") as err:
+        person(funded, own_savings=money("100.00", "CHF"))
+    assert err.value.field == "own_savings"
+    with pytest.raises(ValidationError) as err:
+        loans.register_beneficiary(funded, CASEWORKER, "EURO", PersonalData("Amina Kebede"))
+    assert err.value.field == "currency"
+    who = person(funded)
+    with pytest.raises(ValidationError, match="in EUR"):
+        loans.update_beneficiary(
+            funded, CASEWORKER, who.id, PersonalData("Amina", own_savings=money("1", "JPY"))
+        )
+    assert _count_people(funded) == 1
+
+
+def _count_people(uow: UnitOfWork) -> int:
+    with uow:
+        return uow.loans.list_beneficiaries(limit=10, offset=0)[1]
 
 
 def test_unknown_beneficiary(funded: UnitOfWork) -> None:
