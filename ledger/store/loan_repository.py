@@ -138,11 +138,23 @@ class LoanRepository:
             .where(leases.c.loan_id.in_(loan_ids))
             .values(landlord_name=None, property_address=None)
         )
-        self.conn.execute(
-            update(eligibility_decisions)
-            .where(eligibility_decisions.c.loan_id.in_(loan_ids))
-            .values(facts=json.dumps({"erased": True}))
-        )
+        # The rules' reasons quote the facts (savings, income share, the permit's end date):
+        # they go too, each rule's name and outcome stay.
+        decisions = self.conn.execute(
+            select(eligibility_decisions.c.id, eligibility_decisions.c.results).where(
+                eligibility_decisions.c.loan_id.in_(loan_ids)
+            )
+        ).all()
+        for decision_id, results in decisions:
+            kept = [
+                {"rule": r["rule"], "outcome": r["outcome"], "reason": "erased"}
+                for r in json.loads(results)
+            ]
+            self.conn.execute(
+                update(eligibility_decisions)
+                .where(eligibility_decisions.c.id == decision_id)
+                .values(facts=json.dumps({"erased": True}), results=json.dumps(kept))
+            )
 
     def list_beneficiaries(self, *, limit: int, offset: int) -> tuple[list[str], int]:
         total = self.conn.execute(select(func.count()).select_from(beneficiaries)).scalar_one()

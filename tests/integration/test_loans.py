@@ -1296,6 +1296,13 @@ def test_erasure_refused_while_a_loan_is_open_allowed_after(
     view = loans.get_loan(funded, CASEWORKER, active.id)
     assert view.lease == Lease(None, None)
     assert view.decision is not None and view.decision.facts == {"erased": True}
+    # The reasons quoted her savings, income and permit: only each rule's outcome is left.
+    assert view.decision.results[0] == {
+        "rule": "legal_maximum",
+        "outcome": "pass",
+        "reason": "erased",
+    }
+    assert {r["reason"] for r in view.decision.results} == {"erased"}
     with pytest.raises(Conflict, match="already erased"):
         loans.erase_beneficiary(funded, CASEWORKER, bid)
     with pytest.raises(Conflict, match="erased"):
