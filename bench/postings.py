@@ -67,6 +67,7 @@ SINGLE_TARGET_RATIO = 0.5
 BULK_TARGET_PG = 10_000
 START = "<!-- bench.postings:start (written by `python -m bench.postings`; never edit by hand) -->"
 END = "<!-- bench.postings:end -->"
+HEADING = "## Postings (bench/postings.py)\n\n"
 GUARD_TRIGGERS = {
     "sqlite": ["DROP TRIGGER journal_legs_guard", "DROP TRIGGER journal_entries_seal"],
     "postgresql": [
@@ -638,7 +639,7 @@ def render(
     machine_lines = "\n".join(f"| {k} | {v} |" for k, v in info.items())
     paragraphs = "\n\n".join(para(x) for x in extra)
     return f"""{START}
-## Posting throughput
+### Last run
 
 {para(intro)}
 
@@ -652,7 +653,7 @@ def render(
 {command}
 ```
 
-### Results
+#### Results
 
 {table(rows)}
 
@@ -660,7 +661,7 @@ def render(
 
 {paragraphs}
 
-### What was measured
+#### What was measured
 
 {chr(10).join(bullet(x) for x in measured)}
 
@@ -681,9 +682,9 @@ def write_section(path: Path, section: str) -> None:
             after = rest.split(END, 1)[1]
             new = before + section.rstrip("\n") + after
         else:
-            new = old.rstrip("\n") + "\n\n" + section
+            new = old.rstrip("\n") + "\n\n" + HEADING + section
     else:
-        new = "# Performance\n\n" + section
+        new = "# Performance\n\n" + HEADING + section
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(new)
 
