@@ -68,7 +68,7 @@ def _entries(
         )
         balance += e.signed_minor
         out.append(e)
-        if twice and not with_ref:
+        if twice and not with_ref and balance + e.signed_minor >= 0:
             out.append(e)
             balance += e.signed_minor
     return out
