@@ -73,7 +73,7 @@ GUARD_TRIGGERS = {
     "postgresql": [
         "DROP TRIGGER journal_legs_guard ON journal_legs",
         "DROP TRIGGER journal_entries_seal ON journal_entries",
-        "DROP TRIGGER journal_legs_balanced ON journal_legs",
+        "DROP TRIGGER journal_entries_balanced ON journal_entries",
     ],
 }
 

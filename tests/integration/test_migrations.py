@@ -34,13 +34,14 @@ POSTGRES_TRIGGERS = {
     *(f"{t}_{kind}" for t in APPEND_ONLY for kind in ("append_only", "no_truncate")),
     "journal_legs_guard",
     "journal_entries_seal",
-    "journal_legs_balanced",
+    # Since 0005 the commit-time balance check runs once per entry, not once per leg.
+    "journal_entries_balanced",
 }
 POSTGRES_FUNCTIONS = {
     "fundledger_refuse_change",
-    "fundledger_leg_guard",
-    "fundledger_entry_seal",
-    "fundledger_check_balanced",
+    "fundledger_legs_guard",
+    "fundledger_entries_seal",
+    "fundledger_entry_balanced",
 }
 
 
