@@ -244,7 +244,7 @@ def load_average() -> str:
 
 
 def machine(load: str) -> dict[str, str]:
-    import fontTools
+    import fontTools  # type: ignore[import-untyped]
     import weasyprint
     from weasyprint.text.ffi import harfbuzz_subset
 
