@@ -134,6 +134,17 @@ def amount(language: str, value: str) -> str:
     return f"€ {value}" if language == "nl" else f"{value} €"
 
 
+def test_swiss_contract_in_german_pays_the_qr_iban_with_the_qr_reference() -> None:
+    rendered = render_contract(contract("de-CH", chf=True))
+    assert (rendered.language, rendered.missing) == ("de", ())
+    text = text_of(rendered.pdf)
+    assert "Der Fonds leiht der darlehensnehmenden Person CHF 1’700.00" in text
+    assert "Schweiz – Obligationenrecht, Art. 257e" in text
+    assert "CH44 3199 9123 0008 8901 2" in text  # the QR-IBAN, not the ordinary IBAN
+    assert "00 00000 00000 00000 00000 00011" in text
+    assert "Ausgefertigt in Lausanne am 10. Januar 2026" in text
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_contract_annex_lists_every_installment(
     contracts: dict[str, Rendered], language: str
