@@ -734,7 +734,7 @@ class LoanRepository:
             .order_by(schedule_versions.c.loan_id, installments.c.number)
         )
         by_loan: dict[str, list[DueAmount]] = defaultdict(list)
-        for loan_id, number, due_date, amount in inst_rows.tuples():
+        for loan_id, number, due_date, amount in inst_rows:
             by_loan[loan_id].append(DueAmount(number, due_date, int(amount)))
         rev = aliased(journal_entries)
         pay_rows = self.conn.execute(
