@@ -11,6 +11,7 @@ from typing import Any
 from ledger.domain.accounts import Account, AccountRole, AccountSpec
 from ledger.domain.errors import (
     AlreadyReversed,
+    Conflict,
     IdempotencyConflict,
     ValidationError,
 )
@@ -256,6 +257,14 @@ def reverse_entry(
     actor.require(Permission.LEDGER_POST)
     with uow:
         original = uow.journal.get(entry_id)
+    if original.loan_id is not None:
+        # The loan use cases keep each loan's sub-account equal to its schedule; a bare mirror
+        # image would break that (and `verify` would say so).
+        raise Conflict(
+            f"entry {entry_id} belongs to loan {original.loan_id}; reverse a payment with "
+            "POST /api/loan-payments/{entry_id}/reversal, or undo the payout of the loan",
+            field="entry_id",
+        )
     draft = reversal_of(
         original,
         booking_date=booking_date or uow.now().date(),
