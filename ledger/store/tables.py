@@ -233,6 +233,8 @@ beneficiaries = Table(
     ),
     CheckConstraint("own_savings_minor IS NULL OR own_savings_minor >= 0", name="savings"),
     CheckConstraint("household_size IS NULL OR household_size BETWEEN 1 AND 30", name="household"),
+    # Where a refund of the beneficiary's credit is paid (migration 0006); erased with the rest.
+    Column("iban", String(34), nullable=True),
 )
 
 loans = Table(
@@ -284,6 +286,8 @@ leases = Table(
     Column("loan_id", String(16), ForeignKey("loans.id"), primary_key=True),
     Column("landlord_name", String(200), nullable=True),
     Column("property_address", String(500), nullable=True),
+    # Where the deposit is paid (migration 0006).
+    Column("landlord_iban", String(34), nullable=True),
 )
 
 loan_events = Table(
@@ -368,6 +372,9 @@ deposit_releases = Table(
     Column("recorded_at", UTCDateTime, nullable=False),
     CheckConstraint("returned_minor >= 0 AND kept_minor >= 0", name="amounts"),
     CheckConstraint("returned_minor + kept_minor > 0", name="something"),
+    # A release that posts nothing (all kept) still answers a retry (migration 0006).
+    Column("idempotency_key", String(64), nullable=True),
+    Index("ix_deposit_releases_idempotency_key", "idempotency_key", unique=True),
 )
 
 write_offs = Table(
@@ -578,4 +585,52 @@ csv_mappings = Table(
     Column("mapping", Text, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("updated_by", String(64), nullable=False),
+)
+
+
+# -- payment files (migration 0006) ----------------------------------------------------------
+
+PAYMENT_FILE_STATUSES = "('created','sent','cancelled')"
+
+#: SEPA credit transfer files (pain.001) made for the bank: created, then sent or cancelled.
+payment_files = Table(
+    "payment_files",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("message_id", String(35), nullable=False, unique=True),
+    Column("bank_account_id", Integer, ForeignKey("bank_accounts.id"), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("execution_date", Date, nullable=False),
+    Column("transfers", Integer, nullable=False),
+    Column("total_minor", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("sent_by", String(64), nullable=True),
+    Column("cancelled_at", UTCDateTime, nullable=True),
+    Column("cancelled_by", String(64), nullable=True),
+    Column("cancel_reason", String(500), nullable=True),
+    CheckConstraint(f"status IN {PAYMENT_FILE_STATUSES}", name="status"),
+    CheckConstraint("transfers > 0 AND total_minor > 0", name="totals"),
+    CheckConstraint("status <> 'sent' OR sent_at IS NOT NULL", name="sent_when"),
+    CheckConstraint("status <> 'cancelled' OR cancel_reason IS NOT NULL", name="cancel_reason"),
+)
+
+#: The disbursements and refunds a file pays (append-only). No names or IBANs: those stay with
+#: the lease and the beneficiary.
+payment_file_items = Table(
+    "payment_file_items",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("file_id", BigInteger, ForeignKey("payment_files.id"), nullable=False, index=True),
+    Column("entry_id", BigInteger, ForeignKey("journal_entries.id"), nullable=False, index=True),
+    Column("end_to_end_id", String(35), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("loan_id", String(16), nullable=True),
+    Column("amount_minor", BigInteger, nullable=False),
+    UniqueConstraint("file_id", "entry_id", name="uq_payment_file_items_file_entry"),
+    CheckConstraint("amount_minor > 0", name="amount"),
+    CheckConstraint("kind IN ('disbursement','refund')", name="kind"),
 )
