@@ -1,0 +1,188 @@
+"""The monthly reconciliation as values: what the ledger says beside what the bank says.
+
+``ledger.services.reconciliation`` fills these from the database; the month close reads
+``MonthReconciliation.reconciled`` and the monthly report prints them. All amounts are integer
+minor units of the value's currency; a signed amount on the bank account is positive for money
+in and negative for money out, as on the bank's side of the page.
+
+The bank account reconciles when
+
+    ledger balance at month end - bank closing balance
+        = sum(items in transit) - sum(unmatched statement lines)
+
+and nothing is left unmatched: an item in transit (booked in the ledger, not yet on a
+statement, e.g. a payout the bank executes on the 2nd) is normal; a statement line nothing in
+the ledger explains is a difference the treasurer must clear before the month closes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_EVEN, Decimal
+
+#: Age groups of unidentified receipts, in days since the bank booked them.
+RECEIPT_AGES = ("0-30", "31-60", "61-90", ">90")
+
+
+def receipt_age(days: int) -> str:
+    if days <= 30:
+        return "0-30"
+    if days <= 60:
+        return "31-60"
+    if days <= 90:
+        return "61-90"
+    return ">90"
+
+
+@dataclass(frozen=True, slots=True)
+class InTransit:
+    """Booked in the ledger on the bank account by month end, not on a statement by then."""
+
+    entry_id: int
+    booking_date: date
+    kind: str
+    description: str
+    amount_minor: int  # signed: + money in, - money out
+
+
+@dataclass(frozen=True, slots=True)
+class OpenLine:
+    """A statement line up to the statement date that nothing in the ledger explains."""
+
+    line_id: int
+    booking_date: date
+    amount_minor: int  # signed
+    text: str | None  # the bank's free text, kept until the line is matched
+
+
+@dataclass(frozen=True, slots=True)
+class BankReconciliation:
+    iban: str
+    account_code: str
+    currency: str
+    ledger_minor: int  # the ledger's balance of the bank account at month end
+    bank_minor: int | None  # closing balance of the last statement up to month end
+    statement_date: date | None  # that statement's closing date; None: no statement yet
+    in_transit: tuple[InTransit, ...] = ()
+    unmatched: tuple[OpenLine, ...] = ()
+
+    @property
+    def difference(self) -> int:
+        """Ledger minus bank; with no statement, the whole ledger balance is unexplained."""
+        return self.ledger_minor - (self.bank_minor or 0)
+
+    @property
+    def explained(self) -> int:
+        return sum(t.amount_minor for t in self.in_transit) - sum(
+            u.amount_minor for u in self.unmatched
+        )
+
+    @property
+    def unexplained(self) -> int:
+        return self.difference - self.explained
+
+    @property
+    def reconciled(self) -> bool:
+        if self.bank_minor is None:
+            return self.ledger_minor == 0 and not self.in_transit
+        return self.unexplained == 0 and not self.unmatched
+
+
+@dataclass(frozen=True, slots=True)
+class SubLedgerCheck:
+    """The loans receivable control account beside the sum of the loans' own accounts."""
+
+    currency: str
+    control_minor: int
+    loans_minor: int
+
+    @property
+    def difference(self) -> int:
+        return self.control_minor - self.loans_minor
+
+
+@dataclass(frozen=True, slots=True)
+class UnidentifiedReceipt:
+    line_id: int
+    booking_date: date
+    amount_minor: int
+    age: str  # one of RECEIPT_AGES
+    suggested_loan_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Aging:
+    """Arrears of loans being repaid, as of month end (``ledger.services.loans.portfolio``)."""
+
+    loans: int
+    outstanding_minor: int
+    buckets: dict[str, tuple[int, int]]  # bucket -> (loans, outstanding)
+    par30_minor: int
+
+    @property
+    def par30_ratio(self) -> Decimal:
+        """PAR30 in percent, two decimals, exact."""
+        if not self.outstanding_minor:
+            return Decimal("0.00")
+        ratio = Decimal(self.par30_minor) * 100 / Decimal(self.outstanding_minor)
+        return ratio.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
+
+
+@dataclass(frozen=True, slots=True)
+class FundPosition:
+    currency: str
+    capital_minor: int  # equity: fund capital and the result so far
+    cash_minor: int  # the bank accounts in the ledger
+    loans_outstanding_minor: int  # loans receivable (control account)
+    approved_not_disbursed_minor: int  # approved or signed loans not yet paid out
+    reserve_minor: int  # cash kept back (eligibility rules' reserve)
+    liabilities_minor: int  # beneficiary credits and unidentified receipts (owed or not ours)
+
+    @property
+    def available_to_lend_minor(self) -> int:
+        """Cash that is the fund's own, less what is promised and the reserve; never negative."""
+        free = (
+            self.cash_minor
+            - self.liabilities_minor
+            - self.approved_not_disbursed_minor
+            - self.reserve_minor
+        )
+        return max(free, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Movement:
+    """One kind of movement in the month: how many entries and their total (positive)."""
+
+    kind: str  # new_loans, repayments, deposit_releases, write_offs, recoveries, donations,
+    # charges, refunds, reversals, other
+    count: int
+    total_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class MonthReconciliation:
+    month: str  # YYYY-MM
+    month_end: date
+    currency: str
+    banks: tuple[BankReconciliation, ...]
+    sub_ledger: SubLedgerCheck
+    unidentified: tuple[UnidentifiedReceipt, ...]
+    aging: Aging
+    position: FundPosition
+    movements: tuple[Movement, ...]
+    closed: bool = False  # the month is closed already
+    notes: tuple[str, ...] = field(default=())  # what the treasurer should look at, in words
+
+    @property
+    def reconciled(self) -> bool:
+        return all(b.reconciled for b in self.banks) and self.sub_ledger.difference == 0
+
+    @property
+    def unidentified_by_age(self) -> dict[str, tuple[int, int]]:
+        out = {age: (0, 0) for age in RECEIPT_AGES}
+        for r in self.unidentified:
+            n, total = out[r.age]
+            out[r.age] = (n + 1, total + r.amount_minor)
+        return out
