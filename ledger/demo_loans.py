@@ -73,6 +73,7 @@ def sign_contract_on_screen(uow: UnitOfWork, docs: DocumentSettings, loan: Loan)
         full_name=person.full_name,
         signature_png=demo_signature(loan.number),
     )
+    # Four eyes: who recorded the beneficiary's signature may not sign for the fund.
     contracts.sign_as_fund(uow, CASEWORKER2, docs, loan.id, version)
     return loans.get_loan(uow, CASEWORKER, loan.id).loan
 

@@ -15,8 +15,9 @@ Changing the loan's amount or schedule voids every document of the version in fo
 while the current one is not yet signed by both supersedes (voids) it.
 
 Who may do what: caseworkers and admins generate contracts and record the beneficiary's
-signature (``LOANS_APPLY``), sign for the fund (``LOANS_APPROVE``) and download the files, which
-hold personal data (``PERSONAL_READ``, each download audited). Treasurers and auditors see the
+signature (``LOANS_APPLY``), sign for the fund (``LOANS_APPROVE``; never the one who recorded
+the beneficiary's signature of that version: four eyes) and download the files, which hold
+personal data (``PERSONAL_READ``, each download audited). Treasurers and auditors see the
 metadata (which version, signed by whom and when, the SHA-256) and can validate a signed file,
 but not read it: they need to know the contract is signed, not what it says about the person.
 """
@@ -34,7 +35,7 @@ from ledger.documents.model import FundInfo, contract_data, schedule_data
 from ledger.documents.render import render_contract, render_schedule
 from ledger.documents.signing import FundKey, SignatureCheck
 from ledger.documents.store import DocumentStore, DocumentUnavailable
-from ledger.domain.errors import Conflict, NotFound
+from ledger.domain.errors import Conflict, NotFound, PermissionDenied
 from ledger.domain.loans import Loan, LoanStatus
 from ledger.domain.money import to_minor
 from ledger.domain.roles import Actor, Permission
@@ -462,7 +463,10 @@ def record_on_screen_signature(
 def sign_as_fund(
     uow: UnitOfWork, actor: Actor, docs: DocumentSettings, loan_id: str, version: int
 ) -> StoredDocument:
-    """The fund signs what the beneficiary signed; an approved loan becomes contract signed."""
+    """The fund signs what the beneficiary signed; an approved loan becomes contract signed.
+
+    Four eyes: the staff member who recorded the beneficiary's signature of this version may
+    not also sign it for the fund (``PermissionDenied``)."""
     actor.require(Permission.LOANS_APPROVE)
     key = docs.fund_key()
     with uow:
@@ -476,6 +480,13 @@ def sign_as_fund(
             f"the beneficiary has not signed contract version {version} yet: upload the "
             "signed scan or record their signature on screen first",
             "version",
+        )
+    if signed_by_beneficiary.created_by == actor.name:
+        # Four eyes: whoever recorded the beneficiary's signature (took the scan, or stood
+        # beside them on screen) does not also commit the fund to what was signed.
+        raise PermissionDenied(
+            f"you recorded the beneficiary's signature of contract version {version}; another "
+            "staff member (a caseworker or an admin) must sign it for the fund"
         )
     marked = stamps.stamp_fund(
         docs.store.get(signed_by_beneficiary.sha256),

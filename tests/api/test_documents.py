@@ -199,3 +199,26 @@ def test_the_access_log_hides_tokens(api: TestClient) -> None:
     )
     assert all(f.filter(record) for f in logging.getLogger("uvicorn.access").filters)
     assert "s3cret-t0ken" not in record.getMessage() and "/b/***" in record.getMessage()
+
+
+def test_the_fund_signs_through_another_staff_member(
+    api: TestClient, login: Login, loan: Loan
+) -> None:
+    """Four eyes: who recorded the beneficiary's signature may not sign for the fund."""
+    caseworker, admin = login(Role.CASEWORKER), login(Role.ADMIN)
+    api.post(f"/api/loans/{loan.id}/contracts", headers=caseworker).raise_for_status()
+    body = {"full_name": "Olena Kovalenko", "signature_png": png_data_url()}
+    api.post(
+        f"/api/loans/{loan.id}/contracts/1/on-screen-signature", json=body, headers=admin
+    ).raise_for_status()
+
+    refused = api.post(f"/api/loans/{loan.id}/contracts/1/fund-signature", headers=admin)
+    problem = assert_problem(refused, 403, code="forbidden")
+    assert "you recorded the beneficiary's signature" in problem["detail"]
+    assert "another staff member" in problem["detail"]
+    state = api.get(f"/api/loans/{loan.id}/contract", headers=admin).json()
+    assert state["state"] == "signed_by_beneficiary"
+
+    fund = api.post(f"/api/loans/{loan.id}/contracts/1/fund-signature", headers=caseworker)
+    assert fund.status_code == 201, fund.text
+    assert api.get(f"/api/loans/{loan.id}/contract", headers=admin).json()["state"] == "signed"
