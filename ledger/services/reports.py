@@ -1,0 +1,244 @@
+"""The monthly fund report (PDF) and the accountant's exports (CSV of the journal and of the
+trial balance). Reading the ledger: treasurer, admin, auditor."""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import io
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import cast
+
+from ledger.documents.model import FundInfo
+from ledger.documents.report import History, MonthlyReportData, SignOff, render_monthly_report
+from ledger.domain.errors import ValidationError
+from ledger.domain.journal import parse_month
+from ledger.domain.money import from_minor
+from ledger.domain.reconciliation import MonthReconciliation
+from ledger.domain.roles import Actor, Permission
+from ledger.services.journal import compute_trial_balance
+from ledger.services.periods import month_end
+from ledger.store.report_repository import CASH, LOANS, ReportRepository
+from ledger.store.uow import UnitOfWork
+
+HISTORY_MONTHS = 12
+#: A spreadsheet runs a cell that starts with one of these as a formula (OWASP, CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+JOURNAL_COLUMNS = (
+    "entry_id",
+    "booking_date",
+    "kind",
+    "description",
+    "account_code",
+    "account_name",
+    "debit",
+    "credit",
+    "currency",
+    "loan_id",
+    "statement_line",
+    "reverses",
+    "entry_hash",
+)
+TRIAL_BALANCE_COLUMNS = (
+    "account_code",
+    "account_name",
+    "account_type",
+    "currency",
+    "debit",
+    "credit",
+)
+#: Rows written to the CSV text per chunk when the journal is streamed.
+CHUNK_ROWS = 2000
+
+Reconcile = Callable[[UnitOfWork, Actor, str], Sequence[MonthReconciliation]]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSettings:
+    fund: FundInfo
+    language: str = "en"
+
+
+# -- the monthly report ---------------------------------------------------------------------
+
+
+def month_ends(month: str, months: int = HISTORY_MONTHS) -> list[date]:
+    """The last day of ``month`` and of the ``months - 1`` months before it, oldest first."""
+    year, mon = int(month[:4]), int(month[5:])
+    out = []
+    for back in range(months - 1, -1, -1):
+        index = year * 12 + (mon - 1) - back
+        out.append(month_end(f"{index // 12:04d}-{index % 12 + 1:02d}"))
+    return out
+
+
+def history(uow: UnitOfWork, month: str) -> list[History]:
+    """Cash and loans outstanding at the last 12 month ends, per currency (inside ``uow``)."""
+    ends = month_ends(month)
+    balances = ReportRepository(uow.connection).month_end_balances(ends)
+    currencies = sorted({cur for _, cur in balances})
+    zero = [0] * len(ends)
+    return [
+        History(
+            currency=cur,
+            month_ends=tuple(ends),
+            cash_minor=tuple(balances.get((CASH, cur), zero)),
+            loans_minor=tuple(balances.get((LOANS, cur), zero)),
+        )
+        for cur in currencies
+    ]
+
+
+def _check_month(uow: UnitOfWork, month: str) -> str:
+    month = parse_month(month)
+    today = uow.now().date()
+    if month > f"{today.year:04d}-{today.month:02d}":
+        raise ValidationError(
+            f"{month} has not begun yet; report on this month or an earlier one", field="month"
+        )
+    return month
+
+
+def report_data(
+    uow: UnitOfWork,
+    actor: Actor,
+    month: str,
+    settings: ReportSettings,
+    reconciliations: Sequence[MonthReconciliation],
+) -> MonthlyReportData:
+    """Everything the report prints: the month's reconciliation (one per currency), the
+    12-month history and the month's close, read in one transaction."""
+    actor.require(Permission.LEDGER_READ)
+    month = _check_month(uow, month)
+    with uow:
+        hist = history(uow, month)
+        sign_off = None
+        if month in uow.periods.closed_months():
+            close = [e for e in uow.periods.events(month) if e.action == "close"][-1]
+            sign_off = SignOff(close.actor, close.at)
+        generated = uow.now()
+    return MonthlyReportData(
+        fund=settings.fund,
+        month=month,
+        month_end=month_end(month),
+        generated_at=generated,
+        reconciliations=tuple(sorted(reconciliations, key=lambda r: r.currency)),
+        history=tuple(hist),
+        sign_off=sign_off,
+        language=settings.language,
+    )
+
+
+def monthly_report(
+    uow: UnitOfWork,
+    actor: Actor,
+    month: str,
+    settings: ReportSettings,
+    *,
+    reconcile: Reconcile | None = None,
+) -> bytes:
+    """The monthly fund report as a PDF/A: reconciliation, position, aging, 12-month history."""
+    actor.require(Permission.LEDGER_READ)
+    month = _check_month(uow, month)
+    if reconcile is None:
+        # Until ledger.services.reconciliation lands, a caller passes its own.
+        module = importlib.import_module("ledger.services.reconciliation")
+        reconcile = cast(Reconcile, module.reconcile)
+    reconciliations = reconcile(uow, actor, month)
+    data = report_data(uow, actor, month, settings, reconciliations)
+    return render_monthly_report(data).pdf
+
+
+# -- CSV exports ------------------------------------------------------------------------------
+
+
+def safe_cell(value: str | None) -> str:
+    """A text cell a spreadsheet shows as text: a leading apostrophe where it would run it."""
+    if value is None:
+        return ""
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def _decimal(minor: int, currency: str) -> str:
+    return str(from_minor(minor, currency).amount)
+
+
+def _sides(minor: int, currency: str) -> tuple[str, str]:
+    """(debit, credit) as decimal strings: the leg's side gets its amount, the other is empty."""
+    if minor >= 0:
+        return _decimal(minor, currency), ""
+    return "", _decimal(-minor, currency)
+
+
+def _csv_text(rows: Iterable[Sequence[str]]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue()
+
+
+def _check_range(start: date, end: date) -> None:
+    if start > end:
+        raise ValidationError(
+            f"from ({start}) is after to ({end}); give the first day, then the last", field="from"
+        )
+
+
+def journal_csv(uow: UnitOfWork, actor: Actor, start: date, end: date) -> Iterator[str]:
+    """The journal from ``start`` to ``end`` (inclusive), one CSV row per leg, streamed in
+    chunks of text. The permission and the dates are checked before the first chunk."""
+    actor.require(Permission.LEDGER_READ)
+    _check_range(start, end)
+    return _journal_chunks(uow, start, end)
+
+
+def _journal_chunks(uow: UnitOfWork, start: date, end: date) -> Iterator[str]:
+    yield _csv_text([JOURNAL_COLUMNS])
+    with uow:
+        rows: list[Sequence[str]] = []
+        for leg in ReportRepository(uow.connection).journal_legs(start, end):
+            debit, credit = _sides(leg.amount_minor, leg.currency)
+            rows.append(
+                (
+                    str(leg.entry_id),
+                    leg.booking_date.isoformat(),
+                    leg.kind,
+                    safe_cell(leg.description),
+                    safe_cell(leg.account_code),
+                    safe_cell(leg.account_name),
+                    debit,
+                    credit,
+                    leg.currency,
+                    safe_cell(leg.loan_id),
+                    safe_cell(leg.statement_line_id),
+                    "" if leg.reverses_id is None else str(leg.reverses_id),
+                    leg.hash,
+                )
+            )
+            if len(rows) >= CHUNK_ROWS:
+                yield _csv_text(rows)
+                rows = []
+        if rows:
+            yield _csv_text(rows)
+
+
+def trial_balance_csv(uow: UnitOfWork, actor: Actor, as_of: date) -> str:
+    """Every postable account's balance at the end of ``as_of`` on its debit or credit side,
+    then one total row per currency (debits equal credits when the books balance)."""
+    actor.require(Permission.LEDGER_READ)
+    with uow:
+        tb = compute_trial_balance(uow, as_of)
+    rows: list[Sequence[str]] = [TRIAL_BALANCE_COLUMNS]
+    debits: dict[str, int] = defaultdict(int)
+    credits: dict[str, int] = defaultdict(int)
+    for line in sorted(tb.lines, key=lambda li: (li.account.currency, li.account.code)):
+        a, minor = line.account, line.balance_minor
+        debit, credit = _sides(minor, a.currency)
+        debits[a.currency] += max(minor, 0)
+        credits[a.currency] += max(-minor, 0)
+        rows.append((safe_cell(a.code), safe_cell(a.name), a.type.value, a.currency, debit, credit))
+    for cur in sorted(set(debits) | set(credits)):
+        rows.append(("", "Total", "", cur, _decimal(debits[cur], cur), _decimal(credits[cur], cur)))
+    return _csv_text(rows)
