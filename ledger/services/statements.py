@@ -78,6 +78,10 @@ from ledger.store.uow import UnitOfWork
 PAYABLE = frozenset({LoanStatus.ACTIVE, LoanStatus.OVERPAID, LoanStatus.WRITTEN_OFF})
 #: Entries a debit on the statement can explain: money the fund sent.
 LINKABLE_KINDS = ("disbursement", "refund")
+#: Money in the treasurer may have booked by hand before the statement came: a line then
+#: explains that entry instead of booking the money a second time.
+LOAN_RECEIPT_KINDS = ("repayment", "recovery", "deposit_release")
+OTHER_RECEIPT_KINDS = ("capital", "donation", "transfer", "adjustment")
 #: How far a payment's booking may lie from the bank's debit: a few days early, or late.
 LINK_DAYS_BEFORE, LINK_DAYS_AFTER = 10, 3
 MIN_KEY_BYTES = 16
@@ -443,6 +447,7 @@ class _Matcher:
         ]
         for p in normal:
             self._classify(p)
+        self._link_booked(normal)
         self._link_debits(
             [
                 p
@@ -494,6 +499,53 @@ class _Matcher:
                 p.suggested = loan.id
         p.state = LineState.UNIDENTIFIED
         p.draft = _unidentified_draft(self.suspense, self.bank, e, p.ref, f"{p.ref}:0")
+
+    def _link_booked(self, plans: list[_Plan]) -> None:
+        """Money in (a repayment, a donation) or a bank charge the treasurer booked by hand
+        before the statement came: the line explains that entry when exactly one fits (same
+        amount, booked at most a few days apart, the same loan when the line names one),
+        instead of booking the money twice. Several fits: booked as usual, with a note."""
+        waiting = [
+            p
+            for p in plans
+            if p.state in (LineState.LOAN, LineState.UNIDENTIFIED, LineState.CHARGE)
+        ]
+        if not waiting:
+            return
+        days = [p.entry.booking_date for p in waiting]
+        lo = min(days) - timedelta(days=LINK_DAYS_BEFORE)
+        hi = max(days) + timedelta(days=LINK_DAYS_BEFORE)
+        account = self.bank.account_id
+        credits = self.uow.statements.link_candidates(
+            account, LOAN_RECEIPT_KINDS + OTHER_RECEIPT_KINDS, lo, hi, money_in=True
+        )
+        charges = self.uow.statements.link_candidates(account, ("bank_charge",), lo, hi)
+        if not credits and not charges:
+            return
+        taken: set[int] = set()
+        for p in waiting:
+            day, amount = p.entry.booking_date, p.entry.amount_minor
+            pool = charges if p.state is LineState.CHARGE else credits
+            fits = [
+                c
+                for c in pool
+                if c.entry_id not in taken
+                and c.amount_minor == amount
+                and abs((c.booking_date - day).days) <= LINK_DAYS_BEFORE
+                and (p.state is not LineState.LOAN or c.loan_id == p.loan_id)
+            ]
+            if len(fits) == 1:
+                c = fits[0]
+                p.state, p.entry_id, p.draft, p.payment = LineState.LINKED, c.entry_id, None, None
+                p.loan_id = c.loan_id
+                p.note = f"{c.kind.replace('_', ' ')} booked by hand (entry {c.entry_id})"
+                taken.add(c.entry_id)
+            elif len(fits) > 1:
+                p.note = (
+                    f"{len(fits)} entries booked by hand fit this line (entries "
+                    f"{', '.join(str(c.entry_id) for c in fits[:5])}); it was booked on its "
+                    "own: if it is one of them, re-match it by hand"
+                )
 
     def _link_debits(self, plans: list[_Plan]) -> None:
         """A debit is a payout or refund booked before: by end-to-end id, else by amount and

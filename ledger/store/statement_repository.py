@@ -96,7 +96,7 @@ class MatchRecord:
 
 @dataclass(frozen=True, slots=True)
 class LinkCandidate:
-    """An entry paying money out of the bank account that no statement line explains yet."""
+    """An entry moving money on the bank account that no statement line explains yet."""
 
     entry_id: int
     booking_date: date
@@ -428,11 +428,19 @@ class StatementRepository:
         return out
 
     def link_candidates(
-        self, account_id: int, kinds: Sequence[str], date_from: date, date_to: date
+        self,
+        account_id: int,
+        kinds: Sequence[str],
+        date_from: date,
+        date_to: date,
+        *,
+        money_in: bool = False,
     ) -> list[LinkCandidate]:
         """Entries that took money out of the ledger account ``account_id`` (kinds such as
-        disbursement and refund), not reversed, and not yet explained by a statement line."""
+        disbursement and refund), or with ``money_in`` brought money into it, not reversed,
+        not made from a statement line, and not yet explained by one."""
         rev = aliased(journal_entries)
+        sign = journal_legs.c.amount_minor > 0 if money_in else journal_legs.c.amount_minor < 0
         rows = self.conn.execute(
             select(
                 journal_entries.c.id,
@@ -444,8 +452,9 @@ class StatementRepository:
             .join(journal_legs, journal_legs.c.entry_id == journal_entries.c.id)
             .where(
                 journal_legs.c.account_id == account_id,
-                journal_legs.c.amount_minor < 0,
+                sign,
                 journal_entries.c.kind.in_(list(kinds)),
+                journal_entries.c.statement_line_id.is_(None),
                 journal_entries.c.booking_date.between(date_from, date_to),
                 ~select(rev.c.id).where(rev.c.reverses_id == journal_entries.c.id).exists(),
                 ~select(statement_lines.c.id)
@@ -455,7 +464,7 @@ class StatementRepository:
             .order_by(journal_entries.c.booking_date, journal_entries.c.id)
         )
         return [
-            LinkCandidate(int(r.id), r.booking_date, r.kind, -int(r.amount_minor), r.loan_id)
+            LinkCandidate(int(r.id), r.booking_date, r.kind, abs(int(r.amount_minor)), r.loan_id)
             for r in rows
         ]
 

@@ -458,3 +458,50 @@ def test_a_payer_who_paid_a_loan_before_suggests_it(fund: tuple[UnitOfWork, Loan
     assert lines["ref:B"].state == "unidentified" and lines["ref:B"].suggested_loan_id == loan.id
     assert lines["ref:C"].suggested_loan_id is None
     assert balances(uow)["2200"] == -2 * 7083  # a suggestion is shown, never booked
+
+
+def test_money_booked_by_hand_before_the_statement_is_not_booked_twice(
+    fund: tuple[UnitOfWork, Loan],
+) -> None:
+    """A repayment recorded at the counter, a donation and the bank's fee booked by hand: the
+    statement's lines explain those entries instead of booking the money again."""
+    uow, loan = fund
+    paid = loans.record_payment(
+        uow, TREASURER, loan.id, money("70.83", "EUR"), on=date(2026, 3, 2), idempotency_key="h1"
+    )
+    book(uow, TREASURER, "2026-03-04 donation 20.00 EUR Dr 1000 Cr 4000 ; gift for the fund")
+    book(uow, TREASURER, "2026-03-03 bank_charge 7.50 EUR Dr 6100 Cr 1000 ; account fee")
+    before = balances(uow)
+    st = march(loan)  # M1 70.83 with the reference, M2 fee, M3 gift 20.00, M4 70.83 in text
+    result = run_import(uow, camt053([st], version=8))  # type: ignore[list-item]
+    [report] = result.statements
+    # M1 and M4 both name the loan with the same amount: one explains the hand-booked payment,
+    # the other is a second payment, booked as such.
+    assert report.states == {"linked": 3, "loan": 1}
+    after = balances(uow)
+    assert after["1000"] == st.closing_minor == before["1000"] + 7083  # type: ignore[attr-defined]
+    assert after["4000"] == before["4000"] and after["6100"] == before["6100"]
+    lines = {line.line_key: line for line in lines_of(uow, report.id or 0)}  # type: ignore[attr-defined]
+    assert lines["ref:M1"].state == "linked" and lines["ref:M1"].entry_id == paid.entry.id
+    assert lines["ref:M1"].loan_id == loan.id
+    assert lines["ref:M4"].state == "loan"
+    assert verify(uow, AUDITOR).ok
+
+
+def test_two_hand_booked_entries_that_fit_leave_the_line_booked_with_a_note(
+    fund: tuple[UnitOfWork, Loan],
+) -> None:
+    uow, loan = fund
+    book(uow, TREASURER, "2026-03-03 donation 20.00 EUR Dr 1000 Cr 4000 ; gift one")
+    book(uow, TREASURER, "2026-03-05 donation 20.00 EUR Dr 1000 Cr 4000 ; gift two")
+    st = statement(
+        "2026-03",
+        CAPITAL - 170_000,
+        [entry("2026-03-04", "20.00", ref="G1", remittance="gift")],
+        start="2026-03-01",
+        end="2026-03-14",
+    )
+    [report] = run_import(uow, camt053([st])).statements  # type: ignore[list-item]
+    assert report.states == {"unidentified": 1}
+    [line] = lines_of(uow, report.id or 0)
+    assert "2 entries booked by hand fit this line" in (line.note or "")  # type: ignore[attr-defined]
