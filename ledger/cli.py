@@ -19,6 +19,7 @@ from ledger.domain.errors import LedgerError
 from ledger.domain.money import from_minor
 from ledger.domain.roles import Actor, Role
 from ledger.loan_cli import loan_app
+from ledger.report_cli import export_app, report_app
 from ledger.statement_cli import statement_app
 from ledger.store import migrate
 from ledger.store.database import make_engine
@@ -39,6 +40,8 @@ app.add_typer(statement_app, name="statement")
 app.add_typer(keys_app, name="keys")
 app.add_typer(documents_app, name="documents")
 app.add_typer(loan_app, name="loan")
+app.add_typer(report_app, name="report")
+app.add_typer(export_app, name="export")
 
 DEMO_URL = "sqlite:///demo/fundledger-demo.db"
 

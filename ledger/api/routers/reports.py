@@ -1,0 +1,86 @@
+"""The monthly fund report (PDF) and the accountant's CSV exports (roles: admin, treasurer,
+auditor)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response, StreamingResponse
+
+from ledger.api.deps import CurrentActor, ReadUoW, api_state
+from ledger.api.schemas import IsoDate
+from ledger.documents.model import FundInfo
+from ledger.services import reports
+from ledger.services.reports import ReportSettings
+
+router = APIRouter(tags=["reports"])
+
+PDF = "application/pdf"
+CSV = "text/csv; charset=utf-8"
+Month = Annotated[str, Path(min_length=7, max_length=7, examples=["2026-01"])]
+Language = Annotated[
+    str, Query(min_length=2, max_length=12, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
+]
+
+
+def _fund(request: Request) -> FundInfo:
+    """Built from the app's settings on first use and kept with the app."""
+    fund: FundInfo | None = getattr(request.app.state, "report_fund", None)
+    if fund is None:
+        fund = FundInfo.from_settings(api_state(request).settings)
+        request.app.state.report_fund = fund
+    return fund
+
+
+def _attachment(name: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"}
+
+
+@router.get(
+    "/reports/monthly/{month}",
+    summary="The monthly fund report as a PDF: reconciliation, fund position, aging and PAR30, "
+    "the month's movements, the last 12 months (roles: admin, treasurer, auditor)",
+    response_class=Response,
+    responses={200: {"content": {PDF: {}}, "description": "the report (PDF/A)"}},
+)
+def monthly_report(
+    month: Month, actor: CurrentActor, uow: ReadUoW, request: Request, language: Language = "en"
+) -> Response:
+    pdf = reports.monthly_report(uow, actor, month, ReportSettings(_fund(request), language))
+    return Response(pdf, media_type=PDF, headers=_attachment(f"fund-report-{month}.pdf"))
+
+
+@router.get(
+    "/exports/journal.csv",
+    summary="Every leg of the entries booked from `from` to `to` (inclusive), one CSV row each "
+    "(roles: admin, treasurer, auditor)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {CSV: {}}, "description": "the journal as CSV"}},
+)
+def journal_csv(
+    actor: CurrentActor,
+    uow: ReadUoW,
+    date_from: Annotated[IsoDate, Query(alias="from", description="YYYY-MM-DD")],
+    date_to: Annotated[IsoDate, Query(alias="to", description="YYYY-MM-DD")],
+) -> StreamingResponse:
+    chunks = reports.journal_csv(uow, actor, date_from, date_to)
+    return StreamingResponse(
+        chunks, media_type=CSV, headers=_attachment(f"journal-{date_from}-{date_to}.csv")
+    )
+
+
+@router.get(
+    "/exports/trial-balance.csv",
+    summary="Every account's balance at the end of `as_of` on its debit or credit side, with "
+    "totals per currency (roles: admin, treasurer, auditor)",
+    response_class=Response,
+    responses={200: {"content": {CSV: {}}, "description": "the trial balance as CSV"}},
+)
+def trial_balance_csv(
+    actor: CurrentActor,
+    uow: ReadUoW,
+    as_of: Annotated[IsoDate, Query(description="YYYY-MM-DD")],
+) -> Response:
+    text = reports.trial_balance_csv(uow, actor, as_of)
+    return Response(text, media_type=CSV, headers=_attachment(f"trial-balance-{as_of}.csv"))
