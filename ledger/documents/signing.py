@@ -13,6 +13,7 @@ the file after signing (an incremental update or trailing bytes).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import logging
@@ -25,17 +26,24 @@ from typing import Any
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
+from pyhanko.keys.internal import (
+    translate_pyca_cryptography_cert_to_asn1,
+    translate_pyca_cryptography_key_to_asn1,
+)
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.general import SigningError
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from ledger.domain.errors import LedgerError
 
@@ -52,12 +60,46 @@ class SigningKeyUnavailable(LedgerError):
     title = "The fund's signing key is not available"
 
 
+class _ParsedKeySigner(signers.SimpleSigner):
+    """pyHanko's ``SimpleSigner`` with the private key parsed once.
+
+    ``SimpleSigner.sign_raw`` parses its key from DER again for every signature, checks
+    included: about 150 ms for an RSA-3072 key, twice per signed PDF when the signature's size
+    is estimated by signing. This one keeps the key as loaded from the PKCS#12 file. Other
+    mechanisms than RSA PKCS#1 v1.5 and ECDSA go through pyHanko's own code.
+    """
+
+    def __init__(self, private_key: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._private_key = private_key
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm)
+        try:
+            name = mechanism.signature_algo
+        except ValueError:
+            name = mechanism["algorithm"].native
+        key = self._private_key
+        hash_algo = get_pyca_cryptography_hash(digest_algorithm)
+        if name == "rsassa_pkcs1v15" and isinstance(key, rsa.RSAPrivateKey):
+            signature: bytes = key.sign(data, padding.PKCS1v15(), hash_algo)
+            return signature
+        if name == "ecdsa" and isinstance(key, ec.EllipticCurvePrivateKey):
+            signature = key.sign(data, ec.ECDSA(hash_algo))
+            return signature
+        raw: bytes = super().sign_raw(data, digest_algorithm)
+        return raw
+
+
 @dataclass(frozen=True, slots=True)
 class FundKey:
     """The fund's signing key and certificate, ready for pyHanko."""
 
     signer: Any  # pyhanko.sign.signers.SimpleSigner
     certificate: asn1_x509.Certificate
+    #: Room kept in the PDF for the CMS signature, as hex digits: measured once for this key,
+    #: so signing does not sign a dummy first to size it (what pyHanko does without it).
+    bytes_reserved: int | None = None
 
     @property
     def subject(self) -> str:
@@ -138,16 +180,42 @@ def create_fund_key(
 
 
 def load_fund_key(data: bytes, password: str | None) -> FundKey:
+    """The key and certificate of a PKCS#12 file, parsed once, with the signature's size."""
     try:
-        signer = signers.SimpleSigner.load_pkcs12_data(
-            data, other_certs=[], passphrase=password.encode() if password is not None else None
+        private_key, certificate, others = pkcs12.load_key_and_certificates(
+            data, password.encode() if password is not None else None
         )
     except (ValueError, TypeError):
+        private_key = certificate = None
+    if private_key is None or certificate is None:
         raise SigningKeyUnavailable(
             "the signing key file cannot be opened: wrong password (FUNDLEDGER_SIGNING_KEY_"
-            "PASSWORD) or not a PKCS#12 file"
-        ) from None
-    return FundKey(signer, signer.signing_cert)
+            "PASSWORD) or not a PKCS#12 file with a key and its certificate"
+        )
+    registry = SimpleCertificateStore()  # type: ignore[no-untyped-call]
+    registry.register_multiple(translate_pyca_cryptography_cert_to_asn1(c) for c in others)
+    signer = _ParsedKeySigner(
+        private_key,
+        signing_cert=translate_pyca_cryptography_cert_to_asn1(certificate),
+        signing_key=translate_pyca_cryptography_key_to_asn1(private_key),
+        cert_registry=registry,
+    )
+    return FundKey(signer, signer.signing_cert, _bytes_reserved(signer))
+
+
+def _bytes_reserved(signer: Any) -> int:
+    """The room pyHanko itself would reserve for this signer's PAdES signature: a dummy CMS
+    signature over an empty digest, as hex, plus half again (pyHanko's margin). The size
+    depends on the key and certificates only, not on the document, so once per key is enough."""
+    md = hashes.Hash(get_pyca_cryptography_hash("sha256")).finalize()
+    attributes = PdfCMSSignedAttributes(signing_time=datetime.now(UTC))
+    dummy = asyncio.run(
+        signer.async_sign(
+            md, "sha256", use_pades=True, dry_run=True, signed_attr_settings=attributes
+        )
+    )
+    size = len(dummy.dump()) * 2
+    return size + 2 * (size // 4)
 
 
 def read_fund_key(path: Path | None, password: str | None) -> FundKey:
@@ -184,7 +252,9 @@ def sign_pdf(
     )
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-        out = signers.PdfSigner(meta, signer=key.signer).sign_pdf(writer)
+        out = signers.PdfSigner(meta, signer=key.signer).sign_pdf(
+            writer, bytes_reserved=key.bytes_reserved
+        )
     except SigningError as exc:
         raise LedgerError(f"the PDF cannot be signed: {exc}", "file") from None
     signed: bytes = out.getvalue()
