@@ -1,0 +1,103 @@
+"""The report and the CSV exports over HTTP: roles, bad input as problem+json, the files."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ledger.domain.roles import Role
+from tests.api.conftest import Login
+from tests.api.helpers import assert_problem, entry, with_key
+
+READERS = (Role.ADMIN, Role.TREASURER, Role.AUDITOR)
+
+
+@pytest.fixture
+def booked(api: TestClient, login: Login) -> TestClient:
+    """Capital and a donation on 1 and 2 March 2026 (the clock says 15 March)."""
+    treasurer = login(Role.TREASURER)
+    for key, body in (
+        ("cap", entry("5000.00", kind="capital", credit="3000", description="capital")),
+        ("don", entry("12.50", booking_date="2026-03-02", description="@gift")),
+    ):
+        response = api.post("/api/journal", json=body, headers=with_key(treasurer, key))
+        assert response.status_code == 201, response.text
+    return api
+
+
+@pytest.mark.parametrize("role", READERS)
+def test_readers_of_the_ledger_get_the_journal_as_csv(
+    booked: TestClient, login: Login, role: Role
+) -> None:
+    response = booked.get(
+        "/api/exports/journal.csv",
+        params={"from": "2026-03-02", "to": "2026-03-31"},
+        headers=login(role),
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    assert 'filename="journal-2026-03-02-2026-03-31.csv"' in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [(r["account_code"], r["debit"], r["credit"]) for r in rows] == [
+        ("1000", "12.50", ""),
+        ("4000", "", "12.50"),
+    ]
+    assert {r["description"] for r in rows} == {"'@gift"}
+
+
+def test_the_trial_balance_csv_totals_balance(booked: TestClient, login: Login) -> None:
+    response = booked.get(
+        "/api/exports/trial-balance.csv",
+        params={"as_of": "2026-03-01"},
+        headers=login(Role.AUDITOR),
+    )
+    assert response.status_code == 200, response.text
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    (total,) = [r for r in rows if r["account_name"] == "Total"]
+    assert total["debit"] == total["credit"] == "5000.00"  # the donation is a day later
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/reports/monthly/2026-03",
+        "/api/exports/journal.csv?from=2026-03-01&to=2026-03-31",
+        "/api/exports/trial-balance.csv?as_of=2026-03-31",
+    ],
+)
+def test_a_caseworker_may_not_read_the_reports(booked: TestClient, login: Login, path: str) -> None:
+    assert_problem(booked.get(path, headers=login(Role.CASEWORKER)), 403)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/reports/monthly/2026-03",
+        "/api/exports/journal.csv?from=2026-03-01&to=2026-03-31",
+        "/api/exports/trial-balance.csv?as_of=2026-03-31",
+    ],
+)
+def test_reports_need_a_login(booked: TestClient, path: str) -> None:
+    assert_problem(booked.get(path), 401)
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/api/reports/monthly/2026-13", "month"),
+        ("/api/reports/monthly/26-03-1", "month"),
+        ("/api/reports/monthly/2026-04", "month"),  # has not begun on 15 March 2026
+        ("/api/exports/journal.csv?from=2026-02-30&to=2026-03-31", "from"),
+        ("/api/exports/journal.csv?from=2026-03-31&to=2026-03-01", "from"),
+        ("/api/exports/journal.csv?to=2026-03-31", "from"),
+        ("/api/exports/trial-balance.csv?as_of=yesterday", "as_of"),
+        ("/api/exports/trial-balance.csv", "as_of"),
+    ],
+)
+def test_bad_months_and_dates_are_422_naming_the_field(
+    booked: TestClient, login: Login, path: str, field: str
+) -> None:
+    assert_problem(booked.get(path, headers=login(Role.AUDITOR)), 422, field=field)
