@@ -24,6 +24,7 @@ from ledger.api.routers import (
     journal,
     loans,
     periods,
+    reports,
     statements,
 )
 from ledger.api.schemas import Problem
@@ -104,7 +105,17 @@ def create_app(
     app.include_router(health.router)
     app.include_router(documents.router)  # its own paths: under /api, and the public /b/
     api = APIRouter(prefix="/api", responses=PROBLEM_RESPONSES)
-    for module in (auth, accounts, journal, periods, admin, beneficiaries, loans, statements):
+    for module in (
+        auth,
+        accounts,
+        journal,
+        periods,
+        admin,
+        beneficiaries,
+        loans,
+        statements,
+        reports,
+    ):
         api.include_router(module.router)
     app.include_router(api)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
