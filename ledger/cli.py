@@ -19,6 +19,7 @@ from ledger.domain.errors import LedgerError
 from ledger.domain.money import from_minor
 from ledger.domain.roles import Actor, Role
 from ledger.loan_cli import loan_app
+from ledger.payment_cli import payment_app
 from ledger.report_cli import export_app, report_app
 from ledger.statement_cli import statement_app
 from ledger.store import migrate
@@ -37,6 +38,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(month_app, name="month")
 app.add_typer(db_app, name="db")
 app.add_typer(statement_app, name="statement")
+app.add_typer(payment_app, name="payment-file")
 app.add_typer(keys_app, name="keys")
 app.add_typer(documents_app, name="documents")
 app.add_typer(loan_app, name="loan")
@@ -197,6 +199,7 @@ def demo(
     """Build (or top up) a demo fund with believable data, and optionally serve it."""
     from ledger.demo import DEMO_USERS, build_demo, demo_password
     from ledger.demo_documents import demo_settings
+    from ledger.hash_key import ensure_hash_key, load_hash_key
     from ledger.services.contracts import DocumentSettings
 
     if database.startswith("sqlite:///") and not database.startswith("sqlite:////"):
@@ -205,15 +208,21 @@ def demo(
     engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
     try:
+        ensure_hash_key(settings)
         summary = build_demo(
-            _uow(engine), settings.currency, DocumentSettings.from_settings(settings)
+            _uow(engine),
+            settings.currency,
+            DocumentSettings.from_settings(settings),
+            iban=settings.fund_iban,
+            hash_key=load_hash_key(settings),
         )
     except LedgerError as exc:
         _fail(exc.detail)
     typer.echo(
         f"demo fund in {_safe_url(database)}: {summary.entries_posted} new entries, "
         f"{summary.loans_created} new loans, "
-        f"{len(summary.users_created)} new users, months closed: "
+        f"{len(summary.users_created)} new users, {summary.statement_lines} new bank "
+        "statement lines, months closed: "
         f"{', '.join(summary.months_closed) or 'none new'}"
     )
     typer.echo("demo logins (demo only, never use these passwords for real):")

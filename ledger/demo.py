@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from ledger.demo_loans import build_demo_loans
+from ledger.demo_statements import build_demo_statements
 from ledger.domain.accounts import default_chart
 from ledger.domain.errors import Conflict
 from ledger.domain.journal import EntryDraft, EntryKind, Leg
@@ -40,6 +41,7 @@ class DemoSummary:
     entries_posted: int
     loans_created: int
     months_closed: list[str]
+    statement_lines: int = 0
 
 
 def _month_start(today: date, months_back: int) -> date:
@@ -47,8 +49,12 @@ def _month_start(today: date, months_back: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def build_demo(uow: UnitOfWork, currency: str, docs: DocumentSettings) -> DemoSummary:
-    """Chart, users, six months of capital, donations and bank charges, one reversal, closes."""
+def build_demo(
+    uow: UnitOfWork, currency: str, docs: DocumentSettings, *, iban: str, hash_key: bytes
+) -> DemoSummary:
+    """Chart, users, six months of capital, donations and bank charges, one reversal, loans in
+    every state, the bank's statements of the six months imported, and the first months
+    closed (reconciled)."""
     journal.install_chart(uow, SYSTEM, default_chart(currency))
     created = []
     for name, role in DEMO_USERS.items():
@@ -149,6 +155,9 @@ def build_demo(uow: UnitOfWork, currency: str, docs: DocumentSettings) -> DemoSu
     fresh += (not dup.replayed) + (not reversal.replayed)
 
     loans_created = build_demo_loans(uow, currency, docs)
+    bank = build_demo_statements(
+        uow, currency, iban, hash_key, [_month_start(today, back) for back in range(6, 0, -1)]
+    )
 
     closed = []
     already = periods.list_periods(uow, SYSTEM)[0]
@@ -157,4 +166,4 @@ def build_demo(uow: UnitOfWork, currency: str, docs: DocumentSettings) -> DemoSu
         if month not in already:
             periods.close_month(uow, treasurer, month)
             closed.append(month)
-    return DemoSummary(created, fresh, loans_created, closed)
+    return DemoSummary(created, fresh, loans_created, closed, bank.new_lines)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from ledger.cli import app
@@ -76,12 +77,29 @@ def test_demo_is_idempotent_and_verifies(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'demo.db'}"
     code, out = invoke("demo", "--database", url)
     assert code == 0, out
-    assert "16 new entries, 11 new loans, 6 new users" in out
+    assert "16 new entries, 11 new loans, 6 new users, 31 new bank statement lines" in out
     code, out = invoke("demo", "--database", url)
     assert code == 0, out
-    assert "0 new entries, 0 new loans, 0 new users" in out
+    assert "0 new entries, 0 new loans, 0 new users, 0 new bank statement lines" in out
     engine = make_engine(url)
     assert migrate.current_revision(engine) == migrate.head_revision()
+    # Six months of statements: every movement the demo booked is linked to its entry; the
+    # last month leaves the treasurer a receipt without reference and a card payment.
+    with engine.connect() as conn:
+        states = dict(
+            conn.execute(text("SELECT state, count(*) FROM statement_lines GROUP BY state")).all()
+        )
+        to_fix = conn.execute(
+            text(
+                "SELECT state, amount_minor, suggested_loan_id FROM statement_lines "
+                "WHERE state <> 'linked' ORDER BY id"
+            )
+        ).all()
+    assert states == {"linked": 29, "unidentified": 1, "unmatched": 1}
+    assert [tuple(r) for r in to_fix] == [
+        ("unidentified", 4500, "L000001"),
+        ("unmatched", -1240, None),
+    ]
 
 
 def test_verify_catches_a_leg_changed_behind_the_application(
@@ -91,7 +109,7 @@ def test_verify_catches_a_leg_changed_behind_the_application(
     assert invoke("demo", "--database", url)[0] == 0
     code, out = invoke("verify")
     assert code == 0, out
-    assert out.startswith("OK: 32 entries, 65 legs")
+    assert out.startswith("OK: 33 entries, 67 legs")
     with sqlite3.connect(db) as conn:
         conn.execute("DROP TRIGGER journal_legs_no_update")
         conn.execute("UPDATE journal_legs SET amount_minor = amount_minor + 1 WHERE id = 3")
