@@ -716,17 +716,19 @@ class _Matcher:
             return
         key = f"{p.ref}:0"
         on = max(e.booking_date, self.uow.journal.get(original.entry_id).booking_date)
-        if original.state == LineState.LOAN:
+        booked = self.uow.journal.get(original.entry_id)
+        if original.state == LineState.LOAN or booked.kind.value in LOAN_RECEIPT_KINDS:
             result = reverse_payment_in(
                 self.uow, self.actor, original.entry_id, on=on, reason=reason, idempotency_key=key
             )
             p.entry_id, p.loan_id = result.entry.id, original.loan_id
         else:
+            what = "Unidentified receipt" if original.state == LineState.UNIDENTIFIED else "Receipt"
             draft = reversal_of(
-                self.uow.journal.get(original.entry_id),
+                booked,
                 booking_date=on,
                 idempotency_key=key,
-                description=f"Unidentified receipt returned by the bank ({original.ref})",
+                description=f"{what} returned by the bank ({original.ref})",
             )
             p.entry_id = post_in(self.uow, self.actor, [draft], command="statement_line")[
                 0

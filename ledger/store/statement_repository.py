@@ -472,14 +472,15 @@ class StatementRepository:
         self, bank_account_id: int, amount_minor: int, before: date
     ) -> list[StoredLine]:
         """Credit lines of that amount booked on or before ``before`` and still booked (to a
-        loan or to unidentified receipts): what a returned payment may send back."""
+        loan, to unidentified receipts, or linked to money in booked by hand): what a returned
+        payment may send back."""
         rows = self.conn.execute(
             select(statement_lines)
             .where(
                 statement_lines.c.bank_account_id == bank_account_id,
                 statement_lines.c.amount_minor == amount_minor,
                 statement_lines.c.booking_date <= before,
-                statement_lines.c.state.in_(["loan", "unidentified"]),
+                statement_lines.c.state.in_(["loan", "unidentified", "linked"]),
                 ~select(journal_entries.c.id)
                 .where(journal_entries.c.reverses_id == statement_lines.c.entry_id)
                 .exists(),

@@ -491,7 +491,7 @@ def test_money_booked_by_hand_before_the_statement_is_not_booked_twice(
 def test_two_hand_booked_entries_that_fit_leave_the_line_booked_with_a_note(
     fund: tuple[UnitOfWork, Loan],
 ) -> None:
-    uow, loan = fund
+    uow, _loan = fund
     book(uow, TREASURER, "2026-03-03 donation 20.00 EUR Dr 1000 Cr 4000 ; gift one")
     book(uow, TREASURER, "2026-03-05 donation 20.00 EUR Dr 1000 Cr 4000 ; gift two")
     st = statement(
@@ -505,3 +505,36 @@ def test_two_hand_booked_entries_that_fit_leave_the_line_booked_with_a_note(
     assert report.states == {"unidentified": 1}
     [line] = lines_of(uow, report.id or 0)
     assert "2 entries booked by hand fit this line" in (line.note or "")  # type: ignore[attr-defined]
+
+
+def test_a_returned_payment_reverses_a_payment_recorded_by_hand(
+    fund: tuple[UnitOfWork, Loan],
+) -> None:
+    """The payment was recorded by hand, the statement's credit linked to it; when the bank
+    sends it back, the hand-recorded payment is reversed and the arrears reopen."""
+    uow, loan = fund
+    loans.record_payment(
+        uow, TREASURER, loan.id, money("70.83", "EUR"), on=date(2026, 3, 2), idempotency_key="h1"
+    )
+    owed = outstanding(uow, loan.id)
+    came = statement(
+        "2026-03-a",
+        CAPITAL - 170_000,
+        [entry("2026-03-02", "70.83", ref="IN1", creditor_reference=loan.reference.value)],
+        start="2026-03-01",
+        end="2026-03-02",
+    )
+    assert run_import(uow, camt053([came])).statements[0].states == {"linked": 1}  # type: ignore[list-item]
+    back = statement(
+        "2026-03-b",
+        came.closing_minor,  # type: ignore[attr-defined]
+        [entry("2026-03-09", "70.83", "debit", ref="RET1", return_reason="AC04",
+               creditor_reference=loan.reference.value)],
+        start="2026-03-03",
+        end="2026-03-09",
+    )  # fmt: skip
+    report = run_import(uow, camt053([back])).statements[0]  # type: ignore[list-item]
+    assert report.states == {"returned": 1}
+    assert outstanding(uow, loan.id) == owed + 7083
+    assert bank(uow) == back.closing_minor  # type: ignore[attr-defined]
+    assert verify(UnitOfWork(uow.engine, readonly=True), SYSTEM).ok
