@@ -1,5 +1,6 @@
-"""`fundledger loan ...`: loans, one loan's schedule and arrears, and the portfolio (read-only,
-thin like the API). Registered in ``ledger/cli.py``.
+"""`fundledger loan ...`: loans, one loan's schedule and arrears, and the portfolio (thin like
+the API); and where a loan's deposit is paid (``landlord-account``). Registered in
+``ledger/cli.py``.
 
 Nothing personal is printed: the beneficiary appears by opaque id, never with the landlord, the
 address or the inputs and reasons of an eligibility decision.
@@ -144,3 +145,23 @@ def loan_portfolio(
     for name, (count, minor) in p.buckets.items():
         typer.echo(f"{name:<10} {count:>6} {_money(minor, cur):>14}")
     typer.echo(f"PAR30 {_money(p.par30, cur)} {cur} ({p.par30_ratio}%)")
+
+
+@loan_app.command("landlord-account")
+def loan_landlord_account(
+    loan_id: Annotated[str, typer.Argument(help="e.g. L000001")],
+    iban: Annotated[str, typer.Option(help="The landlord's IBAN, where the deposit is paid")],
+    name: Annotated[
+        str | None, typer.Option(help="The account holder (default: the landlord's name kept)")
+    ] = None,
+) -> None:
+    """Record where a loan's deposit is paid (needed by its payment file)."""
+    from ledger.cli import _engine, _fail, _operator, _uow
+    from ledger.services import payment_files
+
+    engine = _engine(get_settings())
+    try:
+        payment_files.set_landlord_account(_uow(engine), _operator(), loan_id, iban=iban, name=name)
+    except LedgerError as exc:
+        _fail(exc.detail)
+    typer.echo(f"loan {loan_id}: landlord's account recorded")

@@ -23,6 +23,7 @@ from ledger.api.routers import (
     health,
     journal,
     loans,
+    payment_files,
     periods,
     reports,
     statements,
@@ -114,6 +115,7 @@ def create_app(
         beneficiaries,
         loans,
         statements,
+        payment_files,
         reports,
     ):
         api.include_router(module.router)

@@ -69,6 +69,9 @@ class PersonIn(RequestModel):
     monthly_net_income: Amount | None = None
     household_size: Annotated[int, Field(strict=True, ge=1, le=30)] | None = None
     own_savings: Amount | None = None
+    iban: Annotated[str, Field(max_length=42)] | None = Field(
+        default=None, description="where a refund of the person's credit is paid"
+    )
 
     @field_validator("monthly_net_income", "own_savings")
     @classmethod
@@ -88,6 +91,7 @@ class PersonIn(RequestModel):
             monthly_net_income=_opt_money(self.monthly_net_income, self.currency),
             household_size=self.household_size,
             own_savings=_opt_money(self.own_savings, self.currency),
+            iban=self.iban,
         )
 
 
@@ -101,6 +105,9 @@ class TermsIn(RequestModel):
     deposit_form: DepositForm
     landlord: Annotated[str, Field(max_length=200)] | None = None
     address: Annotated[str, Field(max_length=500)] | None = None
+    landlord_iban: Annotated[str, Field(max_length=42)] | None = Field(
+        default=None, description="where the deposit is paid (a payment file needs it)"
+    )
     lease_start: IsoDate
     lease_end: IsoDate | None = Field(default=None, description="null: an open-ended lease")
     first_due_date: IsoDate
@@ -134,7 +141,7 @@ class TermsIn(RequestModel):
         )
 
     def to_lease(self) -> Lease:
-        return Lease(self.landlord, self.address)
+        return Lease(self.landlord, self.address, self.landlord_iban)
 
 
 class LoanIn(TermsIn):
@@ -228,6 +235,7 @@ class PersonalOut(BaseModel):
     monthly_net_income: MoneyOut | None
     household_size: int | None
     own_savings: MoneyOut | None
+    iban: str | None
 
     @classmethod
     def of(cls, data: PersonalData) -> PersonalOut:
@@ -244,6 +252,7 @@ class PersonalOut(BaseModel):
             monthly_net_income=out(data.monthly_net_income),
             household_size=data.household_size,
             own_savings=out(data.own_savings),
+            iban=data.iban,
         )
 
 
@@ -439,6 +448,7 @@ class WriteOffOut(BaseModel):
 class LeaseOut(BaseModel):
     landlord: str | None
     address: str | None
+    landlord_iban: str | None
 
 
 class LoanDetailOut(LoanOut):
@@ -492,7 +502,11 @@ class LoanDetailOut(LoanOut):
             pending_write_off=WriteOffOut.of(view.pending_write_off)
             if view.pending_write_off
             else None,
-            lease=LeaseOut(landlord=view.lease.landlord_name, address=view.lease.property_address)
+            lease=LeaseOut(
+                landlord=view.lease.landlord_name,
+                address=view.lease.property_address,
+                landlord_iban=view.lease.landlord_iban,
+            )
             if view.lease is not None
             else None,
         )

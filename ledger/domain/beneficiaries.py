@@ -12,6 +12,9 @@ import secrets
 from dataclasses import dataclass, fields
 from datetime import date
 
+from stdnum import iban as stdnum_iban
+from stdnum.exceptions import ValidationError as StdnumError
+
 from ledger.domain.errors import ValidationError
 from ledger.domain.money import Money, to_minor
 
@@ -26,6 +29,20 @@ def new_beneficiary_id() -> str:
     return "B" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
 
 
+def checked_iban(value: str | None, field: str) -> str | None:
+    """An IBAN checked (country format and check digits) and normalised (no spaces, capitals);
+    None or blank stays None."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return str(stdnum_iban.validate(value))
+    except StdnumError as exc:
+        raise ValidationError(
+            f"{value!r} is not a valid IBAN ({exc}); copy it again from the bank details",
+            field,
+        ) from None
+
+
 @dataclass(frozen=True, slots=True)
 class PersonalData:
     full_name: str
@@ -37,6 +54,7 @@ class PersonalData:
     monthly_net_income: Money | None = None
     household_size: int | None = None
     own_savings: Money | None = None
+    iban: str | None = None  # where a refund of the person's credit is paid
 
     def __post_init__(self) -> None:
         name = self.full_name.strip() if isinstance(self.full_name, str) else ""
@@ -68,6 +86,7 @@ class PersonalData:
                 raise ValidationError(f"{name_} must not be negative", name_)
         if self.household_size is not None and not 1 <= self.household_size <= 30:
             raise ValidationError("household size must be between 1 and 30", "household_size")
+        object.__setattr__(self, "iban", checked_iban(self.iban, "iban"))
 
 
 PERSONAL_FIELDS = tuple(f.name for f in fields(PersonalData))

@@ -34,6 +34,7 @@ class Permission(StrEnum):
     PAYMENTS_RECORD = "record payments, deposit releases and refunds"
     WRITE_OFF_PROPOSE = "propose a write-off"
     WRITE_OFF_APPROVE = "approve a write-off"
+    PAYMENT_FILES = "make, download, send and cancel payment files"
 
 
 GRANTS: dict[Permission, frozenset[Role]] = {
@@ -56,6 +57,8 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.PAYMENTS_RECORD: frozenset({Role.TREASURER}),
     Permission.WRITE_OFF_PROPOSE: frozenset({Role.ADMIN, Role.CASEWORKER, Role.TREASURER}),
     Permission.WRITE_OFF_APPROVE: frozenset({Role.TREASURER}),
+    # The file carries creditors' names and IBANs: not for auditors (they read its metadata).
+    Permission.PAYMENT_FILES: frozenset({Role.ADMIN, Role.TREASURER}),
 }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, case, exists, func, insert, select, update
 from sqlalchemy.orm import aliased
 
-from ledger.domain.beneficiaries import Beneficiary, PersonalData
+from ledger.domain.beneficiaries import Beneficiary, PersonalData, checked_iban
 from ledger.domain.eligibility import Decision, PublicAlternatives
 from ledger.domain.errors import Conflict, NotFound
 from ledger.domain.loans import DepositForm, Loan, LoanStatus, LoanTerms
@@ -41,6 +41,10 @@ from ledger.store.tables import (
 class Lease:
     landlord_name: str | None
     property_address: str | None
+    landlord_iban: str | None = None  # where the deposit is paid (normalised)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "landlord_iban", checked_iban(self.landlord_iban, "landlord_iban"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +119,7 @@ class LoanRepository:
                 monthly_net_income=_money(row.monthly_net_income_minor, cur),
                 household_size=row.household_size,
                 own_savings=_money(row.own_savings_minor, cur),
+                iban=row.iban,
             )
         return Beneficiary(row.id, row.currency, personal, row.erased_at is not None)
 
@@ -136,7 +141,7 @@ class LoanRepository:
         self.conn.execute(
             update(leases)
             .where(leases.c.loan_id.in_(loan_ids))
-            .values(landlord_name=None, property_address=None)
+            .values(landlord_name=None, property_address=None, landlord_iban=None)
         )
         # The rules' reasons quote the facts (savings, income share, the permit's end date):
         # they go too, each rule's name and outcome stay.
@@ -203,6 +208,7 @@ class LoanRepository:
                 loan_id=loan.id,
                 landlord_name=lease.landlord_name,
                 property_address=lease.property_address,
+                landlord_iban=lease.landlord_iban,
             )
         )
 
@@ -289,13 +295,19 @@ class LoanRepository:
 
     def lease(self, loan_id: str) -> Lease:
         row = self.conn.execute(select(leases).where(leases.c.loan_id == loan_id)).first()
-        return Lease(row.landlord_name, row.property_address) if row else Lease(None, None)
+        if row is None:
+            return Lease(None, None)
+        return Lease(row.landlord_name, row.property_address, row.landlord_iban)
 
     def update_lease(self, loan_id: str, lease: Lease) -> None:
         self.conn.execute(
             update(leases)
             .where(leases.c.loan_id == loan_id)
-            .values(landlord_name=lease.landlord_name, property_address=lease.property_address)
+            .values(
+                landlord_name=lease.landlord_name,
+                property_address=lease.property_address,
+                landlord_iban=lease.landlord_iban,
+            )
         )
 
     # -- events ----------------------------------------------------------------------------
@@ -800,6 +812,7 @@ def _personal_row(data: PersonalData) -> dict[str, Any]:
         else None,
         "household_size": data.household_size,
         "own_savings_minor": to_minor(data.own_savings) if data.own_savings is not None else None,
+        "iban": data.iban,
     }
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from ledger.domain.errors import Conflict
 from ledger.store.document_repository import DocumentRepository
 from ledger.store.loan_repository import LoanRepository
+from ledger.store.payment_file_repository import PaymentFileRepository
 from ledger.store.repositories import (
     AccountRepository,
     AuditRepository,
@@ -50,6 +51,7 @@ class UnitOfWork:
     loans: LoanRepository
     statements: StatementRepository
     documents: DocumentRepository
+    payment_files: PaymentFileRepository
 
     def __init__(self, engine: Engine, *, clock: Clock = utc_now, readonly: bool = False) -> None:
         self.engine = engine
@@ -75,6 +77,7 @@ class UnitOfWork:
         self.loans = LoanRepository(conn)
         self.statements = StatementRepository(conn)
         self.documents = DocumentRepository(conn)
+        self.payment_files = PaymentFileRepository(conn)
         return self
 
     def __exit__(

@@ -25,6 +25,7 @@ ALLOWED: dict[Role, set[Permission]] = {
         P.PERSONAL_READ,
         P.PERSONAL_WRITE,
         P.WRITE_OFF_PROPOSE,
+        P.PAYMENT_FILES,
     },
     Role.TREASURER: {
         P.LEDGER_READ,
@@ -36,6 +37,7 @@ ALLOWED: dict[Role, set[Permission]] = {
         P.PAYMENTS_RECORD,
         P.WRITE_OFF_PROPOSE,
         P.WRITE_OFF_APPROVE,
+        P.PAYMENT_FILES,
     },
     Role.AUDITOR: {P.LEDGER_READ, P.AUDIT_READ, P.LOANS_READ},
     Role.CASEWORKER: {
