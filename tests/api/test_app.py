@@ -96,6 +96,15 @@ def test_openapi_documents_bearer_auth_and_problems(api: TestClient) -> None:
         "/api/write-offs/{write_off_id}/approval", "/api/write-offs/{write_off_id}/rejection",
         "/api/portfolio",
     }  # fmt: skip
+    expected |= {
+        "/api/payment-files", "/api/payment-files/pending", "/api/payment-files/{file_id}",
+        "/api/payment-files/{file_id}/xml", "/api/payment-files/{file_id}/sent",
+        "/api/payment-files/{file_id}/cancel", "/api/loans/{loan_id}/landlord-account",
+    }  # fmt: skip
+    expected |= {
+        "/api/reports/monthly/{month}", "/api/exports/journal.csv",
+        "/api/exports/trial-balance.csv",
+    }  # fmt: skip
     assert set(schema["paths"]) == expected
 
 
