@@ -19,6 +19,7 @@ from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from ledger.documents import fontsubset
 from ledger.documents.i18n import Translator, contracts_dir
 from ledger.documents.model import ContractData, FundInfo, ScheduleData
 from ledger.documents.payment_qr import epc_payload, epc_svg, swiss_qr_bill_svg
@@ -100,6 +101,7 @@ def _printing() -> _Printing:
     from weasyprint.text.fonts import FontConfiguration
 
     os.environ.setdefault("SOURCE_DATE_EPOCH", FONT_TIMESTAMP)
+    fontsubset.install()
     # Without the system's HarfBuzz-Subset library WeasyPrint subsets fonts with fontTools
     # (slower, same result) and says so for every font of every document: once is enough.
     logging.getLogger("weasyprint").addFilter(_OnceFilter("HarfBuzz-Subset"))
@@ -114,6 +116,13 @@ def _printing() -> _Printing:
     # once modules are torn down: release it while they are still there.
     atexit.register(_printing.cache_clear)
     return _Printing(stylesheet, font_config)
+
+
+def prepare() -> None:
+    """Load the templates, the print stylesheet and its fonts now rather than on first use
+    (each is loaded once per process)."""
+    _templates()
+    _printing()
 
 
 def _html(template: str, t: Translator, issued: date, fund: FundInfo, **context: Any) -> str:

@@ -29,6 +29,7 @@ from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 
+from ledger.documents import fontsubset
 from ledger.documents.i18n import contracts_dir
 
 BENEFICIARY_ANCHOR = "signature-beneficiary"
@@ -47,6 +48,7 @@ def _block_pdf(body: str) -> bytes:
     from weasyprint.text.fonts import FontConfiguration
     from weasyprint.urls import URLFetcher
 
+    fontsubset.install()  # the block's fonts are subset like a contract's (same bytes, faster)
     fonts = contracts_dir() / "fonts"
     latin = (fonts / "DejaVuSans.ttf").as_uri()
     ethiopic = (fonts / "AbyssinicaSIL-Regular.ttf").as_uri()

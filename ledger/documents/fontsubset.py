@@ -1,0 +1,114 @@
+"""Font subsetting without repeated work, for WeasyPrint's fontTools path; the same bytes out.
+
+Every PDF embeds the subset of each font it uses (PDF/A). Without the system's HarfBuzz-Subset
+library WeasyPrint subsets with fontTools, from the whole font file, for every font of every
+document, and most of that time is waste:
+
+* fontTools (4.68) reads and converts the font's GSUB and GPOS tables (the shaping rules: the
+  largest tables of DejaVu Sans) before it drops them, as WeasyPrint asks it to. They are
+  removed here once per font file and process, and fontTools is given the font without them.
+  fontTools also drops a legacy ``kern`` table when the font has GPOS; it is dropped with them.
+  The subset comes out byte for byte the same (checked by
+  ``tests/integration/test_documents_rendering_work.py``).
+* The same font subset to the same glyphs gives the same bytes: the last results are kept, so
+  the headings' bold font of a mailing in one language, say, is subset once.
+
+Nothing changes what Pango shapes with (it reads the font files themselves): only the input of
+the subsetting, after the layout. ``install()`` is idempotent and called where WeasyPrint is
+set up (``render._printing``, ``stamps``); with HarfBuzz-Subset present WeasyPrint does not use
+fontTools and this has no effect.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import logging
+import threading
+from collections import OrderedDict
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+#: Tables WeasyPrint has fontTools drop which fontTools nevertheless reads first.
+DROPPED_LAYOUT = ("GSUB", "GPOS")
+SUBSETS_KEPT = 128  # about 45 KiB each
+
+_original: Any = None
+
+
+@functools.lru_cache(maxsize=16)
+def without_layout_tables(content: bytes, index: int) -> bytes:
+    """The font file ``content`` without GSUB and GPOS (and ``kern`` when it has GPOS, which
+    fontTools' subsetter would drop too); the other tables are copied as they are."""
+    from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
+
+    font = TTFont(io.BytesIO(content), fontNumber=index, lazy=True)
+    if not any(tag in font for tag in DROPPED_LAYOUT):
+        return content
+    if "GPOS" in font and "kern" in font:
+        del font["kern"]
+    for tag in DROPPED_LAYOUT:
+        if tag in font:
+            del font[tag]
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue()
+
+
+_SubsetKey = tuple[bytes, int, frozenset[int], bool, bool]
+_subsets: OrderedDict[_SubsetKey, bytes] = OrderedDict()
+_lock = threading.Lock()  # the service renders in several threads
+
+
+def _fonttools_subset(self: Any, to_unicode: dict[int, Any], hinting: bool) -> None:
+    """In place of WeasyPrint's ``Font._fonttools_subset``, which it calls on the same font
+    without its layout tables, or whose result for the same font and glyphs it reuses."""
+    content = without_layout_tables(self.file_content, self.index)
+    # WeasyPrint subsets to the glyph ids (the keys) and draws the notdef glyph when some were
+    # missing: that, the font and hinting is all its result depends on.
+    key = (content, self.index, frozenset(to_unicode), bool(hinting), bool(self.missing))
+    with _lock:
+        subset = _subsets.get(key)
+        if subset is not None:
+            _subsets.move_to_end(key)
+    if subset is None:
+        self.file_content = content
+        _original(self, to_unicode, hinting)
+        subset = self.file_content
+        with _lock:
+            _subsets[key] = subset
+            if len(_subsets) > SUBSETS_KEPT:
+                _subsets.popitem(last=False)
+    self.file_content = subset
+
+
+def install() -> bool:
+    """Route WeasyPrint's fontTools subsetting through here; False if WeasyPrint has no such
+    step (another version): it then subsets as it always does."""
+    global _original
+    if _original is not None:
+        return True
+    from weasyprint.pdf import fonts
+
+    font_class = getattr(fonts, "Font", None)
+    original = getattr(font_class, "_fonttools_subset", None)
+    if font_class is None or original is None:
+        log.info("WeasyPrint has no fontTools subsetting step: fonts are subset as it does")
+        return False
+    _original = original
+    font_class._fonttools_subset = _fonttools_subset
+    return True
+
+
+def uninstall() -> None:
+    """WeasyPrint's own subsetting again (for comparing the two)."""
+    global _original
+    if _original is None:
+        return
+    from weasyprint.pdf import fonts
+
+    fonts.Font._fonttools_subset = _original
+    _original = None
+    with _lock:
+        _subsets.clear()
