@@ -199,6 +199,7 @@ def test_caseworkers_and_admins_see_it_and_each_read_is_audited(
     assert view["lease"] == {
         "landlord": "Immo Dupont SRL",
         "address": "Rue Haute 12, 1000 Bruxelles",
+        "landlord_iban": None,
     }
     assert view["eligibility"]["facts"]["monthly_net_income"] == "1450.00"
     reasons = {r["rule"]: r["reason"] for r in view["eligibility"]["results"]}

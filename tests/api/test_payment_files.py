@@ -177,3 +177,29 @@ def test_bad_input(
         api.put("/api/loans/L999999/landlord-account", json={"iban": LANDLORD}, headers=caseworker),
         404,
     )
+
+
+def test_the_accounts_are_personal_data(
+    api: TestClient, loan_id: str, login: Login, treasurer: dict[str, str]
+) -> None:
+    caseworker = login(Role.CASEWORKER)
+    lease = api.get(f"/api/loans/{loan_id}", headers=caseworker).json()["lease"]
+    assert (lease["landlord"], lease["landlord_iban"]) == ("Immo SRL", LANDLORD)
+    as_treasurer = api.get(f"/api/loans/{loan_id}", headers=treasurer)
+    assert as_treasurer.json()["lease"] is None and LANDLORD not in as_treasurer.text
+    person_id = api.get(f"/api/loans/{loan_id}", headers=caseworker).json()["beneficiary_id"]
+    person = {"currency": "EUR", "full_name": "Test Person", "iban": "be62 5100 0754 7061"}
+    updated = api.put(f"/api/beneficiaries/{person_id}", json=person, headers=caseworker)
+    assert updated.status_code in (200, 204), updated.text
+    seen = api.get(f"/api/beneficiaries/{person_id}", headers=caseworker).json()
+    assert seen["personal"]["iban"] == "BE62510007547061"
+    assert api.get(f"/api/beneficiaries/{person_id}", headers=treasurer).json()["personal"] is None
+    assert_problem(
+        api.put(
+            f"/api/beneficiaries/{person_id}",
+            json={**person, "iban": "BE00 0000"},
+            headers=caseworker,
+        ),
+        422,
+        field="iban",
+    )
