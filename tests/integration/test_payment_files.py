@@ -26,7 +26,7 @@ from ledger.domain.statements import end_to_end_id
 from ledger.services import loans
 from ledger.services import payment_files as pf
 from ledger.services.statements import get_statement
-from ledger.store.tables import audit_log, payment_file_items
+from ledger.store.tables import audit_log, beneficiaries, payment_file_items
 from ledger.store.uow import GuardRefused, UnitOfWork
 from tests.conftest import AUDITOR, TREASURER, Clock
 from tests.integration.ledgertext import book
@@ -331,3 +331,23 @@ def test_the_beneficiary_iban_is_personal_data(
     assert person.personal is not None and person.personal.iban == PERSON_IBAN
     with pytest.raises(ValidationError, match="not a valid IBAN"):
         give_person_an_iban(uow, b, "BE00 0000")
+
+
+def test_erasure_takes_the_ibans_and_a_file_cannot_be_made_again(
+    payouts: tuple[UnitOfWork, Loan, Loan, int],
+) -> None:
+    uow, _, b, _ = payouts
+    made = pf.create_payment_file(
+        uow, TREASURER, currency="EUR", execution_date=NEXT_DAY, debtor=FUND, idempotency_key="k"
+    )
+    assert loans.get_loan(uow, TREASURER, b.id).loan.status.value == "closed"
+    loans.erase_beneficiary(uow, CASEWORKER_A, b.beneficiary_id)
+    with uow:
+        assert uow.loans.lease(b.id).landlord_iban is None
+        assert uow.loans.beneficiary(b.beneficiary_id).personal is None
+        row = uow.connection.execute(
+            select(beneficiaries.c.iban).where(beneficiaries.c.id == b.beneficiary_id)
+        ).one()
+    assert row.iban is None
+    with pytest.raises(Conflict, match=rf"cannot be made again: .*loan {b.id}: the beneficiary"):
+        pf.payment_file_xml(uow, TREASURER, made.file.id, FUND)
