@@ -43,7 +43,9 @@ def without_layout_tables(content: bytes, index: int) -> bytes:
     fontTools' subsetter would drop too); the other tables are copied as they are."""
     from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 
-    font = TTFont(io.BytesIO(content), fontNumber=index, lazy=True)
+    if index != 0 or content[:4] == b"ttcf":
+        return content  # a font collection (a system font Pango fell back to): left as it is
+    font = TTFont(io.BytesIO(content), lazy=True)
     if not any(tag in font for tag in DROPPED_LAYOUT):
         return content
     if "GPOS" in font and "kern" in font:

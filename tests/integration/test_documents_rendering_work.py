@@ -15,7 +15,7 @@ from weasyprint.pdf import fonts as weasyprint_fonts
 
 from ledger.documents import fontsubset, mailing
 from ledger.documents.i18n import contracts_dir
-from ledger.documents.render import render_contract, render_schedule
+from ledger.documents.render import FONT_TIMESTAMP, render_contract, render_schedule
 from tests.unit.documents_data import contract, schedule
 
 NAMES = (
@@ -61,6 +61,8 @@ def test_documents_are_byte_for_byte_those_weasyprint_makes_alone(fonttools_path
 def test_each_shipped_font_subsets_to_the_same_bytes(
     path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # fontTools stamps a subset with the time unless told a fixed one, as rendering does
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", FONT_TIMESTAMP)
     content = path.read_bytes()
     stripped = fontsubset.without_layout_tables(content, 0)
     tables = set(TTFont(io.BytesIO(stripped)).keys())
@@ -108,3 +110,18 @@ def test_the_mailing_on_two_processes_gives_what_one_gives() -> None:
     ]
     with pytest.raises(ValueError, match="at least one worker"):
         list(mailing.render_schedules(schedules, workers=0))
+
+
+def test_a_font_collection_is_left_as_it_is() -> None:
+    """A system font Pango falls back to may be a collection (.ttc): fontTools then subsets
+    the n-th font of it, so it is handed over whole, layout tables and all."""
+    from fontTools.ttLib import TTCollection
+
+    collection = TTCollection()
+    collection.fonts = [TTFont(str(path)) for path in shipped_fonts()[:2]]
+    out = io.BytesIO()
+    collection.save(out)
+    content = out.getvalue()
+    assert content[:4] == b"ttcf"
+    for index in (0, 1):
+        assert fontsubset.without_layout_tables(content, index) is content
