@@ -74,6 +74,9 @@ GUARD_TRIGGERS = {
         "DROP TRIGGER journal_legs_guard ON journal_legs",
         "DROP TRIGGER journal_entries_seal ON journal_entries",
         "DROP TRIGGER journal_entries_balanced ON journal_entries",
+        # Since migration 0007 the commit-time balance check is queued per statement, by
+        # journal_entries_balanced and journal_legs_balanced.
+        "DROP TRIGGER journal_legs_balanced ON journal_legs",
     ],
 }
 
@@ -627,7 +630,8 @@ def render(
         rate rise more than the service rate.""",
         """**No guard triggers** (information): the raw rows on a copy of the schema without the
         insert guards (`journal_legs_guard`, `journal_entries_seal`, and on PostgreSQL the
-        deferred `journal_legs_balanced`), to show what those guards cost.""",
+        commit-time balance check queued by `journal_entries_balanced` and
+        `journal_legs_balanced`), to show what those guards cost.""",
         f"""Each variant writes to its own fresh database. After a warm-up, {args.rounds} rounds
         run the variants back to back in rotating order, so that other load on the machine
         falls on all of them alike; a rate is all entries of a variant over its summed time,

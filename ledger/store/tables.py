@@ -200,6 +200,17 @@ idempotency_keys = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
+# PostgreSQL's commit-time balance check, queued once per INSERT statement on the journal: a
+# row per statement, deleted by the check itself at COMMIT (migration 0007). Always empty
+# between transactions; unused on SQLite, whose guards are row triggers.
+journal_commit_checks = Table(
+    "journal_commit_checks",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("first_entry_id", BigInteger, nullable=False),
+    Column("last_entry_id", BigInteger, nullable=False),
+)
+
 
 # -- loans (migration 0002) ------------------------------------------------------------------
 

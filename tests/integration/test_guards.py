@@ -301,3 +301,121 @@ def test_deferred_trigger_refuses_unbalanced_legs_at_commit(pg_books: UnitOfWork
             text("SELECT tgenabled FROM pg_trigger WHERE tgname = 'journal_entries_seal'")
         ).scalar_one()
     assert enabled == "O"  # the ALTER was rolled back with the rest
+
+
+# -- several entries in one statement, as the service writes a batch ------------------------
+
+
+def add_entries(conn: Connection, *entries: tuple[int, date]) -> None:
+    """Several entries in one INSERT statement."""
+    rows = []
+    for entry_id, booking_date in entries:
+        fake = hashlib.sha256(f"forged {entry_id}".encode()).hexdigest()
+        rows.append(
+            {
+                "id": entry_id,
+                "booking_date": booking_date,
+                "description": "written by hand",
+                "kind": "adjustment",
+                "author": "mallory",
+                "created_at": datetime(2026, 3, 15, tzinfo=UTC),
+                "prev_hash": fake,
+                "hash": fake,
+            }
+        )
+    conn.execute(insert(journal_entries).values(rows))
+
+
+def test_one_unbalanced_entry_in_a_batch_refuses_the_batch(conn: Connection) -> None:
+    add_legs(conn, 3, ("1000", 100), ("4000", -100))
+    add_legs(conn, 4, ("1000", 100), ("4000", -99))
+    add_legs(conn, 5, ("1000", 100), ("4000", -100))
+    with pytest.raises(IntegrityError) as exc:
+        add_entries(conn, (3, date(2026, 3, 5)), (4, date(2026, 3, 5)), (5, date(2026, 3, 5)))
+    refused(exc, "does not balance")
+    if conn.dialect.name == "postgresql":
+        refused(exc, "entry 4 ")
+
+
+def test_one_entry_in_a_closed_month_refuses_the_batch(conn: Connection) -> None:
+    add_legs(conn, 3, ("1000", 100), ("4000", -100))
+    add_legs(conn, 4, ("1000", 100), ("4000", -100))
+    with pytest.raises(IntegrityError) as exc:
+        add_entries(conn, (3, date(2026, 3, 5)), (4, date(2026, 2, 27)))
+    refused(exc, "closed")
+
+
+def test_one_entry_with_one_leg_in_a_batch_refuses_the_batch(conn: Connection) -> None:
+    add_legs(conn, 3, ("1000", 100), ("4000", -100))
+    add_legs(conn, 4, ("1000", 100))
+    with pytest.raises(IntegrityError) as exc:
+        add_entries(conn, (3, date(2026, 3, 5)), (4, date(2026, 3, 5)))
+    refused(exc, "two legs")
+
+
+# -- PostgreSQL's commit-time check, queued once per statement (migration 0007) --------------
+
+
+def queued_checks(engine: Engine) -> int:
+    with engine.connect() as c:
+        return int(c.execute(text("SELECT count(*) FROM journal_commit_checks")).scalar_one())
+
+
+@pytest.mark.postgres
+def test_leg_added_by_another_transaction_refused_at_its_commit(pg_books: UnitOfWork) -> None:
+    # While entry 3 is not committed, another transaction's legs guard cannot see it: the leg
+    # goes in. When that transaction commits, entry 3 no longer balances: refused then.
+    before = counts(pg_books)
+    with pg_books.engine.connect() as first, pg_books.engine.connect() as second:
+        tx1 = first.begin()
+        add_legs(first, 3, ("1000", 100), ("4000", -100))
+        add_entry(first, 3, date(2026, 3, 5))
+        tx2 = second.begin()
+        add_legs(second, 3, ("6100", 7))
+        tx1.commit()
+        with pytest.raises(IntegrityError) as exc:
+            tx2.commit()
+    refused(exc, "entry 3 does not balance at commit")
+    after = counts(pg_books)
+    assert after["journal_legs"] == before["journal_legs"] + 2
+    assert queued_checks(pg_books.engine) == 0
+
+
+@pytest.mark.postgres
+def test_deleting_the_queued_check_does_not_skip_it(pg_books: UnitOfWork) -> None:
+    before = counts(pg_books)
+    with pg_books.engine.connect() as c:
+        tx = c.begin()
+        c.execute(text("ALTER TABLE journal_entries DISABLE TRIGGER journal_entries_seal"))
+        add_legs(c, 3, ("1000", 100), ("4000", -99))
+        add_entry(c, 3, date(2026, 3, 5))
+        assert c.execute(text("DELETE FROM journal_commit_checks")).rowcount > 0
+        with pytest.raises(IntegrityError) as exc:
+            tx.commit()
+    refused(exc, "does not balance at commit")
+    assert counts(pg_books) == before
+
+
+@pytest.mark.postgres
+def test_queued_checks_cannot_be_changed_or_truncated(pg_books: UnitOfWork) -> None:
+    for statement, words in (
+        ("UPDATE journal_commit_checks SET first_entry_id = 1000, last_entry_id = 1000", "UPDATE"),
+        ("TRUNCATE journal_commit_checks", "TRUNCATE"),
+    ):
+        with pg_books.engine.connect() as c:
+            tx = c.begin()
+            add_legs(c, 3, ("1000", 100), ("4000", -99))
+            with pytest.raises(DBAPIError) as exc:
+                c.execute(text(statement))
+            refused(exc, words)
+            tx.rollback()
+    with pytest.raises(DBAPIError) as exc, pg_books.engine.begin() as c:
+        c.execute(text("TRUNCATE journal_commit_checks"))  # nothing queued: our own guard
+    refused(exc, "fundledger: TRUNCATE on journal_commit_checks refused")
+
+
+@pytest.mark.postgres
+def test_queued_checks_are_gone_after_commit(pg_books: UnitOfWork) -> None:
+    book(pg_books, TREASURER, "2026-03-03 donation 1.00 Dr 1000 Cr 4000")
+    assert queued_checks(pg_books.engine) == 0
+    assert verify(pg_books, AUDITOR).ok

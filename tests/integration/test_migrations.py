@@ -34,14 +34,22 @@ POSTGRES_TRIGGERS = {
     *(f"{t}_{kind}" for t in APPEND_ONLY for kind in ("append_only", "no_truncate")),
     "journal_legs_guard",
     "journal_entries_seal",
-    # Since 0005 the commit-time balance check runs once per entry, not once per leg.
+    # Since 0007 the commit-time balance check is queued once per INSERT statement on entries
+    # and on legs, and runs on the queued row of journal_commit_checks.
     "journal_entries_balanced",
+    "journal_legs_balanced",
+    "journal_commit_checks_run",
+    "journal_commit_checks_no_update",
+    "journal_commit_checks_no_truncate",
 }
 POSTGRES_FUNCTIONS = {
     "fundledger_refuse_change",
     "fundledger_legs_guard",
     "fundledger_entries_seal",
     "fundledger_entry_balanced",
+    "fundledger_entries_to_check",
+    "fundledger_legs_to_check",
+    "fundledger_refuse_check_change",
 }
 
 
@@ -139,6 +147,63 @@ def test_postgres_up_down_up() -> None:
         engine = make_engine(scratch)
         try:
             round_trip(engine)
+        finally:
+            engine.dispose()
+
+
+def journal_guards(engine: Engine) -> dict[str, tuple[str, str, bool]]:
+    """The journal's guard triggers: name -> (table, function, is a constraint trigger)."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT t.tgname, c.relname, p.proname, t.tgconstraint <> 0 FROM pg_trigger t "
+                "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid "
+                "WHERE NOT t.tgisinternal AND c.relname LIKE 'journal%'"
+            )
+        )
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+
+def function_sources(engine: Engine) -> dict[str, str]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT proname, prosrc FROM pg_proc WHERE proname LIKE 'fundledger%'")
+        )
+        return {r[0]: r[1] for r in rows}
+
+
+@pytest.mark.postgres
+def test_postgres_down_from_0007_restores_0006() -> None:
+    """0007 down gives back 0006's guards exactly: the per-entry check at commit, 0005's
+    functions word for word, no table of queued checks."""
+    url = postgres_url()
+    if url is None:
+        pytest.skip("PostgreSQL not configured: set FUNDLEDGER_TEST_POSTGRES_URL")
+    with scratch_database(url) as scratch:
+        engine = make_engine(scratch)
+        try:
+            migrate.upgrade(engine, "0006")
+            guards_0006, sources_0006 = journal_guards(engine), function_sources(engine)
+            assert guards_0006["journal_entries_balanced"] == (
+                "journal_entries",
+                "fundledger_entry_balanced",
+                True,
+            )
+            migrate.upgrade(engine)
+            guards = journal_guards(engine)
+            assert guards["journal_entries_balanced"][2] is False  # once per statement now
+            assert guards["journal_commit_checks_run"][2] is True
+            use_the_books(engine)
+            with engine.connect() as conn:  # the queued checks ran and removed their rows
+                queued = conn.execute(text("SELECT count(*) FROM journal_commit_checks"))
+                assert queued.scalar_one() == 0
+            migrate.downgrade(engine, "0006")
+            assert journal_guards(engine) == guards_0006
+            assert function_sources(engine) == sources_0006
+            assert "journal_commit_checks" not in inspect(engine).get_table_names()
+            uow = UnitOfWork(engine, clock=Clock())
+            book(uow, TREASURER, "2026-03-02 donation 5.00 Dr 1000 Cr 4000")
+            assert verify(uow, AUDITOR).ok
         finally:
             engine.dispose()
 
