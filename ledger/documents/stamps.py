@@ -19,10 +19,13 @@ prints as it should.
 
 from __future__ import annotations
 
+import atexit
 import base64
+import functools
 import html
 import io
 from datetime import datetime
+from typing import Any
 
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name
@@ -42,9 +45,10 @@ def _when(at: datetime) -> str:
     return at.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _block_pdf(body: str) -> bytes:
-    """``body`` (HTML) alone on a page of exactly the block's size."""
-    from weasyprint import HTML  # imported here: loading WeasyPrint takes a moment
+@functools.cache
+def _block_setup() -> tuple[Any, Any, Any]:
+    """The block's stylesheet with its fonts, and the fetcher: loaded once per process."""
+    from weasyprint import CSS  # imported here: loading WeasyPrint takes a moment
     from weasyprint.text.fonts import FontConfiguration
     from weasyprint.urls import URLFetcher
 
@@ -52,7 +56,7 @@ def _block_pdf(body: str) -> bytes:
     fonts = contracts_dir() / "fonts"
     latin = (fonts / "DejaVuSans.ttf").as_uri()
     ethiopic = (fonts / "AbyssinicaSIL-Regular.ttf").as_uri()
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><style>
+    style = f"""
 @page {{ size: {BLOCK_WIDTH}pt {BLOCK_HEIGHT}pt; margin: 0 }}
 @font-face {{ font-family: "Signature Sans"; src: url("{latin}") }}
 @font-face {{ font-family: "Signature Ethiopic"; src: url("{ethiopic}") }}
@@ -63,10 +67,26 @@ img {{ display: block; height: 44pt; max-width: {BLOCK_WIDTH}pt; object-fit: con
 p {{ margin: 0; max-height: 16pt; overflow: hidden; overflow-wrap: anywhere }}
 .mark {{ border-left: 2pt solid #1f4e79; padding-left: 4pt; margin-top: 4pt }}
 .mark p {{ max-height: none }}
-</style></head><body>{body}</body></html>"""
+"""
     # Images are inline and the fonts are files: nothing is fetched from anywhere else.
     fetcher = URLFetcher(allowed_protocols={"data", "file"}, fail_on_errors=True)
-    block: bytes = HTML(string=page, url_fetcher=fetcher).write_pdf(font_config=FontConfiguration())
+    font_config = FontConfiguration()
+    stylesheet = CSS(string=style, font_config=font_config, url_fetcher=fetcher)
+    # WeasyPrint's font configuration cleans up in __del__, which fails at interpreter exit
+    # once modules are torn down: release it while they are still there.
+    atexit.register(_block_setup.cache_clear)
+    return stylesheet, font_config, fetcher
+
+
+def _block_pdf(body: str) -> bytes:
+    """``body`` (HTML) alone on a page of exactly the block's size."""
+    from weasyprint import HTML
+
+    stylesheet, font_config, fetcher = _block_setup()
+    page = f'<!doctype html><html><head><meta charset="utf-8"></head><body>{body}</body></html>'
+    block: bytes = HTML(string=page, url_fetcher=fetcher).write_pdf(
+        stylesheets=[stylesheet], font_config=font_config
+    )
     return block
 
 

@@ -11,9 +11,10 @@ from typing import Any
 
 import pytest
 from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
+from pypdf import PdfReader
 from weasyprint.pdf import fonts as weasyprint_fonts
 
-from ledger.documents import fontsubset, mailing
+from ledger.documents import fontsubset, mailing, stamps
 from ledger.documents.i18n import contracts_dir
 from ledger.documents.render import FONT_TIMESTAMP, render_contract, render_schedule
 from tests.unit.documents_data import contract, schedule
@@ -125,3 +126,26 @@ def test_a_font_collection_is_left_as_it_is() -> None:
     assert content[:4] == b"ttcf"
     for index in (0, 1):
         assert fontsubset.without_layout_tables(content, index) is content
+
+
+def block_fonts(pdf: bytes) -> set[str]:
+    page: Any = PdfReader(io.BytesIO(pdf)).pages[0]
+    fonts = page["/Resources"]["/Font"]
+    return {str(fonts[name].get_object()["/BaseFont"]).split("+", 1)[-1] for name in fonts}
+
+
+def test_signature_blocks_share_one_set_up_and_still_print_every_script() -> None:
+    """The blocks stamped into contracts load their stylesheet and fonts once per process."""
+    latin = stamps._block_pdf("<p>Amina Haddad</p>")
+    both = stamps._block_pdf('<p dir="auto">Олена Коваленко ራሄል</p><p>2026-03-15 12:00 UTC</p>')
+    mark = stamps._block_pdf('<div class="mark"><p>Fonds</p><p>PAdES &#x2713;</p></div>')
+    assert stamps._block_setup.cache_info().currsize == 1
+    assert stamps._block_setup.cache_info().hits >= 2
+    assert block_fonts(latin) == {"Signature-Sans"}
+    assert block_fonts(both) == {"Signature-Sans", "Signature-Ethiopic"}
+    assert "Signature-Sans" in block_fonts(mark)
+    for block in (latin, both, mark):
+        box = PdfReader(io.BytesIO(block)).pages[0].mediabox
+        assert (float(box.width), float(box.height)) == (stamps.BLOCK_WIDTH, stamps.BLOCK_HEIGHT)
+    text = PdfReader(io.BytesIO(both)).pages[0].extract_text()
+    assert "Олена Коваленко" in text and "2026-03-15 12:00 UTC" in text
