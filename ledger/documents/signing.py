@@ -98,7 +98,8 @@ class FundKey:
     signer: Any  # pyhanko.sign.signers.SimpleSigner
     certificate: asn1_x509.Certificate
     #: Room kept in the PDF for the CMS signature, as hex digits: measured once for this key,
-    #: so signing does not sign a dummy first to size it (what pyHanko does without it).
+    #: so signing does not sign a dummy first to size it (what pyHanko does without it). Sized
+    #: for ``sign_pdf``'s B-B signature: a timestamp or embedded revocation data needs more.
     bytes_reserved: int | None = None
 
     @property
