@@ -203,6 +203,7 @@ def test_a_loan_from_application_to_closure(api: TestClient, team: Team, engine:
     assert view["lease"] == {
         "landlord": "Immo Dupont SRL",
         "address": "Rue Haute 12, 1000 Bruxelles",
+        "landlord_iban": None,
     }
     assert [e["action"] for e in view["events"]] == [
         "open",
@@ -524,7 +525,7 @@ def test_beneficiary_data_is_updated_and_erased_once_no_loan_is_open(
     got = ok(api.get(f"/api/beneficiaries/{bid}", headers=team(ADMIN)))
     assert got == {"id": bid, "currency": "EUR", "erased": True, "personal": None}
     view = ok(api.get(f"/api/loans/{lid}", headers=team(CW1)))
-    assert view["lease"] == {"landlord": None, "address": None}
+    assert view["lease"] == {"landlord": None, "address": None, "landlord_iban": None}
     assert view["eligibility"] is None or view["eligibility"]["facts"] == {"erased": True}
     before = loan_counts(engine)
     again = api.put(f"/api/beneficiaries/{bid}", json=changed, headers=team(CW1))
@@ -574,4 +575,24 @@ def test_a_release_retried_with_the_amounts_written_differently_is_the_same_requ
                      headers=team.keyed(TR1, "rel"))  # fmt: skip
     assert again.status_code == 200 and again.headers["idempotent-replayed"] == "true"
     assert again.json()["entry"]["id"] == first["entry"]["id"]
+    assert loan_counts(engine) == before
+
+
+def test_a_release_that_brought_nothing_back_is_answered_on_retry(
+    api: TestClient, team: Team, engine: Engine
+) -> None:
+    fund(api, team)
+    lid = open_loan(api, team)["id"]
+    walk(api, team, lid, "active")
+    path = f"/api/loans/{lid}/deposit-release"
+    body = {"on": "2026-03-15", "currency": "EUR", "returned": "0", "kept": "1700.00",
+            "kept_reason": "two months of unpaid rent"}  # fmt: skip
+    first = ok(api.post(path, json=body, headers=team.keyed(TR1, "rel-0")), 201)
+    assert first["entry"] is None and first["still_owed"] == eur("1700.00")
+    before = loan_counts(engine)
+    again = api.post(path, json={**body, "returned": "0.00"}, headers=team.keyed(TR1, "rel-0"))
+    assert again.status_code == 200 and again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first
+    other = api.post(path, json={**body, "kept": "1600.00"}, headers=team.keyed(TR1, "rel-0"))
+    assert "kept" in assert_problem(other, 409, field="kept")["detail"]
     assert loan_counts(engine) == before
