@@ -51,13 +51,18 @@ def _write(out: Path, xml: bytes) -> None:
 
 
 @payment_app.command("pending")
-def pending(currency: Annotated[str, typer.Option(help="ISO currency")] = "EUR") -> None:
+def pending(
+    currency: Annotated[str | None, typer.Option(help="default: the fund's currency")] = None,
+) -> None:
     """Payouts and refunds waiting for a payment file, and what each still lacks."""
     from ledger.cli import _engine, _fail, _operator, _uow
 
-    engine = _engine(get_settings())
+    settings = get_settings()
+    engine = _engine(settings)
     try:
-        found = payment_files.pending_payouts(_uow(engine, readonly=True), _operator(), currency)
+        found = payment_files.pending_payouts(
+            _uow(engine, readonly=True), _operator(), currency or settings.currency
+        )
     except LedgerError as exc:
         _fail(exc.detail)
     for p in found:
@@ -75,7 +80,7 @@ def create(
     execution_date: Annotated[
         str, typer.Option("--execution-date", help="Day the bank pays, YYYY-MM-DD")
     ],
-    currency: Annotated[str, typer.Option(help="ISO currency")] = "EUR",
+    currency: Annotated[str | None, typer.Option(help="default: the fund's currency")] = None,
     entry: Annotated[
         list[int] | None, typer.Option("--entry", help="Pay only this entry (repeat)")
     ] = None,
@@ -96,7 +101,7 @@ def create(
         made = payment_files.create_payment_file(
             _uow(engine),
             _operator(),
-            currency=currency,
+            currency=currency or settings.currency,
             execution_date=day,
             debtor=fund_debtor(settings),
             idempotency_key=key or f"cli-{uuid.uuid4()}",

@@ -15,7 +15,7 @@ MAX_ENTRIES = 10_000
 
 
 class PaymentFileIn(RequestModel):
-    currency: CurrencyCode
+    currency: CurrencyCode | None = Field(default=None, description="default: the fund's")
     execution_date: IsoDate = Field(description="the day the bank should pay (today or later)")
     entry_ids: (
         Annotated[

@@ -51,8 +51,11 @@ def fund_debtor(settings: Settings) -> Debtor:
     summary="Payouts and refunds waiting for a payment file, each with what it still lacks "
     "(roles: admin, treasurer)",
 )
-def pending(actor: CurrentActor, uow: ReadUoW, currency: CurrencyCode = "EUR") -> list[PendingOut]:
-    return [PendingOut.of(p) for p in payment_files.pending_payouts(uow, actor, currency)]
+def pending(
+    state: State, actor: CurrentActor, uow: ReadUoW, currency: CurrencyCode | None = None
+) -> list[PendingOut]:
+    cur = currency or state.settings.currency
+    return [PendingOut.of(p) for p in payment_files.pending_payouts(uow, actor, cur)]
 
 
 @router.post(
@@ -74,7 +77,7 @@ def create(
     made = payment_files.create_payment_file(
         uow,
         actor,
-        currency=body.currency,
+        currency=body.currency or state.settings.currency,
         execution_date=body.execution_date,
         debtor=fund_debtor(state.settings),
         idempotency_key=key,
