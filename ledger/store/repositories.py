@@ -143,73 +143,6 @@ _KEY = select(*_RECORD).where(idempotency_keys.c.key == bindparam("key"))
 _KEYS = select(*_RECORD).where(idempotency_keys.c.key.in_(bindparam("keys", expanding=True)))
 _INSERT_KEYS = insert(idempotency_keys)
 _INSERT_AUDIT = insert(audit_log)
-
-
-class _DriverStatement:
-    """A statement of the posting path sent to SQLite as driver SQL.
-
-    SQLAlchemy compiles it once; each call then only binds the values, through the columns'
-    own types (so the stored text is exactly what a compiled statement stores), and hands
-    the rows to the driver. Executing a compiled statement costs SQLAlchemy several times
-    what SQLite needs to run it, and a posting runs nine.
-    """
-
-    def __init__(self, statement: Any, columns: Sequence[str] | None = None) -> None:
-        self.statement = statement
-        self.columns = list(columns) if columns is not None else None
-        self._compiled: dict[str, tuple[str, list[tuple[str, Any, Any]]]] = {}
-
-    def _for(self, conn: Connection) -> tuple[str, list[tuple[str, Any, Any]]]:
-        found = self._compiled.get(conn.dialect.name)
-        if found is None:
-            compiled = self.statement.compile(dialect=conn.dialect, column_keys=self.columns)
-            binds = []
-            for name in compiled.positiontup or []:
-                bind = compiled.binds[name]
-                fixed = bind.effective_value if bind.key not in (self.columns or []) else None
-                processor = bind.type._cached_bind_processor(conn.dialect)
-                binds.append((bind.key, processor, fixed))
-            found = self._compiled[conn.dialect.name] = (compiled.string, binds)
-        return found
-
-    def run(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-        sql, binds = self._for(conn)
-        params = [
-            tuple(
-                (processor(row[key]) if processor else row[key]) if key in row else fixed
-                for key, processor, fixed in binds
-            )
-            for row in rows
-        ]
-        if len(params) == 1:
-            conn.exec_driver_sql(sql, params[0])
-        elif params:
-            conn.exec_driver_sql(sql, params)
-
-
-_LEG_COLUMNS = ("entry_id", "account_id", "amount_minor", "currency")
-_ENTRY_COLUMNS = (
-    "id",
-    "booking_date",
-    "description",
-    "kind",
-    "author",
-    "created_at",
-    "loan_id",
-    "statement_line_id",
-    "reverses_id",
-    "idempotency_key",
-    "prev_hash",
-    "hash",
-)
-_KEY_COLUMNS = ("key", "command", "request", "entry_id", "actor", "created_at")
-_AUDIT_COLUMNS = ("at", "actor", "action", "target", "details")
-_SQLITE_INSERT_LEGS = _DriverStatement(_INSERT_LEGS, _LEG_COLUMNS)
-_SQLITE_INSERT_ENTRIES = _DriverStatement(_INSERT_ENTRIES, _ENTRY_COLUMNS)
-_SQLITE_MOVE_HEAD = _DriverStatement(_MOVE_HEAD)
-_SQLITE_ADD_TO_BALANCE = _DriverStatement(_ADD_TO_BALANCE)
-_SQLITE_INSERT_KEYS = _DriverStatement(_INSERT_KEYS, _KEY_COLUMNS)
-_SQLITE_INSERT_AUDIT = _DriverStatement(_INSERT_AUDIT, _AUDIT_COLUMNS)
 #: Keys looked up per query: well below every engine's limit on bound parameters.
 _KEYS_PER_QUERY = 1000
 
@@ -339,10 +272,8 @@ class AccountRepository:
     def add_to_balances(self, deltas: Mapping[int, int]) -> None:
         """Move cached balances by ``deltas`` (account id -> minor units), in id order."""
         params = [{"aid": aid, "delta": d} for aid, d in sorted(deltas.items()) if d]
-        if params and _is_pg(self.conn):
+        if params:
             self.conn.execute(_ADD_TO_BALANCE, params)
-        elif params:
-            _SQLITE_ADD_TO_BALANCE.run(self.conn, params)
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,8 +368,8 @@ class JournalRepository:
         self, sealed: Sequence[Entry], locked: Mapping[str, Account], deltas: Mapping[int, int]
     ) -> None:
         """SQLite: each table's rows in one ``executemany`` (a loop inside the driver)."""
-        _SQLITE_INSERT_LEGS.run(
-            self.conn,
+        self.conn.execute(
+            _INSERT_LEGS,
             [
                 {
                     "entry_id": e.id,
@@ -450,8 +381,8 @@ class JournalRepository:
                 for leg in e.legs
             ],
         )
-        _SQLITE_INSERT_ENTRIES.run(
-            self.conn,
+        self.conn.execute(
+            _INSERT_ENTRIES,
             [
                 {
                     "id": e.id,
@@ -471,7 +402,7 @@ class JournalRepository:
             ],
         )
         last = sealed[-1]
-        _SQLITE_MOVE_HEAD.run(self.conn, [{"new_entry_id": last.id, "new_hash": last.hash}])
+        self.conn.execute(_MOVE_HEAD, {"new_entry_id": last.id, "new_hash": last.hash})
         self.accounts.add_to_balances(deltas)
 
     def _write_pg(
@@ -911,10 +842,7 @@ class AuditRepository:
             "target": target,
             "details": json.dumps(details, sort_keys=True, default=str) if details else None,
         }
-        if _is_pg(self.conn):
-            self.conn.execute(_INSERT_AUDIT, row)
-        else:
-            _SQLITE_INSERT_AUDIT.run(self.conn, [row])
+        self.conn.execute(_INSERT_AUDIT, row)
 
     def page(
         self, *, actor: str | None, action: str | None, limit: int, offset: int
@@ -991,8 +919,8 @@ class IdempotencyRepository:
                 },
             )
         elif records:
-            _SQLITE_INSERT_KEYS.run(
-                self.conn,
+            self.conn.execute(
+                _INSERT_KEYS,
                 [
                     {
                         "key": r.key,

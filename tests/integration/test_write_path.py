@@ -1,28 +1,25 @@
 """The journal's write path: one statement per table and batch, and the same rows either way.
 
 On PostgreSQL a batch's legs, entries and idempotency keys go as one ``INSERT ... SELECT FROM
-unnest`` each; on SQLite they go to the driver as SQL compiled once. Both must store exactly
-what a statement compiled by SQLAlchemy stores.
+unnest`` each (typed arrays); on SQLite as one ``executemany`` each. Both must read back as
+posted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
-from pathlib import Path
+from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, insert, select, text
+from sqlalchemy import Engine, event
 
 from ledger.domain.journal import EntryDraft, EntryKind, Leg
 from ledger.domain.money import from_minor
 from ledger.services.journal import post
 from ledger.services.verify import verify
-from ledger.store.repositories import _SQLITE_INSERT_AUDIT, _SQLITE_INSERT_ENTRIES
-from ledger.store.tables import audit_log, journal_entries
 from ledger.store.uow import UnitOfWork
-from tests.conftest import AUDITOR, TREASURER, fresh_sqlite
+from tests.conftest import AUDITOR, TREASURER
 from tests.integration.helpers import balances
 
 
@@ -105,53 +102,3 @@ def test_entries_read_back_as_posted(funded: UnitOfWork) -> None:
         stored = funded.journal.get_many([p.entry.id for p in posted])
     for p in posted:
         assert stored[p.entry.id] == p.entry
-
-
-@pytest.fixture
-def sqlite_engine(sqlite_template: Path, tmp_path: Path) -> Iterator[Engine]:
-    engine = fresh_sqlite(sqlite_template, tmp_path)
-    yield engine
-    engine.dispose()
-
-
-def test_driver_statements_store_what_compiled_statements_store(sqlite_engine: Engine) -> None:
-    """SQLite's driver SQL binds values through the columns' types: the same stored text.
-    (PostgreSQL sends typed arrays; test_entries_read_back_as_posted covers it there.)"""
-    at = datetime(2026, 3, 2, 9, 30, 15, 123456, tzinfo=UTC)
-    row = {"at": at, "actor": "t", "action": "check", "target": None, "details": "{}"}
-    with sqlite_engine.begin() as conn:
-        conn.execute(insert(audit_log).values(**row))
-        _SQLITE_INSERT_AUDIT.run(conn, [row])
-        stored = conn.execute(
-            text("SELECT at, typeof(at) FROM audit_log WHERE action = 'check' ORDER BY id")
-        ).all()
-        assert len(stored) == 2 and stored[0] == stored[1]
-        entry = {
-            "booking_date": date(2026, 3, 2),
-            "description": "d",
-            "kind": "donation",
-            "author": "t",
-            "created_at": at,
-            "loan_id": None,
-            "statement_line_id": None,
-            "reverses_id": None,
-            "idempotency_key": None,
-            "prev_hash": "a" * 64,
-        }
-        conn.execute(text("DROP TRIGGER journal_entries_seal"))  # rows without legs, rolled back
-        conn.execute(insert(journal_entries).values(id=900, hash="b" * 64, **entry))
-        _SQLITE_INSERT_ENTRIES.run(conn, [{"id": 901, "hash": "c" * 64, **entry}])
-        dates = conn.execute(
-            text(
-                "SELECT booking_date, created_at, typeof(created_at) FROM journal_entries "
-                "WHERE id IN (900, 901) ORDER BY id"
-            )
-        ).all()
-        assert dates[0] == dates[1]
-        read = conn.execute(
-            select(journal_entries.c.created_at, journal_entries.c.booking_date).where(
-                journal_entries.c.id == 901
-            )
-        ).one()
-        assert tuple(read) == (at, date(2026, 3, 2))
-        conn.rollback()
