@@ -14,7 +14,8 @@ A refund of that credit is a negative event in the same replay: it takes the cre
 if a bounced payment has since shrunk the credit below what was refunded, the rest un-pays
 installments from the last one backwards: the person owes again what was paid back to them.
 Refunded beyond everything ever paid, the credit goes negative: a debt outside the schedule,
-which the next payments settle first.
+which the next payments settle first. It is owed from the day of the refund that made it, so
+arrears count it as overdue from then (``Allocation.debt_since``).
 """
 
 from __future__ import annotations
@@ -59,16 +60,23 @@ class Allocation:
     paid: tuple[int, ...]  # minor units paid on each installment, in schedule order
     credit: int  # overpayment: paid beyond everything owed
     parts: dict[int, tuple[tuple[int, int], ...]]  # payment key -> ((installment no, minor), ...)
+    debt_since: date | None = None  # while credit < 0: when its oldest unpaid part was refunded
 
     @property
     def total_paid(self) -> int:
         return sum(self.paid)
+
+    @property
+    def debt(self) -> int:
+        """Refunded beyond everything paid: owed outside the schedule (never negative)."""
+        return max(-self.credit, 0)
 
 
 def allocate(installments: Sequence[Due], payments: Iterable[PaymentEvent]) -> Allocation:
     remaining = [i.minor for i in installments]
     dues = [i.due_date for i in installments]
     credit = 0
+    debts: list[tuple[date, int]] = []  # (refund date, still owed), oldest first; sum = -credit
     parts: dict[int, tuple[tuple[int, int], ...]] = {}
     n = len(remaining)
     for payment in sorted(payments, key=lambda p: (p.on, p.key)):
@@ -85,6 +93,8 @@ def allocate(installments: Sequence[Due], payments: Iterable[PaymentEvent]) -> A
                     back -= amount
                     undone.append((installments[idx].number, -amount))
             credit -= back  # refunded beyond everything ever paid: owed outside the schedule
+            if back:
+                debts.append((payment.on, back))
             parts[payment.key] = tuple(undone)
             continue
         left = payment.minor
@@ -92,6 +102,14 @@ def allocate(installments: Sequence[Due], payments: Iterable[PaymentEvent]) -> A
             settled = min(left, -credit)
             credit += settled
             left -= settled
+            while settled:  # the oldest refund first
+                since, owed = debts[0]
+                part = min(settled, owed)
+                settled -= part
+                if part == owed:
+                    debts.pop(0)
+                else:
+                    debts[0] = (since, owed - part)
         past_due = [i for i in range(n) if dues[i] <= payment.on]
         upcoming = next((i for i in range(len(past_due), n) if remaining[i]), None)
         order = past_due + ([upcoming] if upcoming is not None else []) + list(range(n - 1, -1, -1))
@@ -107,7 +125,7 @@ def allocate(installments: Sequence[Due], payments: Iterable[PaymentEvent]) -> A
         credit += left
         parts[payment.key] = tuple(taken)
     paid = tuple(i.minor - r for i, r in zip(installments, remaining, strict=True))
-    return Allocation(paid, credit, parts)
+    return Allocation(paid, credit, parts, debts[0][0] if debts else None)
 
 
 class AgingBucket(StrEnum):
@@ -140,8 +158,8 @@ def bucket(days_past_due: int) -> AgingBucket:
 @dataclass(frozen=True, slots=True)
 class Arrears:
     as_of: date
-    outstanding: int  # still owed on the schedule (minor units)
-    overdue: int  # the part of it that fell due on or before as_of
+    outstanding: int  # still owed: on the schedule, and any refunded debt (minor units)
+    overdue: int  # the part of it that fell due on or before as_of (a refunded debt: all)
     days_past_due: int
     oldest_unpaid_due: date | None
 
@@ -151,16 +169,17 @@ class Arrears:
 
 
 def arrears(installments: Sequence[Due], payments: Iterable[PaymentEvent], as_of: date) -> Arrears:
-    """Arrears as of a date, counting only payments made on or before it."""
+    """Arrears as of a date, counting only payments made on or before it. A debt refunded
+    beyond everything paid is overdue from the day of that refund."""
     alloc = allocate(installments, (p for p in payments if p.on <= as_of))
-    outstanding = overdue = 0
-    oldest: date | None = None
+    outstanding = overdue = alloc.debt
+    oldest = alloc.debt_since
     for inst, paid in zip(installments, alloc.paid, strict=True):
         owed = inst.minor - paid
         outstanding += owed
         if owed and inst.due_date <= as_of:
             overdue += owed
-            if oldest is None:
+            if oldest is None or inst.due_date < oldest:
                 oldest = inst.due_date
     dpd = (as_of - oldest).days if oldest is not None else 0
     return Arrears(as_of, outstanding, overdue, dpd, oldest)

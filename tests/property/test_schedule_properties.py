@@ -277,6 +277,28 @@ def test_a_prepayment_reduces_from_the_end(schedule: Schedule, minor: int, early
 # -- arrears ---------------------------------------------------------------------------------
 
 
+@given(st.data(), SCHEDULES)
+def test_a_refunded_debt_is_dated_by_its_oldest_unpaid_refund(
+    data: st.DataObject, schedule: Schedule
+) -> None:
+    pays = data.draw(payments(schedule, refunds=True))
+    a = allocate(schedule.installments, pays)
+    assert (a.debt > 0) == (a.debt_since is not None) == (a.credit < 0)
+    if a.debt_since is None:
+        return
+    refunds = [p.on for p in pays if p.minor < 0]
+    assert a.debt_since in refunds
+    assert a.total_paid == 0  # a refund reaches into debt only once nothing is paid any more
+    after = max(p.on for p in pays) + timedelta(days=1)
+    # The next payments settle the oldest refunded money first: one unit short, what is left
+    # is the newest refund's.
+    if a.debt > 1:
+        short = allocate(schedule.installments, [*pays, PaymentEvent(0, after, a.debt - 1)])
+        assert short.debt == 1 and short.debt_since == max(refunds)
+    settled = allocate(schedule.installments, [*pays, PaymentEvent(0, after, a.debt)])
+    assert (settled.debt, settled.debt_since, settled.total_paid) == (0, None, 0)
+
+
 @given(st.data(), SCHEDULES, st.integers(-30, 800))
 def test_arrears_as_of_a_date_count_only_payments_up_to_it(
     data: st.DataObject, schedule: Schedule, offset: int
@@ -286,8 +308,11 @@ def test_arrears_as_of_a_date_count_only_payments_up_to_it(
     a = arrears(schedule.installments, pays, as_of)
     earlier = [p for p in pays if p.on <= as_of]
     assert a == arrears(schedule.installments, earlier, as_of)
-    paid = allocate(schedule.installments, earlier).total_paid
-    assert a.outstanding == sum(i.minor for i in schedule.installments) - paid
+    alloc = allocate(schedule.installments, earlier)
+    # A debt refunded beyond everything paid is owed too (and overdue from that refund).
+    assert a.outstanding == sum(i.minor for i in schedule.installments) - alloc.total_paid + (
+        alloc.debt
+    )
     assert 0 <= a.overdue <= a.outstanding
     assert a.days_past_due >= 0
     if a.oldest_unpaid_due is None:

@@ -177,6 +177,28 @@ def test_arrears_as_of_a_date_ignore_later_payments() -> None:
     assert (after.outstanding, after.overdue, after.days_past_due) == (0, 0, 0)
 
 
+def test_a_refunded_debt_is_overdue_from_its_refund() -> None:
+    # 50.00 paid, 80.00 refunded on 10 January (the 50.00 later bounced, say): 30.00 owed
+    # outside the schedule from that day, before any installment falls due.
+    events = keyed(("2026-01-05", 5_000), ("2026-01-10", -8_000))
+    a = arrears(PLAN, events, date(2026, 1, 20))
+    assert (a.outstanding, a.overdue, a.days_past_due) == (103_000, 3_000, 10)
+    assert a.oldest_unpaid_due == date(2026, 1, 10) and a.bucket is AgingBucket.D1_30
+    # Once installments are late too, the oldest of the two counts.
+    later = arrears(PLAN, events, date(2026, 2, 15))
+    assert (later.overdue, later.days_past_due) == (28_000, 36)
+
+
+def test_a_refunded_debt_is_settled_oldest_refund_first() -> None:
+    events = keyed(("2026-01-05", 5_000), ("2026-01-10", -8_000), ("2026-01-20", -2_000))
+    assert allocate(PLAN, events).debt_since == date(2026, 1, 10)
+    # 30.00 settle the first refund's debt; the second's 20.00 is owed from 20 January.
+    part = allocate(PLAN, [*events, pay("2026-01-25", 3_000, 4)])
+    assert (part.debt, part.debt_since, part.total_paid) == (2_000, date(2026, 1, 20), 0)
+    paid = arrears(PLAN, [*events, pay("2026-01-25", 5_000, 4)], date(2026, 1, 30))
+    assert (paid.outstanding, paid.overdue, paid.days_past_due) == (100_000, 0, 0)
+
+
 def test_fully_repaid() -> None:
     a = arrears(PLAN, keyed(("2026-01-02", 100_000)), date(2027, 1, 1))
     assert (a.outstanding, a.overdue, a.days_past_due, a.oldest_unpaid_due) == (0, 0, 0, None)
