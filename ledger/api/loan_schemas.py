@@ -41,8 +41,6 @@ from ledger.services.loans import (
 from ledger.store.loan_repository import Lease, LoanEvent, StoredDecision, WriteOff
 
 MAX_ID_LENGTH = 32
-#: Rules whose reasons quote a person's own figures (savings, income, permit date).
-PERSONAL_RULES = frozenset({"own_savings", "affordability", "residence_permit"})
 
 Reason = Annotated[str, Field(min_length=1, max_length=MAX_REASON, examples=["bounced"])]
 Count = Annotated[int, Field(strict=True, ge=1, le=MAX_INSTALLMENTS)]
@@ -408,7 +406,9 @@ class DecisionOut(BaseModel):
     )
 
     @classmethod
-    def of(cls, decision: StoredDecision, *, personal: bool) -> DecisionOut:
+    def of(cls, decision: StoredDecision) -> DecisionOut:
+        """As the service handed it over: without personal data for roles that may not see
+        it (``services.loans`` withholds the facts and the reasons that quote them)."""
         return cls(
             id=decision.id,
             at=decision.at,
@@ -421,13 +421,13 @@ class DecisionOut(BaseModel):
                 RuleOut(
                     rule=r["rule"],
                     outcome=r["outcome"],
-                    reason=r["reason"] if personal or r["rule"] not in PERSONAL_RULES else None,
+                    reason=r["reason"],
                 )
                 for r in decision.results
             ],
             override_by=decision.override_by,
             override_reason=decision.override_reason,
-            facts=decision.facts if personal else None,
+            facts=decision.facts,
         )
 
 
@@ -467,7 +467,7 @@ class LoanDetailOut(LoanOut):
     lease: LeaseOut | None = Field(description="only for caseworkers and admins")
 
     @classmethod
-    def of_view(cls, view: LoanView, *, personal: bool) -> LoanDetailOut:
+    def of_view(cls, view: LoanView) -> LoanDetailOut:
         cur = view.loan.currency
         return cls(
             **LoanOut.fields_of(view.loan),
@@ -498,7 +498,7 @@ class LoanDetailOut(LoanOut):
                 for entry, on, minor, kind, rev in view.payments
             ],
             events=[EventOut.of(e) for e in view.events],
-            eligibility=DecisionOut.of(view.decision, personal=personal) if view.decision else None,
+            eligibility=DecisionOut.of(view.decision) if view.decision else None,
             pending_write_off=WriteOffOut.of(view.pending_write_off)
             if view.pending_write_off
             else None,

@@ -260,6 +260,10 @@ def rule_cash(f: ApplicationFacts, r: EligibilityRules) -> RuleResult:
     return RuleResult("fund_cash", Outcome.PASS, "the fund has the cash")
 
 
+#: Rules whose reasons quote the person's own figures (savings, income, the permit's end date):
+#: shown only to roles that may see personal data (``Permission.PERSONAL_READ``).
+PERSONAL_RULES = frozenset({"own_savings", "affordability", "residence_permit"})
+
 DEFAULT_RULES: tuple[Rule, ...] = (
     rule_legal_maximum,
     rule_fund_cap,

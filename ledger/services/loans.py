@@ -10,15 +10,21 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from ledger.domain.accounts import AccountRole, AccountSpec, AccountType
 from ledger.domain.beneficiaries import Beneficiary, PersonalData, new_beneficiary_id
-from ledger.domain.eligibility import ApplicationFacts, EligibilityRules, decide
-from ledger.domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from ledger.domain.eligibility import PERSONAL_RULES, ApplicationFacts, EligibilityRules, decide
+from ledger.domain.errors import (
+    Conflict,
+    IdempotencyConflict,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+)
 from ledger.domain.journal import (
     Entry,
     EntryDraft,
@@ -363,6 +369,20 @@ def _decide(uow: UnitOfWork, actor: Actor, loan: Loan, policy: LoanPolicy) -> St
     return stored
 
 
+def _as_seen_by(actor: Actor, decision: StoredDecision | None) -> StoredDecision | None:
+    """A decision as ``actor`` may see it: a role without the right to see personal data gets
+    no facts and no reasons of the rules that quote them (every rule's outcome stays)."""
+    if decision is None or actor.can(Permission.PERSONAL_READ):
+        return decision
+    return replace(
+        decision,
+        facts=None,
+        results=[
+            {**r, "reason": None} if r["rule"] in PERSONAL_RULES else r for r in decision.results
+        ],
+    )
+
+
 def vars_of(facts: ApplicationFacts) -> dict[str, Any]:
     return {name: getattr(facts, name) for name in facts.__slots__}
 
@@ -388,7 +408,9 @@ def check_eligibility(
             details={"outcome": stored.outcome},
         )
         uow.commit()
-    return stored
+    shown = _as_seen_by(actor, stored)
+    assert shown is not None
+    return shown
 
 
 def submit(uow: UnitOfWork, actor: Actor, loan_id: str, policy: LoanPolicy) -> Loan:
@@ -432,21 +454,23 @@ def override_eligibility(
             details={"outcome": decision.outcome},
         )
         uow.commit()
-        stored = uow.loans.latest_decision(loan_id)
+        stored = _as_seen_by(actor, uow.loans.latest_decision(loan_id))
     assert stored is not None
     return stored
 
 
 def approve(uow: UnitOfWork, actor: Actor, loan_id: str) -> Loan:
-    """Four eyes: approved by someone other than who submitted it, with an accepted decision."""
+    """Four eyes: approved by someone other than who opened or submitted it, with an
+    accepted decision."""
     actor.require(Permission.LOANS_APPROVE)
     with uow:
         loan = uow.loans.get(loan_id, lock=True)
         target = next_status(loan.status, LoanAction.APPROVE)
         assert target is not None
-        if actor.name == loan.submitted_by:
+        if actor.name in (loan.created_by, loan.submitted_by):
+            done = "submitted" if actor.name == loan.submitted_by else "opened"
             raise PermissionDenied(
-                "you submitted this application; another caseworker or an admin must approve it"
+                f"you {done} this application; another caseworker or an admin must approve it"
             )
         decision = uow.loans.latest_decision(loan_id)
         if decision is None or not decision.accepted:
@@ -601,18 +625,45 @@ def _request(**fields: Any) -> dict[str, Any]:
     return {k: (str(v) if isinstance(v, date | Money | Decimal) else v) for k, v in fields.items()}
 
 
+def _money_command(
+    uow: UnitOfWork,
+    actor: Actor,
+    permission: Permission,
+    *,
+    command: str,
+    key: str,
+    request: dict[str, Any],
+    loan_id: str,
+) -> tuple[Entry | None, Loan]:
+    """How a command that moves a loan's money starts, inside its unit of work: the actor's
+    permission; then the chain head, where postings queue (so two requests with one key
+    cannot miss each other); then a retry is answered with its first entry (and the loan as
+    it is now), else the loan is locked for the command."""
+    actor.require(permission)
+    uow.journal.lock_head()
+    original = replay(uow, key, command, request)
+    if original is not None:
+        return original, uow.loans.get(loan_id)
+    return None, uow.loans.get(loan_id, lock=True)
+
+
 def disburse(
     uow: UnitOfWork, actor: Actor, loan_id: str, *, on: date, idempotency_key: str
 ) -> MoneyResult:
     """Pay the deposit out: Dr the loan's sub-account, Cr bank. The bank may not go below zero."""
-    actor.require(Permission.LOANS_DISBURSE)
     request = _request(loan_id=loan_id, on=on)
     with uow:
-        uow.journal.lock_head()
-        original = replay(uow, idempotency_key, "disburse", request)
+        original, loan = _money_command(
+            uow,
+            actor,
+            Permission.LOANS_DISBURSE,
+            command="disburse",
+            key=idempotency_key,
+            request=request,
+            loan_id=loan_id,
+        )
         if original:
-            return MoneyResult(uow.loans.get(loan_id), original, True)
-        loan = uow.loans.get(loan_id, lock=True)
+            return MoneyResult(loan, original, True)
         target = next_status(loan.status, LoanAction.DISBURSE)
         assert target is not None
         _require_signed_contract(uow, loan)
@@ -651,15 +702,20 @@ def undo_disbursement(
     uow: UnitOfWork, actor: Actor, loan_id: str, *, on: date, reason: str, idempotency_key: str
 ) -> MoneyResult:
     """Reverse a payout while nothing was repaid; the loan goes back to contract signed."""
-    actor.require(Permission.LOANS_DISBURSE)
-    why = _reason(reason)
     request = _request(loan_id=loan_id, on=on)
     with uow:
-        uow.journal.lock_head()
-        original = replay(uow, idempotency_key, "undo_disbursement", request)
+        original, loan = _money_command(
+            uow,
+            actor,
+            Permission.LOANS_DISBURSE,
+            command="undo_disbursement",
+            key=idempotency_key,
+            request=request,
+            loan_id=loan_id,
+        )
         if original:
-            return MoneyResult(uow.loans.get(loan_id), original, True)
-        loan = uow.loans.get(loan_id, lock=True)
+            return MoneyResult(loan, original, True)
+        why = _reason(reason)
         target = next_status(loan.status, LoanAction.UNDO_DISBURSEMENT)
         assert target is not None and loan.disbursement_entry_id is not None
         if uow.loans.payments(loan.id, kinds=("repayment", "deposit_release", "recovery")):
@@ -668,12 +724,22 @@ def undo_disbursement(
                 "nothing was paid",
                 "status",
             )
+        refunded = -_position(uow, loan)[0].ledger_credit
+        if refunded > 0:
+            # A refund whose payment bounced afterwards: undone, the loan would hide that debt.
+            raise Conflict(
+                f"loan {loan_id}: {from_minor(refunded, loan.currency)} were refunded to the "
+                "beneficiary out of a payment that bounced and are owed back; the payout "
+                "cannot be undone while they are",
+                "status",
+            )
         original = uow.journal.get(loan.disbursement_entry_id)
         draft = reversal_of(
             original,
             booking_date=on,
             idempotency_key=idempotency_key,
-            description=f"Payout of loan {loan.id} undone: {why}"[:500],
+            # Generic: the journal is hashed and kept for ever; the reason is in loan_events.
+            description=f"Payout of loan {loan.id} undone",
         )
         posted = post_in(uow, actor, [draft], command="undo_disbursement", requests=[request])[0]
         loan = _transition(
@@ -900,12 +966,8 @@ def _check_payable(loan: Loan, amount: Money) -> int:
             f"loan {loan.id} is {loan.status.value}; payments are booked once it is paid out",
             "status",
         )
-    if loan.status is LoanStatus.CLOSED:
-        raise Conflict(
-            f"loan {loan.id} is repaid and closed; book the money as an "
-            "unidentified receipt or refund it",
-            "status",
-        )
+    # A repaid (closed) loan takes the money too: it is the person's, booked as their credit,
+    # and the loan is overpaid until it is refunded (the statement import does the same).
     return minor
 
 
@@ -922,13 +984,18 @@ def _check_after_payout(loan: Loan, on: date, paid_out_on: date | None) -> None:
 def record_payment_in(uow: UnitOfWork, actor: Actor, payment: PaymentIn) -> MoneyResult:
     """``record_payment`` inside an open unit of work: the caller commits (a bank statement
     books its payments together with everything else it brings)."""
-    actor.require(Permission.PAYMENTS_RECORD)
     request = payment.request()
-    uow.journal.lock_head()
-    original = replay(uow, payment.idempotency_key, "loan_payment", request)
+    original, loan = _money_command(
+        uow,
+        actor,
+        Permission.PAYMENTS_RECORD,
+        command="loan_payment",
+        key=payment.idempotency_key,
+        request=request,
+        loan_id=payment.loan_id,
+    )
     if original:
-        return MoneyResult(uow.loans.get(payment.loan_id), original, True)
-    loan = uow.loans.get(payment.loan_id, lock=True)
+        return MoneyResult(loan, original, True)
     minor = _check_payable(loan, payment.amount)
     _check_after_payout(loan, payment.on, uow.loans.payout_date(loan))
     posted = _receive(
@@ -1086,7 +1153,8 @@ def reverse_payment_in(
         payment,
         booking_date=on,
         idempotency_key=idempotency_key,
-        description=f"Payment {entry_id} on loan {loan_id} reversed: {why}"[:500],
+        # Generic: the journal is hashed and kept for ever; the reason is in the audit log.
+        description=f"Payment {entry_id} on loan {loan_id} reversed",
     )
     posted = post_in(uow, actor, [draft], command="reverse_loan_payment", requests=[request])[0]
     loan = _settle(uow, actor, uow.loans.get(loan_id), on)
@@ -1104,14 +1172,19 @@ def refund_credit(
     uow: UnitOfWork, actor: Actor, loan_id: str, *, on: date, idempotency_key: str
 ) -> MoneyResult:
     """Pay back what a beneficiary paid beyond the loan; an overpaid loan then closes."""
-    actor.require(Permission.PAYMENTS_RECORD)
     request = _request(loan_id=loan_id, on=on)
     with uow:
-        uow.journal.lock_head()
-        original = replay(uow, idempotency_key, "refund_credit", request)
+        original, loan = _money_command(
+            uow,
+            actor,
+            Permission.PAYMENTS_RECORD,
+            command="refund_credit",
+            key=idempotency_key,
+            request=request,
+            loan_id=loan_id,
+        )
         if original:
-            return MoneyResult(uow.loans.get(loan_id), original, True)
-        loan = uow.loans.get(loan_id, lock=True)
+            return MoneyResult(loan, original, True)
         b, _, _ = _position(uow, loan)
         if b.ledger_credit <= 0:
             raise Conflict(f"loan {loan_id} has no credit balance to refund", "status")
@@ -1162,17 +1235,35 @@ def record_deposit_release(
 ) -> ReleaseResult:
     """End of lease: what came back from the deposit repays the loan; any excess is owed to the
     beneficiary; what the landlord kept (and why) is recorded, and the shortfall stays due."""
-    actor.require(Permission.PAYMENTS_RECORD)
     request = _request(
         loan_id=loan_id, on=on, returned=returned.amount, kept=kept.amount, kept_reason=kept_reason
     )
     with uow:
-        uow.journal.lock_head()
-        original = replay(uow, idempotency_key, "deposit_release", request)
+        original, loan = _money_command(
+            uow,
+            actor,
+            Permission.PAYMENTS_RECORD,
+            command="deposit_release",
+            key=idempotency_key,
+            request=request,
+            loan_id=loan_id,
+        )
         if original:
-            loan = uow.loans.get(loan_id)
             return ReleaseResult(loan, original, True, _position(uow, loan)[0].ledger_loan)
-        loan = uow.loans.get(loan_id, lock=True)
+        # A release that brought no money back posts no entry: its key is kept with it.
+        first = uow.loans.release_by_key(idempotency_key)
+        if first is not None:
+            _check_same_release(
+                idempotency_key,
+                first,
+                loan.currency,
+                loan_id=loan_id,
+                on=on,
+                returned=returned,
+                kept=kept,
+                kept_reason=kept_reason,
+            )
+            return ReleaseResult(loan, None, True, _position(uow, loan)[0].ledger_loan)
         if loan.status not in DISBURSED:
             raise Conflict(f"loan {loan_id} was not paid out", "status")
         _check_after_payout(loan, on, uow.loans.payout_date(loan))
@@ -1235,6 +1326,7 @@ def record_deposit_release(
             entry_id=entry.id if entry else None,
             actor=actor.name,
             now=uow.now(),
+            idempotency_key=idempotency_key,
         )
         uow.audit.record(
             at=uow.now(),
@@ -1247,6 +1339,47 @@ def record_deposit_release(
         still = _position(uow, loan)[0].ledger_loan
         uow.commit()
     return ReleaseResult(loan, entry, False, still)
+
+
+def _check_same_release(
+    key: str,
+    first: dict[str, Any],
+    currency: str,
+    *,
+    loan_id: str,
+    on: date,
+    returned: Money,
+    kept: Money,
+    kept_reason: str | None,
+) -> None:
+    """A retry of a release that posted nothing: the same release, or a conflict naming the
+    first field that differs (as ``replay`` does for the releases that post an entry)."""
+    before: dict[str, Any] = {
+        "loan_id": first["loan_id"],
+        "on": first["released_on"],
+        "returned": from_minor(first["returned_minor"], currency),
+        "kept": from_minor(first["kept_minor"], currency),
+        "kept_reason": first["kept_reason"],
+    }
+    now: dict[str, Any] = {
+        "loan_id": loan_id,
+        "on": on,
+        "returned": returned,
+        "kept": kept,
+        "kept_reason": _reason(kept_reason, required=False),
+    }
+    for name, value in before.items():
+        if now[name] != value:
+            raise IdempotencyConflict(
+                f"Idempotency-Key {key} was first used with {name} = {_shown(value)}, now "
+                f"{_shown(now[name])}; send the same request again, or use a new key for a new "
+                "request",
+                field=name,
+            )
+
+
+def _shown(value: Any) -> str:
+    return repr(str(value) if isinstance(value, date | Money) else value)
 
 
 # -- schedules -------------------------------------------------------------------------------
@@ -1403,15 +1536,25 @@ def approve_write_off(
         b, _, _ = _position(uow, loan)
         if b.ledger_loan <= 0:
             raise Conflict(f"loan {loan.id} has nothing outstanding to write off", "status")
-        amount = from_minor(b.ledger_loan, loan.currency)
+        # With it goes a refunded debt (a refund whose payment bounced), owed on 2100.
+        debt = max(-b.ledger_credit, 0)
+        cur = loan.currency
+        legs: tuple[Leg, ...] = (
+            Leg.debit(
+                _code(uow, AccountRole.LOAN_LOSSES, cur), from_minor(b.ledger_loan + debt, cur)
+            ),
+            Leg.credit(loan.account_code, from_minor(b.ledger_loan, cur)),
+        )
+        if debt:
+            legs += (
+                Leg.credit(_code(uow, AccountRole.BENEFICIARY_CREDIT, cur), from_minor(debt, cur)),
+            )
         draft = EntryDraft(
             on,
-            f"Loan {loan.id} written off: {wo.reason}"[:500],
+            # Generic: the journal is hashed and kept for ever; the reason is in write_offs.
+            f"Loan {loan.id} written off (write-off #{wo.id})",
             EntryKind.WRITE_OFF,
-            (
-                Leg.debit(_code(uow, AccountRole.LOAN_LOSSES, loan.currency), amount),
-                Leg.credit(loan.account_code, amount),
-            ),
+            legs,
             loan_id=loan.id,
             idempotency_key=idempotency_key,
         )
@@ -1526,14 +1669,17 @@ def get_loan(uow: UnitOfWork, actor: Actor, loan_id: str, as_of: date | None = N
             as_of=day,
             schedule_version=version,
             installments=views,
-            outstanding=total - alloc.total_paid if disbursed and not loan.written_off else 0,
+            # A refunded debt (a refund whose payment bounced) is owed too.
+            outstanding=total - alloc.total_paid + alloc.debt
+            if disbursed and not loan.written_off
+            else 0,
             credit=alloc.credit,
             arrears=arrears(schedule.installments, valid, day)
             if disbursed
             else arrears((), [], day),
             payments=tuple((p.key, p.on, p.minor, kind, rev) for p, kind, rev in all_pays),
             events=tuple(uow.loans.events(loan_id)),
-            decision=uow.loans.latest_decision(loan_id),
+            decision=_as_seen_by(actor, uow.loans.latest_decision(loan_id)),
             pending_write_off=uow.loans.pending_write_off(loan_id),
             lease=lease,
         )

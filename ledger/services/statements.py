@@ -74,8 +74,11 @@ from ledger.store.statement_repository import (
 )
 from ledger.store.uow import UnitOfWork
 
-#: Loans whose repayments a statement books; others' money goes to unidentified receipts.
-PAYABLE = frozenset({LoanStatus.ACTIVE, LoanStatus.OVERPAID, LoanStatus.WRITTEN_OFF})
+#: Loans whose repayments a statement books; others' money goes to unidentified receipts. On a
+#: closed loan the money is the person's credit (overpaid until refunded), as record_payment.
+PAYABLE = frozenset(
+    {LoanStatus.ACTIVE, LoanStatus.CLOSED, LoanStatus.OVERPAID, LoanStatus.WRITTEN_OFF}
+)
 #: Entries a debit on the statement can explain: money the fund sent.
 LINKABLE_KINDS = ("disbursement", "refund")
 #: Money in the treasurer may have booked by hand before the statement came: a line then
@@ -811,7 +814,7 @@ def _undo(
         original,
         booking_date=day,
         idempotency_key=key,
-        description=f"Statement line {line.id} re-matched: {why}"[:500],
+        description=f"Statement line {line.id} re-matched",  # the reason: in the match record
     )
     return post_in(uow, actor, [draft], command="statement_rematch")[0].entry.id
 

@@ -66,8 +66,8 @@ class StoredDecision:
     outcome: str
     rules_version: str
     rules_fingerprint: str
-    facts: dict[str, Any]
-    results: list[dict[str, str]]
+    facts: dict[str, Any] | None  # None: withheld from a role that may not see personal data
+    results: list[dict[str, str | None]]  # rule, outcome, reason (None: withheld, as facts)
     override_by: str | None
     override_reason: str | None
 
@@ -621,6 +621,7 @@ class LoanRepository:
         entry_id: int | None,
         actor: str,
         now: datetime,
+        idempotency_key: str,
     ) -> None:
         self.conn.execute(
             insert(deposit_releases).values(
@@ -632,8 +633,16 @@ class LoanRepository:
                 entry_id=entry_id,
                 recorded_by=actor,
                 recorded_at=now,
+                idempotency_key=idempotency_key,
             )
         )
+
+    def release_by_key(self, key: str) -> dict[str, Any] | None:
+        """The deposit release recorded with this idempotency key, if any."""
+        row = self.conn.execute(
+            select(deposit_releases).where(deposit_releases.c.idempotency_key == key)
+        ).first()
+        return dict(row._mapping) if row is not None else None
 
     def releases(self, loan_id: str) -> list[dict[str, Any]]:
         rows = self.conn.execute(

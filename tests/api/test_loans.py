@@ -576,3 +576,23 @@ def test_a_release_retried_with_the_amounts_written_differently_is_the_same_requ
     assert again.status_code == 200 and again.headers["idempotent-replayed"] == "true"
     assert again.json()["entry"]["id"] == first["entry"]["id"]
     assert loan_counts(engine) == before
+
+
+def test_a_release_that_brought_nothing_back_is_answered_on_retry(
+    api: TestClient, team: Team, engine: Engine
+) -> None:
+    fund(api, team)
+    lid = open_loan(api, team)["id"]
+    walk(api, team, lid, "active")
+    path = f"/api/loans/{lid}/deposit-release"
+    body = {"on": "2026-03-15", "currency": "EUR", "returned": "0", "kept": "1700.00",
+            "kept_reason": "two months of unpaid rent"}  # fmt: skip
+    first = ok(api.post(path, json=body, headers=team.keyed(TR1, "rel-0")), 201)
+    assert first["entry"] is None and first["still_owed"] == eur("1700.00")
+    before = loan_counts(engine)
+    again = api.post(path, json={**body, "returned": "0.00"}, headers=team.keyed(TR1, "rel-0"))
+    assert again.status_code == 200 and again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first
+    other = api.post(path, json={**body, "kept": "1600.00"}, headers=team.keyed(TR1, "rel-0"))
+    assert "kept" in assert_problem(other, 409, field="kept")["detail"]
+    assert loan_counts(engine) == before

@@ -381,8 +381,11 @@ def test_overpayment_is_a_credit_and_the_refund_closes_the_loan(
         loans.refund_credit(
             funded, TREASURER, active.id, on=day("2026-06-15"), idempotency_key="rf2"
         )
-    with pytest.raises(Conflict, match="repaid and closed"):
-        pay(funded, active, "5.00", "2026-06-15")
+    # Money that comes in after the loan was repaid is the person's: a credit, the loan
+    # overpaid until it is refunded.
+    late = pay(funded, active, "5.00", "2026-06-15")
+    assert late.loan.status is S.OVERPAID
+    assert legs(late) == [("1000", 500), ("2100", -500)]
 
 
 def test_refund_dated_before_the_overpayment_refused(funded: UnitOfWork, active: Loan) -> None:
@@ -706,7 +709,10 @@ def test_undo_payout_while_nothing_was_paid(funded: UnitOfWork, active: Loan) ->
     assert (bal["1000"], bal[ACCOUNT], bal["1200"]) == (1_000_000, 0, 0)
     entry = last_entry(funded)
     assert entry == undone.entry and entry.reverses_id == active.disbursement_entry_id
-    assert "lease cancelled" in entry.description
+    # The reason is kept with the loan's events, never in the hashed journal.
+    assert entry.description == f"Payout of loan {active.id} undone"
+    events = loans.get_loan(funded, TREASURER, active.id).events
+    assert events[-1].reason == "lease cancelled" and events[-1].entry_id == entry.id
     again = loans.undo_disbursement(
         funded,
         TREASURER,

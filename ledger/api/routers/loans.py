@@ -146,7 +146,7 @@ def get_loan(
 ) -> LoanDetailOut:
     personal = actor.can(Permission.PERSONAL_READ)
     view = loans.get_loan(audited_read_uow(state, personal), actor, loan_id, as_of)
-    return LoanDetailOut.of_view(view, personal=personal)
+    return LoanDetailOut.of_view(view)
 
 
 @router.put("/loans/{loan_id}", summary="Change a draft application (roles: admin, caseworker)")
@@ -164,7 +164,7 @@ def amend_application(
 def check_eligibility(
     loan_id: LoanId, actor: CurrentActor, uow: WriteUoW, policy: Policy
 ) -> DecisionOut:
-    return DecisionOut.of(loans.check_eligibility(uow, actor, loan_id, policy), personal=True)
+    return DecisionOut.of(loans.check_eligibility(uow, actor, loan_id, policy))
 
 
 @router.post(
@@ -175,9 +175,7 @@ def check_eligibility(
 def override_eligibility(
     loan_id: LoanId, body: ReasonIn, actor: CurrentActor, uow: WriteUoW
 ) -> DecisionOut:
-    return DecisionOut.of(
-        loans.override_eligibility(uow, actor, loan_id, body.reason), personal=True
-    )
+    return DecisionOut.of(loans.override_eligibility(uow, actor, loan_id, body.reason))
 
 
 @router.post(
