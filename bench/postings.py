@@ -299,22 +299,42 @@ class RawPoster:
 
     def run(self, entries: int, per_commit: int) -> tuple[float, float]:
         batches = [self._batch(per_commit) for _ in range(entries // per_commit)]
+        if self.pg:
+            return self._run_pg(batches)
         sql = self.sql
         cur = self.conn.cursor()
         started, cpu = time.perf_counter(), time.process_time()
         for b in batches:
-            if not self.pg:
-                cur.execute("BEGIN IMMEDIATE")  # as the engine begins every write
+            cur.execute("BEGIN IMMEDIATE")  # as the engine begins every write
             cur.executemany(sql["legs"], b.legs)
             cur.executemany(sql["entries"], b.entries)
             cur.execute(sql["head"], b.head)
             cur.executemany(sql["balance"], b.balances)
             cur.executemany(sql["keys"], b.keys)
             cur.execute(sql["audit"], b.audit)
-            if self.pg:
-                self.conn.commit()
-            else:
-                cur.execute("COMMIT")
+            cur.execute("COMMIT")
+        elapsed = time.perf_counter() - started, time.process_time() - cpu
+        cur.close()
+        return elapsed
+
+    def _run_pg(self, batches: list[RawBatch]) -> tuple[float, float]:
+        """PostgreSQL: each table's rows as one statement of arrays, as the service sends them
+        (``INSERT ... SELECT FROM unnest``, parameters in binary); the columns are built
+        before the clock starts."""
+        columns = [
+            (_columns(b.legs), _columns(b.entries), _columns(b.balances), _columns(b.keys))
+            for b in batches
+        ]
+        cur = self.conn.cursor()
+        started, cpu = time.perf_counter(), time.process_time()
+        for b, (legs, entries_, balances, keys) in zip(batches, columns, strict=True):
+            cur.execute(PG_RAW_SQL["legs"], legs)
+            cur.execute(PG_RAW_SQL["entries"], entries_)
+            cur.execute(self.sql["head"], b.head)
+            cur.execute(PG_RAW_SQL["balance"], balances)
+            cur.execute(PG_RAW_SQL["keys"], keys)
+            cur.execute(self.sql["audit"], b.audit)
+            self.conn.commit()
         elapsed = time.perf_counter() - started, time.process_time() - cpu
         cur.close()
         return elapsed
@@ -322,6 +342,26 @@ class RawPoster:
     def close(self) -> None:
         self.conn.close()
 
+
+def _columns(rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
+    """Rows turned into one list per column, the arrays of an ``unnest``."""
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+PG_RAW_SQL = {
+    "legs": "INSERT INTO journal_legs (entry_id, account_id, amount_minor, currency) "
+    "SELECT * FROM unnest(%b::bigint[], %b::integer[], %b::bigint[], %b::varchar[])",
+    "entries": "INSERT INTO journal_entries (id, booking_date, description, kind, author, "
+    "created_at, loan_id, statement_line_id, reverses_id, idempotency_key, prev_hash, hash) "
+    "SELECT * FROM unnest(%b::bigint[], %b::date[], %b::varchar[], %b::varchar[], "
+    "%b::varchar[], %b::timestamptz[], %b::varchar[], %b::varchar[], %b::bigint[], "
+    "%b::varchar[], %b::varchar[], %b::varchar[])",
+    "balance": "UPDATE accounts SET balance_minor = accounts.balance_minor + d.delta "
+    "FROM unnest(%b::bigint[], %b::integer[]) AS d (delta, aid) WHERE accounts.id = d.aid",
+    "keys": "INSERT INTO idempotency_keys (key, command, request, entry_id, actor, created_at) "
+    "SELECT * FROM unnest(%b::varchar[], %b::varchar[], %b::text[], %b::bigint[], "
+    "%b::varchar[], %b::timestamptz[])",
+}
 
 RAW_SQL = {
     "legs": "INSERT INTO journal_legs (entry_id, account_id, amount_minor, currency) "
@@ -619,7 +659,8 @@ def render(
         account touched, idempotency key, audit record) written with plain SQL through the
         driver, on a connection of an engine made by `make_engine` (same pragmas, same
         durability), with the database's guard triggers in place, since they are part of the
-        schema. Several rows of one table go in one `executemany`, as the service sends them.
+        schema. Several rows of one table go as the service sends them: in one `executemany`
+        on SQLite, in one `INSERT ... SELECT FROM unnest` statement on PostgreSQL.
         The parameters are built before the clock starts: this is what the database itself can
         do, and service / raw is the share of it the service delivers. The raw loop reads
         nothing; the service must read the chain head, the idempotency keys and the accounts
@@ -858,11 +899,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         if bulk["raw"].rate < BULK_TARGET_PG:
             extra.append(
                 f"""On PostgreSQL the database alone, fed the same rows as plain SQL (one
-                `executemany` per table) with its guard triggers in place, wrote
+                statement per table) with its guard triggers in place, wrote
                 {bulk["raw"].rate:,.0f} entries/s at {BULK:,} entries per commit in this run
                 ({bulk["raw_notrig"].rate:,.0f} without the guard triggers), below the
-                {BULK_TARGET_PG:,} entries/s target: with this schema on this machine, no way of
-                calling it that writes these rows row by row can reach the target."""
+                {BULK_TARGET_PG:,} entries/s target: with this schema on this machine, the
+                service cannot reach the target either."""
             )
         notes.append(check_service(pg_first, "PostgreSQL"))
     else:
