@@ -733,6 +733,19 @@ def undo_disbursement(
                 "cannot be undone while they are",
                 "status",
             )
+        file_id = uow.payment_files.live_file_of(loan.disbursement_entry_id)
+        if file_id is not None:
+            status = uow.payment_files.get(file_id).status
+            raise Conflict(
+                f"the payout of loan {loan_id} is in payment file {file_id} ({status}); "
+                + (
+                    "cancel that file first, then undo the payout"
+                    if status == "created"
+                    else "the bank was asked to pay it, so it cannot be undone; if the money "
+                    "comes back, match the bank's line by hand"
+                ),
+                "status",
+            )
         original = uow.journal.get(loan.disbursement_entry_id)
         draft = reversal_of(
             original,

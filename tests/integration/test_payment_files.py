@@ -236,7 +236,7 @@ def test_a_missing_iban_is_refused_naming_the_loan(chart: UnitOfWork) -> None:
         )
 
 
-def test_a_changed_iban_refuses_the_download_and_a_reversed_payout_the_sending(
+def test_a_changed_iban_refuses_the_download(
     payouts: tuple[UnitOfWork, Loan, Loan, int], clock: Clock
 ) -> None:
     uow, a, _, _ = payouts
@@ -248,12 +248,6 @@ def test_a_changed_iban_refuses_the_download_and_a_reversed_payout_the_sending(
         pf.payment_file_xml(uow, TREASURER, made.file.id, FUND)
     pf.set_landlord_account(uow, CASEWORKER_A, a.id, iban=LANDLORD_A)
     assert pf.payment_file_xml(uow, TREASURER, made.file.id, FUND) == made.xml
-
-    loans.undo_disbursement(
-        uow, TREASURER, a.id, on=date(2026, 3, 15), reason="lease fell through", idempotency_key="u"
-    )
-    with pytest.raises(Conflict, match=rf"entry {a.disbursement_entry_id} .*was reversed"):
-        pf.mark_sent(uow, TREASURER, made.file.id)
 
 
 def test_roles_and_what_is_audited(payouts: tuple[UnitOfWork, Loan, Loan, int]) -> None:
@@ -351,3 +345,57 @@ def test_erasure_takes_the_ibans_and_a_file_cannot_be_made_again(
     assert row.iban is None
     with pytest.raises(Conflict, match=rf"cannot be made again: .*loan {b.id}: the beneficiary"):
         pf.payment_file_xml(uow, TREASURER, made.file.id, FUND)
+
+
+def test_a_payout_in_a_payment_file_cannot_be_undone(
+    payouts: tuple[UnitOfWork, Loan, Loan, int],
+) -> None:
+    """Undoing a payout the bank is asked to pay would leave the bank paying a loan the ledger
+    no longer has: refused while the file is live, allowed once it is cancelled."""
+    uow, a, _, _ = payouts
+    made = pf.create_payment_file(
+        uow,
+        TREASURER,
+        currency="EUR",
+        execution_date=NEXT_DAY,
+        debtor=FUND,
+        idempotency_key="k1",
+        entry_ids=[a.disbursement_entry_id or 0],
+    ).file
+
+    def undo(key: str) -> object:
+        return loans.undo_disbursement(
+            uow, TREASURER, a.id, on=date(2026, 3, 15), reason="wrong landlord", idempotency_key=key
+        )
+
+    with pytest.raises(Conflict, match=rf"payment file {made.id} \(created\); cancel that file"):
+        undo("u1")
+    pf.cancel(uow, TREASURER, made.id, "wrong landlord account")
+    assert loans.get_loan(uow, TREASURER, a.id).loan.status.value == "active"
+    undo("u2")
+    assert loans.get_loan(uow, TREASURER, a.id).loan.status.value == "contract_signed"
+
+
+def test_a_payout_in_a_sent_file_cannot_be_undone(
+    payouts: tuple[UnitOfWork, Loan, Loan, int],
+) -> None:
+    uow, a, _, _ = payouts
+    made = pf.create_payment_file(
+        uow,
+        TREASURER,
+        currency="EUR",
+        execution_date=NEXT_DAY,
+        debtor=FUND,
+        idempotency_key="k1",
+        entry_ids=[a.disbursement_entry_id or 0],
+    ).file
+    pf.mark_sent(uow, TREASURER, made.id)
+    with pytest.raises(Conflict, match="the bank was asked to pay it"):
+        loans.undo_disbursement(
+            uow,
+            TREASURER,
+            a.id,
+            on=date(2026, 3, 15),
+            reason="wrong landlord",
+            idempotency_key="u1",
+        )
