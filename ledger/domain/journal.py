@@ -7,6 +7,7 @@ sequence number, its author, its creation time and its place in the hash chain.
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import json
 import re
@@ -58,6 +59,12 @@ MANUAL_KINDS = frozenset(
 
 def month_of(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
+
+
+def month_end(month: str) -> date:
+    """The last day of a ``YYYY-MM`` month."""
+    year, mon = int(month[:4]), int(month[5:])
+    return date(year, mon, calendar.monthrange(year, mon)[1])
 
 
 def parse_month(text: object) -> str:

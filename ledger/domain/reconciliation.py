@@ -13,6 +13,10 @@ The bank account reconciles when
 and nothing is left unmatched: an item in transit (booked in the ledger, not yet on a
 statement, e.g. a payout the bank executes on the 2nd) is normal; a statement line nothing in
 the ledger explains is a difference the treasurer must clear before the month closes.
+
+The account's first statement opens with the balance the bank held before it: the ledger's
+movements up to that opening date that no line explains (the opening capital booked by hand)
+stand for it and are not in transit, so a difference between the two stays unexplained.
 """
 
 from __future__ import annotations
@@ -66,6 +70,18 @@ class BankReconciliation:
     statement_date: date | None  # that statement's closing date; None: no statement yet
     in_transit: tuple[InTransit, ...] = ()
     unmatched: tuple[OpenLine, ...] = ()
+    # The account's first statement: its opening balance, and the opening date up to which
+    # the ledger's movements no line explains (``before_opening_minor``) stand for it.
+    opening_minor: int | None = None
+    opening_date: date | None = None
+    before_opening_minor: int = 0
+
+    @property
+    def opening_difference(self) -> int:
+        """What the ledger held before the first statement, less the balance it opens with."""
+        if self.opening_minor is None:
+            return 0
+        return self.before_opening_minor - self.opening_minor
 
     @property
     def difference(self) -> int:
@@ -151,12 +167,48 @@ class FundPosition:
         return max(free, 0)
 
 
+#: Kinds of movement, in the order a report lists them.
+MOVEMENT_KINDS = (
+    "new_loans",
+    "repayments",
+    "deposit_releases",
+    "write_offs",
+    "recoveries",
+    "donations",
+    "charges",
+    "refunds",
+    "reversals",
+    "other",
+)
+
+#: The movement each journal entry kind counts as (``ledger.domain.journal.EntryKind`` values);
+#: capital, transfers, adjustments, unidentified receipts and reallocations are ``other``.
+_MOVEMENT_OF_ENTRY = {
+    "disbursement": "new_loans",
+    "repayment": "repayments",
+    "deposit_release": "deposit_releases",
+    "write_off": "write_offs",
+    "recovery": "recoveries",
+    "donation": "donations",
+    "bank_charge": "charges",
+    "refund": "refunds",
+    "reversal": "reversals",
+}
+
+
+def movement_kind(entry_kind: str) -> str:
+    """The movement a journal entry of ``entry_kind`` counts as."""
+    return _MOVEMENT_OF_ENTRY.get(str(entry_kind), "other")
+
+
 @dataclass(frozen=True, slots=True)
 class Movement:
-    """One kind of movement in the month: how many entries and their total (positive)."""
+    """One kind of movement in the month: how many entries and their total (positive).
 
-    kind: str  # new_loans, repayments, deposit_releases, write_offs, recoveries, donations,
-    # charges, refunds, reversals, other
+    An entry's amount is the sum of its debits (a payout: its principal; a repayment: the money
+    received, part of which may be the person's credit)."""
+
+    kind: str  # one of MOVEMENT_KINDS
     count: int
     total_minor: int
 

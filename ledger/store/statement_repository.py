@@ -105,6 +105,17 @@ class LinkCandidate:
     loan_id: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class UnexplainedEntry:
+    """An entry on a bank's ledger account that no statement line explains (yet)."""
+
+    entry_id: int
+    booking_date: date
+    kind: str
+    description: str
+    amount_minor: int  # its legs on the account: + money in, - money out
+
+
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
@@ -488,6 +499,110 @@ class StatementRepository:
             .order_by(statement_lines.c.booking_date.desc(), statement_lines.c.id.desc())
         )
         return [_line(r) for r in rows]
+
+    # -- what the monthly reconciliation reads -------------------------------------------
+    def statement_up_to(self, bank_account_id: int, day: date) -> StoredStatement | None:
+        """The statement of the account that closes latest on or before ``day``."""
+        row = self.conn.execute(
+            _STATEMENT.where(
+                bank_statements.c.bank_account_id == bank_account_id,
+                bank_statements.c.closing_date <= day,
+            )
+            .order_by(bank_statements.c.closing_date.desc(), bank_statements.c.id.desc())
+            .limit(1)
+        ).first()
+        return _statement(row) if row else None
+
+    def first_statement(self, bank_account_id: int) -> StoredStatement | None:
+        """The account's earliest statement: its opening balance is what the bank held before."""
+        row = self.conn.execute(
+            _STATEMENT.where(bank_statements.c.bank_account_id == bank_account_id)
+            .order_by(bank_statements.c.closing_date, bank_statements.c.id)
+            .limit(1)
+        ).first()
+        return _statement(row) if row else None
+
+    def lines_in_state(
+        self,
+        state: str,
+        *,
+        date_to: date,
+        bank_account_id: int | None = None,
+        currency: str | None = None,
+    ) -> list[StoredLine]:
+        """Every line in ``state`` booked on or before ``date_to``, oldest first."""
+        conds: list[ColumnElement[bool]] = [
+            statement_lines.c.state == state,
+            statement_lines.c.booking_date <= date_to,
+        ]
+        if bank_account_id is not None:
+            conds.append(statement_lines.c.bank_account_id == bank_account_id)
+        if currency is not None:
+            conds.append(statement_lines.c.currency == currency)
+        rows = self.conn.execute(
+            select(statement_lines)
+            .where(*conds)
+            .order_by(statement_lines.c.booking_date, statement_lines.c.id)
+        )
+        return [_line(r) for r in rows]
+
+    def unexplained_entries(
+        self, account_id: int, *, as_of: date, statement_date: date | None
+    ) -> list[UnexplainedEntry]:
+        """Entries moving the ledger account ``account_id`` dated up to ``as_of`` that no
+        statement line booked up to ``statement_date`` explains (a line explains the entry it
+        points to and the entries that carry its ref), oldest first. An entry and its reversal
+        both dated up to ``as_of`` cancel out and are left out; so is an entry whose legs on the
+        account sum to zero. Without a statement no line explains anything."""
+        moved = func.sum(journal_legs.c.amount_minor)
+        on_account = (
+            select(journal_legs.c.entry_id, moved.label("amount"))
+            .where(journal_legs.c.account_id == account_id)
+            .group_by(journal_legs.c.entry_id)
+            .having(moved != 0)
+            .subquery()
+        )
+        rev = aliased(journal_entries)
+        conds: list[ColumnElement[bool]] = [
+            journal_entries.c.booking_date <= as_of,
+            journal_entries.c.reverses_id.is_(None),
+            ~select(rev.c.id)
+            .where(rev.c.reverses_id == journal_entries.c.id, rev.c.booking_date <= as_of)
+            .exists(),
+        ]
+        if statement_date is not None:
+            by_entry = aliased(statement_lines)
+            by_ref = aliased(statement_lines)
+            conds += [
+                ~select(by_entry.c.id)
+                .where(
+                    by_entry.c.entry_id == journal_entries.c.id,
+                    by_entry.c.booking_date <= statement_date,
+                )
+                .exists(),
+                ~select(by_ref.c.id)
+                .where(
+                    by_ref.c.ref == journal_entries.c.statement_line_id,
+                    by_ref.c.booking_date <= statement_date,
+                )
+                .exists(),
+            ]
+        rows = self.conn.execute(
+            select(
+                journal_entries.c.id,
+                journal_entries.c.booking_date,
+                journal_entries.c.kind,
+                journal_entries.c.description,
+                on_account.c.amount,
+            )
+            .join(on_account, on_account.c.entry_id == journal_entries.c.id)
+            .where(*conds)
+            .order_by(journal_entries.c.booking_date, journal_entries.c.id)
+        )
+        return [
+            UnexplainedEntry(int(r.id), r.booking_date, r.kind, r.description, int(r.amount))
+            for r in rows
+        ]
 
     # -- CSV mappings ----------------------------------------------------------------------
     def mapping(self, name: str) -> dict[str, Any] | None:

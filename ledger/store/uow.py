@@ -17,6 +17,7 @@ from ledger.domain.errors import Conflict
 from ledger.store.document_repository import DocumentRepository
 from ledger.store.loan_repository import LoanRepository
 from ledger.store.payment_file_repository import PaymentFileRepository
+from ledger.store.reconciliation_repository import ReconciliationRepository
 from ledger.store.repositories import (
     AccountRepository,
     AuditRepository,
@@ -52,6 +53,7 @@ class UnitOfWork:
     statements: StatementRepository
     documents: DocumentRepository
     payment_files: PaymentFileRepository
+    reconciliation: ReconciliationRepository
 
     def __init__(self, engine: Engine, *, clock: Clock = utc_now, readonly: bool = False) -> None:
         self.engine = engine
@@ -78,6 +80,7 @@ class UnitOfWork:
         self.statements = StatementRepository(conn)
         self.documents = DocumentRepository(conn)
         self.payment_files = PaymentFileRepository(conn)
+        self.reconciliation = ReconciliationRepository(conn)
         return self
 
     def __exit__(

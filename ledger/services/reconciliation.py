@@ -1,0 +1,348 @@
+"""The monthly reconciliation: what the ledger says beside what the bank says, per currency.
+
+For each bank account (a ledger account with role ``bank``, or one a statement import linked to
+an IBAN): the ledger's balance at month end beside the closing balance of the last statement
+up to then, the items in transit (booked, not on a statement yet), the statement lines nothing
+explains, and what no item explains. Then the loans receivable control account beside the
+loans' own accounts, the unidentified receipts by age, arrears aging and PAR30, the fund's
+position and the month's movements, with sentences saying what the treasurer must do.
+
+Every figure is a set-based query (``store/reconciliation_repository.py`` and
+``StatementRepository``); the aging is ``ledger.services.loans.portfolio``. The month close
+(``ledger.services.periods``) refuses a month whose reconciliation does not hold.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+from datetime import date, timedelta
+from typing import Any
+
+from ledger.domain.accounts import AccountRole
+from ledger.domain.eligibility import EligibilityRules
+from ledger.domain.journal import month_end, parse_month
+from ledger.domain.reconciliation import (
+    MOVEMENT_KINDS,
+    Aging,
+    BankReconciliation,
+    FundPosition,
+    InTransit,
+    MonthReconciliation,
+    Movement,
+    OpenLine,
+    SubLedgerCheck,
+    UnidentifiedReceipt,
+    movement_kind,
+    receipt_age,
+)
+from ledger.domain.roles import Actor, Permission
+from ledger.domain.statements import amount_text
+from ledger.services import loans
+from ledger.store.reconciliation_repository import BankLedgerAccount, LedgerSums
+from ledger.store.uow import UnitOfWork
+
+#: Items in transit older than this (before the statement's end) are worth a question to the
+#: bank; unidentified receipts older than this are worth chasing.
+STALE_DAYS = 30
+#: What the month close leaves empty: it reads the bank accounts and the sub-ledger only.
+NO_AGING = Aging(loans=0, outstanding_minor=0, buckets={}, par30_minor=0)
+
+
+def reconcile(
+    uow: UnitOfWork, actor: Actor, month: str, *, rules: EligibilityRules | None = None
+) -> list[MonthReconciliation]:
+    """The month's reconciliation, one per currency the fund has a bank account in."""
+    actor.require(Permission.LEDGER_READ)
+    month = parse_month(month)
+    with uow:
+        books = reconcile_books(uow, month, rules=rules)
+    out = []
+    for rec in books:
+        p = loans.portfolio(uow, actor, rec.month_end, rec.currency)
+        aging = Aging(p.loans, p.outstanding, dict(p.buckets), p.par30)
+        out.append(replace(rec, aging=aging))
+    return out
+
+
+def reconcile_books(
+    uow: UnitOfWork, month: str, *, rules: EligibilityRules | None = None
+) -> list[MonthReconciliation]:
+    """Everything but the aging (left empty), inside the caller's open unit of work: what the
+    month close checks and records."""
+    rules = rules or EligibilityRules()
+    end = month_end(month)
+    sums = uow.reconciliation.sums_as_of(end)
+    banks = [
+        b
+        for acct in uow.reconciliation.bank_ledger_accounts()
+        if (b := _bank(uow, acct, end, sums)) is not None
+    ]
+    currencies = sorted({b.currency for b in banks})
+    if not currencies:
+        return []
+    control = uow.reconciliation.control_as_of(end)
+    promised = uow.reconciliation.promised_as_of(end)
+    unidentified = _unidentified(uow, end)
+    movements = _movements(uow, date(end.year, end.month, 1), end)
+    closed = month in uow.periods.closed_months()
+    out = []
+    for cur in currencies:
+        own = tuple(b for b in banks if b.currency == cur)
+        sub = SubLedgerCheck(cur, control.get(cur, 0), sums.loans.get(cur, 0))
+        position = FundPosition(
+            currency=cur,
+            # Equity plus the result so far (income less expenses): credits, turned positive.
+            capital_minor=-sums.by_types(("equity", "income", "expense"), cur),
+            cash_minor=sum(b.ledger_minor for b in own),
+            loans_outstanding_minor=sub.control_minor,
+            approved_not_disbursed_minor=promised.get(cur, 0),
+            reserve_minor=rules.cash_reserve_minor,
+            liabilities_minor=-(
+                sums.by_role(AccountRole.BENEFICIARY_CREDIT, cur)
+                + sums.by_role(AccountRole.UNIDENTIFIED_RECEIPTS, cur)
+            ),
+        )
+        rec = MonthReconciliation(
+            month=month,
+            month_end=end,
+            currency=cur,
+            banks=own,
+            sub_ledger=sub,
+            unidentified=tuple(unidentified.get(cur, ())),
+            aging=NO_AGING,
+            position=position,
+            movements=tuple(movements.get(cur, ())),
+            closed=closed,
+        )
+        out.append(replace(rec, notes=tuple(notes(rec))))
+    return out
+
+
+def _bank(
+    uow: UnitOfWork, acct: BankLedgerAccount, end: date, sums: LedgerSums
+) -> BankReconciliation | None:
+    ledger = sums.by_account.get(acct.account_id, 0)
+    statement = first = None
+    if acct.bank_account_id is not None:
+        statement = uow.statements.statement_up_to(acct.bank_account_id, end)
+        if statement is not None:
+            first = uow.statements.first_statement(acct.bank_account_id)
+    day = statement.closing_date if statement is not None else None
+    entries = uow.statements.unexplained_entries(acct.account_id, as_of=end, statement_date=day)
+    # The first statement's opening balance stands for what the ledger booked before it.
+    opening_date = first.opening_date if first is not None else None
+    before = [e for e in entries if opening_date is not None and e.booking_date <= opening_date]
+    transit = [e for e in entries if opening_date is None or e.booking_date > opening_date]
+    if acct.closed and not ledger and not entries and statement is None:
+        return None  # an account closed before it ever held money: nothing to reconcile
+    unmatched = (
+        uow.statements.lines_in_state(
+            "unmatched", date_to=day, bank_account_id=acct.bank_account_id
+        )
+        if day is not None and acct.bank_account_id is not None
+        else []
+    )
+    return BankReconciliation(
+        iban=acct.iban or "",
+        account_code=acct.code,
+        currency=acct.currency,
+        ledger_minor=ledger,
+        bank_minor=statement.closing_minor if statement is not None else None,
+        statement_date=day,
+        in_transit=tuple(
+            InTransit(e.entry_id, e.booking_date, e.kind, e.description, e.amount_minor)
+            for e in transit
+        ),
+        unmatched=tuple(
+            OpenLine(line.id, line.booking_date, line.amount_minor, line.remittance)
+            for line in unmatched
+        ),
+        opening_minor=first.opening_minor if opening_date is not None and first else None,
+        opening_date=opening_date,
+        before_opening_minor=sum(e.amount_minor for e in before),
+    )
+
+
+def _unidentified(uow: UnitOfWork, end: date) -> dict[str, list[UnidentifiedReceipt]]:
+    out: dict[str, list[UnidentifiedReceipt]] = defaultdict(list)
+    for line in uow.statements.lines_in_state("unidentified", date_to=end):
+        out[line.currency].append(
+            UnidentifiedReceipt(
+                line.id,
+                line.booking_date,
+                line.amount_minor,
+                receipt_age((end - line.booking_date).days),
+                line.suggested_loan_id,
+            )
+        )
+    return out
+
+
+def _movements(uow: UnitOfWork, start: date, end: date) -> dict[str, list[Movement]]:
+    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for kind, cur, n, total in uow.reconciliation.movements(start, end):
+        slot = counts[(cur, movement_kind(kind))]
+        slot[0] += n
+        slot[1] += total
+    out: dict[str, list[Movement]] = defaultdict(list)
+    for cur in sorted({cur for cur, _ in counts}):
+        for kind in MOVEMENT_KINDS:
+            if (cur, kind) in counts:
+                n, total = counts[(cur, kind)]
+                out[cur].append(Movement(kind, n, total))
+    return out
+
+
+# -- what the treasurer must do, in words ---------------------------------------------------
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def bank_problems(b: BankReconciliation, end: date) -> list[str]:
+    """Why one bank account does not reconcile (nothing when it does), and what to do."""
+    cur = b.currency
+    name = b.iban or f"ledger account {b.account_code}"
+    if b.bank_minor is None:
+        if not (b.ledger_minor or b.in_transit):
+            return []
+        how = (
+            "`fundledger statement import FILE`"
+            if b.iban
+            else f"`fundledger statement import FILE --account {b.account_code}`"
+        )
+        return [
+            f"No statement of {name} imported up to {end}: import it ({how}); until then the "
+            f"ledger's {amount_text(b.ledger_minor, cur)} on {b.account_code} is unconfirmed."
+        ]
+    out = []
+    if b.unmatched:
+        total = sum(u.amount_minor for u in b.unmatched)
+        ids = ", ".join(str(u.line_id) for u in b.unmatched[:10])
+        more = ", ..." if len(b.unmatched) > 10 else ""
+        out.append(
+            f"{_plural(len(b.unmatched), 'statement line')} of {name} unmatched "
+            f"({amount_text(total, cur)}; {'line' if len(b.unmatched) == 1 else 'lines'} "
+            f"{ids}{more}): link each to the entry that "
+            "explains it with `fundledger statement link LINE --entry ID`, or book it with "
+            "`fundledger statement book LINE --account CODE --kind KIND`."
+        )
+    if b.opening_difference:
+        out.append(
+            f"The first statement of {name} opens with {amount_text(b.opening_minor or 0, cur)}"
+            f" on {b.opening_date}, but the ledger's {b.account_code} held "
+            f"{amount_text(b.before_opening_minor, cur)} by then (difference "
+            f"{amount_text(b.opening_difference, cur)}): correct the opening entries."
+        )
+    rest = b.unexplained - b.opening_difference
+    if rest:
+        out.append(
+            f"The ledger's {b.account_code} and the bank's {name} differ by "
+            f"{amount_text(rest, cur)} that no item in transit or unmatched line explains: look "
+            "for a line linked to the wrong entry, or an entry booked after the line that "
+            "brought it."
+        )
+    return out
+
+
+def bank_advice(b: BankReconciliation, end: date) -> list[str]:
+    """What is worth a look even when the account reconciles."""
+    if b.statement_date is None:
+        return []
+    name = b.iban or f"ledger account {b.account_code}"
+    out = []
+    if b.statement_date < end:
+        out.append(
+            f"The latest statement of {name} ends on {b.statement_date}: import the statement "
+            f"up to {end} if there is one; the ledger's entries after {b.statement_date} count "
+            "as in transit."
+        )
+    stale = [t for t in b.in_transit if t.booking_date < b.statement_date - timedelta(STALE_DAYS)]
+    if stale:
+        out.append(
+            f"{_plural(len(stale), 'item')} in transit on {b.account_code} "
+            f"({amount_text(sum(t.amount_minor for t in stale), b.currency)}) booked more than "
+            f"{STALE_DAYS} days before the statement's end and still not at the bank: check "
+            "that they were executed."
+        )
+    return out
+
+
+def sub_ledger_notes(s: SubLedgerCheck) -> list[str]:
+    if not s.difference:
+        return []
+    return [
+        f"The loans receivable control account holds {amount_text(s.control_minor, s.currency)}"
+        f" but the loans' own accounts {amount_text(s.loans_minor, s.currency)} (difference "
+        f"{amount_text(s.difference, s.currency)}): run `fundledger verify`."
+    ]
+
+
+def notes(rec: MonthReconciliation) -> list[str]:
+    """Plain sentences for the treasurer: each difference and what to do about it."""
+    out = [n for b in rec.banks for n in bank_problems(b, rec.month_end)]
+    out += sub_ledger_notes(rec.sub_ledger)
+    out += [n for b in rec.banks for n in bank_advice(b, rec.month_end)]
+    if rec.unidentified:
+        total = sum(u.amount_minor for u in rec.unidentified)
+        old = sum(1 for u in rec.unidentified if u.age != "0-30")
+        out.append(
+            f"{_plural(len(rec.unidentified), 'unidentified receipt')} "
+            f"({amount_text(total, rec.currency)}) "
+            f"{'waits' if len(rec.unidentified) == 1 else 'wait'} to be matched"
+            + (f", {old} of them for more than {STALE_DAYS} days" if old else "")
+            + ": match each to its loan with `fundledger statement match LINE --loan ID`, or "
+            "book it with `fundledger statement book LINE --account CODE --kind KIND`."
+        )
+    return out
+
+
+def refusals(recs: list[MonthReconciliation]) -> list[str]:
+    """Why the month does not reconcile, currency by currency: what blocks its close."""
+    return [
+        f"{rec.currency}: {problem}"
+        for rec in recs
+        for problem in (
+            [n for b in rec.banks for n in bank_problems(b, rec.month_end)]
+            + sub_ledger_notes(rec.sub_ledger)
+        )
+    ]
+
+
+def summary(recs: list[MonthReconciliation]) -> dict[str, Any]:
+    """What a month close records of the reconciliation, in minor units."""
+    return {
+        "reconciled": all(r.reconciled for r in recs),
+        "currencies": {
+            r.currency: {
+                "reconciled": r.reconciled,
+                "sub_ledger": {
+                    "control": r.sub_ledger.control_minor,
+                    "loans": r.sub_ledger.loans_minor,
+                    "difference": r.sub_ledger.difference,
+                },
+                "banks": [
+                    {
+                        "account": b.account_code,
+                        "iban": b.iban or None,
+                        "ledger": b.ledger_minor,
+                        "bank": b.bank_minor,
+                        "statement_date": b.statement_date.isoformat()
+                        if b.statement_date
+                        else None,
+                        "difference": b.difference,
+                        "in_transit": sum(t.amount_minor for t in b.in_transit),
+                        "in_transit_items": len(b.in_transit),
+                        "unmatched": sum(u.amount_minor for u in b.unmatched),
+                        "unmatched_lines": len(b.unmatched),
+                        "unexplained": b.unexplained,
+                        "reconciled": b.reconciled,
+                    }
+                    for b in r.banks
+                ],
+            }
+            for r in recs
+        },
+    }
