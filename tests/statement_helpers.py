@@ -101,8 +101,10 @@ def paid_out_loan(
     on: date = date(2026, 2, 2),
     kind: ReferenceKind | None = None,
     key: str = "loan",
+    disburse: bool = True,
 ) -> Loan:
-    """A loan through application, approval, contract and payout (the bank needs the money)."""
+    """A loan through application, approval, contract and payout (the bank needs the money);
+    without ``disburse``, left with its contract signed."""
     policy = loans.LoanPolicy(reference_kind=kind)
     person = loans.register_beneficiary(
         uow,
@@ -135,7 +137,9 @@ def paid_out_loan(
         loans.override_eligibility(uow, Actor("ada.admin", Role.ADMIN), loan.id, "test fund")
     loans.approve(uow, CASEWORKER_B, loan.id)
     with _contract_paperwork_skipped():
-        loans.sign_contract(uow, CASEWORKER_B, loan.id)
+        signed = loans.sign_contract(uow, CASEWORKER_B, loan.id)
+        if not disburse:
+            return signed
         return loans.disburse(uow, TREASURER, loan.id, on=on, idempotency_key=f"{key}-payout").loan
 
 

@@ -119,6 +119,7 @@ def create_app(
         reports,
     ):
         api.include_router(module.router)
+    api.include_router(periods.months)
     app.include_router(api)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

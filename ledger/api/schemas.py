@@ -197,6 +197,17 @@ class ReopenIn(RequestModel):
     reason: Annotated[str, Field(min_length=1, max_length=MAX_REASON)]
 
 
+class CloseIn(RequestModel):
+    reason: Annotated[
+        str | None,
+        Field(
+            max_length=MAX_REASON,
+            description="why a month that does not reconcile is closed anyway (admins only); "
+            "kept with the close",
+        ),
+    ] = None
+
+
 class UserIn(RequestModel):
     username: Annotated[str, Field(min_length=1, max_length=MAX_USERNAME)]
     password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD, repr=False)]

@@ -50,6 +50,13 @@ class ClosedPeriod(Conflict):
     title = "Month is closed"
 
 
+class NotReconciled(Conflict):
+    """A month whose bank statements or loan sub-ledger the ledger does not explain."""
+
+    code = "not-reconciled"
+    title = "Month does not reconcile"
+
+
 class ClosedAccount(Conflict):
     code = "closed-account"
     title = "Account is closed"

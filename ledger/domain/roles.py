@@ -20,6 +20,7 @@ class Permission(StrEnum):
     LEDGER_POST = "post journal entries"
     ACCOUNTS_MANAGE = "manage the chart of accounts"
     PERIOD_CLOSE = "close a month"
+    PERIOD_CLOSE_UNRECONCILED = "close a month that does not reconcile"
     PERIOD_REOPEN = "reopen a closed month"
     USERS_MANAGE = "manage users"
     AUDIT_READ = "read the audit log"
@@ -42,6 +43,8 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.LEDGER_POST: frozenset({Role.TREASURER}),
     Permission.ACCOUNTS_MANAGE: frozenset({Role.ADMIN, Role.TREASURER}),
     Permission.PERIOD_CLOSE: frozenset({Role.ADMIN, Role.TREASURER}),
+    # With a written reason; the treasurer who keeps the books may not overrule them.
+    Permission.PERIOD_CLOSE_UNRECONCILED: frozenset({Role.ADMIN}),
     Permission.PERIOD_REOPEN: frozenset({Role.ADMIN}),
     Permission.USERS_MANAGE: frozenset({Role.ADMIN}),
     Permission.AUDIT_READ: frozenset({Role.ADMIN, Role.AUDITOR}),

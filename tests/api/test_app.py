@@ -64,7 +64,7 @@ def test_openapi_documents_bearer_auth_and_problems(api: TestClient) -> None:
         "/api/accounts/{code}/statement", "/api/journal", "/api/journal/{entry_id}",
         "/api/journal/{entry_id}/reversal", "/api/trial-balance", "/api/periods",
         "/api/periods/{month}/close", "/api/periods/{month}/reopen", "/api/audit",
-        "/api/users", "/health",
+        "/api/users", "/health", "/api/months/{month}/reconciliation",
     }  # fmt: skip
     expected |= {
         "/api/statements", "/api/statements/{statement_id}", "/api/statements/lines",

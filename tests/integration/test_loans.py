@@ -479,8 +479,10 @@ def test_backdated_payment_reallocates(funded: UnitOfWork, active: Loan) -> None
 
 
 def test_payment_into_a_closed_month_refused(funded: UnitOfWork, active: Loan) -> None:
-    close_month(funded, TREASURER, "2026-03")
-    close_month(funded, TREASURER, "2026-04")
+    # No bank statement in these tests: the months are closed by an admin, saying so.
+    why = "closed without the bank's statements (a test of the closed months)"
+    close_month(funded, ADMIN, "2026-03", why)
+    close_month(funded, ADMIN, "2026-04", why)
     before = counts(funded)
     with pytest.raises(ClosedPeriod):
         pay(funded, active, "70.83", "2026-04-30")

@@ -6,18 +6,30 @@ from datetime import UTC, datetime
 
 import pytest
 
+from ledger.bank.writers import camt053
 from ledger.domain.errors import ClosedPeriod, Conflict, PermissionDenied, ValidationError
+from ledger.domain.statements import StatementEntry
 from ledger.services.journal import post_manual_entry
-from ledger.services.periods import close_month, list_periods, reopen_month
+from ledger.services.periods import close_month, list_periods, month_end, reopen_month
 from ledger.store.uow import UnitOfWork
 from tests.conftest import ADMIN, AUDITOR, CASEWORKER, TREASURER, Clock
 from tests.integration.helpers import counts
 from tests.integration.ledgertext import book, entry
+from tests.statement_helpers import entry as line
+from tests.statement_helpers import run_import, statement
+
+
+def bank_statement(uow: UnitOfWork, month: str, opening: int, *lines: StatementEntry) -> None:
+    """The bank's statement of the month: its lines explain the entries booked by hand (the
+    import links each to its entry), so the month reconciles and the treasurer may close it."""
+    st = statement(month, opening, lines, start=f"{month}-01", end=month_end(month).isoformat())
+    run_import(uow, camt053([st]))
 
 
 @pytest.fixture
 def february(funded: UnitOfWork, clock: Clock) -> UnitOfWork:
-    """February and March booked; the clock on 2026-04-02; nothing closed yet."""
+    """February and March booked, and the bank's statements of both imported; the clock on
+    2026-04-02; nothing closed yet."""
     clock.now = datetime(2026, 4, 2, 9, 0, tzinfo=UTC)
     book(
         funded,
@@ -28,10 +40,25 @@ def february(funded: UnitOfWork, clock: Clock) -> UnitOfWork:
         2026-03-20 donation 100.00 Dr 1000 Cr 4000
         """,
     )
+    bank_statement(
+        funded,
+        "2026-02",
+        0,
+        line("2026-02-10", "500.00", ref="F1"),
+        line("2026-02-27", "2.50", "debit", ref="F2", bank_code="ACMT/MDOP/CHRG"),
+    )
+    bank_statement(
+        funded,
+        "2026-03",
+        49_750,
+        line("2026-03-01", "10000.00", ref="M1"),
+        line("2026-03-20", "100.00", ref="M2"),
+    )
     return funded
 
 
 def test_month_not_ended_cannot_be_closed(funded: UnitOfWork, clock: Clock) -> None:
+    bank_statement(funded, "2026-03", 0, line("2026-03-01", "10000.00", ref="M1"))
     for now in (clock.now, datetime(2026, 3, 31, 23, 59, 59, tzinfo=UTC)):
         clock.now = now
         with pytest.raises(ValidationError, match="2026-04-01") as err:
@@ -68,6 +95,12 @@ def test_close_records_who_when_and_balances(february: UnitOfWork, clock: Clock)
     assert accounts["4000"] == 0
     assert "1200" not in accounts
     assert event.balances["totals"] == {"EUR": 0}
+    # ... and the reconciliation it signed off: the bank's 497.50 at the end of February.
+    reconciliation = event.balances["reconciliation"]
+    assert reconciliation["reconciled"] is True and reconciliation["override"] is False
+    assert reconciliation["signed_off_by"] == TREASURER.name
+    [bank] = reconciliation["currencies"]["EUR"]["banks"]
+    assert (bank["ledger"], bank["bank"], bank["statement_date"]) == (49_750, 49_750, "2026-02-28")
     with february:
         records, _ = february.audit.page(actor=None, action="close_month", limit=5, offset=0)
     assert records[0].target == "2026-02"

@@ -38,6 +38,8 @@ from tests.integration.helpers import balances, counts, last_entry
 from tests.integration.ledgertext import book, entry
 
 DONATION = "2026-03-02 donation 250.00 EUR Dr 1000 Cr 4000 ; gift from a parish"
+#: These funds import no bank statement: their months are closed by an admin, saying why.
+UNRECONCILED = "closed without the bank's statement (a test of the closed month)"
 
 
 def assert_verified(uow: UnitOfWork) -> None:
@@ -179,7 +181,7 @@ def test_same_key_same_content_returns_original(funded: UnitOfWork, clock: Clock
     first = post_manual_entry(funded, TREASURER, entry(DONATION, key="gift-1"))
     before, bal = counts(funded), balances(funded)
     clock.advance(days=20)  # a late retry, after the month ended and was closed
-    close_month(funded, TREASURER, "2026-03")
+    close_month(funded, ADMIN, "2026-03", UNRECONCILED)
     before["audit_log"] += 1
     again = post_manual_entry(funded, TREASURER, entry(DONATION, key="gift-1"))
     assert again.replayed
@@ -333,7 +335,7 @@ def test_reversal_refused_when_it_would_overdraw(funded: UnitOfWork) -> None:
 def test_entry_in_closed_month_is_reversed_in_an_open_one(funded: UnitOfWork, clock: Clock) -> None:
     post_manual_entry(funded, TREASURER, entry(DONATION))
     clock.advance(days=20)
-    close_month(funded, TREASURER, "2026-03")
+    close_month(funded, ADMIN, "2026-03", UNRECONCILED)
     with pytest.raises(ClosedPeriod, match="2026-03"):
         reverse_entry(funded, TREASURER, 2, booking_date=date(2026, 3, 31))
     rev = reverse_entry(funded, TREASURER, 2).entry

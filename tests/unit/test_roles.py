@@ -14,6 +14,7 @@ ALLOWED: dict[Role, set[Permission]] = {
         P.LEDGER_READ,
         P.ACCOUNTS_MANAGE,
         P.PERIOD_CLOSE,
+        P.PERIOD_CLOSE_UNRECONCILED,
         P.PERIOD_REOPEN,
         P.USERS_MANAGE,
         P.AUDIT_READ,

@@ -1,16 +1,18 @@
-"""Month close and reopen."""
+"""Month close and reopen, and the month's reconciliation (which a close needs)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Body, Path
 
 from ledger.api.deps import CurrentActor, ReadUoW, WriteUoW
-from ledger.api.schemas import PeriodEventOut, PeriodsOut, ReopenIn
-from ledger.services import periods
+from ledger.api.reconciliation_schemas import ReconciliationOut
+from ledger.api.schemas import CloseIn, PeriodEventOut, PeriodsOut, ReopenIn
+from ledger.services import periods, reconciliation
 
 router = APIRouter(prefix="/periods", tags=["periods"])
+months = APIRouter(prefix="/months", tags=["periods"])
 
 Month = Annotated[str, Path(min_length=7, max_length=7, examples=["2026-01"])]
 
@@ -25,11 +27,20 @@ def list_periods(actor: CurrentActor, uow: ReadUoW) -> PeriodsOut:
 
 @router.post(
     "/{month}/close",
-    summary="Close a month that has ended: no posting may be dated in it afterwards "
-    "(roles: admin, treasurer)",
+    summary="Close a month that has ended and reconciles: no posting may be dated in it "
+    "afterwards (roles: admin, treasurer; a month that does not reconcile: admin, with a reason)",
+    description="Refused with 409 `not-reconciled`, naming each difference and what to do, "
+    "unless every currency's reconciliation (`GET /api/months/{month}/reconciliation`) holds. "
+    "An admin may close such a month anyway with a written `reason`, kept with the close.",
 )
-def close_month(month: Month, actor: CurrentActor, uow: WriteUoW) -> PeriodEventOut:
-    return PeriodEventOut.of(periods.close_month(uow, actor, month))
+def close_month(
+    month: Month,
+    actor: CurrentActor,
+    uow: WriteUoW,
+    body: Annotated[CloseIn | None, Body()] = None,
+) -> PeriodEventOut:
+    reason = body.reason if body is not None else None
+    return PeriodEventOut.of(periods.close_month(uow, actor, month, reason))
 
 
 @router.post("/{month}/reopen", summary="Reopen a closed month, saying why (role: admin)")
@@ -37,3 +48,13 @@ def reopen_month(
     month: Month, body: ReopenIn, actor: CurrentActor, uow: WriteUoW
 ) -> PeriodEventOut:
     return PeriodEventOut.of(periods.reopen_month(uow, actor, month, body.reason))
+
+
+@months.get(
+    "/{month}/reconciliation",
+    summary="The month's reconciliation: bank beside ledger, items in transit, unmatched "
+    "lines, sub-ledger, unidentified receipts, aging, fund position, movements "
+    "(roles: admin, treasurer, auditor)",
+)
+def month_reconciliation(month: Month, actor: CurrentActor, uow: ReadUoW) -> ReconciliationOut:
+    return ReconciliationOut.of(month, reconciliation.reconcile(uow, actor, month))
