@@ -37,8 +37,8 @@ from bench.loans import (
 )
 from ledger.config import Settings
 from ledger.documents.model import FundInfo
+from ledger.domain.journal import month_end
 from ledger.services import reports
-from ledger.services.periods import month_end
 from ledger.services.reports import ReportSettings
 from ledger.store.uow import UnitOfWork
 

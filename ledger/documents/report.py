@@ -40,6 +40,7 @@ class SignOff:
 
     actor: str
     at: datetime
+    reason: str | None = None  # why an admin closed it although it did not reconcile
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -4,23 +4,21 @@ trial balance). Reading the ledger: treasurer, admin, auditor."""
 from __future__ import annotations
 
 import csv
-import importlib
 import io
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import cast
 
 from ledger.documents.model import FundInfo
 from ledger.documents.report import History, MonthlyReportData, SignOff, render_monthly_report
 from ledger.domain.errors import ValidationError
-from ledger.domain.journal import parse_month
+from ledger.domain.journal import month_end, parse_month
 from ledger.domain.money import from_minor
 from ledger.domain.reconciliation import MonthReconciliation
 from ledger.domain.roles import Actor, Permission
 from ledger.services.journal import compute_trial_balance
-from ledger.services.periods import month_end
+from ledger.services.reconciliation import reconcile
 from ledger.store.report_repository import CASH, LOANS, ReportRepository
 from ledger.store.uow import UnitOfWork
 
@@ -52,8 +50,6 @@ TRIAL_BALANCE_COLUMNS = (
 )
 #: Rows written to the CSV text per chunk when the journal is streamed.
 CHUNK_ROWS = 2000
-
-Reconcile = Callable[[UnitOfWork, Actor, str], Sequence[MonthReconciliation]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +114,7 @@ def report_data(
         sign_off = None
         if month in uow.periods.closed_months():
             close = [e for e in uow.periods.events(month) if e.action == "close"][-1]
-            sign_off = SignOff(close.actor, close.at)
+            sign_off = SignOff(close.actor, close.at, close.reason)
         generated = uow.now()
     return MonthlyReportData(
         fund=settings.fund,
@@ -137,16 +133,10 @@ def monthly_report(
     actor: Actor,
     month: str,
     settings: ReportSettings,
-    *,
-    reconcile: Reconcile | None = None,
 ) -> bytes:
     """The monthly fund report as a PDF/A: reconciliation, position, aging, 12-month history."""
     actor.require(Permission.LEDGER_READ)
     month = _check_month(uow, month)
-    if reconcile is None:
-        # Until ledger.services.reconciliation lands, a caller passes its own.
-        module = importlib.import_module("ledger.services.reconciliation")
-        reconcile = cast(Reconcile, module.reconcile)
     reconciliations = reconcile(uow, actor, month)
     data = report_data(uow, actor, month, settings, reconciliations)
     return render_monthly_report(data).pdf

@@ -7,6 +7,7 @@ import io
 
 import pytest
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 
 from ledger.domain.roles import Role
 from tests.api.conftest import Login
@@ -101,3 +102,16 @@ def test_bad_months_and_dates_are_422_naming_the_field(
     booked: TestClient, login: Login, path: str, field: str
 ) -> None:
     assert_problem(booked.get(path, headers=login(Role.AUDITOR)), 422, field=field)
+
+
+@pytest.mark.parametrize("role", [Role.AUDITOR, Role.TREASURER])
+def test_the_monthly_report_is_a_pdf_for_readers_of_the_ledger(
+    booked: TestClient, login: Login, role: Role
+) -> None:
+    response = booked.get("/api/reports/monthly/2026-03", headers=login(role))
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/pdf"
+    assert 'filename="fund-report-2026-03.pdf"' in response.headers["content-disposition"]
+    assert response.content.startswith(b"%PDF-")
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages)
+    assert "Monthly fund report" in text and "March 2026" in text

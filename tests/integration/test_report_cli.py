@@ -86,3 +86,11 @@ def test_bad_dates_and_months_are_refused_and_nothing_is_written(db: Path, tmp_p
     code, text = invoke("report", "monthly", future, "--out", str(tmp_path / "r.pdf"))
     assert code == 1 and "has not begun" in text
     assert not out.exists() and not (tmp_path / "r.pdf").exists()
+
+
+def test_report_monthly_writes_the_pdf(db: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report.pdf"
+    code, text = invoke("report", "monthly", "2026-02", "--out", str(out))
+    assert code == 0, text
+    assert f"monthly report 2026-02 written to {out}" in text
+    assert out.read_bytes().startswith(b"%PDF-")

@@ -45,6 +45,9 @@ def reconciliation(*, unmatched: bool = False, month: str = "2026-05") -> MonthR
         unmatched=(
             (OpenLine(77, date(2026, 5, 20), 1_999, "Jane Payer rent May"),) if unmatched else ()
         ),
+        opening_minor=1_000_000,
+        opening_date=date(2026, 1, 2),
+        before_opening_minor=1_000_000,
     )
     return MonthReconciliation(
         month=month,

@@ -35,6 +35,7 @@ def test_report_prints_every_section_with_exact_figures() -> None:
         "Bank reconciliation (EUR)",
         "Balance in the ledger 8.123,45 €",
         "8.423,45 € on the statement of 29 May 2026",
+        "First statement opens on 02 Jan 2026 with 10.000,00 €; the ledger held 10.000,00 €",
         "Ledger minus bank -300,00 €",
         "Items in transit",
         "Payout of loan L000007",
@@ -87,3 +88,13 @@ def test_the_report_in_french_uses_the_french_catalog() -> None:
     text = text_of(rendered.pdf)
     assert "Rapport mensuel du fonds" in text
     assert "mai 2026" in text
+
+
+def test_a_month_an_admin_closed_without_reconciling_says_why() -> None:
+    data = report(unmatched=True)
+    assert data.sign_off is not None
+    why = dataclasses.replace(data.sign_off, reason="the bank's fee of 19.99 is disputed")
+    text = text_of(render_monthly_report(dataclasses.replace(data, sign_off=why)).pdf)
+    assert "Not reconciled" in text
+    assert "closed by tina.treasurer" in text
+    assert "Closed although it did not reconcile, for this reason: the bank's fee" in text

@@ -1,0 +1,104 @@
+"""The monthly report end to end: reconciliation, history and PDF, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime
+
+import pytest
+from pypdf import PdfReader
+
+from ledger.bank.writers import camt053
+from ledger.documents.model import FundInfo
+from ledger.domain.errors import PermissionDenied
+from ledger.services import reports
+from ledger.services.periods import close_month
+from ledger.services.reports import ReportSettings
+from ledger.store.uow import UnitOfWork
+from tests.conftest import AUDITOR, CASEWORKER, TREASURER, Clock
+from tests.integration.ledgertext import book
+from tests.statement_helpers import entry, paid_out_loan, run_import, statement
+from tests.unit.report_data import FUND
+
+CAPITAL = 1_000_000  # 10,000.00 booked on 2026-03-01 (the `funded` fixture)
+SETTINGS = ReportSettings(FUND)
+
+
+def text_of(pdf: bytes) -> str:
+    pages = [p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages]
+    return " ".join(" ".join(pages).replace("\u202f", " ").replace("\xa0", " ").split())
+
+
+@pytest.fixture
+def march(funded: UnitOfWork, clock: Clock) -> UnitOfWork:
+    """March of a small fund, on 3 April: a donation and a bank fee, a payment nobody can
+    place (its bank text names the payer), and a loan paid out on the 31st that the bank
+    executes in April."""
+    clock.now = datetime(2026, 4, 3, 9, 0, tzinfo=UTC)
+    book(funded, TREASURER, "2026-03-10 donation 350.00 Dr 1000 Cr 4000 ; parish")
+    paid_out_loan(funded, on=date(2026, 3, 31))
+    run_import(
+        funded,
+        camt053(
+            [
+                statement(
+                    "2026-03",
+                    CAPITAL,
+                    [
+                        entry("2026-03-11", "350.00", ref="D1", remittance="gift"),
+                        entry("2026-03-20", "25.00", ref="G1", remittance="Test Person rent"),
+                        entry("2026-03-31", "7.50", "debit", ref="F1", bank_code="ACMT/MDOP/CHRG"),
+                    ],
+                    start="2026-03-01",
+                    end="2026-03-31",
+                )
+            ]
+        ),
+    )
+    return funded
+
+
+def test_the_report_prints_the_reconciled_month_and_no_personal_data(march: UnitOfWork) -> None:
+    close_month(march, TREASURER, "2026-03")
+    text = text_of(reports.monthly_report(march, AUDITOR, "2026-03", SETTINGS))
+    # Ledger: 10,000 + 350 + 25 - 7.50 - 1,700 = 8,667.50; bank: the same without the payout.
+    for words in (
+        "Monthly fund report",
+        "March 2026",
+        "Reconciled",
+        "closed by tina.treasurer",
+        "Balance in the ledger 8.667,50 €",
+        "10.367,50 € on the statement of 31 Mar 2026",
+        "Ledger minus bank -1.700,00 €",
+        "Not explained 0,00 €",
+        "Loan paid out",  # the payout in transit
+        "-1.700,00 €",
+        "Loans outstanding 1.700,00 €",
+        "Sum of the loans' accounts 1.700,00 €",
+        "0-30 days 1 25,00 €",  # the payment nobody could place
+        "PAR30: 0.00 %",
+        "Donations 1 350,00 €",
+        "The last 12 months (EUR)",
+        "31 Mar 2026 1.700,00 € 8.667,50 €",  # loans and cash at the end of March
+        "28 Feb 2026 0,00 € 0,00 €",
+        "monthly report 2026-03",
+    ):
+        assert words in text, words
+    assert "Not reconciled" not in text
+    # the beneficiary's name is nowhere, not even from the bank's text of the unplaced payment
+    assert "Test Person" not in text
+
+
+def test_an_open_month_says_so_and_the_report_reads_nothing_it_may_not(march: UnitOfWork) -> None:
+    text = text_of(reports.monthly_report(march, TREASURER, "2026-03", SETTINGS))
+    assert "The month is not closed yet" in text
+    with pytest.raises(PermissionDenied):
+        reports.monthly_report(march, CASEWORKER, "2026-03", SETTINGS)
+
+
+def test_fund_info_from_the_settings_prints_as_the_footer(march: UnitOfWork) -> None:
+    from ledger.config import Settings
+
+    fund = FundInfo.from_settings(Settings(_env_file=None, fund_name="Fonds Pag-Asa test"))
+    text = text_of(reports.monthly_report(march, AUDITOR, "2026-03", ReportSettings(fund)))
+    assert "Fonds Pag-Asa test · monthly report 2026-03 · generated" in text
