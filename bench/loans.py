@@ -22,11 +22,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import re
 import shutil
 import statistics
-import sys
 import time
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -35,11 +32,13 @@ from pathlib import Path
 import psycopg
 from sqlalchemy import Engine, insert, make_url, select
 
+from bench.common import log, machine_lines, write_section
 from ledger.config import Settings
 from ledger.demo_documents import demo_settings
 from ledger.demo_loans import sign_contract_on_screen
 from ledger.domain.accounts import AccountRole, AccountSpec, AccountType, default_chart
 from ledger.domain.beneficiaries import PersonalData
+from ledger.domain.eligibility import PublicAlternatives
 from ledger.domain.journal import EntryDraft, EntryKind, Leg
 from ledger.domain.loans import LoanTerms
 from ledger.domain.money import from_minor, money
@@ -57,18 +56,12 @@ from ledger.store.tables import loans as loans_table
 from ledger.store.uow import UnitOfWork
 
 PG_ENV = "FUNDLEDGER_BENCH_POSTGRES_URL"
-START = "<!-- bench.loans:start (written by `python -m bench.loans`; never edit by hand) -->"
-END = "<!-- bench.loans:end -->"
 TREASURER = Actor("bench.treasurer", Role.TREASURER)
 CASEWORKER = Actor("bench.caseworker", Role.CASEWORKER)
 CASEWORKER2 = Actor("bench.caseworker2", Role.CASEWORKER)
 NOW = datetime(2026, 11, 15, 12, tzinfo=UTC)
 AS_OF = date(2026, 11, 15)
 BATCH = 1000
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 class FixedClock:
@@ -302,8 +295,8 @@ def busy_loan(
         lease_end=date(2028, 12, 31),
         first_due_date=date(2025, 2, 28),
         installments=24,
-        public_alternatives="refused",
-    )  # type: ignore[arg-type]
+        public_alternatives=PublicAlternatives.REFUSED,
+    )
     policy = loans.LoanPolicy()
     lease = Lease("Bench Landlord SRL", "Rue du Banc 1, 1000 Bruxelles")
     loan = loans.open_application(uow, CASEWORKER, person.id, terms, lease, policy)
@@ -337,32 +330,6 @@ def busy_loan(
 
 
 # -- report ----------------------------------------------------------------------------------
-
-
-def machine_lines(engines: dict[str, Engine]) -> list[str]:
-    cpu = re.findall(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
-    mem = re.search(r"^MemTotal:\s*(\d+)", Path("/proc/meminfo").read_text(), re.M)
-    lines = [
-        f"- CPU: {cpu[0] if cpu else platform.processor()} ({os.cpu_count()} logical cores)",
-        f"- RAM: {int(mem.group(1)) / 1024 / 1024:.1f} GiB" if mem else "- RAM: ?",
-        f"- OS: {platform.platform()}; Python {platform.python_version()}",
-        f"- Load average at the end (1 min): {Path('/proc/loadavg').read_text().split()[0]}",
-    ]
-    if "postgresql" in engines:
-        with engines["postgresql"].connect() as conn:
-            version = conn.exec_driver_sql("SHOW server_version").scalar_one()
-        lines.append(f"- PostgreSQL {version} (local TCP)")
-    return lines
-
-
-def write_section(path: Path, text: str) -> None:
-    old = path.read_text() if path.exists() else "# Performance\n"
-    if START in old and END in old:
-        before, rest = old.split(START, 1)
-        new = before + text.rstrip("\n") + rest.split(END, 1)[1]
-    else:
-        new = old.rstrip("\n") + "\n\n" + text
-    path.write_text(new)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -401,14 +368,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             (kind, load_s, seconds, result, statistics.median(timings), statistics.median(loads))
         )
     lines = [
-        START,
         "## Loans (`python -m bench.loans`)",
         "",
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with "
         f"`python -m bench.loans --loans {args.loans} --schedules {args.schedules} "
         f"--payments {args.payments}`{' --postgres-url ...' if args.postgres_url else ''}.",
         "",
-        *machine_lines(engines),
+        *machine_lines(engines.get("postgresql")),
         "",
         f"- {args.schedules:,} schedules of 24 installments generated in {schedule_s:.1f} s "
         f"({args.schedules / schedule_s:,.0f} per second).",
@@ -430,11 +396,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         "The backdated payment is the whole `record_payment` use case: lock, idempotency check, "
         "replay of every payment over the schedule in date order, the posting, the settling "
         "entry when the split between loan and credit changes, the status, one commit.",
-        END,
     ]
     text = "\n".join(lines) + "\n"
     print(text)
-    write_section(args.out, text)
+    write_section(args.out, "loans", text)
     for engine in engines.values():
         engine.dispose()
 
