@@ -979,8 +979,14 @@ def _check_payable(loan: Loan, amount: Money) -> int:
             f"loan {loan.id} is {loan.status.value}; payments are booked once it is paid out",
             "status",
         )
-    # A repaid (closed) loan takes the money too: it is the person's, booked as their credit,
-    # and the loan is overpaid until it is refunded (the statement import does the same).
+    if loan.status is LoanStatus.CLOSED:
+        # Bad input by the rules: a repaid loan takes no more payments. The bank's
+        # statement books such money to unidentified receipts with a note naming the loan.
+        raise Conflict(
+            f"loan {loan.id} is repaid and closed; book the money as an "
+            "unidentified receipt or refund it",
+            "status",
+        )
     return minor
 
 

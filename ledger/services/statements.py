@@ -74,11 +74,9 @@ from ledger.store.statement_repository import (
 )
 from ledger.store.uow import UnitOfWork
 
-#: Loans whose repayments a statement books; others' money goes to unidentified receipts. On a
-#: closed loan the money is the person's credit (overpaid until refunded), as record_payment.
-PAYABLE = frozenset(
-    {LoanStatus.ACTIVE, LoanStatus.CLOSED, LoanStatus.OVERPAID, LoanStatus.WRITTEN_OFF}
-)
+#: Loans whose repayments a statement books; others' money (a closed loan's included, as
+#: record_payment refuses it) goes to unidentified receipts with a note naming the loan.
+PAYABLE = frozenset({LoanStatus.ACTIVE, LoanStatus.OVERPAID, LoanStatus.WRITTEN_OFF})
 #: Entries a debit on the statement can explain: money the fund sent.
 LINKABLE_KINDS = ("disbursement", "refund")
 #: Money in the treasurer may have booked by hand before the statement came: a line then

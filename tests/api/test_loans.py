@@ -276,18 +276,12 @@ def test_a_loan_from_application_to_closure(api: TestClient, team: Team, engine:
     closed = ok(api.get(f"/api/loans/{lid}", headers=team(TR1)))
     assert closed["credit"] == eur("0.00") and closed["outstanding"] == eur("0.00")
     assert legs(refund["entry"]) == [("2100", "debit", "41.66"), ("1000", "credit", "41.66")]
-    # Money that comes in after all is the person's: booked as their credit, the loan is
-    # overpaid until it is refunded.
-    late = ok(
-        api.post(
-            f"/api/loans/{lid}/payments",
-            json={"amount": "10.00", "currency": "EUR", "on": "2026-03-15"},
-            headers=team.keyed(TR1, "too-late"),
-        ),
-        201,
+    late = api.post(
+        f"/api/loans/{lid}/payments",
+        json={"amount": "10.00", "currency": "EUR", "on": "2026-03-15"},
+        headers=team.keyed(TR1, "too-late"),
     )
-    assert late["loan"]["status"] == "overpaid"
-    assert legs(late["entry"]) == [("1000", "debit", "10.00"), ("2100", "credit", "10.00")]
+    assert "closed" in assert_problem(late, 409, field="status")["detail"]
     verify = ok(api.get("/api/trial-balance", headers=team(AUDITOR)))
     assert verify["balanced"] is True
 

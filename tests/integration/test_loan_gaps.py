@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import select
 
 from ledger.domain.errors import Conflict, IdempotencyConflict, PermissionDenied
-from ledger.domain.journal import EntryKind
 from ledger.domain.loans import Loan, LoanStatus
+from ledger.domain.money import money
 from ledger.domain.repayment import AgingBucket
 from ledger.services import loans
 from ledger.store.tables import journal_entries
@@ -259,24 +259,21 @@ def test_reasons_people_type_stay_out_of_the_journal(funded: UnitOfWork, clock: 
 # -- 5. a payment on a closed loan -----------------------------------------------------------
 
 
-def test_a_payment_on_a_closed_loan_is_the_persons_credit_until_refunded(
+def test_a_payment_on_a_closed_loan_is_refused_and_nothing_is_written(
     funded: UnitOfWork, active: Loan
 ) -> None:
+    """The issue's bad input: a repaid loan takes no more payments, by hand or in a batch (the
+    statement import books such money to unidentified receipts instead, see
+    test_statement_import)."""
     assert pay(funded, active, "1700.00", "2026-03-20", key="all").loan.status is S.CLOSED
-    late = pay(funded, active, "70.83", "2026-03-31", key="late")
-    assert late.loan.status is S.OVERPAID and late.entry.kind is EntryKind.REPAYMENT
-    assert sorted((leg.account_code, leg.minor) for leg in late.entry.legs) == [
-        ("1000", 7_083),
-        ("2100", -7_083),
-    ]
-    pos = position(funded, active.id)
-    assert (pos.outstanding, pos.credit, pos.ledger_loan, pos.ledger_credit) == (0, 7_083, 0, 7_083)
-    retried = pay(funded, active, "70.83", "2026-03-31", key="late")
-    assert retried.replayed and retried.entry == late.entry
-    refund = loans.refund_credit(
-        funded, TREASURER, active.id, on=day("2026-03-31"), idempotency_key="rf"
-    )
-    assert refund.loan.status is S.CLOSED and balances(funded)["2100"] == 0
+    before = balances(funded)
+    with pytest.raises(Conflict, match="repaid and closed"):
+        pay(funded, active, "70.83", "2026-03-31", key="late")
+    batch = [loans.PaymentIn(active.id, money("70.83", "EUR"), day("2026-03-31"), "late-2", None)]
+    with funded, pytest.raises(Conflict, match="repaid and closed"):
+        loans.record_payments_in(funded, TREASURER, batch)
+    assert balances(funded) == before
+    assert loans.get_loan(funded, TREASURER, active.id).loan.status is S.CLOSED
 
 
 # -- 6. a debt refunded beyond what was paid shows in arrears --------------------------------

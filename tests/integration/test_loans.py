@@ -381,11 +381,8 @@ def test_overpayment_is_a_credit_and_the_refund_closes_the_loan(
         loans.refund_credit(
             funded, TREASURER, active.id, on=day("2026-06-15"), idempotency_key="rf2"
         )
-    # Money that comes in after the loan was repaid is the person's: a credit, the loan
-    # overpaid until it is refunded.
-    late = pay(funded, active, "5.00", "2026-06-15")
-    assert late.loan.status is S.OVERPAID
-    assert legs(late) == [("1000", 500), ("2100", -500)]
+    with pytest.raises(Conflict, match="repaid and closed"):
+        pay(funded, active, "5.00", "2026-06-15")
 
 
 def test_refund_dated_before_the_overpayment_refused(funded: UnitOfWork, active: Loan) -> None:

@@ -210,10 +210,11 @@ def test_rf_and_qrr_references_find_their_loans(chart: UnitOfWork) -> None:
     assert found == {"ref:A": rf.id, "ref:B": qrr.id, "ref:C": rf.id}
 
 
-def test_money_for_a_closed_loan_is_booked_as_the_persons_credit(
+def test_a_reference_to_a_closed_loan_goes_to_unidentified_with_a_note(
     fund: tuple[UnitOfWork, Loan],
 ) -> None:
-    """As record_payment books it: the loan is overpaid until the credit is refunded."""
+    """record_payment refuses money for a repaid loan; the statement books it to unidentified
+    receipts, naming the loan, for the treasurer to refund or place."""
     uow, loan = fund
     repaid = statement(
         "S1", CAPITAL - 170_000,
@@ -226,14 +227,10 @@ def test_money_for_a_closed_loan_is_booked_as_the_persons_credit(
     )  # fmt: skip
     assert loans.get_loan(uow, TREASURER, loan.id).loan.status is LoanStatus.CLOSED
     report = run_import(uow, camt053([late])).statements[0]
-    assert report.states == {"loan": 1}
+    assert report.states == {"unidentified": 1}
     [line] = lines_of(uow, report.id or 0)
-    assert line.loan_id == loan.id and line.entry_id is not None
-    with uow:
-        legs = uow.journal.get(line.entry_id).legs
-    assert sorted((leg.account_code, leg.minor) for leg in legs) == [("1000", 500), ("2100", -500)]
-    view = loans.get_loan(uow, TREASURER, loan.id)
-    assert view.loan.status is LoanStatus.OVERPAID and view.credit == 500
+    assert "closed" in line.note and line.suggested_loan_id == loan.id  # type: ignore[attr-defined]
+    assert loans.get_loan(uow, TREASURER, loan.id).loan.status is LoanStatus.CLOSED
 
 
 def test_a_returned_payment_reverses_the_repayment(fund: tuple[UnitOfWork, Loan]) -> None:

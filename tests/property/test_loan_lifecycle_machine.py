@@ -240,8 +240,11 @@ class LoanMachine(RuleBasedStateMachine):
         on = self.draw_day(data, loan_id)
         minor = data.draw(st.integers(1, 15_000) | st.integers(1, 300_000), label="amount")
         status = self.stored(loan_id).status
-        # A closed loan takes the money too, as the person's credit (then overpaid).
-        expected = ClosedPeriod if month_of(on) in self.model.closed else None
+        expected: type[Exception] | None = None
+        if status is S.CLOSED:
+            expected = Conflict
+        elif month_of(on) in self.model.closed:
+            expected = ClosedPeriod
         key = self.key()
 
         def call() -> loans.MoneyResult:
