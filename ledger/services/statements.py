@@ -676,22 +676,8 @@ class _Matcher:
                 for p in plans
             ]
         )
-        ids = self.uow.statements.ids_of([p.ref for p in plans])
-        self.uow.statements.add_matches(
-            [
-                {
-                    "line_id": ids[p.ref],
-                    "at": now,
-                    "actor": self.actor.name,
-                    "action": action,
-                    "state": p.state.value,
-                    "entry_id": p.entry_id,
-                    "reversal_entry_id": None,
-                    "loan_id": p.loan_id,
-                    "reason": p.note[:500] if p.note else None,
-                }
-                for p in plans
-            ]
+        self.uow.statements.add_matches_of_lines(
+            statement_id, [p.ref for p in plans], at=now, actor=self.actor.name, action=action
         )
 
     def _return(self, p: _Plan) -> None:

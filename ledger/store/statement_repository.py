@@ -8,7 +8,17 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    and_,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from ledger.domain.errors import NotFound
@@ -300,17 +310,6 @@ class StatementRepository:
     def add_lines(self, rows: Sequence[Mapping[str, Any]]) -> None:
         self._insert_rows(statement_lines, rows)
 
-    def ids_of(self, refs: Sequence[str]) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for chunk in _chunks(list(refs)):
-            rows = self.conn.execute(
-                select(statement_lines.c.ref, statement_lines.c.id).where(
-                    statement_lines.c.ref.in_(chunk)
-                )
-            )
-            out.update({r.ref: int(r.id) for r in rows})
-        return out
-
     def line(self, line_id: int, *, lock: bool = False) -> StoredLine:
         stmt = select(statement_lines).where(statement_lines.c.id == line_id)
         if lock:
@@ -389,6 +388,42 @@ class StatementRepository:
 
     def add_matches(self, rows: Sequence[Mapping[str, Any]]) -> None:
         self._insert_rows(statement_matches, rows)
+
+    def add_matches_of_lines(
+        self, statement_id: int, refs: Sequence[str], *, at: datetime, actor: str, action: str
+    ) -> None:
+        """The first match record of each of these new lines, made by the database from the
+        lines themselves (state, entry, loan, and the note as the reason): no round trip per
+        line, and nothing sent back and forth for 50,000 lines."""
+        chosen = select(
+            statement_lines.c.id,
+            literal(at, statement_matches.c.at.type),
+            literal(actor, statement_matches.c.actor.type),
+            literal(action, statement_matches.c.action.type),
+            statement_lines.c.state,
+            statement_lines.c.entry_id,
+            literal(None, statement_matches.c.reversal_entry_id.type),
+            statement_lines.c.loan_id,
+            statement_lines.c.note,
+        ).where(statement_lines.c.statement_id == statement_id)
+        columns = [
+            "line_id",
+            "at",
+            "actor",
+            "action",
+            "state",
+            "entry_id",
+            "reversal_entry_id",
+            "loan_id",
+            "reason",
+        ]
+        size = 20_000 if self.conn.dialect.name == "postgresql" else 5_000
+        for chunk in _chunks(list(refs), size):
+            self.conn.execute(
+                insert(statement_matches).from_select(
+                    columns, chosen.where(statement_lines.c.ref.in_(chunk))
+                )
+            )
 
     def matches(self, line_id: int) -> list[MatchRecord]:
         rows = self.conn.execute(
