@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import re
 import time
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -28,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import make_url, text
 
+from bench.common import machine_lines, write_section
 from ledger.bank.camt import parse_camt
 from ledger.bank.writers import camt053
 from ledger.domain.accounts import default_chart
@@ -45,7 +44,6 @@ from tests.integration.ledgertext import book
 from tests.statement_helpers import FUND_IBAN, HASH_KEY, paid_out_loan
 
 PG_ENV = "FUNDLEDGER_BENCH_POSTGRES_URL"
-BEGIN, END = "<!-- bench.statements:begin -->", "<!-- bench.statements:end -->"
 CAPITAL = 100_000_000  # 1,000,000.00
 
 
@@ -151,37 +149,6 @@ class Phases:
         return timed
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        model = next(
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        )
-        cpu = model
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}"
-
-
-def write_section(out: Path, lines: list[str]) -> None:
-    section = "\n".join([BEGIN, *lines, END])
-    current = out.read_text(encoding="utf-8") if out.exists() else "# Performance\n"
-    if BEGIN in current and END in current:
-        current = re.sub(
-            re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: section, current, flags=re.S
-        )
-    else:
-        current = (
-            current.rstrip("\n")
-            + "\n\n## Statement import (bench/statements.py)\n\n"
-            + section
-            + "\n"
-        )
-    out.write_text(current, encoding="utf-8")
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres-url", default=os.environ.get(PG_ENV))
@@ -214,8 +181,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     assert verify(UnitOfWork(uow.engine, readonly=True), SYSTEM).ok
     states = ", ".join(f"{n:,} {s}" for s, n in sorted(report.states.items()))
     lines = [
-        f"Measured {datetime.now(UTC):%Y-%m-%d} on {machine()}, PostgreSQL "
-        f"{_pg_version(uow)} on the same machine; {len(loans)} loans paid out.",
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {len(loans)} loans paid out.",
+        "",
+        *machine_lines(uow.engine),
         "",
         "| what | entries | file | read and check | import (all of it, one transaction) |",
         "|---|---:|---:|---:|---:|",
@@ -234,12 +202,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ]
     print("\n".join(lines))
     if args.out:
-        write_section(args.out, lines)
-
-
-def _pg_version(uow: UnitOfWork) -> str:
-    with uow.engine.connect() as conn:
-        return str(conn.execute(text("SHOW server_version")).scalar_one()).split(" ")[0]
+        write_section(args.out, "statements", "\n".join(lines))
 
 
 if __name__ == "__main__":
