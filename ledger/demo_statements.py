@@ -13,10 +13,10 @@ nothing, so running the demo twice changes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date
 
 from ledger.bank.writers import camt053
-from ledger.domain.journal import Entry
+from ledger.domain.journal import Entry, month_end
 from ledger.domain.roles import Actor, Role
 from ledger.domain.statements import Direction, Statement, StatementEntry, end_to_end_id
 from ledger.services import journal
@@ -38,11 +38,6 @@ class DemoStatements:
     new_lines: int
 
 
-def _month_end(first: date) -> date:
-    nxt = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
-    return nxt - timedelta(days=1)
-
-
 def _bank_entries(uow: UnitOfWork, start: date, end: date) -> list[tuple[Entry, int]]:
     """The ledger's movements on the bank account in [start, end] that the bank would show:
     an entry and its reversal (a booking mistake) cancel and are left out, and so are entries
@@ -59,13 +54,12 @@ def _bank_entries(uow: UnitOfWork, start: date, end: date) -> list[tuple[Entry, 
         offset += len(page.lines)
         if offset >= page.total or not page.lines:
             break
+    ids = {e.id for e, _ in out}
     reversed_ids = {e.reverses_id for e, _ in out if e.reverses_id is not None}
     return [
         (e, amount)
         for e, amount in out
-        if e.statement_line_id is None
-        and e.reverses_id not in {x.id for x, _ in out}
-        and e.id not in reversed_ids
+        if e.statement_line_id is None and e.reverses_id not in ids and e.id not in reversed_ids
     ]
 
 
@@ -108,7 +102,7 @@ def build_demo_statements(
     statements: list[Statement] = []
     closing = 0
     for i, first in enumerate(months):
-        end = _month_end(first)
+        end = month_end(f"{first:%Y-%m}")
         lines = [
             _line(uow, e, amount, currency, n)
             for n, (e, amount) in enumerate(_bank_entries(uow, first, end))
