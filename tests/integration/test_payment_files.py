@@ -55,6 +55,19 @@ def give_person_an_iban(uow: UnitOfWork, loan: Loan, iban: str) -> None:
     )
 
 
+def make_file(uow: UnitOfWork, key: str, entry_ids: list[int] | None = None) -> pf.MadeFile:
+    """A file paying ``entry_ids`` (all pending payouts when None), executed the next day."""
+    return pf.create_payment_file(
+        uow,
+        TREASURER,
+        currency="EUR",
+        execution_date=NEXT_DAY,
+        debtor=FUND,
+        idempotency_key=key,
+        entry_ids=entry_ids,
+    )
+
+
 @pytest.fixture
 def payouts(chart: UnitOfWork) -> tuple[UnitOfWork, Loan, Loan, int]:
     """Two loans paid out in February (1,700.00 and 1,000.00), the second overpaid by 50.00
@@ -85,9 +98,7 @@ def test_a_file_pays_two_payouts_and_a_refund_and_the_statement_links_them(
         (ids[2], "refund", 5_000, None),
     ]
 
-    made = pf.create_payment_file(
-        uow, TREASURER, currency="EUR", execution_date=NEXT_DAY, debtor=FUND, idempotency_key="k1"
-    )
+    made = make_file(uow, "k1")
     f = made.file
     assert (f.status, f.transfers, f.total_minor, f.executed) == ("created", 3, 275_000, 0)
     doc = etree.fromstring(made.xml)
@@ -139,35 +150,11 @@ def test_an_entry_is_in_one_live_file_and_cancelling_frees_it(
     payouts: tuple[UnitOfWork, Loan, Loan, int],
 ) -> None:
     uow, a, _, refund_id = payouts
-    first = pf.create_payment_file(
-        uow,
-        TREASURER,
-        currency="EUR",
-        execution_date=NEXT_DAY,
-        debtor=FUND,
-        idempotency_key="k1",
-        entry_ids=[a.disbursement_entry_id or 0],
-    ).file
+    first = make_file(uow, "k1", [a.disbursement_entry_id or 0]).file
     with pytest.raises(Conflict, match=rf"already in payment file {first.id}; cancel"):
-        pf.create_payment_file(
-            uow,
-            TREASURER,
-            currency="EUR",
-            execution_date=NEXT_DAY,
-            debtor=FUND,
-            idempotency_key="k2",
-            entry_ids=[a.disbursement_entry_id or 0, refund_id],
-        )
+        make_file(uow, "k2", [a.disbursement_entry_id or 0, refund_id])
     # A retry with the same key gives the same file; other content is a conflict.
-    again = pf.create_payment_file(
-        uow,
-        TREASURER,
-        currency="EUR",
-        execution_date=NEXT_DAY,
-        debtor=FUND,
-        idempotency_key="k1",
-        entry_ids=[a.disbursement_entry_id or 0],
-    )
+    again = make_file(uow, "k1", [a.disbursement_entry_id or 0])
     assert again.replayed and again.file.id == first.id
     with pytest.raises(IdempotencyConflict) as conflict:
         pf.create_payment_file(
@@ -185,9 +172,7 @@ def test_an_entry_is_in_one_live_file_and_cancelling_frees_it(
     assert pf.cancel(uow, TREASURER, first.id, "wrong date").status == "cancelled"
     with pytest.raises(Conflict, match="was cancelled; make a new file"):
         pf.payment_file_xml(uow, TREASURER, first.id, FUND)
-    second = pf.create_payment_file(
-        uow, TREASURER, currency="EUR", execution_date=NEXT_DAY, debtor=FUND, idempotency_key="k3"
-    ).file
+    second = make_file(uow, "k3").file
     assert second.transfers == 3
     pf.mark_sent(uow, TREASURER, second.id)
     with pytest.raises(Conflict, match="cannot be cancelled here: ask the bank"):
@@ -240,9 +225,7 @@ def test_a_changed_iban_refuses_the_download(
     payouts: tuple[UnitOfWork, Loan, Loan, int], clock: Clock
 ) -> None:
     uow, a, _, _ = payouts
-    made = pf.create_payment_file(
-        uow, TREASURER, currency="EUR", execution_date=NEXT_DAY, debtor=FUND, idempotency_key="k"
-    )
+    made = make_file(uow, "k")
     pf.set_landlord_account(uow, CASEWORKER_A, a.id, iban="NL91ABNA0417164300")
     with pytest.raises(Conflict, match="would differ from the file made on 2026-03-15"):
         pf.payment_file_xml(uow, TREASURER, made.file.id, FUND)
@@ -261,9 +244,7 @@ def test_roles_and_what_is_audited(payouts: tuple[UnitOfWork, Loan, Loan, int]) 
     ):
         with pytest.raises(PermissionDenied):
             refused()
-    made = pf.create_payment_file(
-        uow, TREASURER, currency="EUR", execution_date=NEXT_DAY, debtor=FUND, idempotency_key="k"
-    )
+    made = make_file(uow, "k")
     with pytest.raises(PermissionDenied):
         pf.payment_file_xml(uow, AUDITOR, made.file.id, FUND)
     with pytest.raises(PermissionDenied):
@@ -303,9 +284,7 @@ def test_bad_requests(payouts: tuple[UnitOfWork, Loan, Loan, int]) -> None:
 
 def test_payment_file_items_are_append_only(payouts: tuple[UnitOfWork, Loan, Loan, int]) -> None:
     uow, *_ = payouts
-    pf.create_payment_file(
-        uow, TREASURER, currency="EUR", execution_date=NEXT_DAY, debtor=FUND, idempotency_key="k"
-    )
+    make_file(uow, "k")
     for stmt in (
         update(payment_file_items).values(amount_minor=1),
         payment_file_items.delete(),
@@ -331,9 +310,7 @@ def test_erasure_takes_the_ibans_and_a_file_cannot_be_made_again(
     payouts: tuple[UnitOfWork, Loan, Loan, int],
 ) -> None:
     uow, _, b, _ = payouts
-    made = pf.create_payment_file(
-        uow, TREASURER, currency="EUR", execution_date=NEXT_DAY, debtor=FUND, idempotency_key="k"
-    )
+    made = make_file(uow, "k")
     assert loans.get_loan(uow, TREASURER, b.id).loan.status.value == "closed"
     loans.erase_beneficiary(uow, CASEWORKER_A, b.beneficiary_id)
     with uow:
@@ -353,15 +330,7 @@ def test_a_payout_in_a_payment_file_cannot_be_undone(
     """Undoing a payout the bank is asked to pay would leave the bank paying a loan the ledger
     no longer has: refused while the file is live, allowed once it is cancelled."""
     uow, a, _, _ = payouts
-    made = pf.create_payment_file(
-        uow,
-        TREASURER,
-        currency="EUR",
-        execution_date=NEXT_DAY,
-        debtor=FUND,
-        idempotency_key="k1",
-        entry_ids=[a.disbursement_entry_id or 0],
-    ).file
+    made = make_file(uow, "k1", [a.disbursement_entry_id or 0]).file
 
     def undo(key: str) -> object:
         return loans.undo_disbursement(
@@ -380,15 +349,7 @@ def test_a_payout_in_a_sent_file_cannot_be_undone(
     payouts: tuple[UnitOfWork, Loan, Loan, int],
 ) -> None:
     uow, a, _, _ = payouts
-    made = pf.create_payment_file(
-        uow,
-        TREASURER,
-        currency="EUR",
-        execution_date=NEXT_DAY,
-        debtor=FUND,
-        idempotency_key="k1",
-        entry_ids=[a.disbursement_entry_id or 0],
-    ).file
+    made = make_file(uow, "k1", [a.disbursement_entry_id or 0]).file
     pf.mark_sent(uow, TREASURER, made.id)
     with pytest.raises(Conflict, match="the bank was asked to pay it"):
         loans.undo_disbursement(
