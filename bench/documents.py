@@ -31,7 +31,6 @@ import re
 import resource
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -39,6 +38,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from bench.common import log, write_section
 from ledger.documents.mailing import render_schedules
 from ledger.documents.model import (
     ContractData,
@@ -54,10 +54,6 @@ from ledger.domain.money import Money, money, split_evenly
 from ledger.domain.references import ogm_reference
 from ledger.domain.schedule import due_dates
 
-START = (
-    "<!-- bench.documents:start (written by `python -m bench.documents`; never edit by hand) -->"
-)
-END = "<!-- bench.documents:end -->"
 TARGET_CONTRACT_S = 1.0
 TARGET_MAILING_S = 300.0
 LANGUAGES = ("fr", "nl", "en", "de")
@@ -80,10 +76,6 @@ FUND = FundInfo(
     city="Bruxelles",
     postcode="1000",
 )
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # -- sample documents (fictitious people) ----------------------------------------------------
@@ -333,8 +325,7 @@ def section(
         f" and {signed.cpu_median * 1000:,.0f} ms to render and sign" if signed is not None else ""
     )
     machine_rows = "\n".join(f"| {k} | {v} |" for k, v in info.items())
-    return f"""{START}
-## Documents: contracts and schedules
+    return f"""## Documents: contracts and schedules
 
 Measured {when:%Y-%m-%d %H:%M} UTC, code at {commit()}.
 Every figure below was written by the benchmark itself in that run.
@@ -369,22 +360,7 @@ Reproduce:
   CPU time is what the rendering itself needed, whatever else ran: on {mail.workers} otherwise idle
   cores the mailing would take about {idle:,.0f} s, and a contract about
   {render.cpu_median * 1000:,.0f} ms to render{signed_note}.
-{END}
 """
-
-
-def write_section(path: Path, text: str) -> None:
-    if path.exists():
-        old = path.read_text()
-        if START in old and END in old:
-            before, rest = old.split(START, 1)
-            new = before + text.rstrip("\n") + rest.split(END, 1)[1]
-        else:
-            new = old.rstrip("\n") + "\n\n" + text
-    else:
-        new = "# Performance\n\n" + text
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(new)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -422,7 +398,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.no_write:
         print(text)
     else:
-        write_section(args.out, text)
+        write_section(args.out, "documents", text)
         log(f"written to {args.out}")
 
 

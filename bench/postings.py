@@ -34,7 +34,6 @@ import shlex
 import sqlite3
 import statistics
 import subprocess
-import sys
 import textwrap
 import time
 from collections import defaultdict
@@ -48,6 +47,7 @@ import psycopg
 import sqlalchemy
 from sqlalchemy import Engine, create_engine, event, make_url, text
 
+from bench.common import log, write_section
 from ledger.domain.accounts import default_chart
 from ledger.domain.journal import EntryDraft, EntryKind, Leg
 from ledger.domain.money import from_minor
@@ -65,9 +65,6 @@ AUDITOR = Actor("bench.auditor", Role.AUDITOR)
 CAPITAL_MINOR = 10**13  # enough that bank charges never meet the overdraft guard
 SINGLE_TARGET_RATIO = 0.5
 BULK_TARGET_PG = 10_000
-START = "<!-- bench.postings:start (written by `python -m bench.postings`; never edit by hand) -->"
-END = "<!-- bench.postings:end -->"
-HEADING = "## Postings (bench/postings.py)\n\n"
 GUARD_TRIGGERS = {
     "sqlite": ["DROP TRIGGER journal_legs_guard", "DROP TRIGGER journal_entries_seal"],
     "postgresql": [
@@ -79,10 +76,6 @@ GUARD_TRIGGERS = {
         "DROP TRIGGER journal_legs_balanced ON journal_legs",
     ],
 }
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 # -- what gets posted ------------------------------------------------------------------------
@@ -683,8 +676,7 @@ def render(
     ]
     machine_lines = "\n".join(f"| {k} | {v} |" for k, v in info.items())
     paragraphs = "\n\n".join(para(x) for x in extra)
-    return f"""{START}
-### Last run
+    return f"""### Last run
 
 {para(intro)}
 
@@ -715,26 +707,7 @@ def render(
 Per-round rates (entries/s):
 
 {spread(rows)}
-{END}
 """
-
-
-def write_section(path: Path, section: str) -> None:
-    if path.exists():
-        old = path.read_text()
-        if START in old and END in old:
-            before, rest = old.split(START, 1)
-            after = rest.split(END, 1)[1]
-            new = before + section.rstrip("\n") + after
-        else:
-            new = old.rstrip("\n") + "\n\n" + HEADING + section
-    else:
-        new = "# Performance\n\n" + HEADING + section
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(new)
-
-
-# -- main ------------------------------------------------------------------------------------
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -930,7 +903,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             notes=notes,
             args=args,
         )
-        write_section(Path(args.out), section)
+        write_section(Path(args.out), "postings", section)
         log(f"wrote {args.out}")
     for v in [*sqlite_variants, *normal]:
         v.engine.dispose()
