@@ -14,10 +14,8 @@ from sqlalchemy import (
     Connection,
     Row,
     and_,
-    bindparam,
     func,
     insert,
-    or_,
     select,
     update,
 )
@@ -33,6 +31,7 @@ from ledger.domain.errors import (
 )
 from ledger.domain.journal import Entry, EntryDraft, EntryKind, Leg, month_of, seal
 from ledger.domain.money import from_minor
+from ledger.store.driver import Driver, Sql
 from ledger.store.tables import (
     accounts,
     audit_log,
@@ -57,37 +56,46 @@ def _utc(at: datetime) -> datetime:
     return at.astimezone(UTC)
 
 
-# Statements on the posting path are built once, here: building a statement costs SQLAlchemy
-# more than running it costs SQLite. FOR UPDATE locks rows on PostgreSQL; SQLite, which has no
-# row locks (a writer holds the whole database from BEGIN IMMEDIATE), compiles it to nothing.
-_LOCK_HEAD = (
-    select(chain_head.c.last_entry_id, chain_head.c.last_hash)
-    .where(chain_head.c.id == 1)
-    .with_for_update()
+# The posting path's statements run straight on the driver (see ledger.store.driver): written
+# out once here, with FOR UPDATE on PostgreSQL to lock rows; SQLite has no row locks (a writer
+# holds the whole database from BEGIN IMMEDIATE).
+_LOCK_HEAD = Sql.both(
+    "SELECT last_entry_id, last_hash FROM chain_head WHERE id = 1", pg_suffix=" FOR UPDATE"
 )
-_MOVE_HEAD = (
-    update(chain_head)
-    .where(chain_head.c.id == 1)
-    .values(last_entry_id=bindparam("new_entry_id"), last_hash=bindparam("new_hash"))
+_MOVE_HEAD = Sql.both(
+    "UPDATE chain_head SET last_entry_id = :new_entry_id, last_hash = :new_hash WHERE id = 1"
 )
 # Each named account, and the control account above it: one row per (named, locked) pair.
-_named = accounts.alias("named")
-# What an Account holds: created_at is left out, as every timestamp costs a parse on SQLite.
-_ACCOUNT = [c for c in accounts.c if c.name != "created_at"]
-_LOCK_ACCOUNTS = (
-    select(*_ACCOUNT)
-    .join(_named, or_(accounts.c.id == _named.c.id, accounts.c.id == _named.c.parent_id))
-    .where(_named.c.code.in_(bindparam("codes", expanding=True)))
-    .order_by(accounts.c.id)
-    .with_for_update(of=accounts)
+# The columns of an Account, in _account_of's order; created_at is not one of them.
+_LOCK_ACCOUNTS = """
+SELECT a.id, a.code, a.name, a.type, a.currency, a.role, a.parent_id, a.is_control,
+       a.no_overdraft, a.closed_at, a.balance_minor
+FROM accounts AS a JOIN accounts AS named ON a.id = named.id OR a.id = named.parent_id
+WHERE named.code {codes} ORDER BY a.id
+"""
+_ADD_TO_BALANCE = Sql.both(
+    "UPDATE accounts SET balance_minor = balance_minor + :delta WHERE id = :aid"
 )
-_ADD_TO_BALANCE = (
-    update(accounts)
-    .where(accounts.c.id == bindparam("aid"))
-    .values(balance_minor=accounts.c.balance_minor + bindparam("delta"))
+_INSERT_LEGS = Sql.both(
+    "INSERT INTO journal_legs (entry_id, account_id, amount_minor, currency) "
+    "VALUES (:entry_id, :account_id, :amount_minor, :currency)"
 )
-_INSERT_LEGS = insert(journal_legs)
-_INSERT_ENTRIES = insert(journal_entries)
+_INSERT_ENTRIES = Sql.both(
+    """INSERT INTO journal_entries (id, booking_date, description, kind, author, created_at,
+    loan_id, statement_line_id, reverses_id, idempotency_key, prev_hash, hash)
+    VALUES (:id, :booking_date, :description, :kind, :author, :created_at, :loan_id,
+    :statement_line_id, :reverses_id, :idempotency_key, :prev_hash, :hash)"""
+)
+_KEYS = "SELECT key, command, request, entry_id FROM idempotency_keys WHERE key"
+_KEY = Sql.both(f"{_KEYS} = :key")
+_INSERT_KEYS = Sql.both(
+    "INSERT INTO idempotency_keys (key, command, request, entry_id, actor, created_at) "
+    "VALUES (:key, :command, :request, :entry_id, :actor, :created_at)"
+)
+_INSERT_AUDIT = Sql.both(
+    "INSERT INTO audit_log (at, actor, action, target, details) "
+    "VALUES (:at, :actor, :action, :target, :details)"
+)
 # PostgreSQL takes a batch's rows of each table as one statement, one array per column
 # (``INSERT ... SELECT FROM unnest``): one round trip, one run of the statement-level guards
 # and one plan, where ``executemany`` sends a statement per row. Each statement also carries
@@ -138,11 +146,6 @@ _latest_per_month = (
 _CLOSED_MONTHS = select(period_events.c.month).where(
     period_events.c.id.in_(_latest_per_month), period_events.c.action == "close"
 )
-_RECORD = [idempotency_keys.c[name] for name in ("key", "command", "request", "entry_id")]
-_KEY = select(*_RECORD).where(idempotency_keys.c.key == bindparam("key"))
-_KEYS = select(*_RECORD).where(idempotency_keys.c.key.in_(bindparam("keys", expanding=True)))
-_INSERT_KEYS = insert(idempotency_keys)
-_INSERT_AUDIT = insert(audit_log)
 #: Keys looked up per query: well below every engine's limit on bound parameters.
 _KEYS_PER_QUERY = 1000
 
@@ -163,9 +166,30 @@ def _account(row: Row[Any]) -> Account:
     )
 
 
+def _account_of(values: Sequence[Any], driver: Driver) -> Account:
+    """An Account from a row of ``_LOCK_ACCOUNTS``, read straight from the driver."""
+    (aid, code, name, type_, currency, role, parent_id, control, no_overdraft, closed, balance) = (
+        values
+    )
+    return Account(
+        id=aid,
+        code=code,
+        name=name,
+        type=AccountType(type_),
+        currency=currency,
+        role=AccountRole(role),
+        parent_id=parent_id,
+        is_control=bool(control),
+        no_overdraft=bool(no_overdraft),
+        closed_at=driver.read_stamp(closed),
+        balance_minor=int(balance),
+    )
+
+
 class AccountRepository:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, driver: Driver) -> None:
         self.conn = conn
+        self.driver = driver
 
     def add(self, spec: AccountSpec, *, now: datetime) -> Account:
         if self.find(spec.code) is not None:
@@ -243,8 +267,12 @@ class AccountRepository:
         concurrent update.
         """
         wanted = sorted(set(codes))
-        rows = self.conn.execute(_LOCK_ACCOUNTS, {"codes": wanted}).all()
-        locked = {r.code: _account(r) for r in rows}  # a row may come twice: same account
+        driver = self.driver
+        condition, params = driver.in_list("codes", wanted)
+        sql = _LOCK_ACCOUNTS.format(codes=condition) + (" FOR UPDATE OF a" if driver.pg else "")
+        rows = driver.execute(sql, params).fetchall()
+        # A row may come twice (an account named and the control account of another).
+        locked = {r[1]: _account_of(r, driver) for r in rows}
         missing = [c for c in wanted if c not in locked]
         if missing:
             raise NotFound(
@@ -273,7 +301,7 @@ class AccountRepository:
         """Move cached balances by ``deltas`` (account id -> minor units), in id order."""
         params = [{"aid": aid, "delta": d} for aid, d in sorted(deltas.items()) if d]
         if params:
-            self.conn.execute(_ADD_TO_BALANCE, params)
+            self.driver.executemany(_ADD_TO_BALANCE, params)
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,13 +327,14 @@ class JournalRepository:
     def __init__(self, conn: Connection, accounts_repo: AccountRepository) -> None:
         self.conn = conn
         self.accounts = accounts_repo
+        self.driver = accounts_repo.driver
         self._head: tuple[int, str] | None = None
 
     # -- writing ---------------------------------------------------------------------------
     def lock_head(self) -> tuple[int, str]:
         """Lock the end of the hash chain: postings form one queue, in the chain's order."""
-        row = self.conn.execute(_LOCK_HEAD).one()
-        self._head = (int(row.last_entry_id), row.last_hash)
+        last_id, last_hash = self.driver.execute(_LOCK_HEAD).fetchone()
+        self._head = (int(last_id), last_hash)
         return self._head
 
     def append(
@@ -357,7 +386,7 @@ class JournalRepository:
             sealed.append(entry)
 
         deltas = {aid: running[aid] - by_id[aid].balance_minor for aid in running}
-        if _is_pg(self.conn):
+        if self.driver.pg:
             self._write_pg(sealed, locked, deltas)
         else:
             self._write(sealed, locked, deltas)
@@ -368,7 +397,8 @@ class JournalRepository:
         self, sealed: Sequence[Entry], locked: Mapping[str, Account], deltas: Mapping[int, int]
     ) -> None:
         """SQLite: each table's rows in one ``executemany`` (a loop inside the driver)."""
-        self.conn.execute(
+        driver = self.driver
+        driver.executemany(
             _INSERT_LEGS,
             [
                 {
@@ -381,16 +411,16 @@ class JournalRepository:
                 for leg in e.legs
             ],
         )
-        self.conn.execute(
+        driver.executemany(
             _INSERT_ENTRIES,
             [
                 {
                     "id": e.id,
-                    "booking_date": e.booking_date,
+                    "booking_date": driver.day(e.booking_date),
                     "description": e.description,
                     "kind": e.kind.value,
                     "author": e.author,
-                    "created_at": e.created_at,
+                    "created_at": driver.stamp(e.created_at),
                     "loan_id": e.loan_id,
                     "statement_line_id": e.statement_line_id,
                     "reverses_id": e.reverses_id,
@@ -402,7 +432,7 @@ class JournalRepository:
             ],
         )
         last = sealed[-1]
-        self.conn.execute(_MOVE_HEAD, {"new_entry_id": last.id, "new_hash": last.hash})
+        driver.execute(_MOVE_HEAD, {"new_entry_id": last.id, "new_hash": last.hash})
         self.accounts.add_to_balances(deltas)
 
     def _write_pg(
@@ -411,7 +441,7 @@ class JournalRepository:
         """PostgreSQL: two statements for the whole batch, whatever its size."""
         moved = sorted((aid, d) for aid, d in deltas.items() if d)
         legs = [(e.id, leg) for e in sealed for leg in e.legs]
-        self.conn.exec_driver_sql(
+        self.driver.execute(
             _PG_INSERT_LEGS,
             {
                 "aid": [aid for aid, _ in moved],
@@ -423,7 +453,7 @@ class JournalRepository:
             },
         )
         last = sealed[-1]
-        self.conn.exec_driver_sql(
+        self.driver.execute(
             _PG_INSERT_ENTRIES,
             {
                 "new_entry_id": last.id,
@@ -823,8 +853,9 @@ class AuditRecord:
 
 
 class AuditRepository:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, driver: Driver) -> None:
         self.conn = conn
+        self.driver = driver
 
     def record(
         self,
@@ -836,13 +867,13 @@ class AuditRepository:
         details: Mapping[str, Any] | None = None,
     ) -> None:
         row = {
-            "at": at,
+            "at": self.driver.stamp(at),
             "actor": actor,
             "action": action,
             "target": target,
             "details": json.dumps(details, sort_keys=True, default=str) if details else None,
         }
-        self.conn.execute(_INSERT_AUDIT, row)
+        self.driver.execute(_INSERT_AUDIT, row)
 
     def page(
         self, *, actor: str | None, action: str | None, limit: int, offset: int
@@ -883,31 +914,34 @@ class IdempotencyRecord:
 
 
 class IdempotencyRepository:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, driver: Driver) -> None:
         self.conn = conn
+        self.driver = driver
 
     def get(self, key: str) -> IdempotencyRecord | None:
         return self.get_many([key]).get(key)
 
     def get_many(self, keys: Sequence[str]) -> dict[str, IdempotencyRecord]:
         """The records of those keys that were used before, by key."""
+        driver = self.driver
+        rows: list[Any] = []
         if len(keys) == 1:  # the common case, an API call: a plain = is cheaper than IN
-            rows = list(self.conn.execute(_KEY, {"key": keys[0]}))
-        elif keys and _is_pg(self.conn):  # one array, not a placeholder per key
-            rows = list(self.conn.exec_driver_sql(_PG_KEYS, {"keys": list(keys)}))
+            rows = driver.execute(_KEY, {"key": keys[0]}).fetchall()
+        elif keys and driver.pg:  # one array, not a placeholder per key
+            rows = driver.execute(_PG_KEYS, {"keys": list(keys)}).fetchall()
         else:
-            rows = []
             for start in range(0, len(keys), _KEYS_PER_QUERY):
-                chunk = list(keys[start : start + _KEYS_PER_QUERY])
-                rows += self.conn.execute(_KEYS, {"keys": chunk})
+                condition, params = driver.in_list("key", keys[start : start + _KEYS_PER_QUERY])
+                rows += driver.execute(f"{_KEYS} {condition}", params).fetchall()
         return {
-            r.key: IdempotencyRecord(r.key, r.command, json.loads(r.request), int(r.entry_id))
-            for r in rows
+            key: IdempotencyRecord(key, command, json.loads(request), int(entry_id))
+            for key, command, request, entry_id in rows
         }
 
     def add_many(self, records: Sequence[IdempotencyRecord], *, actor: str, now: datetime) -> None:
-        if records and _is_pg(self.conn):  # one statement, as the journal's rows
-            self.conn.exec_driver_sql(
+        driver = self.driver
+        if records and driver.pg:  # one statement, as the journal's rows
+            driver.execute(
                 _PG_INSERT_KEYS,
                 {
                     "key": [r.key for r in records],
@@ -919,7 +953,8 @@ class IdempotencyRepository:
                 },
             )
         elif records:
-            self.conn.execute(
+            created_at = driver.stamp(now)
+            driver.executemany(
                 _INSERT_KEYS,
                 [
                     {
@@ -928,7 +963,7 @@ class IdempotencyRepository:
                         "request": json.dumps(r.request, sort_keys=True),
                         "entry_id": r.entry_id,
                         "actor": actor,
-                        "created_at": now,
+                        "created_at": created_at,
                     }
                     for r in records
                 ],

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 
 from ledger.domain.errors import Conflict
 from ledger.store.document_repository import DocumentRepository
+from ledger.store.driver import Driver
 from ledger.store.loan_repository import LoanRepository
 from ledger.store.payment_file_repository import PaymentFileRepository
 from ledger.store.reconciliation_repository import ReconciliationRepository
@@ -54,6 +55,7 @@ class UnitOfWork:
     documents: DocumentRepository
     payment_files: PaymentFileRepository
     reconciliation: ReconciliationRepository
+    driver: Driver
 
     def __init__(self, engine: Engine, *, clock: Clock = utc_now, readonly: bool = False) -> None:
         self.engine = engine
@@ -70,12 +72,13 @@ class UnitOfWork:
             conn = conn.execution_options(fundledger_readonly=True)
         self._conn = conn
         self._tx = conn.begin()
-        self.accounts = AccountRepository(conn)
+        self.driver = driver = Driver(conn)
+        self.accounts = AccountRepository(conn, driver)
         self.journal = JournalRepository(conn, self.accounts)
         self.periods = PeriodRepository(conn)
         self.users = UserRepository(conn)
-        self.audit = AuditRepository(conn)
-        self.idempotency = IdempotencyRepository(conn)
+        self.audit = AuditRepository(conn, driver)
+        self.idempotency = IdempotencyRepository(conn, driver)
         self.loans = LoanRepository(conn)
         self.statements = StatementRepository(conn)
         self.documents = DocumentRepository(conn)
@@ -90,6 +93,7 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         try:
+            self.driver.close()
             if self._tx is not None and self._tx.is_active:
                 self._tx.rollback()
         finally:
