@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from decimal import ROUND_HALF_EVEN, ROUND_UP, Decimal, InvalidOperation
+from typing import cast
 
 from moneyed import Currency, CurrencyDoesNotExist, Money, get_currency
 
@@ -30,7 +31,11 @@ __all__ = [
 
 def currency(code: object) -> Currency:
     """The ISO 4217 currency for ``code``; an unknown code is a ``ValidationError``."""
-    if not isinstance(code, str):
+    if type(code) is str:
+        known = _KNOWN.get(code)
+        if known is not None:
+            return known[1]
+    elif not isinstance(code, str):
         raise ValidationError(
             f"currency {code!r} is not an ISO 4217 code: use three capital letters, e.g. EUR",
             field="currency",
@@ -40,8 +45,26 @@ def currency(code: object) -> Currency:
 
 def minor_digits(code: str) -> int:
     """Digits after the decimal point: EUR and CHF 2, JPY 0, BHD 3."""
-    currency(code)
-    return _minor_digits(code)
+    if type(code) is str:
+        known = _KNOWN.get(code)
+        if known is not None:
+            return known[0]
+    return _know(code)[0]
+
+
+# Every leg converts between Money and minor units, so the hot path looks a code up in this
+# dict: (minor digits, Currency) of each code that passed every check. Refused codes are never
+# stored, and the lookups above take exact ``str`` keys only, so any other input goes the long
+# way and meets the same checks and messages as before.
+_KNOWN: dict[str, tuple[int, Currency]] = {}
+
+
+def _know(code: object) -> tuple[int, Currency]:
+    cur = currency(code)
+    known = (_minor_digits(cast(str, code)), cur)
+    if type(code) is str:
+        _KNOWN[code] = known
+    return known
 
 
 # Every amount looks its currency up several times; the ISO table does not change while we
@@ -135,7 +158,8 @@ def to_minor(value: Money) -> int:
     amount = value.amount
     if not isinstance(amount, Decimal) or not amount.is_finite():
         amount = parse_amount(amount, code)  # says what is wrong with it
-    scaled = amount.scaleb(minor_digits(code))
+    known = _KNOWN.get(code) if type(code) is str else None
+    scaled = amount.scaleb(known[0] if known is not None else minor_digits(code))
     if scaled != scaled.to_integral_value() or abs(scaled) > MAX_MINOR:
         parse_amount(amount, code)  # raises, naming the problem
     return int(scaled)
@@ -143,10 +167,14 @@ def to_minor(value: Money) -> int:
 
 def from_minor(minor: int, code: str) -> Money:
     """``Money`` from integer minor units."""
-    _refuse_float(minor)
-    if isinstance(minor, bool) or not isinstance(minor, int):
-        raise TypeError(f"minor units must be an int, got {type(minor).__name__}")
-    return Money(Decimal(minor).scaleb(-minor_digits(code)), currency(code))
+    if type(minor) is not int:
+        _refuse_float(minor)
+        if isinstance(minor, bool) or not isinstance(minor, int):
+            raise TypeError(f"minor units must be an int, got {type(minor).__name__}")
+    known = _KNOWN.get(code) if type(code) is str else None
+    if known is None:
+        known = _know(code)
+    return Money(Decimal(minor).scaleb(-known[0]), known[1])
 
 
 def allocate(total: Money, ratios: Sequence[int]) -> list[Money]:
