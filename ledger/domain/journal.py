@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
-from ledger.domain.accounts import check_code
+from ledger.domain.accounts import CODE_PATTERN, check_code
 from ledger.domain.errors import UnbalancedEntry, ValidationError
 from ledger.domain.money import Money, from_minor, to_minor
 
@@ -26,6 +26,9 @@ MAX_DESCRIPTION = 500
 MAX_LEGS = 200
 MAX_REFERENCE = 64
 _REFERENCE = re.compile(r"^[\x21-\x7e]{1,64}$")
+_code_match = CODE_PATTERN.match
+# Frozen dataclasses set their derived fields the way their generated __init__ does.
+_set = object.__setattr__
 
 
 class EntryKind(StrEnum):
@@ -58,7 +61,19 @@ MANUAL_KINDS = frozenset(
 
 
 def month_of(day: date) -> str:
+    if type(day) is date:
+        month = _MONTHS.get(day)
+        if month is None:
+            month = day.isoformat()[:7]  # the same YYYY-MM: isoformat pads the year to 4 digits
+            if len(_MONTHS) < _MONTHS_KEPT:
+                _MONTHS[day] = month
+        return month
     return f"{day.year:04d}-{day.month:02d}"
+
+
+# Every posting asks for the month of its booking date, and most share a handful of dates.
+_MONTHS: dict[date, str] = {}
+_MONTHS_KEPT = 4096
 
 
 def month_end(month: str) -> date:
@@ -103,18 +118,20 @@ class Leg:
     currency: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        check_code(self.account_code, "account")
-        if not isinstance(self.amount, Money):
-            if isinstance(self.amount, float):
+        code = self.account_code
+        if type(code) is not str or _code_match(code) is None:
+            check_code(code, "account")  # raises, or accepts a str subclass as before
+        amount = self.amount
+        if not isinstance(amount, Money):
+            if isinstance(amount, float):
                 raise TypeError("a leg amount must be Money, never a float")
-            raise TypeError(f"a leg amount must be Money, not {type(self.amount).__name__}")
-        minor = to_minor(self.amount)
+            raise TypeError(f"a leg amount must be Money, not {type(amount).__name__}")
+        minor = to_minor(amount)
         if minor == 0:
-            raise ValidationError(
-                f"leg on account {self.account_code} is zero; leave it out", field="legs"
-            )
-        object.__setattr__(self, "minor", minor)
-        object.__setattr__(self, "currency", str(self.amount.currency.code))
+            raise ValidationError(f"leg on account {code} is zero; leave it out", field="legs")
+        _set(self, "minor", minor)
+        cur = amount.currency.code
+        _set(self, "currency", cur if type(cur) is str else str(cur))
 
     @classmethod
     def debit(cls, account_code: str, amount: Money) -> Leg:
@@ -122,14 +139,20 @@ class Leg:
 
     @classmethod
     def credit(cls, account_code: str, amount: Money) -> Leg:
+        if type(amount) is Money:
+            # What Money.__neg__ makes, without its keyword call and type checks.
+            return cls(account_code, Money(-amount.amount, amount.currency))
         return cls(account_code, -amount)
 
 
 def check_balanced(legs: Iterable[Leg]) -> None:
     """Raise ``UnbalancedEntry`` unless the legs sum to zero in each currency."""
-    totals: dict[str, int] = defaultdict(int)
+    totals: dict[str, int] = {}
     for leg in legs:
-        totals[leg.currency] += leg.minor
+        cur = leg.currency
+        totals[cur] = totals.get(cur, 0) + leg.minor
+    if not any(totals.values()):
+        return
     off = {cur: total for cur, total in sorted(totals.items()) if total != 0}
     if off:
         parts = ", ".join(f"{from_minor(total, cur)} ({cur})" for cur, total in off.items())
@@ -151,32 +174,45 @@ class EntryDraft:
     idempotency_key: str | None = None
 
     def __post_init__(self) -> None:
-        if isinstance(self.booking_date, datetime) or not isinstance(self.booking_date, date):
+        booking_date = self.booking_date
+        if type(booking_date) is not date and (
+            isinstance(booking_date, datetime) or not isinstance(booking_date, date)
+        ):
             raise ValidationError("booking date must be a date (YYYY-MM-DD)", field="booking_date")
-        if not isinstance(self.description, str) or not self.description.strip():
+        description = self.description
+        if not isinstance(description, str) or not description.strip():
             raise ValidationError("description must not be empty", field="description")
-        if len(self.description) > MAX_DESCRIPTION:
+        if len(description) > MAX_DESCRIPTION:
             raise ValidationError(
-                f"description is {len(self.description)} characters long; "
+                f"description is {len(description)} characters long; "
                 f"at most {MAX_DESCRIPTION} allowed",
                 field="description",
             )
-        try:
-            object.__setattr__(self, "kind", EntryKind(self.kind))
-        except ValueError:
-            raise ValidationError(f"entry kind {self.kind!r} is unknown", field="kind") from None
-        object.__setattr__(self, "legs", tuple(self.legs))
-        if len(self.legs) < 2:
+        if type(self.kind) is not EntryKind:  # a member is already what EntryKind() returns
+            try:
+                _set(self, "kind", EntryKind(self.kind))
+            except ValueError:
+                raise ValidationError(
+                    f"entry kind {self.kind!r} is unknown", field="kind"
+                ) from None
+        legs = self.legs
+        if type(legs) is not tuple:
+            legs = tuple(legs)
+            _set(self, "legs", legs)
+        if len(legs) < 2:
             raise ValidationError("an entry needs at least two legs", field="legs")
-        if len(self.legs) > MAX_LEGS:
+        if len(legs) > MAX_LEGS:
             raise ValidationError(f"an entry may have at most {MAX_LEGS} legs", field="legs")
-        for leg in self.legs:
+        for leg in legs:
             if not isinstance(leg, Leg):
                 raise TypeError("legs must be Leg values")
-        check_balanced(self.legs)
-        check_reference(self.loan_id, "loan_id")
-        check_reference(self.statement_line_id, "statement_line_id")
-        check_reference(self.idempotency_key, "idempotency_key")
+        check_balanced(legs)
+        if self.loan_id is not None:
+            check_reference(self.loan_id, "loan_id")
+        if self.statement_line_id is not None:
+            check_reference(self.statement_line_id, "statement_line_id")
+        if self.idempotency_key is not None:
+            check_reference(self.idempotency_key, "idempotency_key")
         if self.reverses_id is not None and (
             isinstance(self.reverses_id, bool)
             or not isinstance(self.reverses_id, int)
