@@ -12,10 +12,11 @@ import hashlib
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timezone
 from enum import StrEnum
+from typing import Any
 
 from ledger.domain.accounts import CODE_PATTERN, check_code
 from ledger.domain.errors import UnbalancedEntry, ValidationError
@@ -259,21 +260,96 @@ def canonical_content(
     reverses_id: int | None,
     idempotency_key: str | None,
 ) -> bytes:
-    """The bytes an entry's hash is computed over: stable JSON, legs sorted, UTC time."""
+    """The bytes an entry's hash is computed over: stable JSON, legs sorted, UTC time.
+
+    Defined as ``json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)``
+    of the fields below, UTF-8 encoded. Hashes already stored depend on every byte of it: the
+    fast path writes that very text directly (strings through json's own string encoder) when
+    every value is a str, an exact int or None; anything else goes through ``json.dumps``.
+    """
+    booking = booking_date.isoformat()
+    kind_text = str(kind)
+    rows = sorted([code, minor, cur] for code, minor, cur in legs)
+    created = _utc_text(created_at)
+    legs_json = _legs_json(rows)
+    if (
+        legs_json is not None
+        and type(id) is int
+        and isinstance(booking, str)
+        and isinstance(description, str)
+        and isinstance(author, str)
+        and (loan_id is None or isinstance(loan_id, str))
+        and (statement_line_id is None or isinstance(statement_line_id, str))
+        and (reverses_id is None or type(reverses_id) is int)
+        and (idempotency_key is None or isinstance(idempotency_key, str))
+    ):
+        # The keys in sorted order, as sort_keys writes them.
+        return (
+            f'{{"author":{_json_str(author)},"booking_date":{_json_str(booking)},'
+            f'"created_at":{_json_str(created)},"description":{_json_str(description)},'
+            f'"id":{id},"idempotency_key":{_json_opt(idempotency_key)},'
+            f'"kind":{_json_str(kind_text)},"legs":{legs_json},"loan_id":{_json_opt(loan_id)},'
+            f'"reverses_id":{"null" if reverses_id is None else reverses_id},'
+            f'"statement_line_id":{_json_opt(statement_line_id)}}}'
+        ).encode()
     doc = {
         "id": id,
-        "booking_date": booking_date.isoformat(),
+        "booking_date": booking,
         "description": description,
-        "kind": str(kind),
-        "legs": sorted([code, minor, cur] for code, minor, cur in legs),
+        "kind": kind_text,
+        "legs": rows,
         "author": author,
-        "created_at": created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "created_at": created,
         "loan_id": loan_id,
         "statement_line_id": statement_line_id,
         "reverses_id": reverses_id,
         "idempotency_key": idempotency_key,
     }
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+#: json's own string encoder (``ensure_ascii=False``): quotes, escapes ``"``, ``\\`` and
+#: control characters exactly as ``json.dumps`` does.
+_json_str: Callable[[str], str] = json.encoder.encode_basestring
+
+
+def _json_opt(value: str | None) -> str:
+    return "null" if value is None else _json_str(value)
+
+
+def _legs_json(rows: list[list[Any]]) -> str | None:
+    """The legs as ``json.dumps`` writes them, or None when a value is not plainly typed."""
+    parts = []
+    for code, minor, cur in rows:
+        if not (isinstance(code, str) and type(minor) is int and isinstance(cur, str)):
+            return None
+        parts.append(f"[{_json_str(code)},{minor},{_json_str(cur)}]")
+    return "[" + ",".join(parts) + "]"
+
+
+def _utc_text(created_at: datetime) -> str:
+    """``created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")``, the same text sooner.
+
+    A batch of postings shares one ``created_at``: the last one's text is kept, for exact
+    datetimes in a fixed-offset zone only (the UTC instant of any other could change).
+    """
+    global _last_utc_text
+    last = _last_utc_text
+    if created_at is last[0]:
+        return last[1]
+    utc = created_at.astimezone(UTC)
+    if type(utc) is datetime and utc.year >= 1000:
+        # "YYYY-MM-DDTHH:MM:SS.ffffff+00:00"; strftime's %Y does not pad years below 1000
+        # on every platform, so those keep going through strftime.
+        text = utc.isoformat(timespec="microseconds")[:-6] + "Z"
+    else:
+        text = utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if type(created_at) is datetime and type(created_at.tzinfo) is timezone:
+        _last_utc_text = (created_at, text)
+    return text
+
+
+_last_utc_text: tuple[datetime | None, str] = (None, "")
 
 
 def chain_hash(prev_hash: str, content: bytes) -> str:
@@ -297,20 +373,21 @@ def seal(draft: EntryDraft, *, id: int, author: str, created_at: datetime, prev_
         reverses_id=draft.reverses_id,
         idempotency_key=draft.idempotency_key,
     )
+    # Positional arguments, in Entry's field order (a keyword call costs noticeably more).
     return Entry(
-        id=id,
-        booking_date=draft.booking_date,
-        description=draft.description,
-        kind=draft.kind,
-        legs=draft.legs,
-        author=author,
-        created_at=created_at,
-        prev_hash=prev_hash,
-        hash=chain_hash(prev_hash, content),
-        loan_id=draft.loan_id,
-        statement_line_id=draft.statement_line_id,
-        reverses_id=draft.reverses_id,
-        idempotency_key=draft.idempotency_key,
+        id,
+        draft.booking_date,
+        draft.description,
+        draft.kind,
+        draft.legs,
+        author,
+        created_at,
+        prev_hash,
+        chain_hash(prev_hash, content),
+        draft.loan_id,
+        draft.statement_line_id,
+        draft.reverses_id,
+        draft.idempotency_key,
     )
 
 
