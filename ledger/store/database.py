@@ -51,7 +51,9 @@ def _configure_sqlite(engine: Engine, *, in_memory: bool) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         readonly = conn.get_execution_options().get("fundledger_readonly", False)
-        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        # Straight to the driver: this runs for every unit of work, and a statement through
+        # SQLAlchemy costs ten times what SQLite takes to begin.
+        conn.connection.driver_connection.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
     @event.listens_for(engine, "reset")
     def _on_reset(dbapi_conn: Any, _record: Any, _state: Any) -> None:

@@ -130,6 +130,42 @@ SELECT * FROM unnest(
     %(prev_hash)b::varchar[], %(hash)b::varchar[]
 )
 """
+#: From this many entries in one batch, PostgreSQL gets the rows by COPY: it costs a round trip
+#: more than an INSERT, and saves a few microseconds per row on both sides.
+COPY_FROM = 100
+LEG_COLUMNS = [
+    ("entry_id", "int8"),
+    ("account_id", "int4"),
+    ("amount_minor", "int8"),
+    ("currency", "varchar"),
+]
+ENTRY_COLUMNS = [
+    ("id", "int8"),
+    ("booking_date", "date"),
+    ("description", "varchar"),
+    ("kind", "varchar"),
+    ("author", "varchar"),
+    ("created_at", "timestamptz"),
+    ("loan_id", "varchar"),
+    ("statement_line_id", "varchar"),
+    ("reverses_id", "int8"),
+    ("idempotency_key", "varchar"),
+    ("prev_hash", "varchar"),
+    ("hash", "varchar"),
+]
+KEY_COLUMNS = [
+    ("key", "varchar"),
+    ("command", "varchar"),
+    ("request", "text"),
+    ("entry_id", "int8"),
+    ("actor", "varchar"),
+    ("created_at", "timestamptz"),
+]
+_PG_ADD_TO_BALANCES = """
+UPDATE accounts SET balance_minor = accounts.balance_minor + d.delta
+FROM unnest(%(aid)b::integer[], %(delta)b::bigint[]) AS d (aid, delta)
+WHERE accounts.id = d.aid
+"""
 _PG_KEYS = """
 SELECT key, command, request, entry_id FROM idempotency_keys WHERE key = ANY(%(keys)b::varchar[])
 """
@@ -438,7 +474,10 @@ class JournalRepository:
     def _write_pg(
         self, sealed: Sequence[Entry], locked: Mapping[str, Account], deltas: Mapping[int, int]
     ) -> None:
-        """PostgreSQL: two statements for the whole batch, whatever its size."""
+        """PostgreSQL: two statements for a batch, or COPY for a large one."""
+        if len(sealed) >= COPY_FROM:
+            self._copy_pg(sealed, locked, deltas)
+            return
         moved = sorted((aid, d) for aid, d in deltas.items() if d)
         legs = [(e.id, leg) for e in sealed for leg in e.legs]
         self.driver.execute(
@@ -472,6 +511,52 @@ class JournalRepository:
                 "hash": [e.hash for e in sealed],
             },
         )
+
+    def _copy_pg(
+        self, sealed: Sequence[Entry], locked: Mapping[str, Account], deltas: Mapping[int, int]
+    ) -> None:
+        """PostgreSQL, a large batch: legs and entries by COPY, in that order (the legs' guard
+        refuses a leg for an entry already posted); the balances and the chain head by one
+        statement each."""
+        driver = self.driver
+        ids = {code: account.id for code, account in locked.items()}
+        driver.copy(
+            "journal_legs",
+            LEG_COLUMNS,
+            (
+                (e.id, ids[leg.account_code], leg.minor, leg.currency)
+                for e in sealed
+                for leg in e.legs
+            ),
+        )
+        moved = sorted((aid, d) for aid, d in deltas.items() if d)
+        driver.execute(
+            _PG_ADD_TO_BALANCES, {"aid": [a for a, _ in moved], "delta": [d for _, d in moved]}
+        )
+        created_at = _utc(sealed[0].created_at)
+        driver.copy(
+            "journal_entries",
+            ENTRY_COLUMNS,
+            (
+                (
+                    e.id,
+                    e.booking_date,
+                    e.description,
+                    e.kind.value,
+                    e.author,
+                    created_at if e.created_at is sealed[0].created_at else _utc(e.created_at),
+                    e.loan_id,
+                    e.statement_line_id,
+                    e.reverses_id,
+                    e.idempotency_key,
+                    e.prev_hash,
+                    e.hash,
+                )
+                for e in sealed
+            ),
+        )
+        last = sealed[-1]
+        driver.execute(_MOVE_HEAD, {"new_entry_id": last.id, "new_hash": last.hash})
 
     # -- reading ---------------------------------------------------------------------------
     def _legs_for(self, entry_ids: Sequence[int]) -> dict[int, list[Leg]]:
@@ -940,7 +1025,24 @@ class IdempotencyRepository:
 
     def add_many(self, records: Sequence[IdempotencyRecord], *, actor: str, now: datetime) -> None:
         driver = self.driver
-        if records and driver.pg:  # one statement, as the journal's rows
+        if len(records) >= COPY_FROM and driver.pg:
+            created_at = _utc(now)
+            driver.copy(
+                "idempotency_keys",
+                KEY_COLUMNS,
+                (
+                    (
+                        r.key,
+                        r.command,
+                        json.dumps(r.request, sort_keys=True),
+                        r.entry_id,
+                        actor,
+                        created_at,
+                    )
+                    for r in records
+                ),
+            )
+        elif records and driver.pg:  # one statement, as the journal's rows
             driver.execute(
                 _PG_INSERT_KEYS,
                 {
