@@ -18,6 +18,7 @@ from ledger.domain.errors import ValidationError
 __all__ = [
     "Money",
     "allocate",
+    "amount_text",
     "currency",
     "from_minor",
     "minor_digits",
@@ -175,6 +176,14 @@ def from_minor(minor: int, code: str) -> Money:
     if known is None:
         known = _know(code)
     return Money(Decimal(minor).scaleb(-known[0]), known[1])
+
+
+def amount_text(minor: int, code: str) -> str:
+    """``str(from_minor(minor, code).amount)``, without making the Money: "250.00", "-0.05"."""
+    known = _KNOWN.get(code) if type(code) is str else None
+    if known is None or type(minor) is not int:
+        return str(from_minor(minor, code).amount)  # checks, as from_minor does
+    return str(Decimal(minor).scaleb(-known[0]))
 
 
 def allocate(total: Money, ratios: Sequence[int]) -> list[Money]:

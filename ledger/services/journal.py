@@ -22,7 +22,7 @@ from ledger.domain.journal import (
     month_of,
     reversal_of,
 )
-from ledger.domain.money import Money, from_minor
+from ledger.domain.money import Money, amount_text, from_minor
 from ledger.domain.roles import Actor, Permission
 from ledger.store.repositories import IdempotencyRecord, JournalFilter, StatementLine
 from ledger.store.uow import UnitOfWork
@@ -44,7 +44,7 @@ def draft_request(draft: EntryDraft) -> dict[str, Any]:
         "kind": draft.kind.value,
         # Written from minor units, so that 250 and 250.00 are the same request.
         "legs": [
-            [leg.account_code, str(from_minor(leg.minor, leg.currency).amount), leg.currency]
+            [leg.account_code, amount_text(leg.minor, leg.currency), leg.currency]
             for leg in draft.legs
         ],
         "loan_id": draft.loan_id,

@@ -22,7 +22,14 @@ from moneyed import Currency, CurrencyDoesNotExist, Money, get_currency
 from ledger.domain.accounts import check_code
 from ledger.domain.errors import ValidationError
 from ledger.domain.journal import EntryDraft, EntryKind, Leg, canonical_content, month_of
-from ledger.domain.money import MAX_MINOR, currency, from_minor, minor_digits, to_minor
+from ledger.domain.money import (
+    MAX_MINOR,
+    amount_text,
+    currency,
+    from_minor,
+    minor_digits,
+    to_minor,
+)
 from ledger.services.journal import draft_request
 from tests.property.test_entry_properties import drafts
 
@@ -250,6 +257,14 @@ raw_legs = st.lists(st.tuples(any_strings, minors_, st.sampled_from(["EUR", "CHF
 @example(10**40, "EUR")
 def test_from_minor(minor: Any, code: Any) -> None:
     same(from_minor, ref_from_minor, minor, code)
+
+
+@given(ints | odd_numbers, any_codes)
+@example(0, "JPY")
+@example(-5, "BHD")
+@example(-(2**63), "EUR")
+def test_amount_text(minor: Any, code: Any) -> None:
+    same(amount_text, lambda m, c: str(ref_from_minor(m, c).amount), minor, code)
 
 
 @given(moneys | odd_numbers | decimals)
