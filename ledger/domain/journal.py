@@ -267,10 +267,35 @@ def canonical_content(
     fast path writes that very text directly (strings through json's own string encoder) when
     every value is a str, an exact int or None; anything else goes through ``json.dumps``.
     """
-    booking = booking_date.isoformat()
-    kind_text = str(kind)
-    rows = sorted([code, minor, cur] for code, minor, cur in legs)
-    created = _utc_text(created_at)
+    return _canonical_text(
+        id,
+        booking_date.isoformat(),
+        description,
+        str(kind),
+        sorted([code, minor, cur] for code, minor, cur in legs),
+        author,
+        _utc_text(created_at),
+        loan_id,
+        statement_line_id,
+        reverses_id,
+        idempotency_key,
+    )
+
+
+def _canonical_text(
+    id: int,
+    booking: str,
+    description: str,
+    kind_text: str,
+    rows: list[list[Any]],
+    author: str,
+    created: str,
+    loan_id: str | None,
+    statement_line_id: str | None,
+    reverses_id: int | None,
+    idempotency_key: str | None,
+) -> bytes:
+    """``canonical_content`` from its derived values (called positionally: this is per entry)."""
     legs_json = _legs_json(rows)
     if (
         legs_json is not None
@@ -283,14 +308,17 @@ def canonical_content(
         and (reverses_id is None or type(reverses_id) is int)
         and (idempotency_key is None or isinstance(idempotency_key, str))
     ):
+        key = "null" if idempotency_key is None else _json_str(idempotency_key)
+        loan = "null" if loan_id is None else _json_str(loan_id)
+        line = "null" if statement_line_id is None else _json_str(statement_line_id)
+        reverses = "null" if reverses_id is None else reverses_id
         # The keys in sorted order, as sort_keys writes them.
         return (
             f'{{"author":{_json_str(author)},"booking_date":{_json_str(booking)},'
             f'"created_at":{_json_str(created)},"description":{_json_str(description)},'
-            f'"id":{id},"idempotency_key":{_json_opt(idempotency_key)},'
-            f'"kind":{_json_str(kind_text)},"legs":{legs_json},"loan_id":{_json_opt(loan_id)},'
-            f'"reverses_id":{"null" if reverses_id is None else reverses_id},'
-            f'"statement_line_id":{_json_opt(statement_line_id)}}}'
+            f'"id":{id},"idempotency_key":{key},"kind":{_json_str(kind_text)},'
+            f'"legs":{legs_json},"loan_id":{loan},"reverses_id":{reverses},'
+            f'"statement_line_id":{line}}}'
         ).encode()
     doc = {
         "id": id,
@@ -311,10 +339,6 @@ def canonical_content(
 #: json's own string encoder (``ensure_ascii=False``): quotes, escapes ``"``, ``\\`` and
 #: control characters exactly as ``json.dumps`` does.
 _json_str: Callable[[str], str] = json.encoder.encode_basestring
-
-
-def _json_opt(value: str | None) -> str:
-    return "null" if value is None else _json_str(value)
 
 
 def _legs_json(rows: list[list[Any]]) -> str | None:
@@ -360,18 +384,19 @@ def seal(draft: EntryDraft, *, id: int, author: str, created_at: datetime, prev_
     """Give a draft its id, author, time and place in the hash chain."""
     if created_at.tzinfo is None:
         raise ValidationError("created_at must carry a time zone", field="created_at")
-    content = canonical_content(
-        id=id,
-        booking_date=draft.booking_date,
-        description=draft.description,
-        kind=draft.kind,
-        legs=((leg.account_code, leg.minor, leg.currency) for leg in draft.legs),
-        author=author,
-        created_at=created_at,
-        loan_id=draft.loan_id,
-        statement_line_id=draft.statement_line_id,
-        reverses_id=draft.reverses_id,
-        idempotency_key=draft.idempotency_key,
+    # canonical_content(...) of the entry, without its keyword call and generators.
+    content = _canonical_text(
+        id,
+        draft.booking_date.isoformat(),
+        draft.description,
+        str(draft.kind),
+        sorted([leg.account_code, leg.minor, leg.currency] for leg in draft.legs),
+        author,
+        _utc_text(created_at),
+        draft.loan_id,
+        draft.statement_line_id,
+        draft.reverses_id,
+        draft.idempotency_key,
     )
     # Positional arguments, in Entry's field order (a keyword call costs noticeably more).
     return Entry(

@@ -102,6 +102,7 @@ def _minor_digits(code: str) -> int:
 
 #: The store keeps minor units in signed 64-bit integers; a larger amount is refused up front.
 MAX_MINOR = 2**63 - 1
+_MAX_MINOR = Decimal(MAX_MINOR)  # exact; compared with a Decimal sooner than the int is
 
 
 def _refuse_float(value: object) -> None:
@@ -161,7 +162,7 @@ def to_minor(value: Money) -> int:
         amount = parse_amount(amount, code)  # says what is wrong with it
     known = _KNOWN.get(code) if type(code) is str else None
     scaled = amount.scaleb(known[0] if known is not None else minor_digits(code))
-    if scaled != scaled.to_integral_value() or abs(scaled) > MAX_MINOR:
+    if scaled != scaled.to_integral_value() or abs(scaled) > _MAX_MINOR:
         parse_amount(amount, code)  # raises, naming the problem
     return int(scaled)
 
