@@ -56,6 +56,7 @@ from ledger.services.journal import install_chart, post
 from ledger.services.verify import verify
 from ledger.store import migrate
 from ledger.store.database import make_engine
+from ledger.store.repositories import COPY_FROM, ENTRY_COLUMNS, KEY_COLUMNS, LEG_COLUMNS
 from ledger.store.uow import UnitOfWork
 
 PG_ENV = "FUNDLEDGER_BENCH_POSTGRES_URL"
@@ -311,9 +312,11 @@ class RawPoster:
         return elapsed
 
     def _run_pg(self, batches: list[RawBatch]) -> tuple[float, float]:
-        """PostgreSQL: each table's rows as one statement of arrays, as the service sends them
-        (``INSERT ... SELECT FROM unnest``, parameters in binary); the columns are built
-        before the clock starts."""
+        """PostgreSQL: each table's rows as the service sends them: one statement of arrays
+        (``INSERT ... SELECT FROM unnest``, parameters in binary), or from ``COPY_FROM``
+        entries a binary ``COPY``. Arrays and rows are built before the clock starts."""
+        if len(batches[0].entries) >= COPY_FROM:
+            return self._copy_pg(batches)
         columns = [
             (_columns(b.legs), _columns(b.entries), _columns(b.balances), _columns(b.keys))
             for b in batches
@@ -332,8 +335,34 @@ class RawPoster:
         cur.close()
         return elapsed
 
+    def _copy_pg(self, batches: list[RawBatch]) -> tuple[float, float]:
+        cur = self.conn.cursor()
+        started, cpu = time.perf_counter(), time.process_time()
+        for b in batches:
+            _copy(cur, "journal_legs", LEG_COLUMNS, b.legs)
+            cur.execute(PG_RAW_SQL["balance"], _columns(b.balances))
+            _copy(cur, "journal_entries", ENTRY_COLUMNS, b.entries)
+            cur.execute(self.sql["head"], b.head)
+            _copy(cur, "idempotency_keys", KEY_COLUMNS, b.keys)
+            cur.execute(self.sql["audit"], b.audit)
+            self.conn.commit()
+        elapsed = time.perf_counter() - started, time.process_time() - cpu
+        cur.close()
+        return elapsed
+
     def close(self) -> None:
         self.conn.close()
+
+
+def _copy(
+    cur: Any, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Rows into ``table`` by binary ``COPY``, typed as the service types them."""
+    names = ", ".join(name for name, _ in columns)
+    with cur.copy(f"COPY {table} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types([type_ for _, type_ in columns])
+        for row in rows:
+            copy.write_row(row)
 
 
 def _columns(rows: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
@@ -647,13 +676,17 @@ def render(
         and control account and overdraft checks, idempotency lookup and record, hash chain,
         audit record, one commit per call. The entries are dated today; the closed-month
         look-up is made only for entries dated in an earlier month (a month can be closed only
-        once it has ended), and the database's seal trigger checks every entry.""",
-        """**Raw SQL**: the same rows (legs, entry, chain head update, one balance update per
+        once it has ended), and the database's seal trigger checks every entry. The posting
+        path's statements go straight to the DBAPI cursor of the unit of work's connection
+        (`ledger/store/driver.py`); from {COPY_FROM} entries in one call, PostgreSQL gets the
+        rows by binary `COPY`.""",
+        f"""**Raw SQL**: the same rows (legs, entry, chain head update, one balance update per
         account touched, idempotency key, audit record) written with plain SQL through the
         driver, on a connection of an engine made by `make_engine` (same pragmas, same
         durability), with the database's guard triggers in place, since they are part of the
         schema. Several rows of one table go as the service sends them: in one `executemany`
-        on SQLite, in one `INSERT ... SELECT FROM unnest` statement on PostgreSQL.
+        on SQLite; on PostgreSQL in one `INSERT ... SELECT FROM unnest` statement, or, from
+        {COPY_FROM} entries in a batch, by binary `COPY`.
         The parameters are built before the clock starts: this is what the database itself can
         do, and service / raw is the share of it the service delivers. The raw loop reads
         nothing; the service must read the chain head, the idempotency keys and the accounts

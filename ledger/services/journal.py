@@ -136,34 +136,38 @@ def post_in(
                 field="idempotency_key",
             )
         once.add(key)
-    wanted = list(requests) if requests is not None else [draft_request(d) for d in drafts]
+
+    def request_of(i: int) -> dict[str, Any]:
+        return requests[i] if requests is not None else draft_request(drafts[i])
+
     uow.journal.lock_head()
     # One query for every key of the batch; then only the retried entries are read back.
     seen = uow.idempotency.get_many(keys)
     replayed: dict[int, int] = {}  # position in drafts -> id of the entry first posted
-    fresh: list[tuple[EntryDraft, dict[str, Any]]] = []
-    for i, (draft, request) in enumerate(zip(drafts, wanted, strict=True)):
+    fresh: list[tuple[int, EntryDraft]] = []
+    for i, draft in enumerate(drafts):
         record = seen.get(draft.idempotency_key) if draft.idempotency_key else None
         if record is None:
-            fresh.append((draft, request))
+            fresh.append((i, draft))
         else:
-            _check_same_request(record, command, request)
+            _check_same_request(record, command, request_of(i))
             replayed[i] = record.entry_id
     originals = uow.journal.get_many(list(replayed.values()))
-    _check_reversals(uow, [d for d, _ in fresh])
+    _check_reversals(uow, [d for _, d in fresh])
     now = uow.now()
     entries = uow.journal.append(
-        [d for d, _ in fresh],
+        [d for _, d in fresh],
         author=actor.name,
         now=now,
-        closed_months=_closed_months_for(uow, [d for d, _ in fresh]),
+        closed_months=_closed_months_for(uow, [d for _, d in fresh]),
     )
+    # The new keys' requests are made as their rows are written (a large batch streams them).
     uow.idempotency.add_many(
-        [
-            IdempotencyRecord(e.idempotency_key, command, request, e.id)
-            for (_, request), e in zip(fresh, entries, strict=True)
+        (
+            IdempotencyRecord(e.idempotency_key, command, request_of(i), e.id)
+            for (i, _), e in zip(fresh, entries, strict=True)
             if e.idempotency_key
-        ],
+        ),
         actor=actor.name,
         now=now,
     )

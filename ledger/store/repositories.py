@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from itertools import chain, islice
 from typing import Any
 
 from sqlalchemy import (
@@ -413,20 +414,32 @@ class JournalRepository:
                         field="legs",
                     )
 
-        last_id, last_hash = self._head
-        sealed: list[Entry] = []
-        for draft in drafts:
-            last_id += 1
-            entry = seal(draft, id=last_id, author=author, created_at=now, prev_hash=last_hash)
-            last_hash = entry.hash
-            sealed.append(entry)
-
         deltas = {aid: running[aid] - by_id[aid].balance_minor for aid in running}
-        if self.driver.pg:
-            self._write_pg(sealed, locked, deltas)
+        first_id, prev_hash = self._head
+        first_id += 1
+        sealed: list[Entry] = []
+
+        def sealing() -> Iterator[Entry]:
+            """Seal the drafts into the chain, in order, each as its row is wanted."""
+            last_hash = prev_hash
+            for entry_id, draft in enumerate(drafts, start=first_id):
+                entry = seal(draft, id=entry_id, author=author, created_at=now, prev_hash=last_hash)
+                last_hash = entry.hash
+                sealed.append(entry)
+                yield entry
+
+        if self.driver.pg and len(drafts) >= COPY_FROM:
+            self._copy_pg(drafts, first_id, sealing(), locked, deltas)
+            last = sealed[-1]
+            self.driver.execute(_MOVE_HEAD, {"new_entry_id": last.id, "new_hash": last.hash})
         else:
-            self._write(sealed, locked, deltas)
-        self._head = (last_id, last_hash)
+            for _ in sealing():
+                pass
+            if self.driver.pg:
+                self._write_pg(sealed, locked, deltas)
+            else:
+                self._write(sealed, locked, deltas)
+        self._head = (sealed[-1].id, sealed[-1].hash)
         return sealed
 
     def _write(
@@ -474,10 +487,7 @@ class JournalRepository:
     def _write_pg(
         self, sealed: Sequence[Entry], locked: Mapping[str, Account], deltas: Mapping[int, int]
     ) -> None:
-        """PostgreSQL: two statements for a batch, or COPY for a large one."""
-        if len(sealed) >= COPY_FROM:
-            self._copy_pg(sealed, locked, deltas)
-            return
+        """PostgreSQL, a batch below COPY_FROM entries: two statements, whatever its size."""
         moved = sorted((aid, d) for aid, d in deltas.items() if d)
         legs = [(e.id, leg) for e in sealed for leg in e.legs]
         self.driver.execute(
@@ -513,27 +523,35 @@ class JournalRepository:
         )
 
     def _copy_pg(
-        self, sealed: Sequence[Entry], locked: Mapping[str, Account], deltas: Mapping[int, int]
+        self,
+        drafts: Sequence[EntryDraft],
+        first_id: int,
+        sealing: Iterator[Entry],
+        locked: Mapping[str, Account],
+        deltas: Mapping[int, int],
     ) -> None:
         """PostgreSQL, a large batch: legs and entries by COPY, in that order (the legs' guard
         refuses a leg for an entry already posted); the balances and the chain head by one
-        statement each."""
+        statement each.
+
+        The entries are sealed while their COPY streams: the driver sends the rows in chunks
+        as they come, and the server inserts one chunk while the next is being sealed.
+        """
         driver = self.driver
         ids = {code: account.id for code, account in locked.items()}
         driver.copy(
             "journal_legs",
             LEG_COLUMNS,
             (
-                (e.id, ids[leg.account_code], leg.minor, leg.currency)
-                for e in sealed
-                for leg in e.legs
+                (entry_id, ids[leg.account_code], leg.minor, leg.currency)
+                for entry_id, d in enumerate(drafts, start=first_id)
+                for leg in d.legs
             ),
         )
         moved = sorted((aid, d) for aid, d in deltas.items() if d)
         driver.execute(
             _PG_ADD_TO_BALANCES, {"aid": [a for a, _ in moved], "delta": [d for _, d in moved]}
         )
-        created_at = _utc(sealed[0].created_at)
         driver.copy(
             "journal_entries",
             ENTRY_COLUMNS,
@@ -544,7 +562,7 @@ class JournalRepository:
                     e.description,
                     e.kind.value,
                     e.author,
-                    created_at if e.created_at is sealed[0].created_at else _utc(e.created_at),
+                    driver.stamp(e.created_at),
                     e.loan_id,
                     e.statement_line_id,
                     e.reverses_id,
@@ -552,11 +570,9 @@ class JournalRepository:
                     e.prev_hash,
                     e.hash,
                 )
-                for e in sealed
+                for e in sealing
             ),
         )
-        last = sealed[-1]
-        driver.execute(_MOVE_HEAD, {"new_entry_id": last.id, "new_hash": last.hash})
 
     # -- reading ---------------------------------------------------------------------------
     def _legs_for(self, entry_ids: Sequence[int]) -> dict[int, list[Leg]]:
@@ -1023,10 +1039,16 @@ class IdempotencyRepository:
             for key, command, request, entry_id in rows
         }
 
-    def add_many(self, records: Sequence[IdempotencyRecord], *, actor: str, now: datetime) -> None:
+    def add_many(self, records: Iterable[IdempotencyRecord], *, actor: str, now: datetime) -> None:
+        """Record keys. ``records`` may be lazy: on PostgreSQL a batch of COPY_FROM or more
+        goes by COPY, each record made as its row streams."""
         driver = self.driver
-        if len(records) >= COPY_FROM and driver.pg:
-            created_at = _utc(now)
+        records = iter(records)
+        first = list(islice(records, COPY_FROM if driver.pg else None))
+        if not first:
+            return
+        if driver.pg and len(first) == COPY_FROM:
+            created_at = driver.stamp(now)
             driver.copy(
                 "idempotency_keys",
                 KEY_COLUMNS,
@@ -1039,22 +1061,22 @@ class IdempotencyRepository:
                         actor,
                         created_at,
                     )
-                    for r in records
+                    for r in chain(first, records)
                 ),
             )
-        elif records and driver.pg:  # one statement, as the journal's rows
+        elif driver.pg:  # one statement, as the journal's rows
             driver.execute(
                 _PG_INSERT_KEYS,
                 {
-                    "key": [r.key for r in records],
-                    "command": [r.command for r in records],
-                    "request": [json.dumps(r.request, sort_keys=True) for r in records],
-                    "entry_id": [r.entry_id for r in records],
-                    "actor": [actor] * len(records),
-                    "created_at": [_utc(now)] * len(records),
+                    "key": [r.key for r in first],
+                    "command": [r.command for r in first],
+                    "request": [json.dumps(r.request, sort_keys=True) for r in first],
+                    "entry_id": [r.entry_id for r in first],
+                    "actor": [actor] * len(first),
+                    "created_at": [_utc(now)] * len(first),
                 },
             )
-        elif records:
+        else:
             created_at = driver.stamp(now)
             driver.executemany(
                 _INSERT_KEYS,
@@ -1067,7 +1089,7 @@ class IdempotencyRepository:
                         "actor": actor,
                         "created_at": created_at,
                     }
-                    for r in records
+                    for r in first
                 ],
             )
 
