@@ -3,11 +3,13 @@ unless the caller hands over a connection (``fundledger init`` and the tests do)
 
 from __future__ import annotations
 
+from functools import partial
+
 from alembic import context
 from sqlalchemy import Connection
 
 from ledger.store.database import make_engine
-from ledger.store.tables import metadata
+from ledger.store.tables import include_in_comparison, metadata
 
 config = context.config
 
@@ -18,6 +20,7 @@ def run_with(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=partial(include_in_comparison, dialect=connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -65,6 +65,27 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+#: Foreign keys that PostgreSQL checks in the journal's statement-level guards instead of with
+#: a query per row (migration 0008); SQLite keeps them as declared here.
+GUARDED_REFERENCES = frozenset(
+    {
+        "fk_journal_legs_account_id_accounts",
+        "fk_journal_legs_entry_id_journal_entries",
+        "fk_idempotency_keys_entry_id_journal_entries",
+    }
+)
+
+
+def include_in_comparison(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object, dialect: str
+) -> bool:
+    """For schema comparisons (Alembic's ``include_object``): on PostgreSQL the guarded
+    references are checked by triggers, not declared."""
+    return not (
+        dialect == "postgresql" and type_ == "foreign_key_constraint" and name in GUARDED_REFERENCES
+    )
+
+
 ACCOUNT_TYPES = "('asset','liability','equity','income','expense')"
 USER_ROLES = "('admin','caseworker','treasurer','auditor')"
 

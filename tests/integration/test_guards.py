@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -19,11 +20,11 @@ from ledger.domain.roles import SYSTEM
 from ledger.services.journal import close_account, install_chart, reverse_entry
 from ledger.services.periods import close_month
 from ledger.services.verify import verify
-from ledger.store.tables import accounts, journal_entries, journal_legs
+from ledger.store.tables import accounts, idempotency_keys, journal_entries, journal_legs
 from ledger.store.uow import UnitOfWork
 from tests.conftest import AUDITOR, TREASURER, Clock, reset_postgres
 from tests.integration.helpers import balances, counts
-from tests.integration.ledgertext import book
+from tests.integration.ledgertext import book, entries
 
 APPEND_ONLY = ("journal_entries", "journal_legs", "period_events", "audit_log")
 CHANGES = {
@@ -229,9 +230,82 @@ def test_legs_without_an_entry_refused_at_commit(books: UnitOfWork) -> None:
     with books.engine.connect() as c:
         tx = c.begin()
         add_legs(c, 99, ("1000", 100), ("4000", -100))  # accepted for now: the entry comes later
-        with pytest.raises(IntegrityError):
+        with pytest.raises(IntegrityError) as exc:
             tx.commit()
+    if books.engine.dialect.name == "postgresql":  # the commit-time check (migration 0008)
+        refused(exc, "legs of entry 99 were written without their entry")
     assert counts(books)["journal_legs"] == 4
+
+
+# -- references (foreign keys on SQLite; statement-level guards on PostgreSQL, 0008) ----------
+
+
+def test_leg_on_an_account_that_does_not_exist_refused(conn: Connection) -> None:
+    bank = account_id(conn, "1000")
+    with pytest.raises(IntegrityError) as exc:
+        conn.execute(
+            insert(journal_legs),
+            [
+                {"entry_id": 3, "account_id": bank, "amount_minor": 100, "currency": "EUR"},
+                {"entry_id": 3, "account_id": 987654, "amount_minor": -100, "currency": "EUR"},
+            ],
+        )
+    if conn.dialect.name == "postgresql":
+        refused(exc, "account id 987654 does not exist")
+    else:
+        refused(exc, "FOREIGN KEY constraint failed")
+
+
+def test_idempotency_key_naming_no_entry_refused(conn: Connection) -> None:
+    row = {
+        "key": "forged-key",
+        "command": "post_entry",
+        "request": "{}",
+        "actor": "mallory",
+        "created_at": datetime(2026, 3, 15, tzinfo=UTC),
+    }
+    conn.execute(insert(idempotency_keys).values({**row, "entry_id": 2}))  # a real entry: fine
+    with pytest.raises(IntegrityError) as exc:
+        conn.execute(
+            insert(idempotency_keys).values({**row, "key": "other-key", "entry_id": 424242})
+        )
+    if conn.dialect.name == "postgresql":
+        refused(exc, "idempotency key other-key names entry 424242, which does not exist")
+    else:
+        refused(exc, "FOREIGN KEY constraint failed")
+
+
+def test_idempotency_key_moved_to_no_entry_refused(books: UnitOfWork) -> None:
+    (draft,) = entries("2026-03-03 donation 5.00 Dr 1000 Cr 4000")
+    book(books, TREASURER, [replace(draft, idempotency_key="moved")])
+    with pytest.raises(IntegrityError) as exc, books.engine.begin() as c:
+        c.execute(text("UPDATE idempotency_keys SET entry_id = 777 WHERE key = 'moved'"))
+    if books.engine.dialect.name == "postgresql":
+        refused(exc, "names entry 777, which does not exist")
+    else:
+        refused(exc, "FOREIGN KEY constraint failed")
+
+
+@pytest.mark.parametrize("code", ["6100", "1000"])  # unused, and with legs
+def test_account_never_deleted(books: UnitOfWork, code: str) -> None:
+    with pytest.raises(IntegrityError) as exc, books.engine.begin() as c:
+        c.execute(text("DELETE FROM accounts WHERE code = :code"), {"code": code})
+    refused(exc, "fundledger: DELETE on accounts refused")
+    assert code in balances(books)
+
+
+def test_account_id_never_changes(books: UnitOfWork) -> None:
+    with pytest.raises(IntegrityError) as exc, books.engine.begin() as c:
+        c.execute(text("UPDATE accounts SET id = 5000 WHERE code = '6100'"))
+    refused(exc, "fundledger: the id of")
+    with books.engine.begin() as c:  # other columns change as before
+        c.execute(text("UPDATE accounts SET name = 'Bank fees' WHERE code = '6100'"))
+
+
+def test_accounts_never_truncated_on_postgres(pg_books: UnitOfWork) -> None:
+    with pytest.raises(DBAPIError) as exc, pg_books.engine.begin() as c:
+        c.execute(text("TRUNCATE accounts CASCADE"))
+    refused(exc, "fundledger: TRUNCATE on accounts refused")
 
 
 # -- CHECK and UNIQUE constraints -------------------------------------------------------------

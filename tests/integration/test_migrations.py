@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import psycopg
@@ -19,7 +20,7 @@ from ledger.services.journal import install_chart
 from ledger.services.verify import verify
 from ledger.store import migrate
 from ledger.store.database import make_engine
-from ledger.store.tables import metadata
+from ledger.store.tables import GUARDED_REFERENCES, include_in_comparison, metadata
 from ledger.store.uow import UnitOfWork
 from tests.conftest import AUDITOR, TREASURER, Clock, postgres_url
 from tests.integration.ledgertext import book
@@ -70,7 +71,10 @@ def functions(engine: Engine) -> set[str]:
 
 def schema_differences(engine: Engine) -> list[object]:
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        include = partial(include_in_comparison, dialect=engine.dialect.name)
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_object": include}
+        )
         return list(compare_metadata(context, metadata))
 
 
@@ -212,6 +216,36 @@ def test_migrated_schema_matches_tables(engine: Engine) -> None:
     """What the tests (and the application) run on is exactly what tables.py describes."""
     assert schema_differences(engine) == []
     assert migrate.current_revision(engine) == migrate.head_revision()
+
+
+def test_guarded_references_are_declared_on_sqlite_and_triggers_on_postgres(
+    engine: Engine,
+) -> None:
+    """The one difference the schema comparison allows, checked here: PostgreSQL has the three
+    references as guards (migration 0008), SQLite as foreign keys."""
+    found = {
+        fk["name"]
+        for table in ("journal_legs", "idempotency_keys")
+        for fk in inspect(engine).get_foreign_keys(table)
+    }
+    if engine.dialect.name == "postgresql":
+        assert found.isdisjoint(GUARDED_REFERENCES)
+        assert {"journal_legs_guard", "idempotency_keys_guard", "accounts_no_delete"} <= triggers(
+            engine
+        )
+    else:
+        # SQLite reflects unnamed constraints; the columns tell which they are.
+        columns = {
+            (table, tuple(fk["constrained_columns"]))
+            for table in ("journal_legs", "idempotency_keys")
+            for fk in inspect(engine).get_foreign_keys(table)
+        }
+        assert columns >= {
+            ("journal_legs", ("account_id",)),
+            ("journal_legs", ("entry_id",)),
+            ("idempotency_keys", ("entry_id",)),
+        }
+        assert {"accounts_no_delete", "accounts_keep_id"} <= triggers(engine)
 
 
 def test_schema_outdated_names_both_revisions(tmp_path: Path) -> None:
