@@ -43,8 +43,11 @@ LEGS_GUARD = """
 CREATE OR REPLACE FUNCTION fundledger_legs_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE bad record;
 BEGIN
-    SELECT e.id AS entry_id INTO bad
-    FROM (SELECT DISTINCT entry_id FROM new_legs) n JOIN journal_entries e ON e.id = n.entry_id
+    -- Each entry looked up by its key (a scalar subquery: a plan cached while the journal was
+    -- small can never become a scan of all entries).
+    SELECT n.entry_id INTO bad
+    FROM (SELECT DISTINCT entry_id FROM new_legs) n
+    WHERE (SELECT e.id FROM journal_entries e WHERE e.id = n.entry_id) IS NOT NULL
     LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'fundledger: entry % is already posted; no leg can be added to it',
@@ -78,24 +81,24 @@ END $$
 
 COMMIT_CHECK = """
 CREATE OR REPLACE FUNCTION fundledger_entry_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE bad bigint;
+DECLARE bad record;
 BEGIN
-    SELECT l.entry_id INTO bad
+    -- One pass over the legs of the range, as 0007's; each entry's row is looked up by its
+    -- key (a scalar subquery, which the planner cannot turn into a scan of all entries).
+    SELECT l.entry_id,
+           (SELECT e.id FROM journal_entries e WHERE e.id = l.entry_id) IS NULL AS orphan
+    INTO bad
     FROM journal_legs l
     WHERE l.entry_id BETWEEN NEW.first_entry_id AND NEW.last_entry_id
-      AND NOT EXISTS (SELECT 1 FROM journal_entries e WHERE e.id = l.entry_id)
-    ORDER BY l.entry_id LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'fundledger: legs of entry % were written without their entry', bad
-            USING ERRCODE = 'foreign_key_violation';
-    END IF;
-    SELECT l.entry_id INTO bad
-    FROM journal_legs l
-    WHERE l.entry_id BETWEEN NEW.first_entry_id AND NEW.last_entry_id
-    GROUP BY l.entry_id, l.currency HAVING sum(l.amount_minor) <> 0
-    ORDER BY l.entry_id LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'fundledger: entry % does not balance at commit', bad
+    GROUP BY l.entry_id, l.currency
+    HAVING sum(l.amount_minor) <> 0
+        OR (SELECT e.id FROM journal_entries e WHERE e.id = l.entry_id) IS NULL
+    ORDER BY 2 DESC, l.entry_id LIMIT 1;
+    IF FOUND AND bad.orphan THEN
+        RAISE EXCEPTION 'fundledger: legs of entry % were written without their entry',
+            bad.entry_id USING ERRCODE = 'foreign_key_violation';
+    ELSIF FOUND THEN
+        RAISE EXCEPTION 'fundledger: entry % does not balance at commit', bad.entry_id
             USING ERRCODE = 'integrity_constraint_violation';
     END IF;
     DELETE FROM journal_commit_checks WHERE id = NEW.id;
@@ -107,8 +110,9 @@ KEYS_GUARD = """
 CREATE FUNCTION fundledger_keys_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE bad record;
 BEGIN
+    -- Each key's entry looked up by its key (a scalar subquery: never a scan of all entries).
     SELECT n.key, n.entry_id INTO bad FROM new_keys n
-    WHERE NOT EXISTS (SELECT 1 FROM journal_entries e WHERE e.id = n.entry_id)
+    WHERE (SELECT e.id FROM journal_entries e WHERE e.id = n.entry_id) IS NULL
     LIMIT 1;
     IF FOUND THEN
         RAISE EXCEPTION 'fundledger: idempotency key % names entry %, which does not exist',
