@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
+from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
+from sqlalchemy.exc import OperationalError
 
 from ledger.domain.roles import Role
+from ledger.store.report_repository import JournalLegRow, ReportRepository
 from tests.api.conftest import Login
 from tests.api.helpers import assert_problem, entry, with_key
 
@@ -115,3 +119,34 @@ def test_the_monthly_report_is_a_pdf_for_readers_of_the_ledger(
     assert response.content.startswith(b"%PDF-")
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages)
     assert "Monthly fund report" in text and "March 2026" in text
+
+
+def test_a_database_failure_half_way_is_an_error_not_a_short_file(
+    booked: TestClient, login: Login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The journal export is made whole before the answer starts: when the database fails
+    after the first rows, the client gets a 503 problem, not a 200 with a truncated file."""
+    original = ReportRepository.journal_legs
+
+    def failing(self: ReportRepository, start: date, end: date) -> Iterator[JournalLegRow]:
+        yield next(iter(original(self, start, end)))
+        raise OperationalError("SELECT ...", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(ReportRepository, "journal_legs", failing)
+    response = booked.get(
+        "/api/exports/journal.csv",
+        params={"from": "2026-03-01", "to": "2026-03-31"},
+        headers=login(Role.AUDITOR),
+    )
+    assert_problem(response, 503)
+
+
+def test_the_journal_export_says_its_length(booked: TestClient, login: Login) -> None:
+    response = booked.get(
+        "/api/exports/journal.csv",
+        params={"from": "2026-03-01", "to": "2026-03-31"},
+        headers=login(Role.AUDITOR),
+    )
+    assert response.status_code == 200, response.text
+    assert int(response.headers["content-length"]) == len(response.content)
+    assert response.text.count("\n") == 1 + 4  # header, two entries of two legs

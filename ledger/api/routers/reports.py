@@ -3,7 +3,10 @@ auditor)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import io
+import tempfile
+from collections.abc import Iterator
+from typing import IO, Annotated
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
@@ -18,6 +21,8 @@ router = APIRouter(tags=["reports"])
 
 PDF = "application/pdf"
 CSV = "text/csv; charset=utf-8"
+SPOOL_IN_MEMORY = 8 * 1024 * 1024
+BLOCK = 256 * 1024
 Month = Annotated[str, Path(min_length=7, max_length=7, examples=["2026-01"])]
 Language = Annotated[
     str, Query(min_length=2, max_length=12, pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$")
@@ -64,10 +69,34 @@ def journal_csv(
     date_from: Annotated[IsoDate, Query(alias="from", description="YYYY-MM-DD")],
     date_to: Annotated[IsoDate, Query(alias="to", description="YYYY-MM-DD")],
 ) -> StreamingResponse:
-    chunks = reports.journal_csv(uow, actor, date_from, date_to)
-    return StreamingResponse(
-        chunks, media_type=CSV, headers=_attachment(f"journal-{date_from}-{date_to}.csv")
-    )
+    spool = _spooled(reports.journal_csv(uow, actor, date_from, date_to))
+    headers = _attachment(f"journal-{date_from}-{date_to}.csv")
+    headers["Content-Length"] = str(spool.seek(0, io.SEEK_END))
+    spool.seek(0)
+    return StreamingResponse(_blocks(spool), media_type=CSV, headers=headers)
+
+
+def _spooled(chunks: Iterator[str]) -> IO[bytes]:
+    """The whole file, made before the answer starts: in memory up to SPOOL_IN_MEMORY, then in
+    a temporary file. A database failure half-way through is then an error answer
+    (problem+json), never a 200 whose file silently ends early."""
+    # Not a `with` block: the file outlives this function and _blocks closes it when sent.
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
+    try:
+        for chunk in chunks:
+            spool.write(chunk.encode("utf-8"))
+    except BaseException:
+        spool.close()
+        raise
+    return spool
+
+
+def _blocks(spool: IO[bytes]) -> Iterator[bytes]:
+    try:
+        while block := spool.read(BLOCK):
+            yield block
+    finally:
+        spool.close()
 
 
 @router.get(
