@@ -1745,28 +1745,33 @@ class Portfolio:
 def portfolio(uow: UnitOfWork, actor: Actor, as_of: date, currency: str) -> Portfolio:
     """Arrears aging and PAR30 of loans being repaid, as of any date."""
     actor.require(Permission.LOANS_READ)
+    with uow:
+        return portfolio_in(uow, as_of, currency)
+
+
+def portfolio_in(uow: UnitOfWork, as_of: date, currency: str) -> Portfolio:
+    """``portfolio`` inside an open unit of work (the caller checks the permission)."""
     counts: Counter[str] = Counter()
     sums: Counter[str] = Counter()
     total = at_risk = n = 0
-    with uow:
-        # A loan written off since then was still in the portfolio on that day (the
-        # repository leaves out those written off by ``as_of``).
-        for _lid, cur, insts, pays in uow.loans.portfolio(
-            [LoanStatus.ACTIVE, LoanStatus.CLOSED, LoanStatus.OVERPAID, LoanStatus.WRITTEN_OFF],
-            as_of=as_of,
-        ):
-            if cur != currency or not insts:
-                continue
-            a = arrears(insts, pays, as_of)
-            if a.outstanding <= 0:
-                continue
-            n += 1
-            name = bucket(a.days_past_due).value
-            counts[name] += 1
-            sums[name] += a.outstanding
-            total += a.outstanding
-            if a.days_past_due > 30:
-                at_risk += a.outstanding
+    # A loan written off since then was still in the portfolio on that day (the repository
+    # leaves out those written off by ``as_of``).
+    for _lid, cur, insts, pays in uow.loans.portfolio(
+        [LoanStatus.ACTIVE, LoanStatus.CLOSED, LoanStatus.OVERPAID, LoanStatus.WRITTEN_OFF],
+        as_of=as_of,
+    ):
+        if cur != currency or not insts:
+            continue
+        a = arrears(insts, pays, as_of)
+        if a.outstanding <= 0:
+            continue
+        n += 1
+        name = bucket(a.days_past_due).value
+        counts[name] += 1
+        sums[name] += a.outstanding
+        total += a.outstanding
+        if a.days_past_due > 30:
+            at_risk += a.outstanding
     return Portfolio(
         as_of, currency, n, total, {b: (counts[b], sums[b]) for b in _BUCKET_NAMES}, at_risk
     )

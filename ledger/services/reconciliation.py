@@ -52,14 +52,22 @@ NO_AGING = Aging(loans=0, outstanding_minor=0, buckets={}, par30_minor=0)
 def reconcile(
     uow: UnitOfWork, actor: Actor, month: str, *, rules: EligibilityRules | None = None
 ) -> list[MonthReconciliation]:
-    """The month's reconciliation, one per currency the fund has a bank account in."""
+    """The month's reconciliation, one per currency the fund has a bank account in, read in one
+    transaction (a read-only unit of work sees one snapshot of the books)."""
     actor.require(Permission.LEDGER_READ)
+    actor.require(Permission.LOANS_READ)
     month = parse_month(month)
     with uow:
-        books = reconcile_books(uow, month, rules=rules)
+        return reconcile_in(uow, month, rules=rules)
+
+
+def reconcile_in(
+    uow: UnitOfWork, month: str, *, rules: EligibilityRules | None = None
+) -> list[MonthReconciliation]:
+    """``reconcile`` inside an open unit of work (the caller checks the permissions)."""
     out = []
-    for rec in books:
-        p = loans.portfolio(uow, actor, rec.month_end, rec.currency)
+    for rec in reconcile_books(uow, month, rules=rules):
+        p = loans.portfolio_in(uow, rec.month_end, rec.currency)
         aging = Aging(p.loans, p.outstanding, dict(p.buckets), p.par30)
         out.append(replace(rec, aging=aging))
     return out

@@ -18,7 +18,7 @@ from ledger.domain.money import from_minor
 from ledger.domain.reconciliation import MonthReconciliation
 from ledger.domain.roles import Actor, Permission
 from ledger.services.journal import compute_trial_balance
-from ledger.services.reconciliation import reconcile
+from ledger.services.reconciliation import reconcile_in
 from ledger.store.report_repository import CASH, LOANS, ReportRepository
 from ledger.store.uow import UnitOfWork
 
@@ -110,12 +110,22 @@ def report_data(
     actor.require(Permission.LEDGER_READ)
     month = _check_month(uow, month)
     with uow:
-        hist = history(uow, month)
-        sign_off = None
-        if month in uow.periods.closed_months():
-            close = [e for e in uow.periods.events(month) if e.action == "close"][-1]
-            sign_off = SignOff(close.actor, close.at, close.reason)
-        generated = uow.now()
+        return report_data_in(uow, month, settings, reconciliations)
+
+
+def report_data_in(
+    uow: UnitOfWork,
+    month: str,
+    settings: ReportSettings,
+    reconciliations: Sequence[MonthReconciliation],
+) -> MonthlyReportData:
+    """``report_data`` inside an open unit of work (the caller checks permission and month)."""
+    hist = history(uow, month)
+    sign_off = None
+    if month in uow.periods.closed_months():
+        close = [e for e in uow.periods.events(month) if e.action == "close"][-1]
+        sign_off = SignOff(close.actor, close.at, close.reason)
+    generated = uow.now()
     return MonthlyReportData(
         fund=settings.fund,
         month=month,
@@ -136,9 +146,10 @@ def monthly_report(
 ) -> bytes:
     """The monthly fund report as a PDF/A: reconciliation, position, aging, 12-month history."""
     actor.require(Permission.LEDGER_READ)
+    actor.require(Permission.LOANS_READ)
     month = _check_month(uow, month)
-    reconciliations = reconcile(uow, actor, month)
-    data = report_data(uow, actor, month, settings, reconciliations)
+    with uow:  # one transaction: every figure of the report from the same books
+        data = report_data_in(uow, month, settings, reconcile_in(uow, month))
     return render_monthly_report(data).pdf
 
 

@@ -68,7 +68,16 @@ class UnitOfWork:
         if self._conn is not None:
             raise RuntimeError("this unit of work is already in use")
         conn = self.engine.connect()
-        if self.readonly:
+        if self.readonly and conn.dialect.name == "postgresql":
+            # One snapshot for the whole unit of work, as SQLite's read transaction has: a
+            # reconciliation or a report reads many tables, and must see the books as they
+            # were at one moment, not a posting that committed between two of its queries.
+            conn = conn.execution_options(
+                fundledger_readonly=True,
+                isolation_level="REPEATABLE READ",
+                postgresql_readonly=True,
+            )
+        elif self.readonly:
             conn = conn.execution_options(fundledger_readonly=True)
         self._conn = conn
         self._tx = conn.begin()

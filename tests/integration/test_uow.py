@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import insert, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, insert, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ledger.domain.errors import Overdraft
 from ledger.services.journal import post_manual_entry
 from ledger.store.tables import journal_legs
 from ledger.store.uow import GuardRefused, UnitOfWork
-from tests.conftest import TREASURER
+from tests.conftest import TREASURER, reset_postgres
 from tests.integration.helpers import balances, counts
 from tests.integration.ledgertext import entry
 
@@ -62,3 +62,27 @@ def test_refused_posting_does_not_hold_the_database(funded: UnitOfWork) -> None:
             )
     post_manual_entry(funded, TREASURER, entry("2026-03-02 bank_charge 20.00 Dr 6100 Cr 1000"))
     assert balances(funded)["1000"] == 998_000
+
+
+def test_a_read_only_unit_of_work_sees_one_snapshot(funded: UnitOfWork) -> None:
+    """A reconciliation or a report reads many tables in one read-only unit of work: a posting
+    committed meanwhile must not show in the later reads (REPEATABLE READ on PostgreSQL,
+    SQLite's read transaction)."""
+    reader = UnitOfWork(funded.engine, clock=funded.clock, readonly=True)
+    with reader:
+        before = reader.accounts.get("1000").balance_minor
+        post_manual_entry(funded, TREASURER, entry("2026-03-02 donation 1.00 Dr 1000 Cr 4000"))
+        assert reader.accounts.get("1000").balance_minor == before
+        assert reader.journal.head() == reader.journal.head()
+    assert balances(funded)["1000"] == before + 100
+
+
+@pytest.mark.postgres
+def test_a_read_only_unit_of_work_cannot_write_on_postgres(pg_session_engine: Engine) -> None:
+    """PostgreSQL enforces it (READ ONLY); on SQLite the unit of work refuses to commit."""
+    reset_postgres(pg_session_engine)
+    with (
+        pytest.raises(DBAPIError, match="read-only transaction"),
+        UnitOfWork(pg_session_engine, readonly=True) as reader,
+    ):
+        reader.connection.execute(text("UPDATE chain_head SET last_hash = last_hash"))
