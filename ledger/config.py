@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     fund_country: str | None = Field(
         default=None, description="ISO 3166 country code; default: the IBAN's country"
     )
+    report_language: str = Field(
+        default="en",
+        pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})?$",
+        description="Language of the monthly fund report unless a request names one (en, fr, "
+        "nl, de; a language without a catalog gives English, reported)",
+    )
     fund_phone: str = Field(default="+32 2 000 00 00", max_length=40)
     fund_email: str = Field(default="fund@example.org", max_length=254)
     documents_dir: Path | None = Field(

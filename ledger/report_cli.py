@@ -27,7 +27,10 @@ Out = Annotated[Path, typer.Option("--out", help="File to write", dir_okay=False
 def monthly(
     month: Annotated[str, typer.Argument(help="YYYY-MM")],
     out: Out,
-    language: Annotated[str, typer.Option(help="Language of the report")] = "en",
+    language: Annotated[
+        str | None,
+        typer.Option(help="Language of the report [default: FUNDLEDGER_REPORT_LANGUAGE, or en]"),
+    ] = None,
 ) -> None:
     """The month's reconciliation, fund position, aging and 12-month history as a PDF."""
     from ledger.cli import _engine, _fail, _operator, _uow
@@ -39,7 +42,7 @@ def monthly(
             _uow(engine, readonly=True),
             _operator(),
             month,
-            ReportSettings(FundInfo.from_settings(settings), language),
+            ReportSettings(FundInfo.from_settings(settings), language or settings.report_language),
         )
     except LedgerError as exc:
         _fail(exc.detail)

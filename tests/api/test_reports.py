@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from collections.abc import Iterator
 from datetime import date
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from sqlalchemy.exc import OperationalError
 
+from ledger.config import Settings
 from ledger.domain.roles import Role
 from ledger.store.report_repository import JournalLegRow, ReportRepository
 from tests.api.conftest import Login
@@ -150,3 +153,34 @@ def test_the_journal_export_says_its_length(booked: TestClient, login: Login) ->
     assert response.status_code == 200, response.text
     assert int(response.headers["content-length"]) == len(response.content)
     assert response.text.count("\n") == 1 + 4  # header, two entries of two legs
+
+
+def _report_text(response: object) -> str:
+    assert isinstance(response, httpx.Response)
+    assert response.status_code == 200, response.text
+    return " ".join(p.extract_text() for p in PdfReader(io.BytesIO(response.content)).pages)
+
+
+def test_the_report_language_is_the_request_s_or_the_fund_s(
+    booked: TestClient, login: Login, settings: Settings
+) -> None:
+    auditor = login(Role.AUDITOR)
+    french = booked.get("/api/reports/monthly/2026-03?language=fr", headers=auditor)
+    assert "Rapport mensuel du fonds" in _report_text(french)
+    app_state = booked.app.state  # type: ignore[attr-defined]
+    dutch_fund = settings.model_copy(update={"report_language": "nl"})
+    app_state.ledger = dataclasses.replace(app_state.ledger, settings=dutch_fund)
+    dutch = booked.get("/api/reports/monthly/2026-03", headers=auditor)
+    assert "Maandrapport van het fonds" in _report_text(dutch)
+    english = booked.get("/api/reports/monthly/2026-03?language=en", headers=auditor)
+    assert "Monthly fund report" in _report_text(english)
+
+
+@pytest.mark.parametrize("language", ["x", "fr!", "toolonglanguage"])
+def test_a_malformed_report_language_is_refused(
+    booked: TestClient, login: Login, language: str
+) -> None:
+    response = booked.get(
+        "/api/reports/monthly/2026-03", params={"language": language}, headers=login(Role.AUDITOR)
+    )
+    assert_problem(response, 422, field="language")

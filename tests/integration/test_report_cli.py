@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from ledger.cli import app
@@ -94,3 +95,19 @@ def test_report_monthly_writes_the_pdf(db: Path, tmp_path: Path) -> None:
     assert code == 0, text
     assert f"monthly report 2026-02 written to {out}" in text
     assert out.read_bytes().startswith(b"%PDF-")
+
+
+def _pdf_text(path: Path) -> str:
+    return " ".join(p.extract_text() for p in PdfReader(path).pages)
+
+
+def test_report_language_from_the_option_or_the_setting(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "report.pdf"
+    assert invoke("report", "monthly", "2026-02", "--out", str(out), "--language", "fr")[0] == 0
+    assert "Rapport mensuel du fonds" in _pdf_text(out)
+    monkeypatch.setenv("FUNDLEDGER_REPORT_LANGUAGE", "de")
+    get_settings.cache_clear()
+    assert invoke("report", "monthly", "2026-02", "--out", str(out))[0] == 0
+    assert "Monatsbericht" in _pdf_text(out)

@@ -50,8 +50,13 @@ def _attachment(name: str) -> dict[str, str]:
     responses={200: {"content": {PDF: {}}, "description": "the report (PDF/A)"}},
 )
 def monthly_report(
-    month: Month, actor: CurrentActor, uow: ReadUoW, request: Request, language: Language = "en"
+    month: Month,
+    actor: CurrentActor,
+    uow: ReadUoW,
+    request: Request,
+    language: Annotated[Language | None, Query(description="default: the fund's setting")] = None,
 ) -> Response:
+    language = language or api_state(request).settings.report_language
     pdf = reports.monthly_report(uow, actor, month, ReportSettings(_fund(request), language))
     return Response(pdf, media_type=PDF, headers=_attachment(f"fund-report-{month}.pdf"))
 
