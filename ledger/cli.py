@@ -85,7 +85,7 @@ def _safe_url(url: str) -> str:
 
 
 def _uow(engine: Engine, *, readonly: bool = False) -> UnitOfWork:
-    return UnitOfWork(engine, readonly=readonly)
+    return UnitOfWork(engine, readonly=readonly, zone=get_settings().zone)
 
 
 @app.callback()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,6 +25,11 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL: a SQLite file by default, postgresql+psycopg://...",
     )
     currency: str = Field(default="EUR", description="The fund's currency (ISO 4217)")
+    timezone: str = Field(
+        default="Europe/Brussels",
+        description="The fund's time zone (IANA name): what 'today' is for booking dates, due "
+        "dates and the end of a month",
+    )
     fund_name: str = Field(default="Rental guarantee fund", max_length=200)
     chart_file: Path | None = Field(
         default=None, description="TOML chart of accounts used by `fundledger init`"
@@ -113,6 +119,22 @@ class Settings(BaseSettings):
         if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
             return Path(url.database).parent / "documents"
         return Path("documents")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}: use an IANA name such as Europe/Brussels or "
+                "Europe/Zurich"
+            ) from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     @field_validator("database_url")
     @classmethod

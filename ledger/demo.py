@@ -64,7 +64,7 @@ def build_demo(
         except Conflict:
             pass
     treasurer = Actor("treasurer", Role.TREASURER)
-    today = uow.now().date()
+    today = uow.today()
 
     def entry(
         key: str, day: date, kind: EntryKind, text: str, dr: str, cr: str, amount: str

@@ -82,7 +82,7 @@ def build_demo_loans(uow: UnitOfWork, currency: str, docs: DocumentSettings) -> 
     """Ten loans, one or more in each state; returns how many were created (0 if present)."""
     if loans.list_loans(uow, ADMIN, limit=1)[1]:
         return 0
-    today = uow.now().date()
+    today = uow.today()
     policy = loans.LoanPolicy()
 
     def eur(text: str) -> Money:

@@ -131,7 +131,7 @@ def loan_portfolio(
     settings = get_settings()
     engine = _engine(settings)
     uow = _uow(engine, readonly=True)
-    day = _date(as_of, "--as-of") if as_of else uow.now().date()
+    day = _date(as_of, "--as-of") if as_of else uow.today()
     cur = currency or settings.currency
     try:
         p = loans.portfolio(uow, _operator(), day, cur)

@@ -39,12 +39,12 @@ State = Annotated[ApiState, Depends(api_state)]
 
 
 def write_uow(state: State) -> UnitOfWork:
-    return UnitOfWork(state.engine, clock=state.clock)
+    return UnitOfWork(state.engine, clock=state.clock, zone=state.settings.zone)
 
 
 def read_uow(state: State) -> UnitOfWork:
     # Read-only: on SQLite a plain BEGIN, so reads never queue for the write lock.
-    return UnitOfWork(state.engine, clock=state.clock, readonly=True)
+    return UnitOfWork(state.engine, clock=state.clock, readonly=True, zone=state.settings.zone)
 
 
 def audited_read_uow(state: ApiState, audited: bool) -> UnitOfWork:

@@ -86,7 +86,7 @@ def _check_same_request(record: IdempotencyRecord, command: str, request: dict[s
 
 
 def _check_dates(uow: UnitOfWork, drafts: Sequence[EntryDraft]) -> None:
-    today = uow.now().date()
+    today = uow.today()
     for draft in drafts:
         if draft.booking_date > today:
             raise ValidationError(
@@ -196,7 +196,7 @@ def _closed_months_for(uow: UnitOfWork, drafts: Sequence[EntryDraft]) -> frozens
     dated this month, as nearly all are, need no look-up. The database refuses an entry in a
     closed month in any case.
     """
-    this_month = month_of(uow.now().date())
+    this_month = month_of(uow.today())
     if all(month_of(d.booking_date) >= this_month for d in drafts):
         return frozenset()
     return uow.periods.closed_months()
@@ -271,7 +271,7 @@ def reverse_entry(
         )
     draft = reversal_of(
         original,
-        booking_date=booking_date or uow.now().date(),
+        booking_date=booking_date or uow.today(),
         description=description,
         idempotency_key=idempotency_key,
     )

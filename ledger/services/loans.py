@@ -352,7 +352,7 @@ def _facts(uow: UnitOfWork, loan: Loan, schedule: Schedule) -> ApplicationFacts:
         past_write_offs=sum(1 for ln in others if ln.written_off),
         public_alternatives=loan.terms.public_alternatives,
         available_cash=from_minor(bank.balance_minor - committed, cur),
-        decision_date=uow.now().date(),
+        decision_date=uow.today(),
     )
 
 
@@ -1423,7 +1423,7 @@ def add_holiday(uow: UnitOfWork, actor: Actor, loan_id: str, month: str, reason:
                 f"loan {loan_id} is {loan.status.value}; holidays are for loans being repaid",
                 "status",
             )
-        if month < month_of(uow.now().date()):
+        if month < month_of(uow.today()):
             raise ValidationError(
                 f"{month} is in the past; a holiday is for a coming month", "month"
             )
@@ -1442,7 +1442,7 @@ def add_holiday(uow: UnitOfWork, actor: Actor, loan_id: str, month: str, reason:
             details={"month": month},
         )
         if loan.status in DISBURSED:
-            _settle(uow, actor, loan, uow.now().date())
+            _settle(uow, actor, loan, uow.today())
         uow.commit()
     return new
 
@@ -1468,7 +1468,7 @@ def reschedule(
                 f"loan {loan_id} is {loan.status.value}; only an active loan can be rescheduled",
                 "status",
             )
-        today = uow.now().date()
+        today = uow.today()
         if first_due <= today:
             raise ValidationError(
                 "the first new installment must fall due after today", "first_due_date"
@@ -1656,7 +1656,7 @@ def get_loan(uow: UnitOfWork, actor: Actor, loan_id: str, as_of: date | None = N
     actor.require(Permission.LOANS_READ)
     with uow:
         loan = uow.loans.get(loan_id)
-        day = as_of or uow.now().date()
+        day = as_of or uow.today()
         # As the loan stood that day: the schedule version in force, the payments booked by
         # then and not reversed by then.
         version, schedule = uow.loans.schedule(loan_id, uow.loans.schedule_version_on(loan_id, day))

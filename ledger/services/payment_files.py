@@ -302,7 +302,7 @@ def create_payment_file(
                 {"currency": currency, "execution_date": execution_date, "entry_ids": wanted},
             )
             return MadeFile(first, _regenerate(uow, first, items, debtor), True)
-        today = uow.now().date()
+        today = uow.today()
         if not today <= execution_date <= today + timedelta(days=MAX_DAYS_AHEAD):
             raise ValidationError(
                 f"the execution date {execution_date} must be between today ({today}) and "

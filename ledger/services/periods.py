@@ -43,7 +43,7 @@ def close_month(
     month = parse_month(month)
     why = _reason(reason)
     end = month_end(month)
-    if end >= uow.now().date():
+    if end >= uow.today():
         raise ValidationError(
             f"{month} has not ended yet; it can be closed from "
             f"{date.fromordinal(end.toordinal() + 1)}",

@@ -90,7 +90,7 @@ def history(uow: UnitOfWork, month: str) -> list[History]:
 
 def _check_month(uow: UnitOfWork, month: str) -> str:
     month = parse_month(month)
-    today = uow.now().date()
+    today = uow.today()
     if month > f"{today.year:04d}-{today.month:02d}":
         raise ValidationError(
             f"{month} has not begun yet; report on this month or an earlier one", field="month"

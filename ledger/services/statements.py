@@ -772,7 +772,7 @@ class LineView:
 def _open_day(uow: UnitOfWork, line: StoredLine) -> date:
     """The line's own day, unless its month is closed: then today."""
     if month_of(line.booking_date) in uow.periods.closed_months():
-        return uow.now().date()
+        return uow.today()
     return line.booking_date
 
 

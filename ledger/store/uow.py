@@ -7,7 +7,7 @@ read-only use case) rolls everything back, so a refused request never leaves hal
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, tzinfo
 from types import TracebackType
 
 from sqlalchemy import Connection, Engine, RootTransaction
@@ -57,10 +57,18 @@ class UnitOfWork:
     reconciliation: ReconciliationRepository
     driver: Driver
 
-    def __init__(self, engine: Engine, *, clock: Clock = utc_now, readonly: bool = False) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        clock: Clock = utc_now,
+        readonly: bool = False,
+        zone: tzinfo = UTC,
+    ) -> None:
         self.engine = engine
         self.clock = clock
         self.readonly = readonly
+        self.zone = zone
         self._conn: Connection | None = None
         self._tx: RootTransaction | None = None
 
@@ -115,6 +123,10 @@ class UnitOfWork:
 
     def now(self) -> datetime:
         return self.clock()
+
+    def today(self) -> date:
+        """Today in the fund's time zone: the latest booking date, the day a month ends."""
+        return self.clock().astimezone(self.zone).date()
 
     def commit(self) -> None:
         if self._tx is None:

@@ -460,5 +460,5 @@ def get_portfolio(
         CurrencyCode | None, Query(description="default: the fund's currency")
     ] = None,
 ) -> PortfolioOut:
-    day = as_of or uow.now().date()
+    day = as_of or uow.today()
     return PortfolioOut.of(loans.portfolio(uow, actor, day, currency or state.settings.currency))
