@@ -6,7 +6,7 @@ import getpass
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from sqlalchemy import Engine
@@ -26,6 +26,9 @@ from ledger.statement_cli import statement_app
 from ledger.store import migrate
 from ledger.store.database import make_engine
 from ledger.store.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from ledger.services.loans import LoanPolicy
 
 app = typer.Typer(
     help="fundledger: the double-entry ledger of a rental guarantee loan fund.",
@@ -47,6 +50,16 @@ app.add_typer(report_app, name="report")
 app.add_typer(export_app, name="export")
 
 DEMO_URL = "sqlite:///demo/fundledger-demo.db"
+
+
+def _policy(settings: Settings) -> LoanPolicy:
+    """The fund's lending rules (``FUNDLEDGER_RULES_FILE``); a bad file stops the command."""
+    from ledger.rules_file import load_policy
+
+    try:
+        return load_policy(settings.rules_file, settings.currency)
+    except LedgerError as exc:
+        _fail(exc.detail)
 
 
 def _operator() -> Actor:
@@ -313,9 +326,11 @@ def month_reconcile(
     of a month; exit 1 when it does not reconcile."""
     from ledger.services.reconciliation import reconcile
 
-    engine = _engine(get_settings())
+    settings = get_settings()
+    engine = _engine(settings)
+    rules = _policy(settings).rules
     try:
-        recs = reconcile(_uow(engine, readonly=True), _operator(), month)
+        recs = reconcile(_uow(engine, readonly=True), _operator(), month, rules=rules)
     except LedgerError as exc:
         _fail(exc.detail)
     if as_json:
@@ -415,9 +430,11 @@ def month_close(
     """Close a month that reconciles: no posting may be dated in it afterwards."""
     from ledger.services.periods import close_month
 
-    engine = _engine(get_settings())
+    settings = get_settings()
+    engine = _engine(settings)
+    rules = _policy(settings).rules
     try:
-        event = close_month(_uow(engine), _operator(), month, reason)
+        event = close_month(_uow(engine), _operator(), month, reason, rules=rules)
     except LedgerError as exc:
         _fail(exc.detail)
     typer.echo(f"{event.month} closed by {event.actor} at {event.at:%Y-%m-%d %H:%M} UTC")

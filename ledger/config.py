@@ -31,6 +31,11 @@ class Settings(BaseSettings):
         "dates and the end of a month",
     )
     fund_name: str = Field(default="Rental guarantee fund", max_length=200)
+    rules_file: Path | None = Field(
+        default=None,
+        description="TOML file of the fund's lending rules (ledger/rules_file.py); default rules "
+        "when unset",
+    )
     chart_file: Path | None = Field(
         default=None, description="TOML chart of accounts used by `fundledger init`"
     )

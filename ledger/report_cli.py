@@ -33,7 +33,7 @@ def monthly(
     ] = None,
 ) -> None:
     """The month's reconciliation, fund position, aging and 12-month history as a PDF."""
-    from ledger.cli import _engine, _fail, _operator, _uow
+    from ledger.cli import _engine, _fail, _operator, _policy, _uow
 
     settings = get_settings()
     engine = _engine(settings)
@@ -42,7 +42,11 @@ def monthly(
             _uow(engine, readonly=True),
             _operator(),
             month,
-            ReportSettings(FundInfo.from_settings(settings), language or settings.report_language),
+            ReportSettings(
+                FundInfo.from_settings(settings),
+                language or settings.report_language,
+                _policy(settings).rules,
+            ),
         )
     except LedgerError as exc:
         _fail(exc.detail)

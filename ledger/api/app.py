@@ -31,6 +31,7 @@ from ledger.api.routers import (
 from ledger.api.schemas import Problem
 from ledger.config import Settings, get_settings
 from ledger.domain.journal import MAX_REFERENCE
+from ledger.rules_file import load_policy
 from ledger.store.database import make_engine
 from ledger.store.migrate import check_schema
 from ledger.store.uow import Clock, utc_now
@@ -91,7 +92,10 @@ def create_app(
         version=ledger.__version__,
         lifespan=lifespan,
     )
-    app.state.ledger = ApiState(settings=settings, engine=engine, clock=clock or utc_now)
+    policy = load_policy(settings.rules_file, settings.currency)  # a bad file: refused now
+    app.state.ledger = ApiState(
+        settings=settings, engine=engine, clock=clock or utc_now, policy=policy
+    )
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_request_bytes,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, cast
 
 from fastapi import Depends, Header, Query, Request
@@ -16,6 +16,7 @@ from ledger.domain.journal import MAX_REFERENCE, check_reference
 from ledger.domain.roles import Actor
 from ledger.services import users
 from ledger.services.journal import MAX_PAGE
+from ledger.services.loans import LoanPolicy
 from ledger.store.uow import Clock, UnitOfWork
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
@@ -29,6 +30,7 @@ class ApiState:
     settings: Settings
     engine: Engine
     clock: Clock
+    policy: LoanPolicy = field(default_factory=LoanPolicy)  # the fund's lending rules
 
 
 def api_state(request: Request) -> ApiState:

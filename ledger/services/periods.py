@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from ledger.domain.eligibility import EligibilityRules
 from ledger.domain.errors import Conflict, NotReconciled, ValidationError
 from ledger.domain.journal import month_end, parse_month
 from ledger.domain.roles import Actor, Permission
@@ -28,7 +29,12 @@ def _reason(reason: str | None) -> str | None:
 
 
 def close_month(
-    uow: UnitOfWork, actor: Actor, month: str, reason: str | None = None
+    uow: UnitOfWork,
+    actor: Actor,
+    month: str,
+    reason: str | None = None,
+    *,
+    rules: EligibilityRules | None = None,
 ) -> PeriodEvent:
     """Close a month that has ended: no posting may be dated in it afterwards.
 
@@ -53,7 +59,7 @@ def close_month(
         uow.journal.lock_head()  # no posting slips in between the balances and the close
         if month in uow.periods.closed_months():
             raise Conflict(f"{month} is already closed", field="month")
-        recs = reconcile_books(uow, month)
+        recs = reconcile_books(uow, month, rules=rules)
         reconciled = all(r.reconciled for r in recs)
         if not reconciled:
             _may_close_anyway(actor, month, why, refusals(recs))

@@ -7,11 +7,12 @@ import csv
 import io
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from ledger.documents.model import FundInfo
 from ledger.documents.report import History, MonthlyReportData, SignOff, render_monthly_report
+from ledger.domain.eligibility import EligibilityRules
 from ledger.domain.errors import ValidationError
 from ledger.domain.journal import month_end, parse_month
 from ledger.domain.money import from_minor
@@ -56,6 +57,7 @@ CHUNK_ROWS = 2000
 class ReportSettings:
     fund: FundInfo
     language: str = "en"
+    rules: EligibilityRules = field(default_factory=EligibilityRules)  # its cash reserve
 
 
 # -- the monthly report ---------------------------------------------------------------------
@@ -149,7 +151,8 @@ def monthly_report(
     actor.require(Permission.LOANS_READ)
     month = _check_month(uow, month)
     with uow:  # one transaction: every figure of the report from the same books
-        data = report_data_in(uow, month, settings, reconcile_in(uow, month))
+        recs = reconcile_in(uow, month, rules=settings.rules)
+        data = report_data_in(uow, month, settings, recs)
     return render_monthly_report(data).pdf
 
 

@@ -113,3 +113,21 @@ def test_a_bad_month_and_an_empty_fund(db: Path) -> None:
     assert code == 0, out
     assert "    ledger at 2026-02-28                0.00\n" in out
     assert "(no statement up to 2026-02-28)" in out
+
+
+def test_the_fund_s_rules_file_sets_the_reserve_and_a_bad_one_stops_the_command(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert invoke("init")[0] == 0
+    rules = tmp_path / "rules.toml"
+    rules.write_text('version = "v1"\ncash_reserve = "1234.00"\n', encoding="utf-8")
+    monkeypatch.setenv("FUNDLEDGER_RULES_FILE", str(rules))
+    get_settings.cache_clear()
+    code, out = invoke("month", "reconcile", "2026-02", "--json")
+    (currency,) = json.loads(out)["currencies"]
+    assert currency["position"]["reserve"]["amount"] == "1234.00", out
+    rules.write_text('cash_reserve = 1234.0\nversion = "v1"\n', encoding="utf-8")
+    code, out = invoke("month", "reconcile", "2026-02")
+    assert code == 1
+    assert "cash_reserve must be written as a string" in out
+    get_settings.cache_clear()

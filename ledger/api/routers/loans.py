@@ -64,9 +64,9 @@ KEYED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def loan_policy() -> LoanPolicy:
-    """The fund's lending rules (the defaults of ``EligibilityRules``)."""
-    return LoanPolicy()
+def loan_policy(state: State) -> LoanPolicy:
+    """The fund's lending rules (``FUNDLEDGER_RULES_FILE``, else the defaults)."""
+    return state.policy
 
 
 Policy = Annotated[LoanPolicy, Depends(loan_policy)]

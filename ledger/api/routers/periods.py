@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path
 
-from ledger.api.deps import CurrentActor, ReadUoW, WriteUoW
+from ledger.api.deps import CurrentActor, ReadUoW, State, WriteUoW
 from ledger.api.reconciliation_schemas import ReconciliationOut
 from ledger.api.schemas import CloseIn, PeriodEventOut, PeriodsOut, ReopenIn
 from ledger.services import periods, reconciliation
@@ -37,10 +37,12 @@ def close_month(
     month: Month,
     actor: CurrentActor,
     uow: WriteUoW,
+    state: State,
     body: Annotated[CloseIn | None, Body()] = None,
 ) -> PeriodEventOut:
     reason = body.reason if body is not None else None
-    return PeriodEventOut.of(periods.close_month(uow, actor, month, reason))
+    rules = state.policy.rules
+    return PeriodEventOut.of(periods.close_month(uow, actor, month, reason, rules=rules))
 
 
 @router.post("/{month}/reopen", summary="Reopen a closed month, saying why (role: admin)")
@@ -56,5 +58,8 @@ def reopen_month(
     "lines, sub-ledger, unidentified receipts, aging, fund position, movements "
     "(roles: admin, treasurer, auditor)",
 )
-def month_reconciliation(month: Month, actor: CurrentActor, uow: ReadUoW) -> ReconciliationOut:
-    return ReconciliationOut.of(month, reconciliation.reconcile(uow, actor, month))
+def month_reconciliation(
+    month: Month, actor: CurrentActor, uow: ReadUoW, state: State
+) -> ReconciliationOut:
+    recs = reconciliation.reconcile(uow, actor, month, rules=state.policy.rules)
+    return ReconciliationOut.of(month, recs)

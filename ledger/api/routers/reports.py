@@ -57,7 +57,9 @@ def monthly_report(
     language: Annotated[Language | None, Query(description="default: the fund's setting")] = None,
 ) -> Response:
     language = language or api_state(request).settings.report_language
-    pdf = reports.monthly_report(uow, actor, month, ReportSettings(_fund(request), language))
+    state = api_state(request)
+    report = ReportSettings(_fund(request), language, state.policy.rules)
+    pdf = reports.monthly_report(uow, actor, month, report)
     return Response(pdf, media_type=PDF, headers=_attachment(f"fund-report-{month}.pdf"))
 
 
