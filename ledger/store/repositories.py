@@ -6,7 +6,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from itertools import chain, islice
 from typing import Any
 
@@ -50,13 +50,6 @@ def _is_pg(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
-def _utc(at: datetime) -> datetime:
-    """A timestamp as ``UTCDateTime`` binds it, for statements sent straight to the driver."""
-    if at.tzinfo is None:
-        raise ValueError("naive datetime refused: pass a time-zone aware value")
-    return at.astimezone(UTC)
-
-
 # The posting path's statements run straight on the driver (see ledger.store.driver): written
 # out once here, with FOR UPDATE on PostgreSQL to lock rows; SQLite has no row locks (a writer
 # holds the whole database from BEGIN IMMEDIATE).
@@ -66,14 +59,28 @@ _LOCK_HEAD = Sql.both(
 _MOVE_HEAD = Sql.both(
     "UPDATE chain_head SET last_entry_id = :new_entry_id, last_hash = :new_hash WHERE id = 1"
 )
+#: The columns of an Account, in the order ``_account_of`` takes them; created_at is not one.
+_ACCOUNT_COLUMNS = (
+    "id",
+    "code",
+    "name",
+    "type",
+    "currency",
+    "role",
+    "parent_id",
+    "is_control",
+    "no_overdraft",
+    "closed_at",
+    "balance_minor",
+)
 # Each named account, and the control account above it: one row per (named, locked) pair.
-# The columns of an Account, in _account_of's order; created_at is not one of them.
-_LOCK_ACCOUNTS = """
-SELECT a.id, a.code, a.name, a.type, a.currency, a.role, a.parent_id, a.is_control,
-       a.no_overdraft, a.closed_at, a.balance_minor
-FROM accounts AS a JOIN accounts AS named ON a.id = named.id OR a.id = named.parent_id
-WHERE named.code {codes} ORDER BY a.id
-"""
+# Built from constants only (no value is ever formatted in: codes go as parameters).
+_LOCK_ACCOUNTS = (
+    "SELECT "  # noqa: S608
+    + ", ".join(f"a.{c}" for c in _ACCOUNT_COLUMNS)
+    + " FROM accounts AS a JOIN accounts AS named ON a.id = named.id OR a.id = named.parent_id"
+    " WHERE named.code {codes} ORDER BY a.id"
+)
 _ADD_TO_BALANCE = Sql.both(
     "UPDATE accounts SET balance_minor = balance_minor + :delta WHERE id = :aid"
 )
@@ -188,26 +195,13 @@ _KEYS_PER_QUERY = 1000
 
 
 def _account(row: Row[Any]) -> Account:
-    return Account(
-        id=row.id,
-        code=row.code,
-        name=row.name,
-        type=AccountType(row.type),
-        currency=row.currency,
-        role=AccountRole(row.role),
-        parent_id=row.parent_id,
-        is_control=bool(row.is_control),
-        no_overdraft=bool(row.no_overdraft),
-        closed_at=row.closed_at,
-        balance_minor=int(row.balance_minor),
-    )
+    """An Account from a row read through SQLAlchemy (timestamps already read by their type)."""
+    return _account_of(tuple(row._mapping[c] for c in _ACCOUNT_COLUMNS), closed_at=row.closed_at)
 
 
-def _account_of(values: Sequence[Any], driver: Driver) -> Account:
-    """An Account from a row of ``_LOCK_ACCOUNTS``, read straight from the driver."""
-    (aid, code, name, type_, currency, role, parent_id, control, no_overdraft, closed, balance) = (
-        values
-    )
+def _account_of(values: Sequence[Any], *, closed_at: datetime | None) -> Account:
+    """An Account from the values of ``_ACCOUNT_COLUMNS``; ``closed_at`` as read by its type."""
+    (aid, code, name, type_, currency, role, parent_id, control, no_overdraft, _, balance) = values
     return Account(
         id=aid,
         code=code,
@@ -218,7 +212,7 @@ def _account_of(values: Sequence[Any], driver: Driver) -> Account:
         parent_id=parent_id,
         is_control=bool(control),
         no_overdraft=bool(no_overdraft),
-        closed_at=driver.read_stamp(closed),
+        closed_at=closed_at,
         balance_minor=int(balance),
     )
 
@@ -309,7 +303,7 @@ class AccountRepository:
         sql = _LOCK_ACCOUNTS.format(codes=condition) + (" FOR UPDATE OF a" if driver.pg else "")
         rows = driver.execute(sql, params).fetchall()
         # A row may come twice (an account named and the control account of another).
-        locked = {r[1]: _account_of(r, driver) for r in rows}
+        locked = {r[1]: _account_of(r, closed_at=driver.read_stamp(r[9])) for r in rows}
         missing = [c for c in wanted if c not in locked]
         if missing:
             raise NotFound(
@@ -429,9 +423,7 @@ class JournalRepository:
                 yield entry
 
         if self.driver.pg and len(drafts) >= COPY_FROM:
-            self._copy_pg(drafts, first_id, sealing(), locked, deltas)
-            last = sealed[-1]
-            self.driver.execute(_MOVE_HEAD, {"new_entry_id": last.id, "new_hash": last.hash})
+            self._copy_pg(drafts, first_id, sealing(), sealed, locked, deltas)
         else:
             for _ in sealing():
                 pass
@@ -512,7 +504,7 @@ class JournalRepository:
                 "description": [e.description for e in sealed],
                 "kind": [e.kind.value for e in sealed],
                 "author": [e.author for e in sealed],
-                "created_at": [_utc(e.created_at) for e in sealed],
+                "created_at": [self.driver.stamp(e.created_at) for e in sealed],
                 "loan_id": [e.loan_id for e in sealed],
                 "statement_line_id": [e.statement_line_id for e in sealed],
                 "reverses_id": [e.reverses_id for e in sealed],
@@ -527,6 +519,7 @@ class JournalRepository:
         drafts: Sequence[EntryDraft],
         first_id: int,
         sealing: Iterator[Entry],
+        sealed: list[Entry],
         locked: Mapping[str, Account],
         deltas: Mapping[int, int],
     ) -> None:
@@ -534,8 +527,9 @@ class JournalRepository:
         refuses a leg for an entry already posted); the balances and the chain head by one
         statement each.
 
-        The entries are sealed while their COPY streams: the driver sends the rows in chunks
-        as they come, and the server inserts one chunk while the next is being sealed.
+        The entries are sealed while their COPY streams (``sealing`` fills ``sealed``): the
+        driver sends the rows in chunks as they come, and the server inserts one chunk while
+        the next is being sealed.
         """
         driver = self.driver
         ids = {code: account.id for code, account in locked.items()}
@@ -573,6 +567,8 @@ class JournalRepository:
                 for e in sealing
             ),
         )
+        last = sealed[-1]
+        driver.execute(_MOVE_HEAD, {"new_entry_id": last.id, "new_hash": last.hash})
 
     # -- reading ---------------------------------------------------------------------------
     def _legs_for(self, entry_ids: Sequence[int]) -> dict[int, list[Leg]]:
@@ -1073,7 +1069,7 @@ class IdempotencyRepository:
                     "request": [json.dumps(r.request, sort_keys=True) for r in first],
                     "entry_id": [r.entry_id for r in first],
                     "actor": [actor] * len(first),
-                    "created_at": [_utc(now)] * len(first),
+                    "created_at": [driver.stamp(now)] * len(first),
                 },
             )
         else:
