@@ -63,18 +63,8 @@ MANUAL_KINDS = frozenset(
 
 def month_of(day: date) -> str:
     if type(day) is date:
-        month = _MONTHS.get(day)
-        if month is None:
-            month = day.isoformat()[:7]  # the same YYYY-MM: isoformat pads the year to 4 digits
-            if len(_MONTHS) < _MONTHS_KEPT:
-                _MONTHS[day] = month
-        return month
+        return day.isoformat()[:7]  # the same YYYY-MM: isoformat pads the year to 4 digits
     return f"{day.year:04d}-{day.month:02d}"
-
-
-# Every posting asks for the month of its booking date, and most share a handful of dates.
-_MONTHS: dict[date, str] = {}
-_MONTHS_KEPT = 4096
 
 
 def month_end(month: str) -> date:
