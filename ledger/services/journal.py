@@ -153,13 +153,11 @@ def post_in(
             _check_same_request(record, command, request_of(i))
             replayed[i] = record.entry_id
     originals = uow.journal.get_many(list(replayed.values()))
-    _check_reversals(uow, [d for _, d in fresh])
+    new = [d for _, d in fresh]
+    _check_reversals(uow, new)
     now = uow.now()
     entries = uow.journal.append(
-        [d for _, d in fresh],
-        author=actor.name,
-        now=now,
-        closed_months=_closed_months_for(uow, [d for _, d in fresh]),
+        new, author=actor.name, now=now, closed_months=_closed_months_for(uow, new)
     )
     # The new keys' requests are made as their rows are written (a large batch streams them).
     uow.idempotency.add_many(
