@@ -4,16 +4,34 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo serve test lint typecheck pytest bench clean
+.PHONY: install lock lock-check demo serve test lint typecheck pytest bench clean
 
-$(STAMP): pyproject.toml
+# uv itself comes from a pinned, hashed requirement into its own small venv (.uv/); the project's
+# venv then holds exactly what uv.lock says (`uv sync --frozen`: the lock as committed, never re-solved).
+UV_VENV ?= .uv
+UV := $(UV_VENV)/bin/uv
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+export UV_PYTHON_DOWNLOADS := never
+
+$(UV): tools/uv-requirements.txt
 	$(PYTHON) -c 'import sys; sys.exit("fundledger needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(PYTHON) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/python -m pip install --quiet --require-hashes --no-deps -r tools/uv-requirements.txt
+	touch $(UV)
+
+$(STAMP): $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --extra dev --python $(PYTHON) --quiet
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Moves every locked package to its newest release allowed by pyproject.toml (README: Upgrading).
+lock: $(UV)
+	$(UV) lock --upgrade --python $(PYTHON)
+
+# Fails when pyproject.toml and uv.lock disagree (a dependency added without `make lock`).
+lock-check: $(UV)
+	$(UV) lock --check --python $(PYTHON)
 
 demo: install
 	$(BIN)/fundledger demo --serve
@@ -29,10 +47,10 @@ typecheck: install
 pytest: install
 	$(BIN)/pytest -n auto
 
-test: lint typecheck pytest
+test: lock-check lint typecheck pytest
 
 bench: install
 	$(BIN)/python -m bench.postings
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis demo
+	rm -rf $(VENV) $(UV_VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis demo
