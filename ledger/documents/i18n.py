@@ -19,7 +19,7 @@ from pathlib import Path
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency
+from babel.numbers import format_currency, get_group_symbol
 from markupsafe import Markup, escape
 
 from ledger.domain.money import Money
@@ -87,6 +87,37 @@ def _babel_locale(language: str, region: str | None, country: str) -> Locale:
         return Locale.parse(language)
     except (UnknownLocaleError, ValueError):  # a catalog for a language CLDR does not know
         return Locale.parse(FALLBACK)
+
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def format_money(value: Money, locale: Locale) -> str:
+    """``value`` as the locale writes an amount: its currency pattern, symbols and grouping.
+
+    Babel formats without grouping, then the integer digits are grouped here with the locale's
+    own group symbol and sizes. Babel 2.19 unquotes ``'...'`` in the whole formatted text, so
+    where the group symbol is an ASCII apostrophe (CLDR 47 for de-CH, fr-CH, it-CH) it dropped
+    the separators of every amount with two groups or more ("CHF 999999999.99").
+    """
+    pattern = locale.currency_formats["standard"]
+    text = str(
+        format_currency(
+            value.amount, str(value.currency.code), locale=locale, group_separator=False
+        )
+    )
+    match = _DIGITS.search(text)
+    if match is None:  # every amount has digits; kept as Babel wrote it if not
+        return text
+    digits, groups = match.group(), list[str]()
+    size = pattern.grouping[0]
+    while len(digits) > size:
+        groups.insert(0, digits[-size:])
+        digits = digits[:-size]
+        size = pattern.grouping[1]
+    groups.insert(0, digits)
+    grouped = get_group_symbol(locale, numbering_system="latn").join(groups)
+    return text[: match.start()] + grouped + text[match.end() :]
 
 
 #: A value this short never needs to wrap: keep it on one line (an amount, a date, a phone).
@@ -162,7 +193,7 @@ class Translator:
         return english
 
     def money(self, value: Money) -> str:
-        return str(format_currency(value.amount, str(value.currency.code), locale=self.locale))
+        return format_money(value, self.locale)
 
     def long_date(self, value: date) -> str:
         return str(format_date(value, "long", locale=self.locale))

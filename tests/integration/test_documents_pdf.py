@@ -13,6 +13,7 @@ import pytest
 import zxingcpp
 from pypdf import PdfReader
 
+from ledger.documents.i18n import Translator
 from ledger.documents.render import Rendered, render_contract, render_schedule, render_schedule_html
 from ledger.domain.money import money
 from ledger.domain.references import rf_reference
@@ -127,18 +128,20 @@ def test_contract_text_in_each_language(contracts: dict[str, Rendered], language
     assert "Immo Exemple SRL" in text and "Rue Fictive 10, 1000 Bruxelles" in text
 
 
-def amount(language: str, value: str) -> str:
-    """``value`` written with a decimal comma, as each locale shows euros (Belgian fund)."""
-    if language == "fr":
-        return f"{value.replace('.', ' ')} €"
-    return f"€ {value}" if language == "nl" else f"{value} €"
+def amount(language: str, value: str, currency: str = "EUR", country: str = "BE") -> str:
+    """``value`` (``1234.50``) as the reader's locale prints it (tests/unit/test_documents_i18n.py
+    proves that formatting), spaces normalised like the extracted text."""
+    return norm(Translator(language, country).money(money(value, currency)))
 
 
 def test_swiss_contract_in_german_pays_the_qr_iban_with_the_qr_reference() -> None:
     rendered = render_contract(contract("de-CH", chf=True))
     assert (rendered.language, rendered.missing) == ("de", ())
     text = text_of(rendered.pdf)
-    assert "Der Fonds leiht der darlehensnehmenden Person CHF 1’700.00" in text
+    assert (
+        f"Der Fonds leiht der darlehensnehmenden Person {amount('de-CH', '1700', 'CHF', 'CH')}"
+        in norm(text)
+    )
     assert "Schweiz – Obligationenrecht, Art. 257e" in text
     assert "CH44 3199 9123 0008 8901 2" in text  # the QR-IBAN, not the ordinary IBAN
     assert "00 00000 00000 00000 00000 00011" in text
@@ -150,9 +153,9 @@ def test_contract_annex_lists_every_installment(
     contracts: dict[str, Rendered], language: str
 ) -> None:
     last_page = norm(pages_of(contracts[language].pdf)[-1])
-    assert last_page.count(amount(language, "70,83")) == 23
-    assert amount(language, "70,91") in last_page
-    assert amount(language, "1.700,00") in last_page
+    assert last_page.count(amount(language, "70.83")) == 23
+    assert amount(language, "70.91") in last_page
+    assert amount(language, "1700.00") in last_page
 
 
 SCHEDULE_TEXTS = {
