@@ -13,6 +13,12 @@ document, and most of that time is waste:
 * The same font subset to the same glyphs gives the same bytes: the last results are kept, so
   the headings' bold font of a mailing in one language, say, is subset once.
 
+The subset is made here with WeasyPrint's own fontTools options, and stamped with a fixed
+modification time (``FONT_TIMESTAMP``). fontTools otherwise stamps each font it saves with the
+time now, or ``SOURCE_DATE_EPOCH`` when the process has it: the bytes of a document then depended
+on the process's environment (a mailing worker rendered other bytes than its parent once a test
+had removed the variable). Now they depend on the document alone, in any process.
+
 Nothing changes what Pango shapes with (it reads the font files themselves): only the input of
 the subsetting, after the layout. ``install()`` is idempotent and called where WeasyPrint is
 set up (``render._printing``, ``stamps``); with HarfBuzz-Subset present WeasyPrint does not use
@@ -32,6 +38,9 @@ log = logging.getLogger(__name__)
 
 #: Tables WeasyPrint has fontTools drop which fontTools nevertheless reads first.
 DROPPED_LAYOUT = ("GSUB", "GPOS")
+#: What every embedded font says it was modified at: 2000-01-01T00:00:00Z, in seconds since 1970
+#: (the value documents were rendered with under ``SOURCE_DATE_EPOCH`` before: same bytes).
+FONT_TIMESTAMP = 946684800
 SUBSETS_KEPT = 128  # about 45 KiB each
 
 _original: Any = None
@@ -45,7 +54,7 @@ def without_layout_tables(content: bytes, index: int) -> bytes:
 
     if index != 0 or content[:4] == b"ttcf":
         return content  # a font collection (a system font Pango fell back to): left as it is
-    font = TTFont(io.BytesIO(content), lazy=True)
+    font = TTFont(io.BytesIO(content), lazy=True, recalcTimestamp=False)
     if not any(tag in font for tag in DROPPED_LAYOUT):
         return content
     if "GPOS" in font and "kern" in font:
@@ -63,9 +72,43 @@ _subsets: OrderedDict[_SubsetKey, bytes] = OrderedDict()
 _lock = threading.Lock()  # the service renders in several threads
 
 
+def subset_font(
+    content: bytes, index: int, glyphs: frozenset[int], hinting: bool, notdef: bool
+) -> bytes | None:
+    """The font ``content`` subset to the glyph ids ``glyphs``, as WeasyPrint's fontTools step
+    makes it (same options, same tables dropped), stamped ``FONT_TIMESTAMP``; None when fontTools
+    cannot subset it (WeasyPrint then embeds the whole font)."""
+    from fontTools import subset  # type: ignore[import-untyped]
+    from fontTools.misc.timeTools import timestampSinceEpoch  # type: ignore[import-untyped]
+    from fontTools.ttLib import TTFont, TTLibError
+
+    options = subset.Options(
+        retain_gids=True,
+        passthrough_tables=True,
+        ignore_missing_glyphs=True,
+        hinting=hinting,
+        desubroutinize=True,
+        notdef_outline=notdef,
+    )
+    options.drop_tables += ["GSUB", "GPOS", "SVG"]
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(gids=glyphs)
+    try:
+        font = TTFont(io.BytesIO(content), fontNumber=index, recalcTimestamp=False)
+        subsetter.subset(font)
+    except TTLibError:
+        log.warning("fontTools could not subset a font: it is embedded whole", exc_info=True)
+        return None
+    if "head" in font:
+        font["head"].modified = timestampSinceEpoch(FONT_TIMESTAMP)
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue()
+
+
 def _fonttools_subset(self: Any, to_unicode: dict[int, Any], hinting: bool) -> None:
-    """In place of WeasyPrint's ``Font._fonttools_subset``, which it calls on the same font
-    without its layout tables, or whose result for the same font and glyphs it reuses."""
+    """In place of WeasyPrint's ``Font._fonttools_subset``: the same subset, made from the font
+    without its layout tables, or reused when the same font was subset to the same glyphs."""
     content = without_layout_tables(self.file_content, self.index)
     # WeasyPrint subsets to the glyph ids (the keys) and draws the notdef glyph when some were
     # missing: that, the font and hinting is all its result depends on.
@@ -75,9 +118,10 @@ def _fonttools_subset(self: Any, to_unicode: dict[int, Any], hinting: bool) -> N
         if subset is not None:
             _subsets.move_to_end(key)
     if subset is None:
-        self.file_content = content
-        _original(self, to_unicode, hinting)
-        subset = self.file_content
+        made = subset_font(content, self.index, key[2], key[3], key[4])
+        if made is None:
+            return  # as WeasyPrint does: the whole font, untouched
+        subset = made
         with _lock:
             _subsets[key] = subset
             if len(_subsets) > SUBSETS_KEPT:

@@ -11,7 +11,6 @@ import atexit
 import functools
 import hashlib
 import logging
-import os
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -31,9 +30,6 @@ PDF_VARIANT = "pdf/a-3b"
 PX_TO_PT = 0.75  # CSS px are 1/96 in, PDF points 1/72 in
 SIGNATURE_SIZE_MM = (74.0, 30.0)  # .sig-area in print.css
 MM_TO_PT = 72 / 25.4
-#: fontTools stamps the fonts it subsets with the current time unless this is set
-#: (reproducible-builds.org); a fixed stamp keeps the same inputs giving the same bytes.
-FONT_TIMESTAMP = "946684800"  # 2000-01-01T00:00:00Z
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +96,6 @@ def _printing() -> _Printing:
     from weasyprint import CSS
     from weasyprint.text.fonts import FontConfiguration
 
-    os.environ.setdefault("SOURCE_DATE_EPOCH", FONT_TIMESTAMP)
     fontsubset.install()
     # Without the system's HarfBuzz-Subset library WeasyPrint subsets fonts with fontTools
     # (slower, same result) and says so for every font of every document: once is enough.

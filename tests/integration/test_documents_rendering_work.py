@@ -15,8 +15,9 @@ from pypdf import PdfReader
 from weasyprint.pdf import fonts as weasyprint_fonts
 
 from ledger.documents import fontsubset, mailing, stamps
+from ledger.documents.fontsubset import FONT_TIMESTAMP
 from ledger.documents.i18n import contracts_dir
-from ledger.documents.render import FONT_TIMESTAMP, render_contract, render_schedule
+from ledger.documents.render import render_contract, render_schedule
 from tests.unit.documents_data import contract, schedule
 
 NAMES = (
@@ -47,7 +48,11 @@ def render_all() -> list[str]:
     return hashes
 
 
-def test_documents_are_byte_for_byte_those_weasyprint_makes_alone(fonttools_path: None) -> None:
+def test_documents_are_byte_for_byte_those_weasyprint_makes_alone(
+    fonttools_path: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # WeasyPrint alone stamps its subsets with the time now unless told the one fontsubset uses
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(FONT_TIMESTAMP))
     fontsubset.uninstall()
     alone = render_all()
     assert fontsubset.install()
@@ -63,7 +68,7 @@ def test_each_shipped_font_subsets_to_the_same_bytes(
     path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # fontTools stamps a subset with the time unless told a fixed one, as rendering does
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", FONT_TIMESTAMP)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(FONT_TIMESTAMP))
     content = path.read_bytes()
     stripped = fontsubset.without_layout_tables(content, 0)
     tables = set(TTFont(io.BytesIO(stripped)).keys())
@@ -111,6 +116,23 @@ def test_the_mailing_on_two_processes_gives_what_one_gives() -> None:
     ]
     with pytest.raises(ValueError, match="at least one worker"):
         list(mailing.render_schedules(schedules, workers=0))
+
+
+@pytest.mark.parametrize("epoch", [None, "1700000000"])
+def test_the_bytes_do_not_depend_on_the_process_environment(
+    epoch: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """fontTools stamps what it saves with SOURCE_DATE_EPOCH or the time now: a document's bytes
+    must come from the document alone (a mailing worker once rendered other bytes than its
+    parent because a test had removed the variable from the parent)."""
+    expected = render_schedule(schedule("fr", name="Amina Haddad")).sha256
+    if epoch is None:
+        monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    else:
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+    fontsubset.without_layout_tables.cache_clear()
+    fontsubset._subsets.clear()
+    assert render_schedule(schedule("fr", name="Amina Haddad")).sha256 == expected
 
 
 def test_a_font_collection_is_left_as_it_is() -> None:
