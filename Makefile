@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lock lock-check demo serve test lint typecheck pytest bench clean
+.PHONY: install lock lock-check migrations-check demo serve test lint typecheck pytest bench clean
 
 # uv itself comes from a pinned, hashed requirement into its own small venv (.uv/); the project's
 # venv then holds exactly what uv.lock says (`uv sync --frozen`: the lock as committed, never re-solved).
@@ -33,6 +33,15 @@ lock: $(UV)
 lock-check: $(UV)
 	$(UV) lock --check --python $(PYTHON)
 
+# The tables the code declares (ledger/store/tables.py) against what the migrations build:
+# `alembic check` on a fresh database (SQLite here; .ci/run passes a PostgreSQL one too).
+MIGRATIONS_DB ?= sqlite:///$(abspath .migrations-check.db)
+migrations-check: install
+	rm -f .migrations-check.db
+	FUNDLEDGER_DATABASE_URL=$(MIGRATIONS_DB) $(BIN)/alembic upgrade head
+	FUNDLEDGER_DATABASE_URL=$(MIGRATIONS_DB) $(BIN)/alembic check
+	rm -f .migrations-check.db
+
 demo: install
 	$(BIN)/fundledger demo --serve
 
@@ -47,7 +56,7 @@ typecheck: install
 pytest: install
 	$(BIN)/pytest -n auto
 
-test: lock-check lint typecheck pytest
+test: lock-check lint typecheck migrations-check pytest
 
 bench: install
 	$(BIN)/python -m bench.postings

@@ -22,6 +22,7 @@ SQLite keeps the row triggers of 0001 (it has no transition tables).
 """
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from alembic import op
 
@@ -30,90 +31,30 @@ down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+
+def sql(name: str) -> str:
+    """A journal guard function as one revision wrote it, from ``migrations/sql/`` (shared by the
+    migration that creates that version and the one whose downgrade restores it; never edited)."""
+    return (Path(__file__).resolve().parents[1] / "sql" / f"{name}.sql").read_text(encoding="utf-8")
+
+
 UPGRADE = [
     "DROP TRIGGER journal_legs_guard ON journal_legs",
     "DROP TRIGGER journal_entries_seal ON journal_entries",
     "DROP TRIGGER journal_legs_balanced ON journal_legs",
-    """
-    CREATE FUNCTION fundledger_legs_guard() RETURNS trigger LANGUAGE plpgsql AS $$
-    DECLARE bad record;
-    BEGIN
-        SELECT n.entry_id INTO bad FROM new_legs n JOIN journal_entries e ON e.id = n.entry_id
-        LIMIT 1;
-        IF FOUND THEN
-            RAISE EXCEPTION 'fundledger: entry % is already posted; no leg can be added to it',
-                bad.entry_id USING ERRCODE = 'integrity_constraint_violation';
-        END IF;
-        SELECT n.currency AS leg, a.currency AS account, a.closed_at, a.is_control, a.code
-        INTO bad FROM new_legs n JOIN accounts a ON a.id = n.account_id
-        WHERE a.currency <> n.currency OR a.closed_at IS NOT NULL OR a.is_control LIMIT 1;
-        IF FOUND THEN
-            IF bad.leg <> bad.account THEN
-                RAISE EXCEPTION 'fundledger: leg currency % differs from its account currency %',
-                    bad.leg, bad.account USING ERRCODE = 'integrity_constraint_violation';
-            ELSIF bad.closed_at IS NOT NULL THEN
-                RAISE EXCEPTION 'fundledger: account % is closed', bad.code
-                    USING ERRCODE = 'integrity_constraint_violation';
-            ELSE
-                RAISE EXCEPTION 'fundledger: control account % takes no direct postings',
-                    bad.code USING ERRCODE = 'integrity_constraint_violation';
-            END IF;
-        END IF;
-        RETURN NULL;
-    END $$
-    """,
+    sql("fundledger_legs_guard@0005"),
     """
     CREATE TRIGGER journal_legs_guard AFTER INSERT ON journal_legs
     REFERENCING NEW TABLE AS new_legs
     FOR EACH STATEMENT EXECUTE FUNCTION fundledger_legs_guard()
     """,
-    """
-    CREATE FUNCTION fundledger_entries_seal() RETURNS trigger LANGUAGE plpgsql AS $$
-    DECLARE bad record;
-    BEGIN
-        SELECT e.id INTO bad FROM new_entries e
-        WHERE (SELECT count(*) FROM journal_legs l WHERE l.entry_id = e.id) < 2 LIMIT 1;
-        IF FOUND THEN
-            RAISE EXCEPTION 'fundledger: entry % needs at least two legs', bad.id
-                USING ERRCODE = 'integrity_constraint_violation';
-        END IF;
-        SELECT l.entry_id AS id INTO bad FROM journal_legs l JOIN new_entries e ON e.id = l.entry_id
-        GROUP BY l.entry_id, l.currency HAVING sum(l.amount_minor) <> 0 LIMIT 1;
-        IF FOUND THEN
-            RAISE EXCEPTION 'fundledger: entry % does not balance', bad.id
-                USING ERRCODE = 'integrity_constraint_violation';
-        END IF;
-        SELECT e.id, e.booking_date INTO bad FROM new_entries e
-        WHERE (
-            SELECT p.action FROM period_events p
-            WHERE p.month = to_char(e.booking_date, 'YYYY-MM')
-            ORDER BY p.id DESC LIMIT 1
-        ) = 'close' LIMIT 1;
-        IF FOUND THEN
-            RAISE EXCEPTION 'fundledger: the month of booking date % is closed', bad.booking_date
-                USING ERRCODE = 'integrity_constraint_violation';
-        END IF;
-        RETURN NULL;
-    END $$
-    """,
+    sql("fundledger_entries_seal@0005"),
     """
     CREATE TRIGGER journal_entries_seal AFTER INSERT ON journal_entries
     REFERENCING NEW TABLE AS new_entries
     FOR EACH STATEMENT EXECUTE FUNCTION fundledger_entries_seal()
     """,
-    """
-    CREATE FUNCTION fundledger_entry_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        IF EXISTS (
-            SELECT 1 FROM journal_legs WHERE entry_id = NEW.id
-            GROUP BY currency HAVING sum(amount_minor) <> 0
-        ) THEN
-            RAISE EXCEPTION 'fundledger: entry % does not balance at commit', NEW.id
-                USING ERRCODE = 'integrity_constraint_violation';
-        END IF;
-        RETURN NULL;
-    END $$
-    """,
+    sql("fundledger_entry_balanced@0005"),
     """
     CREATE CONSTRAINT TRIGGER journal_entries_balanced AFTER INSERT ON journal_entries
     DEFERRABLE INITIALLY DEFERRED

@@ -32,7 +32,6 @@ SQLite keeps the row triggers of 0001 (it has no transition tables); the table e
 too, unused, so that both engines have the same schema.
 """
 
-import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -46,75 +45,16 @@ depends_on: str | Sequence[str] | None = None
 
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
-LEGS_GUARD = """
-CREATE OR REPLACE FUNCTION fundledger_legs_guard() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE bad record;
-BEGIN
-    SELECT e.id AS entry_id INTO bad
-    FROM (SELECT DISTINCT entry_id FROM new_legs) n JOIN journal_entries e ON e.id = n.entry_id
-    LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'fundledger: entry % is already posted; no leg can be added to it',
-            bad.entry_id USING ERRCODE = 'integrity_constraint_violation';
-    END IF;
-    SELECT n.currency AS leg, a.currency AS account, a.closed_at, a.is_control, a.code
-    INTO bad
-    FROM (SELECT DISTINCT account_id, currency FROM new_legs) n
-    JOIN accounts a ON a.id = n.account_id
-    WHERE a.currency <> n.currency OR a.closed_at IS NOT NULL OR a.is_control LIMIT 1;
-    IF FOUND THEN
-        IF bad.leg <> bad.account THEN
-            RAISE EXCEPTION 'fundledger: leg currency % differs from its account currency %',
-                bad.leg, bad.account USING ERRCODE = 'integrity_constraint_violation';
-        ELSIF bad.closed_at IS NOT NULL THEN
-            RAISE EXCEPTION 'fundledger: account % is closed', bad.code
-                USING ERRCODE = 'integrity_constraint_violation';
-        ELSE
-            RAISE EXCEPTION 'fundledger: control account % takes no direct postings',
-                bad.code USING ERRCODE = 'integrity_constraint_violation';
-        END IF;
-    END IF;
-    RETURN NULL;
-END $$
-"""
 
-ENTRIES_SEAL = """
-CREATE OR REPLACE FUNCTION fundledger_entries_seal() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE bad record;
-BEGIN
-    -- Per new entry, its legs looked up by index: how many, and whether each currency sums
-    -- to zero.
-    SELECT e.id, coalesce(sum(c.legs), 0) AS legs INTO bad
-    FROM new_entries e LEFT JOIN LATERAL (
-        SELECT count(*) AS legs, sum(l.amount_minor) AS total
-        FROM journal_legs l WHERE l.entry_id = e.id GROUP BY l.currency
-    ) c ON true
-    GROUP BY e.id
-    HAVING coalesce(sum(c.legs), 0) < 2 OR coalesce(bool_or(c.total <> 0), false)
-    ORDER BY coalesce(sum(c.legs), 0) < 2 DESC, e.id LIMIT 1;
-    IF FOUND AND bad.legs < 2 THEN
-        RAISE EXCEPTION 'fundledger: entry % needs at least two legs', bad.id
-            USING ERRCODE = 'integrity_constraint_violation';
-    ELSIF FOUND THEN
-        RAISE EXCEPTION 'fundledger: entry % does not balance', bad.id
-            USING ERRCODE = 'integrity_constraint_violation';
-    END IF;
-    -- Per month booked in: whether its latest event closed it.
-    SELECT m.booking_date INTO bad FROM (
-        SELECT to_char(booking_date, 'YYYY-MM') AS month, min(booking_date) AS booking_date
-        FROM new_entries GROUP BY 1
-    ) m
-    WHERE (
-        SELECT p.action FROM period_events p WHERE p.month = m.month ORDER BY p.id DESC LIMIT 1
-    ) = 'close'
-    ORDER BY m.booking_date LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'fundledger: the month of booking date % is closed', bad.booking_date
-            USING ERRCODE = 'integrity_constraint_violation';
-    END IF;
-    RETURN NULL;
-END $$
-"""
+def sql(name: str) -> str:
+    """A journal guard function as one revision wrote it, from ``migrations/sql/`` (shared by the
+    migration that creates that version and the one whose downgrade restores it; never edited)."""
+    return (Path(__file__).resolve().parents[1] / "sql" / f"{name}.sql").read_text(encoding="utf-8")
+
+
+LEGS_GUARD = sql("fundledger_legs_guard@0007")
+
+ENTRIES_SEAL = sql("fundledger_entries_seal@0007")
 
 UPGRADE_PG = [
     "DROP TRIGGER journal_entries_balanced ON journal_entries",
@@ -137,23 +77,7 @@ UPGRADE_PG = [
         RETURN NULL;
     END $$
     """,
-    """
-    CREATE FUNCTION fundledger_entry_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
-    DECLARE bad bigint;
-    BEGIN
-        SELECT l.entry_id INTO bad
-        FROM journal_legs l
-        WHERE l.entry_id BETWEEN NEW.first_entry_id AND NEW.last_entry_id
-        GROUP BY l.entry_id, l.currency HAVING sum(l.amount_minor) <> 0
-        ORDER BY l.entry_id LIMIT 1;
-        IF FOUND THEN
-            RAISE EXCEPTION 'fundledger: entry % does not balance at commit', bad
-                USING ERRCODE = 'integrity_constraint_violation';
-        END IF;
-        DELETE FROM journal_commit_checks WHERE id = NEW.id;
-        RETURN NULL;
-    END $$
-    """,
+    sql("fundledger_entry_balanced@0007"),
     """
     CREATE TRIGGER journal_entries_balanced AFTER INSERT ON journal_entries
     REFERENCING NEW TABLE AS new_entries
@@ -189,18 +113,12 @@ UPGRADE_PG = [
 ]
 
 
-def _functions_of_0005() -> list[str]:
-    """0005's three journal functions, word for word from its own file: down restores them."""
-    path = Path(__file__).with_name("0005_set_based_journal_guards.py")
-    spec = importlib.util.spec_from_file_location("fundledger_migration_0005", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    wanted = ("fundledger_legs_guard()", "fundledger_entries_seal()", "fundledger_entry_balanced()")
-    found = [s for s in module.UPGRADE if "CREATE FUNCTION" in s and any(w in s for w in wanted)]
-    assert len(found) == len(wanted), "0005's functions not found"
-    return [s.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1) for s in found]
-
+#: What the downgrade restores (0005's versions, as its file has them).
+FUNCTIONS_OF_0005 = (
+    "fundledger_legs_guard",
+    "fundledger_entries_seal",
+    "fundledger_entry_balanced",
+)
 
 DOWNGRADE_PG = [
     "DROP TRIGGER journal_commit_checks_run ON journal_commit_checks",
@@ -235,7 +153,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        restore = DOWNGRADE_PG[:-1] + _functions_of_0005() + DOWNGRADE_PG[-1:]
+        restore = (
+            DOWNGRADE_PG[:-1]
+            + [sql(f"{name}@0005") for name in FUNCTIONS_OF_0005]
+            + DOWNGRADE_PG[-1:]
+        )
         for statement in restore:
             op.execute(statement)
     op.drop_table("journal_commit_checks")

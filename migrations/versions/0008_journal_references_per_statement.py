@@ -27,10 +27,8 @@ process and cost little) and gets the same guard against deleting an account or 
 id. ``ledger.store.tables.GUARDED_REFERENCES`` names the three keys for schema comparisons.
 """
 
-import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType
 
 from alembic import op
 
@@ -39,72 +37,16 @@ down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-LEGS_GUARD = """
-CREATE OR REPLACE FUNCTION fundledger_legs_guard() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE bad record;
-BEGIN
-    -- Each entry looked up by its key (a scalar subquery: a plan cached while the journal was
-    -- small can never become a scan of all entries).
-    SELECT n.entry_id INTO bad
-    FROM (SELECT DISTINCT entry_id FROM new_legs) n
-    WHERE (SELECT e.id FROM journal_entries e WHERE e.id = n.entry_id) IS NOT NULL
-    LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'fundledger: entry % is already posted; no leg can be added to it',
-            bad.entry_id USING ERRCODE = 'integrity_constraint_violation';
-    END IF;
-    SELECT n.account_id, n.currency AS leg, a.id, a.currency AS account, a.closed_at,
-           a.is_control, a.code
-    INTO bad
-    FROM (SELECT DISTINCT account_id, currency FROM new_legs) n
-    LEFT JOIN accounts a ON a.id = n.account_id
-    WHERE a.id IS NULL OR a.currency <> n.currency OR a.closed_at IS NOT NULL OR a.is_control
-    ORDER BY a.id IS NULL DESC LIMIT 1;
-    IF FOUND THEN
-        IF bad.id IS NULL THEN
-            RAISE EXCEPTION 'fundledger: account id % does not exist; a leg needs an account '
-                'of the chart', bad.account_id USING ERRCODE = 'foreign_key_violation';
-        ELSIF bad.leg <> bad.account THEN
-            RAISE EXCEPTION 'fundledger: leg currency % differs from its account currency %',
-                bad.leg, bad.account USING ERRCODE = 'integrity_constraint_violation';
-        ELSIF bad.closed_at IS NOT NULL THEN
-            RAISE EXCEPTION 'fundledger: account % is closed', bad.code
-                USING ERRCODE = 'integrity_constraint_violation';
-        ELSE
-            RAISE EXCEPTION 'fundledger: control account % takes no direct postings',
-                bad.code USING ERRCODE = 'integrity_constraint_violation';
-        END IF;
-    END IF;
-    RETURN NULL;
-END $$
-"""
 
-COMMIT_CHECK = """
-CREATE OR REPLACE FUNCTION fundledger_entry_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE bad record;
-BEGIN
-    -- One pass over the legs of the range, as 0007's; each entry's row is looked up by its
-    -- key (a scalar subquery, which the planner cannot turn into a scan of all entries).
-    SELECT l.entry_id,
-           (SELECT e.id FROM journal_entries e WHERE e.id = l.entry_id) IS NULL AS orphan
-    INTO bad
-    FROM journal_legs l
-    WHERE l.entry_id BETWEEN NEW.first_entry_id AND NEW.last_entry_id
-    GROUP BY l.entry_id, l.currency
-    HAVING sum(l.amount_minor) <> 0
-        OR (SELECT e.id FROM journal_entries e WHERE e.id = l.entry_id) IS NULL
-    ORDER BY 2 DESC, l.entry_id LIMIT 1;
-    IF FOUND AND bad.orphan THEN
-        RAISE EXCEPTION 'fundledger: legs of entry % were written without their entry',
-            bad.entry_id USING ERRCODE = 'foreign_key_violation';
-    ELSIF FOUND THEN
-        RAISE EXCEPTION 'fundledger: entry % does not balance at commit', bad.entry_id
-            USING ERRCODE = 'integrity_constraint_violation';
-    END IF;
-    DELETE FROM journal_commit_checks WHERE id = NEW.id;
-    RETURN NULL;
-END $$
-"""
+def sql(name: str) -> str:
+    """A journal guard function as one revision wrote it, from ``migrations/sql/`` (shared by the
+    migration that creates that version and the one whose downgrade restores it; never edited)."""
+    return (Path(__file__).resolve().parents[1] / "sql" / f"{name}.sql").read_text(encoding="utf-8")
+
+
+LEGS_GUARD = sql("fundledger_legs_guard@0008")
+
+COMMIT_CHECK = sql("fundledger_entry_balanced@0008")
 
 KEYS_GUARD = """
 CREATE FUNCTION fundledger_keys_guard() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -182,26 +124,6 @@ UPGRADE_SQLITE = [
 ]
 
 
-def _module(filename: str) -> ModuleType:
-    path = Path(__file__).with_name(filename)
-    spec = importlib.util.spec_from_file_location(f"fundledger_migration_{path.stem}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _functions_of_0007() -> list[str]:
-    """0007's legs guard and commit check, word for word from its own file: down restores them."""
-    module = _module("0007_journal_checks_per_statement.py")
-    commit_check = [
-        s for s in module.UPGRADE_PG if "CREATE FUNCTION fundledger_entry_balanced()" in s
-    ]
-    assert len(commit_check) == 1, "0007's commit check not found"
-    replace = commit_check[0].replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
-    return [module.LEGS_GUARD, replace]
-
-
 DOWNGRADE_PG = [
     "DROP TRIGGER accounts_keep_id ON accounts",
     "DROP TRIGGER accounts_no_truncate ON accounts",
@@ -236,7 +158,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        for statement in DOWNGRADE_PG[:7] + _functions_of_0007() + DOWNGRADE_PG[7:]:
+        restore_0007 = [sql("fundledger_legs_guard@0007"), sql("fundledger_entry_balanced@0007")]
+        for statement in DOWNGRADE_PG[:7] + restore_0007 + DOWNGRADE_PG[7:]:
             op.execute(statement)
     else:
         op.execute("DROP TRIGGER accounts_keep_id")
