@@ -16,6 +16,21 @@ from stdnum.exceptions import ValidationError as StdnumError
 #: Swiss QR-IBANs have an institution id (IBAN positions 5-9) from 30000 to 31999.
 QR_IID = range(30000, 32000)
 
+#: The fund's profile: what contracts, schedules and payment QR codes print. A real fund sets
+#: each of these itself; their defaults are the demo fund's (``Settings.profile_problems``).
+PROFILE_SETTINGS = (
+    "fund_name",
+    "fund_iban",
+    "fund_address",
+    "fund_postcode",
+    "fund_city",
+    "fund_phone",
+    "fund_email",
+)
+#: Profile values no real fund has: refused even when set explicitly (a Brussels fund may well
+#: be at 1000 Bruxelles, but not at the demo's street, IBAN, phone or e-mail).
+DEMO_ONLY = frozenset({"fund_name", "fund_iban", "fund_address", "fund_phone", "fund_email"})
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FUNDLEDGER_", env_file=".env", extra="ignore")
@@ -38,6 +53,11 @@ class Settings(BaseSettings):
     )
     chart_file: Path | None = Field(
         default=None, description="TOML chart of accounts used by `fundledger init`"
+    )
+    demo: bool = Field(
+        default=False,
+        description="A demo fund, whose profile may keep the demo values (`fundledger demo` "
+        "sets it); `fundledger serve` refuses a fund that is not a demo on demo values",
     )
     token_ttl_minutes: int = Field(default=480, ge=1, le=7 * 24 * 60)
     max_request_bytes: int = Field(default=1_000_000, ge=1_000)
@@ -104,6 +124,24 @@ class Settings(BaseSettings):
     max_statement_bytes: int = Field(
         default=50 * 1024 * 1024, ge=10_000, description="Largest statement file accepted"
     )
+
+    def profile_problems(self) -> list[str]:
+        """What keeps this fund's profile from being printed on a real contract: each profile
+        setting left at its (demo) default, empty, or set to the demo value, with what to do.
+        Empty for a complete profile."""
+        problems = []
+        for name in PROFILE_SETTINGS:
+            variable = f"FUNDLEDGER_{name.upper()}"
+            value = str(getattr(self, name)).strip()
+            default = str(type(self).model_fields[name].default).strip()
+            if not value:
+                problems.append(f"{variable} is empty: set the fund's own value")
+            elif name not in self.model_fields_set or (value == default and name in DEMO_ONLY):
+                problems.append(
+                    f"{variable} is not set (the demo fund's value is {default!r}): set the "
+                    "fund's own value"
+                )
+        return problems
 
     def hash_key_path(self) -> Path:
         """``hash_key_file``, else ``fundledger-hash.key`` beside the SQLite database file (or

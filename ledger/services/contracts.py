@@ -29,6 +29,8 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from ledger.config import Settings
 from ledger.documents import beneficiary, signing, stamps
 from ledger.documents.model import FundInfo, contract_data, schedule_data
@@ -60,19 +62,18 @@ class DocumentSettings:
     store: DocumentStore
     fund: FundInfo
     key_file: Path | None
-    key_password: str | None
+    key_password: SecretStr | None  # never in repr, logs or messages
     max_upload_bytes: int
     max_signature_image_bytes: int
     access_link_days: int
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DocumentSettings:
-        password = settings.signing_key_password
         return cls(
             store=DocumentStore(settings.documents_path()),
             fund=FundInfo.from_settings(settings),
             key_file=settings.signing_key_file,
-            key_password=password.get_secret_value() if password is not None else None,
+            key_password=settings.signing_key_password,
             max_upload_bytes=settings.max_upload_bytes,
             max_signature_image_bytes=settings.max_signature_image_bytes,
             access_link_days=settings.access_link_days,
@@ -85,7 +86,9 @@ class DocumentSettings:
             stamp = self.key_file.stat().st_mtime_ns
         except OSError:
             stamp = 0
-        return _cached_key(self.key_file, stamp, self.key_password)
+        password = self.key_password
+        secret = password.get_secret_value() if password is not None else None
+        return _cached_key(self.key_file, stamp, secret)
 
 
 @lru_cache(maxsize=4)
