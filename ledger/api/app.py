@@ -29,6 +29,7 @@ from ledger.api.routers import (
     statements,
 )
 from ledger.api.schemas import Problem
+from ledger.bootstrap import configure_logging
 from ledger.config import Settings, get_settings
 from ledger.domain.journal import MAX_REFERENCE
 from ledger.rules_file import load_policy
@@ -71,6 +72,7 @@ def create_app(
     run ``fundledger init``): serving an old schema could write rows the code cannot read back.
     """
     settings = settings or get_settings()
+    configure_logging()
     owns_engine = engine is None
     engine = engine or make_engine(settings.database_url)
     try:

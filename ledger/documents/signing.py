@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -49,9 +48,6 @@ from ledger.domain.errors import LedgerError
 
 KEY_BITS = 3072
 FIELD_NAME = "FundSignature"
-
-# pyHanko logs every failed check at ERROR with a traceback; validate() reports them instead.
-logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
 
 
 class SigningKeyUnavailable(LedgerError):

@@ -8,8 +8,6 @@ nothing (404 or 410). Who may do what is decided by the services (``services/con
 
 from __future__ import annotations
 
-import logging
-import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
@@ -342,19 +340,3 @@ def beneficiary_pdf(token: Token, uow: WriteUoW, docs: Docs) -> Response:
             "Content-Disposition": f'inline; filename="schedule-{data.loan_id}.pdf"',
         },
     )
-
-
-class _HideTokens(logging.Filter):
-    """Access logs print request paths: keep the beneficiaries' tokens out of them."""
-
-    _token = re.compile(r"/b/[^/\s\"?]+")
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                self._token.sub("/b/***", a) if isinstance(a, str) else a for a in record.args
-            )
-        return True
-
-
-logging.getLogger("uvicorn.access").addFilter(_HideTokens())
