@@ -79,7 +79,8 @@ class BodyTooLarge(StarletteHTTPException):
 
 
 def _ledger_error(request: Request, exc: Exception) -> ProblemResponse:
-    assert isinstance(exc, LedgerError)
+    if not isinstance(exc, LedgerError):  # registered for that type only
+        raise exc
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationFailed) else None
     return problem(
         exc.status,
@@ -107,7 +108,8 @@ def _field_name(loc: Sequence[int | str]) -> str:
 
 
 def _validation_error(request: Request, exc: Exception) -> ProblemResponse:
-    assert isinstance(exc, RequestValidationError)
+    if not isinstance(exc, RequestValidationError):  # registered for that type only
+        raise exc
     raw = exc.errors()
     if any(e.get("type") == "json_invalid" for e in raw):
         return problem(
@@ -144,7 +146,8 @@ _HTTP_PROBLEMS = {  # status -> (code, title)
 
 
 def _http_error(request: Request, exc: Exception) -> ProblemResponse:
-    assert isinstance(exc, StarletteHTTPException)
+    if not isinstance(exc, StarletteHTTPException):  # registered for that type only
+        raise exc
     status = exc.status_code
     code, title = _HTTP_PROBLEMS.get(status, (f"http-{status}", HTTPStatus(status).phrase))
     headers = dict(exc.headers or {})

@@ -282,7 +282,8 @@ def _statement(unit: _Unit, version: str, entries: list[StatementEntry], number:
         raise StatementRefused(f"{label} has no opening booked balance (Bal with code OPBD)")
     if closing is None:
         raise StatementRefused(f"{label} has no closing booked balance (Bal with code CLBD)")
-    assert currency is not None
+    if currency is None:
+        raise StatementRefused(f"{label} names no currency (Acct/Ccy or the balances' Ccy)")
     seq = _first(flat, "ElctrncSeqNb", "LglSeqNb")
     return Statement(
         account_iban=normalise_iban(account),
@@ -354,8 +355,9 @@ def _entry(flat: Flat, details: list[Flat], number: int, label: str) -> list[Sta
     if status != "BOOK":
         return None
     currency = _first(flat, "Amt@Ccy")
+    if currency is None:
+        raise StatementRefused(f"{where}: the amount has no currency (Amt@Ccy)")
     minor = _amount(_first(flat, "Amt"), currency, where, "amount")
-    assert currency is not None
     direction = _direction(_first(flat, "CdtDbtInd"), where)
     booked = _flat_date(flat, "BookgDt", where, "booking date")
     valued = _flat_date(flat, "ValDt", where, "value date")

@@ -22,7 +22,8 @@ def _amount(minor: int, currency: str) -> str:
 
 
 def _bal(code: str, minor: int | None, day: date | None, currency: str) -> str:
-    assert minor is not None and day is not None, "camt.053 needs both balances and their dates"
+    if minor is None or day is None:
+        raise ValueError(f"camt.053 needs the {code} balance and its date")
     return (
         f"<Bal><Tp><CdOrPrtry><Cd>{code}</Cd></CdOrPrtry></Tp>"
         f"<Amt Ccy={quoteattr(currency)}>{_amount(minor, currency)}</Amt>"
@@ -148,7 +149,8 @@ def _coda_amount(minor: int, currency: str) -> str:
 
 
 def _record(text: str) -> str:
-    assert len(text) <= 128, text
+    if len(text) > 128:
+        raise ValueError(f"a CODA record has 128 characters, not {len(text)}: {text!r}")
     return text.ljust(128)
 
 
@@ -166,7 +168,8 @@ def coda(statements: Sequence[Statement]) -> bytes:
     """A CODA 2 file, one 0...9 group per statement (movements with detail number 0000)."""
     lines: list[str] = []
     for number, st in enumerate(statements, start=1):
-        assert st.opening_minor is not None and st.closing_minor is not None
+        if st.opening_minor is None or st.closing_minor is None:
+            raise ValueError(f"CODA needs the opening and closing balance of {st.label}")
         group: list[str] = []
         structure, zone = _coda_account(st)
         created = st.closing_date or date(2026, 1, 1)

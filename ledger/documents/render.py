@@ -132,7 +132,8 @@ def _pdf(html: str) -> tuple[bytes, Any]:
         stylesheets=[res.stylesheet], font_config=res.font_config
     )
     pdf = document.write_pdf(pdf_variant=PDF_VARIANT)
-    assert isinstance(pdf, bytes)
+    if not isinstance(pdf, bytes):
+        raise TypeError(f"WeasyPrint gave {type(pdf).__name__}, not the PDF's bytes")
     return pdf, document
 
 

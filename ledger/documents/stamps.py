@@ -166,7 +166,8 @@ def stamp_signature(contract: bytes, *, name: str, png: bytes, signed_at: dateti
         f'<p dir="auto">{html.escape(name)}</p><p>{_when(signed_at)}</p>'
     )
     stamped = _draw(contract, _block_pdf(body), BENEFICIARY_ANCHOR, add_page=True)
-    assert stamped is not None
+    if stamped is None:  # _draw adds a page when the block's anchor is missing
+        raise ValueError("the contract's signature page could not be drawn on")
     return stamped
 
 

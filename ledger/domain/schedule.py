@@ -131,7 +131,10 @@ def build_schedule(
         sizes = [m] * (count - 1) + [p - m * (count - 1)]
         amounts = [from_minor(s, code) for s in sizes]
     else:
-        assert count is not None
+        if count is None:
+            raise ValidationError(
+                "give the number of installments or the monthly amount", "duration"
+            )
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ValidationError("the number of installments must be at least 1", "duration")
         if count > MAX_INSTALLMENTS:

@@ -147,10 +147,9 @@ def check_statement(statement: Statement) -> None:
                 f"{statement.label}: {entry.where or 'an entry'} is in {entry.currency}, "
                 f"but the statement is in {statement.currency}"
             )
-    if not statement.has_balances:
-        return
-    assert statement.opening_minor is not None and statement.closing_minor is not None
     opening, closing = statement.opening_minor, statement.closing_minor
+    if opening is None or closing is None:
+        return  # nothing to add up (a CSV file may give no balances)
     credits, debits = statement.credits_minor, statement.debits_minor
     computed = opening + credits - debits
     if computed != closing:
@@ -173,7 +172,11 @@ def check_continuity(
     already brought (overlapping statements): the balance the new entries start from is the
     opening plus those.
     """
-    assert statement.opening_minor is not None
+    if statement.opening_minor is None:
+        raise StatementRefused(
+            f"{statement.label} has no opening balance: it cannot be checked against "
+            f"{previous_id}, the account's previous statement"
+        )
     start = statement.opening_minor + already_booked_minor
     if start != previous_closing_minor:
         cur = statement.currency

@@ -168,7 +168,9 @@ def _transfers(
         if isinstance(found, str):
             problems.append(f"entry {p.entry_id} ({p.kind}): {found}")
             continue
-        assert p.loan_id is not None
+        if p.loan_id is None:
+            problems.append(f"entry {p.entry_id} ({p.kind}): it belongs to no loan")
+            continue
         transfers.append(
             Transfer(
                 end_to_end_id=end_to_end_id(p.entry_id),

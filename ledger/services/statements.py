@@ -315,7 +315,11 @@ def _import_one(
     fresh = [
         (i, e, k) for i, (e, k) in enumerate(zip(st.entries, keys, strict=True)) if k not in known
     ]
-    assert st.opening_minor is not None and st.closing_minor is not None
+    if st.opening_minor is None or st.closing_minor is None:
+        raise StatementRefused(
+            f"{st.label} has no opening or closing balance and none could be derived from the "
+            "account's earlier statements: ask the bank for a statement with both balances"
+        )
     report = StatementReport(
         statement_key=st.statement_id,
         iban=st.account_iban,

@@ -876,7 +876,8 @@ class UserRepository:
             )
         )
         user = self.find(username)
-        assert user is not None
+        if user is None:
+            raise RuntimeError(f"user {username} was written but cannot be read back")
         return user
 
     def find(self, username: str) -> User | None:

@@ -224,7 +224,8 @@ class StatementRepository:
             )
         )
         found = self.bank_account(iban)
-        assert found is not None
+        if found is None:
+            raise RuntimeError(f"bank account {iban} was written but cannot be read back")
         return found
 
     # -- statements ------------------------------------------------------------------------
