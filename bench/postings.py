@@ -56,7 +56,9 @@ from ledger.services.journal import install_chart, post
 from ledger.services.verify import verify
 from ledger.store import migrate
 from ledger.store.database import make_engine
-from ledger.store.repositories import COPY_FROM, ENTRY_COLUMNS, KEY_COLUMNS, LEG_COLUMNS
+from ledger.store.driver import COPY_FROM
+from ledger.store.idempotency_repository import KEY_COLUMNS
+from ledger.store.journal_repository import ENTRY_COLUMNS, LEG_COLUMNS
 from ledger.store.uow import UnitOfWork
 
 PG_ENV = "FUNDLEDGER_BENCH_POSTGRES_URL"

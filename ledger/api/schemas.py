@@ -33,7 +33,10 @@ from ledger.domain.roles import Role
 from ledger.services.journal import TrialBalanceLine
 from ledger.services.periods import MAX_REASON
 from ledger.services.users import MAX_PASSWORD
-from ledger.store.repositories import AuditRecord, PeriodEvent, StatementLine, User
+from ledger.store.audit_repository import AuditRecord
+from ledger.store.journal_repository import StatementLine
+from ledger.store.period_repository import PeriodEvent
+from ledger.store.user_repository import User
 
 MAX_CODE = 40
 MAX_USERNAME = 64

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ledger.domain.roles import Actor, Permission
 from ledger.services.journal import _check_page
-from ledger.store.repositories import AuditRecord
+from ledger.store.audit_repository import AuditRecord
 from ledger.store.uow import UnitOfWork
 
 

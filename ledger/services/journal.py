@@ -24,7 +24,8 @@ from ledger.domain.journal import (
 )
 from ledger.domain.money import Money, amount_text, from_minor
 from ledger.domain.roles import Actor, Permission
-from ledger.store.repositories import IdempotencyRecord, JournalFilter, StatementLine
+from ledger.store.idempotency_repository import IdempotencyRecord
+from ledger.store.journal_repository import JournalFilter, StatementLine
 from ledger.store.uow import UnitOfWork
 
 MAX_PAGE = 500

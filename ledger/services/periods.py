@@ -10,7 +10,7 @@ from ledger.domain.journal import month_end, parse_month
 from ledger.domain.roles import Actor, Permission
 from ledger.services.journal import compute_trial_balance
 from ledger.services.reconciliation import reconcile_books, refusals, summary
-from ledger.store.repositories import PeriodEvent
+from ledger.store.period_repository import PeriodEvent
 from ledger.store.uow import UnitOfWork
 
 MAX_REASON = 1000

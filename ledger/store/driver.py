@@ -151,3 +151,8 @@ class Driver:
             "IN (" + ", ".join(f":{n}" for n in names) + ")",
             dict(zip(names, values, strict=True)),
         )
+
+
+#: From this many entries in one batch, PostgreSQL gets the rows by COPY: it costs a round trip
+#: more than an INSERT, and saves a few microseconds per row on both sides.
+COPY_FROM = 100

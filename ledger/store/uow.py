@@ -14,20 +14,18 @@ from sqlalchemy import Connection, Engine, RootTransaction
 from sqlalchemy.exc import DBAPIError
 
 from ledger.domain.errors import Conflict
+from ledger.store.account_repository import AccountRepository
+from ledger.store.audit_repository import AuditRepository
 from ledger.store.document_repository import DocumentRepository
 from ledger.store.driver import Driver
+from ledger.store.idempotency_repository import IdempotencyRepository
+from ledger.store.journal_repository import JournalRepository
 from ledger.store.loan_repository import LoanRepository
 from ledger.store.payment_file_repository import PaymentFileRepository
+from ledger.store.period_repository import PeriodRepository
 from ledger.store.reconciliation_repository import ReconciliationRepository
-from ledger.store.repositories import (
-    AccountRepository,
-    AuditRepository,
-    IdempotencyRepository,
-    JournalRepository,
-    PeriodRepository,
-    UserRepository,
-)
 from ledger.store.statement_repository import StatementRepository
+from ledger.store.user_repository import UserRepository
 
 Clock = Callable[[], datetime]
 

@@ -18,7 +18,7 @@ from ledger.domain.roles import SYSTEM, Actor, Role
 from ledger.services import journal as j
 from ledger.services import periods, verify
 from ledger.services.journal import install_chart
-from ledger.store.repositories import JournalFilter
+from ledger.store.journal_repository import JournalFilter
 from ledger.store.uow import UnitOfWork
 from tests.conftest import ADMIN, AUDITOR, CASEWORKER, TREASURER, Clock, fresh_sqlite
 from tests.integration.helpers import counts

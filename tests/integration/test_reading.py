@@ -26,7 +26,7 @@ from ledger.services.journal import (
     trial_balance,
 )
 from ledger.services.verify import verify
-from ledger.store.repositories import JournalFilter, StatementLine
+from ledger.store.journal_repository import JournalFilter, StatementLine
 from ledger.store.uow import UnitOfWork
 from tests.conftest import AUDITOR, TREASURER
 from tests.integration.ledgertext import book, entry

@@ -20,7 +20,8 @@ from ledger.domain.money import from_minor
 from ledger.domain.roles import SYSTEM
 from ledger.services.journal import install_chart, post
 from ledger.services.verify import verify
-from ledger.store.repositories import COPY_FROM, ENTRY_COLUMNS, LEG_COLUMNS
+from ledger.store.driver import COPY_FROM
+from ledger.store.journal_repository import ENTRY_COLUMNS, LEG_COLUMNS
 from ledger.store.uow import GuardRefused, UnitOfWork
 from tests.conftest import AUDITOR, TREASURER, Clock, reset_postgres
 from tests.integration.helpers import balances, counts

@@ -20,7 +20,7 @@ from ledger.api.schemas import (
 from ledger.domain.journal import EntryDraft, EntryKind
 from ledger.services import journal
 from ledger.services.journal import Posted
-from ledger.store.repositories import JournalFilter
+from ledger.store.journal_repository import JournalFilter
 
 router = APIRouter(tags=["journal"])
 

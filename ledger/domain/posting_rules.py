@@ -1,0 +1,69 @@
+"""What entries may do to the accounts they post to, checked before anything is written.
+
+Pure: given the drafts, the accounts they name (with the control accounts above them, and their
+balances as locked) and the closed months, either the balance change of every account or the
+first rule broken. The journal's repository writes what this allows; the database's guards
+check the same rules again (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from ledger.domain.accounts import Account
+from ledger.domain.errors import ClosedAccount, ClosedPeriod, Overdraft, ValidationError
+from ledger.domain.journal import EntryDraft, Leg, month_of
+from ledger.domain.money import from_minor
+
+
+def check_leg(account: Account, leg: Leg) -> None:
+    """A leg goes to an open, non-control account kept in the leg's currency."""
+    if account.is_closed:
+        raise ClosedAccount(f"account {account.code} is closed and takes no postings", field="legs")
+    if account.is_control:
+        raise ValidationError(
+            f"account {account.code} is a control account; post to one of its sub-accounts",
+            field="legs",
+        )
+    if account.currency != leg.currency:
+        raise ValidationError(
+            f"account {account.code} is kept in {account.currency}, not {leg.currency}",
+            field="legs",
+        )
+
+
+def balance_changes(
+    drafts: Sequence[EntryDraft],
+    accounts: Mapping[str, Account],
+    closed_months: frozenset[str],
+) -> dict[int, int]:
+    """Account id -> change of its balance in minor units (a control account moves with its
+    sub-accounts), once every draft is checked in order: none in a closed month, every leg
+    allowed on its account (``check_leg``), and no account that may not be overdrawn below
+    zero after any draft. ``accounts`` maps each code the legs name to its account, and holds
+    their control accounts too."""
+    by_id = {a.id: a for a in accounts.values()}
+    running = {a.id: a.balance_minor for a in accounts.values()}
+    for draft in drafts:
+        month = month_of(draft.booking_date)
+        if month in closed_months:
+            raise ClosedPeriod(
+                f"{month} is closed: book on a date in an open month, or ask an admin to reopen it",
+                field="booking_date",
+            )
+        for leg in draft.legs:
+            account = accounts[leg.account_code]
+            check_leg(account, leg)
+            running[account.id] += leg.minor
+            if account.parent_id is not None:
+                running[account.parent_id] += leg.minor
+        for leg in draft.legs:
+            account = accounts[leg.account_code]
+            short = account.overdrawn_by(running[account.id])
+            if account.no_overdraft and short:
+                raise Overdraft(
+                    f"account {account.code} may not be overdrawn; this entry would take it "
+                    f"{from_minor(short, account.currency)} below zero",
+                    field="legs",
+                )
+    return {aid: running[aid] - by_id[aid].balance_minor for aid in running}
