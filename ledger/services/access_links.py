@@ -61,7 +61,7 @@ def create_link(uow: UnitOfWork, actor: Actor, loan_id: str, *, days: int) -> Ne
     token = secrets.token_urlsafe(32)
     with uow:
         loan = uow.loans.get(loan_id)
-        if uow.loans.beneficiary(loan.beneficiary_id).erased:
+        if uow.beneficiaries.get(loan.beneficiary_id).erased:
             raise Conflict(f"the personal data of {loan.beneficiary_id} was erased", "loan_id")
         now = uow.now()
         link = uow.documents.add_link(
@@ -113,7 +113,7 @@ def open_link(uow: UnitOfWork, token: str, fund: FundInfo, *, shown: str) -> Sch
         link = uow.documents.link_by_hash(token_hash(token))
         if link is None:
             raise LinkNotFound(NOT_FOUND)
-        person = uow.loans.beneficiary(uow.loans.get(link.loan_id).beneficiary_id)
+        person = uow.beneficiaries.get(uow.loans.get(link.loan_id).beneficiary_id)
         refused = None
         if link.revoked_at is not None:
             refused = "revoked"

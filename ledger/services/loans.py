@@ -152,7 +152,7 @@ def register_beneficiary(
     _check_amounts(data, currency, "the beneficiary")
     bid = new_beneficiary_id()
     with uow:
-        uow.loans.add_beneficiary(bid, currency, data, actor=actor.name, now=uow.now())
+        uow.beneficiaries.add(bid, currency, data, actor=actor.name, now=uow.now())
         uow.audit.record(
             at=uow.now(), actor=actor.name, action="register_beneficiary", target=f"person:{bid}"
         )
@@ -164,7 +164,7 @@ def read_beneficiary(uow: UnitOfWork, actor: Actor, bid: str) -> Beneficiary:
     """Personal fields for caseworkers and admins (each read audited); the bare id for others."""
     actor.require(Permission.LOANS_READ)
     with uow:
-        person = uow.loans.beneficiary(bid)
+        person = uow.beneficiaries.get(bid)
         if not actor.can(Permission.PERSONAL_READ):
             return Beneficiary(person.id, person.currency, None, person.erased)
         uow.audit.record(
@@ -177,11 +177,11 @@ def read_beneficiary(uow: UnitOfWork, actor: Actor, bid: str) -> Beneficiary:
 def update_beneficiary(uow: UnitOfWork, actor: Actor, bid: str, data: PersonalData) -> None:
     actor.require(Permission.PERSONAL_WRITE)
     with uow:
-        person = uow.loans.beneficiary(bid)
+        person = uow.beneficiaries.get(bid)
         if person.erased:
             raise Conflict(f"the personal data of {bid} was erased", "beneficiary_id")
         _check_amounts(data, person.currency, bid)
-        uow.loans.update_beneficiary(bid, data)
+        uow.beneficiaries.update(bid, data)
         uow.audit.record(
             at=uow.now(), actor=actor.name, action="update_beneficiary", target=f"person:{bid}"
         )
@@ -193,7 +193,7 @@ def erase_beneficiary(uow: UnitOfWork, actor: Actor, bid: str) -> None:
     only the opaque id, so it still verifies afterwards."""
     actor.require(Permission.PERSONAL_WRITE)
     with uow:
-        person = uow.loans.beneficiary(bid)
+        person = uow.beneficiaries.get(bid)
         if person.erased:
             raise Conflict(f"the personal data of {bid} is already erased", "beneficiary_id")
         open_loans = [ln.id for ln in uow.loans.of_beneficiary(bid) if ln.status in OPEN_STATUSES]
@@ -203,7 +203,7 @@ def erase_beneficiary(uow: UnitOfWork, actor: Actor, bid: str) -> None:
                 "closed, withdrawn, rejected or written off",
                 "beneficiary_id",
             )
-        uow.loans.erase_beneficiary(bid, actor=actor.name, now=uow.now())
+        uow.beneficiaries.erase(bid, actor=actor.name, now=uow.now())
         uow.audit.record(
             at=uow.now(), actor=actor.name, action="erase_beneficiary", target=f"person:{bid}"
         )
@@ -247,7 +247,7 @@ def open_application(
     _check_lease(terms, schedule)
     with uow:
         uow.journal.lock_head()  # loan numbers are handed out one at a time
-        person = uow.loans.beneficiary(beneficiary_id)
+        person = uow.beneficiaries.get(beneficiary_id)
         if person.erased:
             raise Conflict(f"the personal data of {beneficiary_id} was erased", "beneficiary_id")
         if person.currency != terms.currency:
@@ -326,7 +326,7 @@ def amend_application(
 
 
 def _facts(uow: UnitOfWork, loan: Loan, schedule: Schedule) -> ApplicationFacts:
-    person = uow.loans.beneficiary(loan.beneficiary_id)
+    person = uow.beneficiaries.get(loan.beneficiary_id)
     if person.personal is None:
         raise Conflict("the beneficiary's personal data was erased", "beneficiary_id")
     p = person.personal

@@ -96,7 +96,7 @@ def set_landlord_account(
         raise ValidationError("the landlord's name must have 1 to 200 characters", "landlord")
     with uow:
         loan = uow.loans.get(loan_id, lock=True)
-        if uow.loans.beneficiary(loan.beneficiary_id).erased:
+        if uow.beneficiaries.get(loan.beneficiary_id).erased:
             raise Conflict(
                 f"the personal data of loan {loan_id} was erased; its lease is not kept any more",
                 "loan_id",
@@ -122,7 +122,7 @@ def _creditor(uow: UnitOfWork, kind: str, loan_id: str | None) -> tuple[str, str
     if loan_id is None:
         return "the entry belongs to no loan; pay it by hand"
     loan = uow.loans.get(loan_id)
-    person = uow.loans.beneficiary(loan.beneficiary_id)
+    person = uow.beneficiaries.get(loan.beneficiary_id)
     if person.personal is None:
         return (
             f"loan {loan_id}: the beneficiary's personal data was erased, so there is no "

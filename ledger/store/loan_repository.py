@@ -1,4 +1,5 @@
-"""Loans, their schedules and payments, and beneficiaries' personal data. Never commits."""
+"""Loans, their schedules and payments (the people they are lent to: beneficiary_repository).
+Never commits."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, case, exists, func, insert, select, update
 from sqlalchemy.orm import aliased
 
-from ledger.domain.beneficiaries import Beneficiary, PersonalData, checked_iban
+from ledger.domain.beneficiaries import checked_iban
 from ledger.domain.eligibility import Decision, PublicAlternatives
 from ledger.domain.errors import Conflict, NotFound
 from ledger.domain.loans import DepositForm, Loan, LoanStatus, LoanTerms
@@ -22,7 +23,6 @@ from ledger.domain.repayment import DueAmount, PaymentEvent
 from ledger.domain.schedule import Installment, Schedule
 from ledger.store.tables import (
     accounts,
-    beneficiaries,
     deposit_releases,
     eligibility_decisions,
     installments,
@@ -98,82 +98,6 @@ class WriteOff:
 class LoanRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-
-    # -- beneficiaries ---------------------------------------------------------------------
-    def add_beneficiary(
-        self, bid: str, currency: str, data: PersonalData, *, actor: str, now: datetime
-    ) -> None:
-        self.conn.execute(
-            insert(beneficiaries).values(
-                id=bid, currency=currency, created_at=now, created_by=actor, **_personal_row(data)
-            )
-        )
-
-    def beneficiary(self, bid: str) -> Beneficiary:
-        row = self.conn.execute(select(beneficiaries).where(beneficiaries.c.id == bid)).first()
-        if row is None:
-            raise NotFound(f"beneficiary {bid} does not exist", "beneficiary_id")
-        personal = None
-        if row.erased_at is None:
-            cur = row.currency
-            personal = PersonalData(
-                full_name=row.full_name,
-                preferred_language=row.preferred_language,
-                email=row.email,
-                phone=row.phone,
-                residence_status=row.residence_status,
-                permit_end_date=row.permit_end_date,
-                monthly_net_income=_money(row.monthly_net_income_minor, cur),
-                household_size=row.household_size,
-                own_savings=_money(row.own_savings_minor, cur),
-                iban=row.iban,
-            )
-        return Beneficiary(row.id, row.currency, personal, row.erased_at is not None)
-
-    def update_beneficiary(self, bid: str, data: PersonalData) -> None:
-        self.conn.execute(
-            update(beneficiaries)
-            .where(beneficiaries.c.id == bid, beneficiaries.c.erased_at.is_(None))
-            .values(**_personal_row(data))
-        )
-
-    def erase_beneficiary(self, bid: str, *, actor: str, now: datetime) -> None:
-        blank = dict.fromkeys(_personal_row(PersonalData("x")).keys())
-        self.conn.execute(
-            update(beneficiaries)
-            .where(beneficiaries.c.id == bid)
-            .values(erased_at=now, erased_by=actor, **blank)
-        )
-        loan_ids = select(loans.c.id).where(loans.c.beneficiary_id == bid)
-        self.conn.execute(
-            update(leases)
-            .where(leases.c.loan_id.in_(loan_ids))
-            .values(landlord_name=None, property_address=None, landlord_iban=None)
-        )
-        # The rules' reasons quote the facts (savings, income share, the permit's end date):
-        # they go too, each rule's name and outcome stay.
-        decisions = self.conn.execute(
-            select(eligibility_decisions.c.id, eligibility_decisions.c.results).where(
-                eligibility_decisions.c.loan_id.in_(loan_ids)
-            )
-        ).all()
-        for decision_id, results in decisions:
-            kept = [
-                {"rule": r["rule"], "outcome": r["outcome"], "reason": "erased"}
-                for r in json.loads(results)
-            ]
-            self.conn.execute(
-                update(eligibility_decisions)
-                .where(eligibility_decisions.c.id == decision_id)
-                .values(facts=json.dumps({"erased": True}), results=json.dumps(kept))
-            )
-
-    def list_beneficiaries(self, *, limit: int, offset: int) -> tuple[list[str], int]:
-        total = self.conn.execute(select(func.count()).select_from(beneficiaries)).scalar_one()
-        rows = self.conn.execute(
-            select(beneficiaries.c.id).order_by(beneficiaries.c.id).limit(limit).offset(offset)
-        )
-        return [r.id for r in rows], int(total)
 
     # -- loans -----------------------------------------------------------------------------
     def next_number(self) -> int:
@@ -823,23 +747,6 @@ class LoanRepository:
 
 def _money(minor: int | None, currency: str) -> Any:
     return from_minor(int(minor), currency) if minor is not None else None
-
-
-def _personal_row(data: PersonalData) -> dict[str, Any]:
-    return {
-        "full_name": data.full_name,
-        "preferred_language": data.preferred_language,
-        "email": data.email,
-        "phone": data.phone,
-        "residence_status": data.residence_status,
-        "permit_end_date": data.permit_end_date,
-        "monthly_net_income_minor": to_minor(data.monthly_net_income)
-        if data.monthly_net_income is not None
-        else None,
-        "household_size": data.household_size,
-        "own_savings_minor": to_minor(data.own_savings) if data.own_savings is not None else None,
-        "iban": data.iban,
-    }
 
 
 def _loan(row: Row[Any]) -> Loan:

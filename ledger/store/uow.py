@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from ledger.domain.errors import Conflict
 from ledger.store.account_repository import AccountRepository
 from ledger.store.audit_repository import AuditRepository
+from ledger.store.beneficiary_repository import BeneficiaryRepository
 from ledger.store.document_repository import DocumentRepository
 from ledger.store.driver import Driver
 from ledger.store.idempotency_repository import IdempotencyRepository
@@ -49,6 +50,7 @@ class UnitOfWork:
     audit: AuditRepository
     idempotency: IdempotencyRepository
     loans: LoanRepository
+    beneficiaries: BeneficiaryRepository
     statements: StatementRepository
     documents: DocumentRepository
     payment_files: PaymentFileRepository
@@ -95,6 +97,7 @@ class UnitOfWork:
         self.audit = AuditRepository(conn, driver)
         self.idempotency = IdempotencyRepository(conn, driver)
         self.loans = LoanRepository(conn)
+        self.beneficiaries = BeneficiaryRepository(conn)
         self.statements = StatementRepository(conn)
         self.documents = DocumentRepository(conn)
         self.payment_files = PaymentFileRepository(conn)

@@ -1346,7 +1346,7 @@ def test_amounts_in_another_currency_than_the_persons_refused(funded: UnitOfWork
 
 def _count_people(uow: UnitOfWork) -> int:
     with uow:
-        return uow.loans.list_beneficiaries(limit=10, offset=0)[1]
+        return uow.beneficiaries.page(limit=10, offset=0)[1]
 
 
 def test_unknown_beneficiary(funded: UnitOfWork) -> None:

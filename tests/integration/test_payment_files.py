@@ -315,7 +315,7 @@ def test_erasure_takes_the_ibans_and_a_file_cannot_be_made_again(
     loans.erase_beneficiary(uow, CASEWORKER_A, b.beneficiary_id)
     with uow:
         assert uow.loans.lease(b.id).landlord_iban is None
-        assert uow.loans.beneficiary(b.beneficiary_id).personal is None
+        assert uow.beneficiaries.get(b.beneficiary_id).personal is None
         row = uow.connection.execute(
             select(beneficiaries.c.iban).where(beneficiaries.c.id == b.beneficiary_id)
         ).one()
