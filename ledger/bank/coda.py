@@ -12,7 +12,7 @@ is replaced by its details when they add up to it, so each payment finds its own
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -91,42 +91,44 @@ class _Group:
 
 
 def _groups(lines: list[str]) -> Iterator[Statement]:
+    # What each record inside a statement adds to it (4, free communication, adds nothing).
+    records: dict[str, Callable[[_Group, str, int], None]] = {
+        "1": _old_balance,
+        "2": _movement,
+        "3": _information,
+        "8": _new_balance,
+    }
     group: _Group | None = None
     number_in_file = 0
     for n, line in enumerate(lines, start=1):
         kind = line[0]
         if kind == "0":
-            if group is not None:
-                raise StatementRefused(f"CODA line {n}: a new header before the trailer (9)")
-            if line[127] != "2":
-                raise StatementRefused(
-                    f"CODA line {n}: version code {line[127]!r}; only CODA version 2 is supported"
-                )
+            _check_header(group, line, n)
             group = _Group(start=n)
             number_in_file += 1
-            continue
-        if group is None:
+        elif group is None:
             raise StatementRefused(f"CODA line {n}: record {kind!r} before the header record (0)")
-        if kind == "9":
+        elif kind == "9":
             yield _finish(group, line, n, number_in_file)
             group = None
-            continue
-        if kind in "1238":
+        elif kind in records:
             group.counted += 1
-        if kind == "1":
-            _old_balance(group, line, n)
-        elif kind == "2":
-            _movement(group, line, n)
-        elif kind == "3":
-            _information(group, line, n)
-        elif kind == "8":
-            _new_balance(group, line, n)
+            records[kind](group, line, n)
         elif kind != "4":
             raise StatementRefused(f"CODA line {n}: unknown record type {kind!r}")
     if group is not None:
         raise StatementRefused(
             f"the CODA file ends without its trailer record (9) after line {len(lines)}: it is "
             "truncated"
+        )
+
+
+def _check_header(group: _Group | None, line: str, n: int) -> None:
+    if group is not None:
+        raise StatementRefused(f"CODA line {n}: a new header before the trailer (9)")
+    if line[127] != "2":
+        raise StatementRefused(
+            f"CODA line {n}: version code {line[127]!r}; only CODA version 2 is supported"
         )
 
 

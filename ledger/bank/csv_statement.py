@@ -79,6 +79,22 @@ class CsvMapping:
             raise ValidationError(
                 "a mapping name is 1 to 40 lowercase letters, digits, '-' or '_'", "name"
             )
+        self._check_columns()
+        self._check_text_format()
+        if not isinstance(self.skip_lines, int) or not 0 <= self.skip_lines <= 100:
+            raise ValidationError("skip_lines must be between 0 and 100", "skip_lines")
+        if self.charge_pattern is not None:
+            if len(self.charge_pattern) > 200:
+                raise ValidationError("charge_pattern is at most 200 characters", "charge_pattern")
+            try:
+                re.compile(self.charge_pattern)
+            except re.error as exc:
+                raise ValidationError(
+                    f"charge_pattern is not a regex: {exc}", "charge_pattern"
+                ) from None
+
+    def _check_columns(self) -> None:
+        """Each column named is a header; a date, and an amount or debit and credit."""
         for name in _COLUMN_FIELDS:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not 0 < len(value) <= 100):
@@ -93,6 +109,9 @@ class CsvMapping:
             )
         if self.amount is None and (self.debit is None or self.credit is None):
             raise ValidationError("give both the debit and the credit column", "debit")
+
+    def _check_text_format(self) -> None:
+        """Separators, encoding and date format that can read a file."""
         for name in ("delimiter", "decimal_separator"):
             if len(getattr(self, name)) != 1:
                 raise ValidationError(f"{name} must be one character", name)
@@ -110,17 +129,6 @@ class CsvMapping:
             raise ValidationError(
                 "date_format is a strftime pattern such as %d/%m/%Y", "date_format"
             )
-        if not isinstance(self.skip_lines, int) or not 0 <= self.skip_lines <= 100:
-            raise ValidationError("skip_lines must be between 0 and 100", "skip_lines")
-        if self.charge_pattern is not None:
-            if len(self.charge_pattern) > 200:
-                raise ValidationError("charge_pattern is at most 200 characters", "charge_pattern")
-            try:
-                re.compile(self.charge_pattern)
-            except re.error as exc:
-                raise ValidationError(
-                    f"charge_pattern is not a regex: {exc}", "charge_pattern"
-                ) from None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CsvMapping:

@@ -93,6 +93,22 @@ def _iso_datetime(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
+def _check_transfers(transfers: Sequence[Transfer]) -> None:
+    """Each transfer has its own valid end-to-end id and a positive amount in minor units."""
+    seen: set[str] = set()
+    for t in transfers:
+        _check_id(t.end_to_end_id, "end-to-end id")
+        if t.end_to_end_id in seen:
+            raise ValidationError(f"end-to-end id {t.end_to_end_id} appears twice", "entry_ids")
+        seen.add(t.end_to_end_id)
+        if isinstance(t.amount_minor, bool) or not isinstance(t.amount_minor, int):
+            raise TypeError("amounts are integers of minor units")
+        if t.amount_minor <= 0:
+            raise ValidationError(
+                f"transfer {t.end_to_end_id}: the amount must be positive", "amount"
+            )
+
+
 def write_pain001(
     *,
     message_id: str,
@@ -114,18 +130,7 @@ def write_pain001(
             "FUNDLEDGER_FUND_CREDITOR_NAME, FUNDLEDGER_FUND_IBAN)",
             "fund_iban",
         )
-    seen: set[str] = set()
-    for t in transfers:
-        _check_id(t.end_to_end_id, "end-to-end id")
-        if t.end_to_end_id in seen:
-            raise ValidationError(f"end-to-end id {t.end_to_end_id} appears twice", "entry_ids")
-        seen.add(t.end_to_end_id)
-        if isinstance(t.amount_minor, bool) or not isinstance(t.amount_minor, int):
-            raise TypeError("amounts are integers of minor units")
-        if t.amount_minor <= 0:
-            raise ValidationError(
-                f"transfer {t.end_to_end_id}: the amount must be positive", "amount"
-            )
+    _check_transfers(transfers)
     total = sum(t.amount_minor for t in transfers)
     sepa = currency == "EUR"
 

@@ -186,6 +186,11 @@ class EntryDraft:
                 raise ValidationError(
                     f"entry kind {self.kind!r} is unknown", field="kind"
                 ) from None
+        self._check_legs()
+        self._check_references()
+
+    def _check_legs(self) -> None:
+        """Two to MAX_LEGS legs (kept as a tuple) that balance per currency."""
         legs = self.legs
         if type(legs) is not tuple:
             legs = tuple(legs)
@@ -198,6 +203,9 @@ class EntryDraft:
             if not isinstance(leg, Leg):
                 raise TypeError("legs must be Leg values")
         check_balanced(legs)
+
+    def _check_references(self) -> None:
+        """The loan, statement line and idempotency key are references; what it reverses, an id."""
         if self.loan_id is not None:
             check_reference(self.loan_id, "loan_id")
         if self.statement_line_id is not None:

@@ -70,80 +70,91 @@ def verify(uow: UnitOfWork, actor: Actor) -> VerifyReport:
     report = VerifyReport()
     with uow:
         accounts = {a.id: a for a in uow.accounts.all()}
-        by_code = {a.code: a for a in accounts.values()}
         report.accounts = len(accounts)
-
-        # 1, 2, 5: walk the chain in order.
-        prev_hash, expected_id = GENESIS_HASH, 1
-        reversals: dict[int, Entry] = {}
-        originals: dict[int, Entry] = {}
-        keys: dict[str, int] = {}
-        for entry in uow.journal.iter_all():
-            report.entries += 1
-            _check_chain(report, entry, expected_id, prev_hash)
-            prev_hash, expected_id = entry.hash, entry.id + 1
-            _check_entry(report, entry, by_code)
-            if entry.reverses_id is not None:
-                reversals[entry.id] = entry
-            if entry.reversed_by_id is not None:
-                originals[entry.id] = entry
-            if entry.idempotency_key is not None:
-                keys[entry.idempotency_key] = entry.id
-        head_id, head_hash = uow.journal.head()
-        if (head_id, head_hash) != (expected_id - 1, prev_hash):
-            report.problem(
-                f"chain head says entry {head_id} ({head_hash[:12]}...) but the journal ends at "
-                f"entry {expected_id - 1} ({prev_hash[:12]}...): entries were removed or added"
-            )
-        for rev in reversals.values():
-            if rev.reverses_id is None:  # only reversals were kept above
-                continue
-            orig = originals.get(rev.reverses_id)
-            if orig is None:
-                report.problem(f"entry {rev.id} reverses entry {rev.reverses_id}, which is missing")
-                continue
-            mirror = sorted((leg.account_code, -leg.minor, leg.currency) for leg in orig.legs)
-            mine = sorted((leg.account_code, leg.minor, leg.currency) for leg in rev.legs)
-            if mirror != mine:
-                report.problem(f"entry {rev.id} does not mirror entry {orig.id}, which it reverses")
-
-        # 3, 4: sum the legs straight from the table.
-        sums: dict[int, int] = defaultdict(int)
-        totals: dict[str, int] = defaultdict(int)
-        for account_id, amount, currency in uow.journal.leg_rows():
-            report.legs += 1
-            sums[account_id] += amount
-            totals[currency] += amount
-        report.totals = dict(totals)
-        for currency, total in sorted(totals.items()):
-            if total:
-                report.problem(
-                    f"trial balance in {currency} is {from_minor(total, currency)}, not zero"
-                )
-        children: dict[int, list[int]] = defaultdict(list)
-        for account in accounts.values():
-            if account.parent_id is not None:
-                children[account.parent_id].append(account.id)
-        for account in sorted(accounts.values(), key=lambda a: a.code):
-            legs_sum = sums.get(account.id, 0)
-            if account.is_control:
-                if legs_sum:
-                    report.problem(f"control account {account.code} has legs of its own")
-                legs_sum += sum(sums.get(c, 0) for c in children[account.id])
-                what = "its sub-accounts' legs sum to"
-            else:
-                what = "its legs sum to"
-            if account.balance_minor != legs_sum:
-                report.problem(
-                    f"account {account.code}: cached balance "
-                    f"{from_minor(account.balance_minor, account.currency)} but {what} "
-                    f"{from_minor(legs_sum, account.currency)}"
-                )
+        keys = _check_journal(report, uow, {a.code: a for a in accounts.values()})
+        sums = _check_balances(report, uow, accounts)
         for key, entry_id in uow.idempotency.all():
             if keys.get(key) != entry_id:
                 report.problem(f"idempotency key {key} points at entry {entry_id}, which lacks it")
         _check_loans(report, uow, sums)
     return report
+
+
+def _check_journal(
+    report: VerifyReport, uow: UnitOfWork, by_code: Mapping[str, Account]
+) -> dict[str, int]:
+    """1, 2, 5: the chain walked in order, each entry and each reversal checked; returns each
+    idempotency key the entries carry -> its entry."""
+    prev_hash, expected_id = GENESIS_HASH, 1
+    reversals: dict[int, tuple[Entry, int]] = {}
+    originals: dict[int, Entry] = {}
+    keys: dict[str, int] = {}
+    for entry in uow.journal.iter_all():
+        report.entries += 1
+        _check_chain(report, entry, expected_id, prev_hash)
+        prev_hash, expected_id = entry.hash, entry.id + 1
+        _check_entry(report, entry, by_code)
+        if entry.reverses_id is not None:
+            reversals[entry.id] = (entry, entry.reverses_id)
+        if entry.reversed_by_id is not None:
+            originals[entry.id] = entry
+        if entry.idempotency_key is not None:
+            keys[entry.idempotency_key] = entry.id
+    head_id, head_hash = uow.journal.head()
+    if (head_id, head_hash) != (expected_id - 1, prev_hash):
+        report.problem(
+            f"chain head says entry {head_id} ({head_hash[:12]}...) but the journal ends at "
+            f"entry {expected_id - 1} ({prev_hash[:12]}...): entries were removed or added"
+        )
+    for rev, reverses_id in reversals.values():
+        orig = originals.get(reverses_id)
+        if orig is None:
+            report.problem(f"entry {rev.id} reverses entry {reverses_id}, which is missing")
+            continue
+        mirror = sorted((leg.account_code, -leg.minor, leg.currency) for leg in orig.legs)
+        mine = sorted((leg.account_code, leg.minor, leg.currency) for leg in rev.legs)
+        if mirror != mine:
+            report.problem(f"entry {rev.id} does not mirror entry {orig.id}, which it reverses")
+    return keys
+
+
+def _check_balances(
+    report: VerifyReport, uow: UnitOfWork, accounts: Mapping[int, Account]
+) -> dict[int, int]:
+    """3, 4: the legs summed straight from the table, per currency (the trial balance) and per
+    account (its cached balance; a control account's is its sub-accounts'); returns the sums."""
+    sums: dict[int, int] = defaultdict(int)
+    totals: dict[str, int] = defaultdict(int)
+    for account_id, amount, currency in uow.journal.leg_rows():
+        report.legs += 1
+        sums[account_id] += amount
+        totals[currency] += amount
+    report.totals = dict(totals)
+    for currency, total in sorted(totals.items()):
+        if total:
+            report.problem(
+                f"trial balance in {currency} is {from_minor(total, currency)}, not zero"
+            )
+    children: dict[int, list[int]] = defaultdict(list)
+    for account in accounts.values():
+        if account.parent_id is not None:
+            children[account.parent_id].append(account.id)
+    for account in sorted(accounts.values(), key=lambda a: a.code):
+        legs_sum = sums.get(account.id, 0)
+        if account.is_control:
+            if legs_sum:
+                report.problem(f"control account {account.code} has legs of its own")
+            legs_sum += sum(sums.get(c, 0) for c in children[account.id])
+            what = "its sub-accounts' legs sum to"
+        else:
+            what = "its legs sum to"
+        if account.balance_minor != legs_sum:
+            report.problem(
+                f"account {account.code}: cached balance "
+                f"{from_minor(account.balance_minor, account.currency)} but {what} "
+                f"{from_minor(legs_sum, account.currency)}"
+            )
+    return sums
 
 
 def _check_loans(report: VerifyReport, uow: UnitOfWork, sums: Mapping[int, int]) -> None:
