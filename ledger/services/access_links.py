@@ -85,9 +85,8 @@ def revoke_link(uow: UnitOfWork, actor: Actor, link_id: int) -> AccessLink:
         if link.revoked_at is not None:
             raise Conflict(f"link {link_id} is already revoked", "link_id")
         uow.documents.revoke_link(link_id, at=uow.now(), actor=actor.name)
-        uow.audit.record(
-            at=uow.now(),
-            actor=actor.name,
+        uow.audit_event(
+            actor,
             action="access_link_revoked",
             target=f"loan:{link.loan_id}",
             details={"link": link_id},

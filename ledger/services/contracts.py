@@ -184,9 +184,8 @@ def document_content(
     with uow:
         doc = uow.documents.get(document_id)
         data = docs.store.get(doc.sha256)
-        uow.audit.record(
-            at=uow.now(),
-            actor=actor.name,
+        uow.audit_event(
+            actor,
             action="read_document",
             target=f"loan:{doc.loan_id}",
             details={"document": doc.id, "kind": doc.kind.value},
@@ -323,9 +322,8 @@ def generate_contract(
                 created_by=actor.name,
             )
         )
-        uow.audit.record(
-            at=uow.now(),
-            actor=actor.name,
+        uow.audit_event(
+            actor,
             action="contract_generated",
             target=f"loan:{loan_id}",
             details={
@@ -390,9 +388,8 @@ def _record_beneficiary(
                 signed_by_beneficiary_at=signed_at,
             )
         )
-        uow.audit.record(
-            at=uow.now(),
-            actor=actor.name,
+        uow.audit_event(
+            actor,
             action="contract_signed_by_beneficiary",
             target=f"loan:{loan_id}",
             details={"document": doc.id, "version": version, "method": method, "sha256": sha},
@@ -529,9 +526,8 @@ def sign_as_fund(
                 signer_cert_sha256=key.fingerprint,
             )
         )
-        uow.audit.record(
-            at=uow.now(),
-            actor=actor.name,
+        uow.audit_event(
+            actor,
             action="contract_signed_by_fund",
             target=f"loan:{loan_id}",
             details={"document": doc.id, "version": version, "sha256": sha},
@@ -570,9 +566,8 @@ def generate_schedule(
                 created_by=actor.name,
             )
         )
-        uow.audit.record(
-            at=uow.now(),
-            actor=actor.name,
+        uow.audit_event(
+            actor,
             action="schedule_generated",
             target=f"loan:{loan_id}",
             details={"document": doc.id, "sha256": sha, "language": rendered.language},

@@ -15,6 +15,7 @@ from ledger.domain.errors import (
     IdempotencyConflict,
     ValidationError,
 )
+from ledger.domain.idempotency import check_same_request
 from ledger.domain.journal import (
     MANUAL_KINDS,
     Entry,
@@ -76,14 +77,7 @@ def _check_same_request(record: IdempotencyRecord, command: str, request: dict[s
             "use a new key for a new request",
             field="command",
         )
-    for name in sorted(set(record.request) | set(request)):
-        before, now = record.request.get(name), request.get(name)
-        if before != now:
-            raise IdempotencyConflict(
-                f"Idempotency-Key {key} was first used with {name} = {before!r}, now {now!r}; "
-                "send the same request again, or use a new key for a new request",
-                field=name,
-            )
+    check_same_request(record.request, request, first_use=f"Idempotency-Key {key} was first used")
 
 
 def _check_dates(uow: UnitOfWork, drafts: Sequence[EntryDraft]) -> None:
@@ -318,9 +312,8 @@ def open_account(uow: UnitOfWork, actor: Actor, spec: AccountSpec) -> Account:
     actor.require(Permission.ACCOUNTS_MANAGE)
     with uow:
         account = uow.accounts.add(spec, now=uow.now())
-        uow.audit.record(
-            at=uow.now(),
-            actor=actor.name,
+        uow.audit_event(
+            actor,
             action="open_account",
             target=f"account:{spec.code}",
             details={"type": spec.type.value, "currency": spec.currency, "role": spec.role.value},
@@ -338,9 +331,8 @@ def install_chart(uow: UnitOfWork, actor: Actor, specs: Sequence[AccountSpec]) -
             if uow.accounts.find(spec.code) is None:
                 opened.append(uow.accounts.add(spec, now=uow.now()))
         if opened:
-            uow.audit.record(
-                at=uow.now(),
-                actor=actor.name,
+            uow.audit_event(
+                actor,
                 action="install_chart",
                 details={"accounts": [a.code for a in opened]},
             )
@@ -353,9 +345,7 @@ def close_account(uow: UnitOfWork, actor: Actor, code: str) -> Account:
     with uow:
         uow.journal.lock_head()
         account = uow.accounts.close(code, now=uow.now())
-        uow.audit.record(
-            at=uow.now(), actor=actor.name, action="close_account", target=f"account:{code}"
-        )
+        uow.audit_event(actor, action="close_account", target=f"account:{code}")
         uow.commit()
     return account
 

@@ -25,7 +25,8 @@ from datetime import date, timedelta
 from ledger.bank.pain001 import MAX_NAME, Debtor, Transfer, sepa_text, write_pain001
 from ledger.domain.accounts import AccountRole
 from ledger.domain.beneficiaries import checked_iban
-from ledger.domain.errors import Conflict, IdempotencyConflict, NotFound, ValidationError
+from ledger.domain.errors import Conflict, NotFound, ValidationError
+from ledger.domain.idempotency import check_same_request
 from ledger.domain.money import currency as currency_of
 from ledger.domain.roles import Actor, Permission
 from ledger.domain.statements import end_to_end_id
@@ -110,9 +111,7 @@ def set_landlord_account(
                 landlord_iban=checked,
             ),
         )
-        uow.audit.record(
-            at=uow.now(), actor=actor.name, action="landlord_account_set", target=f"loan:{loan_id}"
-        )
+        uow.audit_event(actor, action="landlord_account_set", target=f"loan:{loan_id}")
         uow.commit()
 
 
@@ -214,9 +213,8 @@ def _bank_account(uow: UnitOfWork, actor: Actor, currency: str, debtor: Debtor) 
     linked = uow.statements.add_bank_account(
         iban, account.id, currency, actor=actor.name, now=uow.now()
     )
-    uow.audit.record(
-        at=uow.now(),
-        actor=actor.name,
+    uow.audit_event(
+        actor,
         action="bank_account_linked",
         target=f"account:{account.code}",
         details={"iban": iban},
@@ -263,14 +261,14 @@ def _replay(file: StoredPaymentFile, items: list[StoredItem], request: dict[str,
         "execution_date": file.execution_date,
         "entry_ids": sorted(i.entry_id for i in items),
     }
-    for name in ("currency", "execution_date", "entry_ids"):
-        if request[name] is not None and request[name] != first[name]:
-            raise IdempotencyConflict(
-                f"this idempotency key made payment file {file.id} with {name} = "
-                f"{first[name]!r}, now {request[name]!r}; send the same request again, or use "
-                "a new key for a new file",
-                name,
-            )
+    given = [name for name in first if request[name] is not None]  # None: not given, the default
+    check_same_request(
+        first,
+        request,
+        first_use=f"this idempotency key made payment file {file.id}",
+        new="file",
+        names=given,
+    )
 
 
 def create_payment_file(
@@ -362,9 +360,8 @@ def create_payment_file(
                 for p in chosen
             ],
         )
-        uow.audit.record(
-            at=uow.now(),
-            actor=actor.name,
+        uow.audit_event(
+            actor,
             action="payment_file_create",
             target=f"payment_file:{file_id}",
             details={
@@ -442,9 +439,8 @@ def payment_file_xml(uow: UnitOfWork, actor: Actor, file_id: int, debtor: Debtor
                 "file_id",
             )
         xml = _regenerate(uow, file, uow.payment_files.items(file_id), debtor)
-        uow.audit.record(
-            at=uow.now(),
-            actor=actor.name,
+        uow.audit_event(
+            actor,
             action="payment_file_download",
             target=f"payment_file:{file_id}",
         )
@@ -467,9 +463,8 @@ def mark_sent(uow: UnitOfWork, actor: Actor, file_id: int) -> StoredPaymentFile:
                     "file_id",
                 )
         uow.payment_files.set_status(file_id, "sent", sent_at=uow.now(), sent_by=actor.name)
-        uow.audit.record(
-            at=uow.now(),
-            actor=actor.name,
+        uow.audit_event(
+            actor,
             action="payment_file_sent",
             target=f"payment_file:{file_id}",
         )
@@ -499,9 +494,8 @@ def cancel(uow: UnitOfWork, actor: Actor, file_id: int, reason: str) -> StoredPa
         uow.payment_files.set_status(
             file_id, "cancelled", cancelled_at=uow.now(), cancelled_by=actor.name, cancel_reason=why
         )
-        uow.audit.record(
-            at=uow.now(),
-            actor=actor.name,
+        uow.audit_event(
+            actor,
             action="payment_file_cancel",
             target=f"payment_file:{file_id}",
             details={"reason": why},

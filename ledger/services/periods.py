@@ -81,9 +81,8 @@ def close_month(
             reason=why,
             balances=asserted,
         )
-        uow.audit.record(
-            at=uow.now(),
-            actor=actor.name,
+        uow.audit_event(
+            actor,
             action="close_month",
             target=month,
             details={"reconciled": reconciled, **({"reason": why} if why else {})},
@@ -126,9 +125,8 @@ def reopen_month(uow: UnitOfWork, actor: Actor, month: str, reason: str) -> Peri
         uow.periods.add(
             month=month, action="reopen", actor=actor.name, at=uow.now(), reason=reason.strip()
         )
-        uow.audit.record(
-            at=uow.now(),
-            actor=actor.name,
+        uow.audit_event(
+            actor,
             action="reopen_month",
             target=month,
             details={"reason": reason.strip()},

@@ -200,9 +200,8 @@ def import_statements(
         reports = [_import_one(uow, actor, st, sha, options) for st in statements]
         if all(r.id is None for r in reports):
             return ImportResult(sha, source_format, tuple(reports))  # nothing new: no change
-        uow.audit.record(
-            at=uow.now(),
-            actor=actor.name,
+        uow.audit_event(
+            actor,
             action="statement_import",
             target=f"file:{sha[:16]}",
             details={
@@ -288,9 +287,8 @@ def _bank_account(
     linked = uow.statements.add_bank_account(
         st.account_iban, account.id, account.currency, actor=actor.name, now=uow.now()
     )
-    uow.audit.record(
-        at=uow.now(),
-        actor=actor.name,
+    uow.audit_event(
+        actor,
         action="bank_account_linked",
         target=f"account:{account.code}",
         details={"iban": st.account_iban},
@@ -867,9 +865,8 @@ def _rematch(
                 }
             ]
         )
-        uow.audit.record(
-            at=uow.now(),
-            actor=actor.name,
+        uow.audit_event(
+            actor,
             action=f"statement_line_{decision.action}",
             target=f"statement_line:{line.id}",
             details={"state": state.value, "entry": entry_id, "reversal": reversal},
@@ -1072,9 +1069,8 @@ def save_mapping(uow: UnitOfWork, actor: Actor, mapping: CsvMapping) -> CsvMappi
         uow.statements.save_mapping(
             mapping.name, mapping.to_dict(), actor=actor.name, now=uow.now()
         )
-        uow.audit.record(
-            at=uow.now(),
-            actor=actor.name,
+        uow.audit_event(
+            actor,
             action="csv_mapping_saved",
             target=f"mapping:{mapping.name}",
         )

@@ -53,9 +53,8 @@ def create_user(uow: UnitOfWork, actor: Actor, username: str, password: str, rol
         user = uow.users.add(
             username=username, password_hash=_hasher.hash(password), role=parsed, now=uow.now()
         )
-        uow.audit.record(
-            at=uow.now(),
-            actor=actor.name,
+        uow.audit_event(
+            actor,
             action="create_user",
             target=f"user:{username}",
             details={"role": parsed.value},
@@ -79,9 +78,7 @@ def set_password(uow: UnitOfWork, actor: Actor, username: str, password: str) ->
             raise NotFound(f"user {username} does not exist", field="username")
         uow.users.set_password_hash(user.id, _hasher.hash(password))
         uow.users.revoke_all(user.id, uow.now())
-        uow.audit.record(
-            at=uow.now(), actor=actor.name, action="set_password", target=f"user:{username}"
-        )
+        uow.audit_event(actor, action="set_password", target=f"user:{username}")
         uow.commit()
 
 
@@ -93,9 +90,7 @@ def deactivate_user(uow: UnitOfWork, actor: Actor, username: str) -> None:
             raise NotFound(f"user {username} does not exist", field="username")
         uow.users.set_active(user.id, False)
         uow.users.revoke_all(user.id, uow.now())
-        uow.audit.record(
-            at=uow.now(), actor=actor.name, action="deactivate_user", target=f"user:{username}"
-        )
+        uow.audit_event(actor, action="deactivate_user", target=f"user:{username}")
         uow.commit()
 
 

@@ -6,14 +6,16 @@ read-only use case) rolls everything back, so a refused request never leaves hal
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, tzinfo
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy import Connection, Engine, RootTransaction
 from sqlalchemy.exc import DBAPIError
 
 from ledger.domain.errors import Conflict
+from ledger.domain.roles import Actor
 from ledger.store.account_repository import AccountRepository
 from ledger.store.audit_repository import AuditRepository
 from ledger.store.beneficiary_repository import BeneficiaryRepository
@@ -124,6 +126,24 @@ class UnitOfWork:
 
     def now(self) -> datetime:
         return self.clock()
+
+    def audit_event(
+        self,
+        actor: Actor | str,
+        action: str,
+        *,
+        target: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Record in the audit log, in this unit of work, that ``actor`` did or read ``action``
+        on ``target`` now (``details``: what else to keep; never personal data)."""
+        self.audit.record(
+            at=self.now(),
+            actor=actor if isinstance(actor, str) else actor.name,
+            action=action,
+            target=target,
+            details=details,
+        )
 
     def today(self) -> date:
         """Today in the fund's time zone: the latest booking date, the day a month ends."""
