@@ -54,7 +54,7 @@ DEMO_URL = "sqlite:///demo/fundledger-demo.db"
 
 def _policy(settings: Settings) -> LoanPolicy:
     """The fund's lending rules (``FUNDLEDGER_RULES_FILE``); a bad file stops the command."""
-    from ledger.rules_file import load_policy
+    from ledger.fund.rules_file import load_policy
 
     try:
         return load_policy(settings.rules_file, settings.currency)
@@ -114,7 +114,7 @@ def init(
     currency: Annotated[str | None, typer.Option(help="Fund currency, e.g. EUR or CHF")] = None,
 ) -> None:
     """Create or migrate the database to the current schema and install the chart of accounts."""
-    from ledger.chart_file import load_chart
+    from ledger.fund.chart_file import load_chart
     from ledger.services.journal import install_chart
 
     settings = get_settings()
@@ -132,7 +132,7 @@ def init(
     except LedgerError as exc:
         _fail(exc.detail)
     after = migrate.current_revision(engine)
-    from ledger.hash_key import ensure_hash_key
+    from ledger.fund.hash_key import ensure_hash_key
 
     key_file = ensure_hash_key(settings)
     typer.echo(f"database {_safe_url(settings.database_url)}")
@@ -213,7 +213,7 @@ def demo(
     """Build (or top up) a demo fund with believable data, and optionally serve it."""
     from ledger.demo import DEMO_USERS, build_demo, demo_password
     from ledger.demo_documents import demo_settings
-    from ledger.hash_key import ensure_hash_key, load_hash_key
+    from ledger.fund.hash_key import ensure_hash_key, load_hash_key
     from ledger.services.contracts import DocumentSettings
 
     if database.startswith("sqlite:///") and not database.startswith("sqlite:////"):

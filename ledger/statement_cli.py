@@ -55,7 +55,7 @@ def import_file(
     """Import every statement in FILE: checked, booked and matched, all or nothing."""
     from ledger.api.routers.statements import fund_ibans
     from ledger.cli import _engine, _fail, _operator, _uow
-    from ledger.hash_key import load_hash_key
+    from ledger.fund.hash_key import load_hash_key
 
     settings = get_settings()
     engine = _engine(settings)

@@ -25,7 +25,7 @@ from ledger.bank.csv_statement import CsvMapping
 from ledger.bank.files import StatementFormat
 from ledger.config import Settings
 from ledger.domain.errors import ValidationError
-from ledger.hash_key import load_hash_key
+from ledger.fund.hash_key import load_hash_key
 from ledger.services import statements
 from ledger.services.statements import ImportOptions, LineState
 
