@@ -334,7 +334,7 @@ def month_reconcile(
     except LedgerError as exc:
         _fail(exc.detail)
     if as_json:
-        from ledger.api.reconciliation_schemas import ReconciliationOut
+        from ledger.services.reconciliation_json import ReconciliationOut
 
         typer.echo(ReconciliationOut.of(month, recs).model_dump_json(indent=2))
     else:

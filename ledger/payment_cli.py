@@ -17,6 +17,7 @@ from ledger.config import get_settings
 from ledger.domain.errors import LedgerError
 from ledger.domain.money import from_minor
 from ledger.services import payment_files
+from ledger.services.payment_files import fund_debtor
 from ledger.store.payment_file_repository import StoredPaymentFile
 
 payment_app = typer.Typer(
@@ -89,7 +90,6 @@ def create(
     ] = None,
 ) -> None:
     """Make a payment file of every pending payout (or of --entry ones) and write it to OUT."""
-    from ledger.api.routers.payment_files import fund_debtor
     from ledger.cli import _date, _engine, _fail, _operator, _uow
 
     settings = get_settings()
@@ -143,7 +143,6 @@ def show(
     ] = None,
 ) -> None:
     """One file and its transfers; with --out, the pain.001 file made again."""
-    from ledger.api.routers.payment_files import fund_debtor
     from ledger.cli import _engine, _fail, _operator, _uow
 
     settings = get_settings()

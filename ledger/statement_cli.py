@@ -17,7 +17,7 @@ from ledger.domain.errors import LedgerError
 from ledger.domain.journal import EntryKind
 from ledger.domain.money import from_minor
 from ledger.services import statements
-from ledger.services.statements import ImportOptions, LineState, LineView
+from ledger.services.statements import ImportOptions, LineState, LineView, fund_ibans
 
 statement_app = typer.Typer(
     help="Import bank statements (camt.053, CODA, CSV) and match their lines.",
@@ -53,7 +53,6 @@ def import_file(
     closing: Annotated[str | None, typer.Option(help="CSV: closing balance, to check")] = None,
 ) -> None:
     """Import every statement in FILE: checked, booked and matched, all or nothing."""
-    from ledger.api.routers.statements import fund_ibans
     from ledger.cli import _engine, _fail, _operator, _uow
     from ledger.fund.hash_key import load_hash_key
 

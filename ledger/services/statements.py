@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.bank.camt import parse_camt
 from ledger.bank.coda import parse_coda
@@ -74,6 +74,9 @@ from ledger.store.statement_repository import (
 )
 from ledger.store.uow import UnitOfWork
 
+if TYPE_CHECKING:
+    from ledger.config import Settings
+
 #: Loans whose repayments a statement books; others' money (a closed loan's included, as
 #: record_payment refuses it) goes to unidentified receipts with a note naming the loan.
 PAYABLE = frozenset({LoanStatus.ACTIVE, LoanStatus.OVERPAID, LoanStatus.WRITTEN_OFF})
@@ -101,6 +104,12 @@ class LineState(StrEnum):
 
 #: States whose free text is still needed by a person to match the line; others drop it.
 KEEP_TEXT = frozenset({LineState.UNIDENTIFIED, LineState.UNMATCHED})
+
+
+def fund_ibans(settings: Settings) -> frozenset[str]:
+    """The fund's own IBANs: their statements go to the bank account of their currency (the API
+    and the CLI import with them)."""
+    return frozenset(i for i in (settings.fund_iban, settings.fund_qr_iban) if i)
 
 
 @dataclass(frozen=True, slots=True)
