@@ -28,7 +28,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from ledger.bank.camt import parse_camt
@@ -50,6 +49,7 @@ from ledger.domain.money import from_minor, money, to_minor
 from ledger.domain.roles import Actor, Permission
 from ledger.domain.statements import (
     Direction,
+    LineState,
     Statement,
     StatementEntry,
     StatementRefused,
@@ -89,17 +89,6 @@ OTHER_RECEIPT_KINDS = ("capital", "donation", "transfer", "adjustment")
 #: How far a payment's booking may lie from the bank's debit: a few days early, or late.
 LINK_DAYS_BEFORE, LINK_DAYS_AFTER = 10, 3
 MIN_KEY_BYTES = 16
-
-
-class LineState(StrEnum):
-    LOAN = "loan"  # booked as a loan's repayment (or recovery)
-    UNIDENTIFIED = "unidentified"  # booked to unidentified receipts, waiting for a match
-    LINKED = "linked"  # explained by an entry booked before (a payout, a refund...)
-    CHARGE = "charge"  # booked to bank charges
-    RETURNED = "returned"  # a returned payment: the payment it returns is reversed
-    MANUAL = "manual"  # booked by the treasurer to an account
-    UNMATCHED = "unmatched"  # nothing explains it yet (a debit)
-    IGNORED = "ignored"  # a zero amount
 
 
 #: States whose free text is still needed by a person to match the line; others drop it.
