@@ -28,7 +28,7 @@ def demo(
 ) -> None:
     """Build (or top up) a demo fund with believable data, and optionally serve it."""
     from ledger.demo import DEMO_USERS, build_demo, demo_password
-    from ledger.demo_documents import demo_settings
+    from ledger.demo.documents import demo_settings
     from ledger.fund.hash_key import ensure_hash_key, load_hash_key
     from ledger.services.contracts import DocumentSettings
     from ledger.store import migrate
@@ -36,7 +36,10 @@ def demo(
 
     if database.startswith("sqlite:///") and not database.startswith("sqlite:////"):
         Path(database.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    settings = demo_settings(get_settings().model_copy(update={"database_url": database}))
+    try:
+        settings = demo_settings(get_settings().model_copy(update={"database_url": database}))
+    except LedgerError as exc:
+        fail(exc.detail)
     engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
     try:
