@@ -40,7 +40,6 @@ def _line(f: StoredPaymentFile) -> str:
 
 def _write(out: Path, xml: bytes) -> None:
     """Write the file without replacing another: it holds names and IBANs."""
-
     try:
         with out.open("xb") as handle:
             handle.write(xml)

@@ -29,7 +29,6 @@ statement_app.add_typer(mapping_app, name="mapping")
 
 
 def _amount(text: str | None, option: str) -> Decimal | None:
-
     if text is None:
         return None
     try:
