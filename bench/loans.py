@@ -34,8 +34,8 @@ from sqlalchemy import Engine, insert, make_url, select
 
 from bench.common import log, machine_lines, write_section
 from ledger.config import Settings
-from ledger.demo_documents import demo_settings
-from ledger.demo_loans import sign_contract_on_screen
+from ledger.demo.documents import demo_settings
+from ledger.demo.loans import sign_contract_on_screen
 from ledger.domain.accounts import AccountRole, AccountSpec, AccountType, default_chart
 from ledger.domain.beneficiaries import PersonalData
 from ledger.domain.eligibility import PublicAlternatives

@@ -48,8 +48,8 @@ class Settings(BaseSettings):
     fund_name: str = Field(default="Rental guarantee fund", max_length=200)
     rules_file: Path | None = Field(
         default=None,
-        description="TOML file of the fund's lending rules (ledger/rules_file.py); default rules "
-        "when unset",
+        description="TOML file of the fund's lending rules (ledger/fund/rules_file.py); default "
+        "rules when unset",
     )
     chart_file: Path | None = Field(
         default=None, description="TOML chart of accounts used by `fundledger init`"

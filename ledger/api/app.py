@@ -32,7 +32,7 @@ from ledger.api.schemas import Problem
 from ledger.bootstrap import configure_logging
 from ledger.config import Settings, get_settings
 from ledger.domain.journal import MAX_REFERENCE
-from ledger.rules_file import load_policy
+from ledger.fund.rules_file import load_policy
 from ledger.store.database import make_engine
 from ledger.store.migrate import check_schema
 from ledger.store.uow import Clock, utc_now

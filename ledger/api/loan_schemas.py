@@ -19,7 +19,6 @@ from ledger.api.schemas import (
     CurrencyCode,
     EntryOut,
     IsoDate,
-    MoneyOut,
     RequestModel,
     checked_amount,
 )
@@ -38,6 +37,7 @@ from ledger.services.loans import (
     Portfolio,
     ReleaseResult,
 )
+from ledger.services.money_json import MoneyOut
 from ledger.store.loan_repository import Lease, LoanEvent, StoredDecision, WriteOff
 
 MAX_ID_LENGTH = 32

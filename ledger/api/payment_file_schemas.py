@@ -7,7 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field
 
-from ledger.api.schemas import CurrencyCode, IsoDate, MoneyOut, RequestModel
+from ledger.api.schemas import CurrencyCode, IsoDate, RequestModel
+from ledger.services.money_json import MoneyOut
 from ledger.services.payment_files import PaymentFileView, PendingPayout
 from ledger.store.payment_file_repository import StoredItem, StoredPaymentFile
 

@@ -31,6 +31,7 @@ from ledger.domain.journal import MAX_DESCRIPTION, MAX_LEGS, Entry, Leg
 from ledger.domain.money import currency, from_minor, money, parse_amount, quantize
 from ledger.domain.roles import Role
 from ledger.services.journal import TrialBalanceLine
+from ledger.services.money_json import MoneyOut
 from ledger.services.periods import MAX_REASON
 from ledger.services.users import MAX_PASSWORD
 from ledger.store.audit_repository import AuditRecord
@@ -218,19 +219,6 @@ class UserIn(RequestModel):
 
 
 # -- responses ------------------------------------------------------------------------------
-
-
-class MoneyOut(BaseModel):
-    amount: str = Field(
-        description="exact decimal string; a balance is negative on the credit side",
-        examples=["12.34"],
-    )
-    currency: str = Field(examples=["EUR"])
-    minor: int = Field(description="the same amount in integer minor units (cents)")
-
-    @classmethod
-    def of(cls, minor: int, code: str) -> MoneyOut:
-        return cls(amount=format(from_minor(minor, code).amount, "f"), currency=code, minor=minor)
 
 
 def _side(minor: int) -> Side:

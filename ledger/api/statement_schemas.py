@@ -7,8 +7,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from ledger.api.schemas import MoneyOut, RequestModel
+from ledger.api.schemas import RequestModel
 from ledger.domain.journal import EntryKind
+from ledger.services.money_json import MoneyOut
 from ledger.services.statements import ImportResult, LineView, StatementReport
 from ledger.store.statement_repository import MatchRecord, StoredLine, StoredStatement
 

@@ -37,6 +37,19 @@ class StatementRefused(ValidationError):
         super().__init__(detail, field)
 
 
+class LineState(StrEnum):
+    """What became of a statement line (the import and the matching by hand set it)."""
+
+    LOAN = "loan"  # booked as a loan's repayment (or recovery)
+    UNIDENTIFIED = "unidentified"  # booked to unidentified receipts, waiting for a match
+    LINKED = "linked"  # explained by an entry booked before (a payout, a refund...)
+    CHARGE = "charge"  # booked to bank charges
+    RETURNED = "returned"  # a returned payment: the payment it returns is reversed
+    MANUAL = "manual"  # booked by the treasurer to an account
+    UNMATCHED = "unmatched"  # nothing explains it yet (a debit)
+    IGNORED = "ignored"  # a zero amount
+
+
 class Direction(StrEnum):
     CREDIT = "credit"  # money in
     DEBIT = "debit"  # money out

@@ -21,6 +21,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from ledger.bank.pain001 import MAX_NAME, Debtor, Transfer, sepa_text, write_pain001
 from ledger.domain.accounts import AccountRole
@@ -33,6 +34,9 @@ from ledger.domain.statements import end_to_end_id
 from ledger.store.payment_file_repository import Payout, StoredItem, StoredPaymentFile
 from ledger.store.statement_repository import BankAccount
 from ledger.store.uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from ledger.config import Settings
 
 #: Entries a payment file pays: money the fund sends out.
 KINDS = ("disbursement", "refund")
@@ -64,6 +68,13 @@ class MadeFile:
 class PaymentFileView:
     file: StoredPaymentFile
     items: tuple[StoredItem, ...]
+
+
+def fund_debtor(settings: Settings) -> Debtor:
+    """The fund's account as a payment file's debtor (the API and the CLI make files with it)."""
+    return Debtor(
+        settings.fund_creditor_name or settings.fund_name, settings.fund_iban, settings.fund_bic
+    )
 
 
 def message_id_for(idempotency_key: str) -> str:

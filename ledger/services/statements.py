@@ -28,8 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
-from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.bank.camt import parse_camt
 from ledger.bank.coda import parse_coda
@@ -50,6 +49,7 @@ from ledger.domain.money import from_minor, money, to_minor
 from ledger.domain.roles import Actor, Permission
 from ledger.domain.statements import (
     Direction,
+    LineState,
     Statement,
     StatementEntry,
     StatementRefused,
@@ -74,6 +74,9 @@ from ledger.store.statement_repository import (
 )
 from ledger.store.uow import UnitOfWork
 
+if TYPE_CHECKING:
+    from ledger.config import Settings
+
 #: Loans whose repayments a statement books; others' money (a closed loan's included, as
 #: record_payment refuses it) goes to unidentified receipts with a note naming the loan.
 PAYABLE = frozenset({LoanStatus.ACTIVE, LoanStatus.OVERPAID, LoanStatus.WRITTEN_OFF})
@@ -88,19 +91,14 @@ LINK_DAYS_BEFORE, LINK_DAYS_AFTER = 10, 3
 MIN_KEY_BYTES = 16
 
 
-class LineState(StrEnum):
-    LOAN = "loan"  # booked as a loan's repayment (or recovery)
-    UNIDENTIFIED = "unidentified"  # booked to unidentified receipts, waiting for a match
-    LINKED = "linked"  # explained by an entry booked before (a payout, a refund...)
-    CHARGE = "charge"  # booked to bank charges
-    RETURNED = "returned"  # a returned payment: the payment it returns is reversed
-    MANUAL = "manual"  # booked by the treasurer to an account
-    UNMATCHED = "unmatched"  # nothing explains it yet (a debit)
-    IGNORED = "ignored"  # a zero amount
-
-
 #: States whose free text is still needed by a person to match the line; others drop it.
 KEEP_TEXT = frozenset({LineState.UNIDENTIFIED, LineState.UNMATCHED})
+
+
+def fund_ibans(settings: Settings) -> frozenset[str]:
+    """The fund's own IBANs: their statements go to the bank account of their currency (the API
+    and the CLI import with them)."""
+    return frozenset(i for i in (settings.fund_iban, settings.fund_qr_iban) if i)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from ledger.bank.csv_statement import CsvMapping
 from ledger.bank.writers import camt053, csv_export
 from ledger.cli import app
 from ledger.config import get_settings
-from ledger.hash_key import load_hash_key
+from ledger.fund.hash_key import load_hash_key
 from tests.statement_helpers import FUND_IBAN, entry, statement
 
 runner = CliRunner()

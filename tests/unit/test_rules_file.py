@@ -11,7 +11,7 @@ import pytest
 from ledger.domain.eligibility import DEFAULT_LEGAL_MAX_MONTHS, EligibilityRules
 from ledger.domain.errors import ValidationError
 from ledger.domain.references import ReferenceKind
-from ledger.rules_file import KEYS, load_policy, parse_policy
+from ledger.fund.rules_file import KEYS, load_policy, parse_policy
 from ledger.services.loans import LoanPolicy
 
 FULL = """
@@ -102,7 +102,7 @@ def test_a_mistake_is_named(data: dict[str, Any], words: str) -> None:
 
 
 def test_every_key_is_documented() -> None:
-    import ledger.rules_file as module
+    import ledger.fund.rules_file as module
 
     assert module.__doc__ is not None
     for key in KEYS:

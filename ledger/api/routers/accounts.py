@@ -12,7 +12,6 @@ from ledger.api.schemas import (
     AccountOut,
     BalanceOut,
     IsoDate,
-    MoneyOut,
     StatementLineOut,
     StatementOut,
 )
@@ -20,6 +19,7 @@ from ledger.domain.accounts import Account, AccountSpec
 from ledger.domain.money import to_minor
 from ledger.domain.roles import Actor
 from ledger.services import journal
+from ledger.services.money_json import MoneyOut
 from ledger.store.uow import UnitOfWork
 
 router = APIRouter(prefix="/accounts", tags=["accounts"])

@@ -11,7 +11,6 @@ from ledger.api.schemas import (
     EntryIn,
     EntryOut,
     IsoDate,
-    MoneyOut,
     Page,
     ReversalIn,
     TrialBalanceLineOut,
@@ -20,6 +19,7 @@ from ledger.api.schemas import (
 from ledger.domain.journal import EntryDraft, EntryKind
 from ledger.services import journal
 from ledger.services.journal import Posted
+from ledger.services.money_json import MoneyOut
 from ledger.store.journal_repository import JournalFilter
 
 router = APIRouter(tags=["journal"])

@@ -27,23 +27,14 @@ from ledger.api.payment_file_schemas import (
     PendingOut,
 )
 from ledger.api.schemas import CurrencyCode, Page
-from ledger.bank.pain001 import Debtor
-from ledger.config import Settings
 from ledger.services import payment_files
-from ledger.services.payment_files import STATUSES
+from ledger.services.payment_files import STATUSES, fund_debtor
 
 router = APIRouter(tags=["payment files"])
 
 FileId = Annotated[int, Path(ge=1, le=MAX_ID)]
 LoanId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH, examples=["L000001"])]
 XML = "application/xml"
-
-
-def fund_debtor(settings: Settings) -> Debtor:
-    """The fund's account as a payment file's debtor."""
-    return Debtor(
-        settings.fund_creditor_name or settings.fund_name, settings.fund_iban, settings.fund_bic
-    )
 
 
 @router.get(

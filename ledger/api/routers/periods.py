@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path
 
 from ledger.api.deps import CurrentActor, ReadUoW, State, WriteUoW
-from ledger.api.reconciliation_schemas import ReconciliationOut
 from ledger.api.schemas import CloseIn, PeriodEventOut, PeriodsOut, ReopenIn
 from ledger.services import periods, reconciliation
+from ledger.services.reconciliation_json import ReconciliationOut
 
 router = APIRouter(prefix="/periods", tags=["periods"])
 months = APIRouter(prefix="/months", tags=["periods"])

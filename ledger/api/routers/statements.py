@@ -23,21 +23,16 @@ from ledger.api.statement_schemas import (
 )
 from ledger.bank.csv_statement import CsvMapping
 from ledger.bank.files import StatementFormat
-from ledger.config import Settings
 from ledger.domain.errors import ValidationError
-from ledger.hash_key import load_hash_key
+from ledger.domain.statements import LineState
+from ledger.fund.hash_key import load_hash_key
 from ledger.services import statements
-from ledger.services.statements import ImportOptions, LineState
+from ledger.services.statements import ImportOptions, fund_ibans
 
 router = APIRouter(prefix="/statements", tags=["bank statements"])
 
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 UPLOAD_PATH = "/api/statements"
-
-
-def fund_ibans(settings: Settings) -> frozenset[str]:
-    """The fund's own IBANs: their statements go to the bank account of their currency."""
-    return frozenset(i for i in (settings.fund_iban, settings.fund_qr_iban) if i)
 
 
 def _decimal(text: str | None, name: str) -> Decimal | None:

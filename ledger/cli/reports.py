@@ -1,5 +1,5 @@
 """`fundledger report ...` and `fundledger export ...`: the monthly fund report (PDF) and the
-accountant's CSV exports (thin, like the API). Registered in ``ledger/cli.py``."""
+accountant's CSV exports (thin, like the API). Registered in ``ledger/cli/app.py``."""
 
 from __future__ import annotations
 
@@ -8,11 +8,16 @@ from typing import Annotated
 
 import typer
 
-from ledger.config import get_settings
-from ledger.documents.model import FundInfo
+from ledger.cli.common import (
+    fail,
+    get_settings,
+    open_engine,
+    operator,
+    parse_date,
+    policy,
+    unit_of_work,
+)
 from ledger.domain.errors import LedgerError
-from ledger.services import reports
-from ledger.services.reports import ReportSettings
 
 report_app = typer.Typer(help="The monthly fund report (PDF).", no_args_is_help=True)
 export_app = typer.Typer(
@@ -33,23 +38,25 @@ def monthly(
     ] = None,
 ) -> None:
     """The month's reconciliation, fund position, aging and 12-month history as a PDF."""
-    from ledger.cli import _engine, _fail, _operator, _policy, _uow
+    from ledger.documents.model import FundInfo
+    from ledger.services import reports
+    from ledger.services.reports import ReportSettings
 
     settings = get_settings()
-    engine = _engine(settings)
+    engine = open_engine(settings)
     try:
         pdf = reports.monthly_report(
-            _uow(engine, readonly=True),
-            _operator(),
+            unit_of_work(engine, readonly=True),
+            operator(),
             month,
             ReportSettings(
                 FundInfo.from_settings(settings),
                 language or settings.report_language,
-                _policy(settings).rules,
+                policy(settings).rules,
             ),
         )
     except LedgerError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
     out.write_bytes(pdf)
     typer.echo(f"monthly report {month} written to {out} ({len(pdf)} bytes)")
 
@@ -61,14 +68,14 @@ def journal(
     out: Out,
 ) -> None:
     """Every leg of the entries booked from --from to --to, one CSV row each."""
-    from ledger.cli import _date, _engine, _fail, _operator, _uow
+    from ledger.services import reports
 
-    start, end = _date(date_from, "--from"), _date(date_to, "--to")
-    engine = _engine(get_settings())
+    start, end = parse_date(date_from, "--from"), parse_date(date_to, "--to")
+    engine = open_engine(get_settings())
     try:
-        chunks = reports.journal_csv(_uow(engine, readonly=True), _operator(), start, end)
+        chunks = reports.journal_csv(unit_of_work(engine, readonly=True), operator(), start, end)
     except LedgerError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
     # Streamed to a side file, renamed once complete: a failure leaves no half export behind.
     part = out.with_name(out.name + ".part")
     with part.open("w", encoding="utf-8", newline="") as f:
@@ -84,13 +91,13 @@ def trial_balance(
     out: Out,
 ) -> None:
     """Every account's balance at the end of --as-of on its debit or credit side, with totals."""
-    from ledger.cli import _date, _engine, _fail, _operator, _uow
+    from ledger.services import reports
 
-    day = _date(as_of, "--as-of")
-    engine = _engine(get_settings())
+    day = parse_date(as_of, "--as-of")
+    engine = open_engine(get_settings())
     try:
-        text = reports.trial_balance_csv(_uow(engine, readonly=True), _operator(), day)
+        text = reports.trial_balance_csv(unit_of_work(engine, readonly=True), operator(), day)
     except LedgerError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
     out.write_text(text, encoding="utf-8", newline="")
     typer.echo(f"trial balance as of {day} written to {out}")

@@ -1,5 +1,5 @@
 """`fundledger keys ...` and `fundledger documents ...`: the fund's signing key and the stored
-documents (thin, like the API). Registered in ``ledger/cli.py``."""
+documents (thin, like the API). Registered in ``ledger/cli/app.py``."""
 
 from __future__ import annotations
 
@@ -7,25 +7,21 @@ import getpass
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ledger.config import get_settings
-from ledger.documents import signing
+from ledger.cli.common import fail, get_settings, open_engine, operator, unit_of_work
 from ledger.domain.errors import LedgerError
+
+if TYPE_CHECKING:
+    from ledger.documents.signing import FundKey
 
 keys_app = typer.Typer(help="The fund's signing key (PKCS#12).", no_args_is_help=True)
 documents_app = typer.Typer(help="Stored contracts and their signatures.", no_args_is_help=True)
 
 DEFAULT_KEY_FILE = Path("fund-signing-key.p12")
 MIN_PASSWORD = 12
-
-
-def _fail(message: str, code: int = 1) -> NoReturn:
-    from ledger.cli import _fail as fail
-
-    fail(message, code)
 
 
 def _password(stdin: bool) -> str:
@@ -36,7 +32,7 @@ def _password(stdin: bool) -> str:
         return configured.get_secret_value()
     first = getpass.getpass("password for the key file: ")
     if getpass.getpass("again: ") != first:
-        _fail("the two passwords differ")
+        fail("the two passwords differ")
     return first
 
 
@@ -57,22 +53,24 @@ def keys_init(
     """Create a key and a self-signed certificate for the fund, as a password-protected
     PKCS#12 file. An existing file is never overwritten: contracts signed with it must stay
     verifiable."""
+    from ledger.documents import signing
+
     settings = get_settings()
     path = out or settings.signing_key_file or DEFAULT_KEY_FILE
     if path.exists():
-        _fail(
+        fail(
             f"{path} exists; a key file is never overwritten (what it signed must stay "
             "verifiable): choose another --out"
         )
     password = _password(password_stdin)
     if len(password) < MIN_PASSWORD:
-        _fail(f"the password must have at least {MIN_PASSWORD} characters")
+        fail(f"the password must have at least {MIN_PASSWORD} characters")
     data = signing.create_fund_key(name or settings.fund_name, password, years=years)
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        _fail(f"{path} was created meanwhile; it is left as it is")
+        fail(f"{path} was created meanwhile; it is left as it is")
     with os.fdopen(fd, "wb") as file:
         file.write(data)
     key = signing.load_fund_key(data, password)
@@ -84,13 +82,15 @@ def keys_init(
     )
 
 
-def _describe(key: signing.FundKey) -> None:
+def _describe(key: FundKey) -> None:
     typer.echo(f"certificate: {key.subject}")
     typer.echo(f"SHA-256 fingerprint: {key.fingerprint}")
     typer.echo(f"valid until: {key.not_after:%Y-%m-%d}")
 
 
-def _configured_key() -> signing.FundKey:
+def _configured_key() -> FundKey:
+    from ledger.documents import signing
+
     settings = get_settings()
     password = settings.signing_key_password
     try:
@@ -98,7 +98,7 @@ def _configured_key() -> signing.FundKey:
             settings.signing_key_file, password.get_secret_value() if password else None
         )
     except LedgerError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
 
 
 @keys_app.command("show")
@@ -119,6 +119,8 @@ def documents_validate(
 ) -> None:
     """Check a signed PDF against the fund's certificate: intact, signed by the fund, nothing
     added after signing. Exit 1 if not."""
+    from ledger.documents import signing
+
     check = signing.validate(file.read_bytes(), _configured_key().certificate)
     typer.echo(f"signer: {check.signer or 'none'}")
     typer.echo(f"signed at: {check.signed_at or 'unknown'} (as the signer states)")
@@ -133,12 +135,11 @@ def documents_validate(
 def documents_verify() -> None:
     """Check every stored document: its file is there, still has its SHA-256, and a contract
     signed by the fund still validates. Exit 1 naming what is wrong."""
-    from ledger.cli import _engine, _operator, _uow
     from ledger.services import contracts
 
     settings = get_settings()
     docs = contracts.DocumentSettings.from_settings(settings)
-    uow = _uow(_engine(settings), readonly=True)
+    uow = unit_of_work(open_engine(settings), readonly=True)
     with uow:
         loan_ids = [
             loan.id
@@ -146,9 +147,9 @@ def documents_verify() -> None:
         ]
     bad = total = 0
     for loan_id in loan_ids:
-        for doc in contracts.list_documents(uow, _operator(), loan_id):
+        for doc in contracts.list_documents(uow, operator(), loan_id):
             total += 1
-            check = contracts.validate_document(uow, _operator(), docs, doc.id)
+            check = contracts.validate_document(uow, operator(), docs, doc.id)
             if not check.ok:
                 bad += 1
                 typer.echo(f"document {doc.id} ({doc.kind.value}, loan {loan_id}):")

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from ledger.demo_loans import build_demo_loans
-from ledger.demo_statements import build_demo_statements
+from ledger.demo.loans import build_demo_loans
+from ledger.demo.statements import build_demo_statements
 from ledger.domain.accounts import default_chart
 from ledger.domain.errors import Conflict
 from ledger.domain.journal import EntryDraft, EntryKind, Leg

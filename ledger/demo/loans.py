@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from ledger.demo_documents import demo_signature
+from ledger.demo.documents import demo_signature
 from ledger.domain.beneficiaries import PersonalData
 from ledger.domain.eligibility import PublicAlternatives
 from ledger.domain.loans import DepositForm, Loan, LoanTerms

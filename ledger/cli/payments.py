@@ -1,5 +1,5 @@
 """`fundledger payment-file ...`: SEPA credit transfer files (pain.001) of the fund's payouts
-and refunds (thin, like the API). Registered in ``ledger/cli.py``.
+and refunds (thin, like the API). Registered in ``ledger/cli/app.py``.
 
 Only ``create --out`` and ``show --out`` write the file itself (it carries the creditors' names
 and IBANs, which the bank needs); nothing else printed here names a person.
@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ledger.config import get_settings
+from ledger.cli.common import fail, get_settings, open_engine, operator, parse_date, unit_of_work
 from ledger.domain.errors import LedgerError
 from ledger.domain.money import from_minor
-from ledger.services import payment_files
-from ledger.store.payment_file_repository import StoredPaymentFile
+
+if TYPE_CHECKING:
+    from ledger.store.payment_file_repository import StoredPaymentFile
 
 payment_app = typer.Typer(
     help="SEPA payment files (pain.001) for payouts and refunds: make, send, cancel.",
@@ -39,15 +40,13 @@ def _line(f: StoredPaymentFile) -> str:
 
 def _write(out: Path, xml: bytes) -> None:
     """Write the file without replacing another: it holds names and IBANs."""
-    from ledger.cli import _fail
-
     try:
         with out.open("xb") as handle:
             handle.write(xml)
     except FileExistsError:
-        _fail(f"{out} exists already; choose another file name")
+        fail(f"{out} exists already; choose another file name")
     except OSError as exc:
-        _fail(f"cannot write {out}: {exc.strerror}")
+        fail(f"cannot write {out}: {exc.strerror}")
 
 
 @payment_app.command("pending")
@@ -55,16 +54,16 @@ def pending(
     currency: Annotated[str | None, typer.Option(help="default: the fund's currency")] = None,
 ) -> None:
     """Payouts and refunds waiting for a payment file, and what each still lacks."""
-    from ledger.cli import _engine, _fail, _operator, _uow
+    from ledger.services import payment_files
 
     settings = get_settings()
-    engine = _engine(settings)
+    engine = open_engine(settings)
     try:
         found = payment_files.pending_payouts(
-            _uow(engine, readonly=True), _operator(), currency or settings.currency
+            unit_of_work(engine, readonly=True), operator(), currency or settings.currency
         )
     except LedgerError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
     for p in found:
         typer.echo(
             f"entry {p.entry_id:>6} {p.booking_date} {p.kind:<12} loan {p.loan_id} "
@@ -89,26 +88,25 @@ def create(
     ] = None,
 ) -> None:
     """Make a payment file of every pending payout (or of --entry ones) and write it to OUT."""
-    from ledger.api.routers.payment_files import fund_debtor
-    from ledger.cli import _date, _engine, _fail, _operator, _uow
+    from ledger.services import payment_files
 
     settings = get_settings()
-    engine = _engine(settings)
-    day = _date(execution_date, "--execution-date")
+    engine = open_engine(settings)
+    day = parse_date(execution_date, "--execution-date")
     if out.exists():
-        _fail(f"{out} exists already; choose another file name", 2)
+        fail(f"{out} exists already; choose another file name", 2)
     try:
         made = payment_files.create_payment_file(
-            _uow(engine),
-            _operator(),
+            unit_of_work(engine),
+            operator(),
             currency=currency or settings.currency,
             execution_date=day,
-            debtor=fund_debtor(settings),
+            debtor=payment_files.fund_debtor(settings),
             idempotency_key=key or f"cli-{uuid.uuid4()}",
             entry_ids=entry or None,
         )
     except LedgerError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
     _write(out, made.xml)
     typer.echo(("already made: " if made.replayed else "") + _line(made.file))
     typer.echo(f"written to {out} (sha256 {made.file.sha256}); upload it to the bank, then run")
@@ -121,15 +119,15 @@ def list_files(
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
 ) -> None:
     """Payment files, newest first, with how many transfers the bank executed."""
-    from ledger.cli import _engine, _fail, _operator, _uow
+    from ledger.services import payment_files
 
-    engine = _engine(get_settings())
+    engine = open_engine(get_settings())
     try:
         found, total = payment_files.list_payment_files(
-            _uow(engine, readonly=True), _operator(), status=status, limit=limit
+            unit_of_work(engine, readonly=True), operator(), status=status, limit=limit
         )
     except LedgerError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
     for f in found:
         typer.echo(_line(f))
     typer.echo(f"{len(found)} of {total} payment files")
@@ -143,22 +141,23 @@ def show(
     ] = None,
 ) -> None:
     """One file and its transfers; with --out, the pain.001 file made again."""
-    from ledger.api.routers.payment_files import fund_debtor
-    from ledger.cli import _engine, _fail, _operator, _uow
+    from ledger.services import payment_files
 
     settings = get_settings()
-    engine = _engine(settings)
+    engine = open_engine(settings)
     try:
-        view = payment_files.get_payment_file(_uow(engine, readonly=True), _operator(), file_id)
+        view = payment_files.get_payment_file(
+            unit_of_work(engine, readonly=True), operator(), file_id
+        )
         xml = (
             payment_files.payment_file_xml(
-                _uow(engine), _operator(), file_id, fund_debtor(settings)
+                unit_of_work(engine), operator(), file_id, payment_files.fund_debtor(settings)
             )
             if out is not None
             else None
         )
     except LedgerError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
     f = view.file
     typer.echo(_line(f))
     typer.echo(f"  made {f.created_at:%Y-%m-%d %H:%M} by {f.created_by}, sha256 {f.sha256}")
@@ -181,13 +180,13 @@ def show(
 @payment_app.command("sent")
 def sent(file_id: Annotated[int, typer.Argument(min=1)]) -> None:
     """Record that the file was uploaded to the bank."""
-    from ledger.cli import _engine, _fail, _operator, _uow
+    from ledger.services import payment_files
 
-    engine = _engine(get_settings())
+    engine = open_engine(get_settings())
     try:
-        f = payment_files.mark_sent(_uow(engine), _operator(), file_id)
+        f = payment_files.mark_sent(unit_of_work(engine), operator(), file_id)
     except LedgerError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
     typer.echo(_line(f))
 
 
@@ -197,11 +196,11 @@ def cancel(
     reason: Annotated[str, typer.Option(help="Why (kept with the file)")],
 ) -> None:
     """Cancel a file not sent: its payouts can go into another file."""
-    from ledger.cli import _engine, _fail, _operator, _uow
+    from ledger.services import payment_files
 
-    engine = _engine(get_settings())
+    engine = open_engine(get_settings())
     try:
-        f = payment_files.cancel(_uow(engine), _operator(), file_id, reason)
+        f = payment_files.cancel(unit_of_work(engine), operator(), file_id, reason)
     except LedgerError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
     typer.echo(_line(f))

@@ -1,6 +1,6 @@
 """`fundledger loan ...`: loans, one loan's schedule and arrears, and the portfolio (thin like
 the API); and where a loan's deposit is paid (``landlord-account``). Registered in
-``ledger/cli.py``.
+``ledger/cli/app.py``.
 
 Nothing personal is printed: the beneficiary appears by opaque id, never with the landlord, the
 address or the inputs and reasons of an eligibility decision.
@@ -8,15 +8,17 @@ address or the inputs and reasons of an eligibility decision.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ledger.config import get_settings
+from ledger.cli.common import fail, get_settings, open_engine, operator, parse_date, unit_of_work
 from ledger.domain.errors import LedgerError
-from ledger.domain.loans import Loan, LoanStatus
+from ledger.domain.loans import LoanStatus
 from ledger.domain.money import from_minor
-from ledger.services import loans
+
+if TYPE_CHECKING:
+    from ledger.domain.loans import Loan
 
 loan_app = typer.Typer(
     help="Loans: list them, show one with its schedule and arrears, the portfolio.",
@@ -35,14 +37,18 @@ def loan_list(
     status: Annotated[LoanStatus | None, typer.Option(help="Only loans in this state")] = None,
 ) -> None:
     """Every loan (or those in one state) with its amount and payment reference."""
-    from ledger.cli import _engine, _operator, _uow
+    from ledger.services import loans
 
-    engine = _engine(get_settings())
+    engine = open_engine(get_settings())
     found: list[Loan] = []
     total = 1
     while len(found) < total:
         page, total = loans.list_loans(
-            _uow(engine, readonly=True), _operator(), status=status, limit=PAGE, offset=len(found)
+            unit_of_work(engine, readonly=True),
+            operator(),
+            status=status,
+            limit=PAGE,
+            offset=len(found),
         )
         if not page:
             break
@@ -65,15 +71,15 @@ def loan_show(
     as_of: Annotated[str | None, typer.Option(help="Date YYYY-MM-DD (default: today)")] = None,
 ) -> None:
     """One loan as of a day: schedule with what is paid and what remains, arrears, payments."""
-    from ledger.cli import _date, _engine, _fail, _operator, _uow
+    from ledger.services import loans
 
-    day = _date(as_of, "--as-of") if as_of else None
-    engine = _engine(get_settings())
+    day = parse_date(as_of, "--as-of") if as_of else None
+    engine = open_engine(get_settings())
     try:
         # A writable unit of work: the service audits its read of the lease.
-        view = loans.get_loan(_uow(engine), _operator(), loan_id, day)
+        view = loans.get_loan(unit_of_work(engine), operator(), loan_id, day)
     except LedgerError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
     loan, cur = view.loan, view.loan.currency
     t = loan.terms
     typer.echo(f"loan {loan.id}: {loan.status.value}, beneficiary {loan.beneficiary_id}")
@@ -126,17 +132,17 @@ def loan_portfolio(
     currency: Annotated[str | None, typer.Option(help="default: the fund's currency")] = None,
 ) -> None:
     """Arrears aging of the loans being repaid, and PAR30, as of a day."""
-    from ledger.cli import _date, _engine, _fail, _operator, _uow
+    from ledger.services import loans
 
     settings = get_settings()
-    engine = _engine(settings)
-    uow = _uow(engine, readonly=True)
-    day = _date(as_of, "--as-of") if as_of else uow.today()
+    engine = open_engine(settings)
+    uow = unit_of_work(engine, readonly=True)
+    day = parse_date(as_of, "--as-of") if as_of else uow.today()
     cur = currency or settings.currency
     try:
-        p = loans.portfolio(uow, _operator(), day, cur)
+        p = loans.portfolio(uow, operator(), day, cur)
     except LedgerError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
     typer.echo(
         f"portfolio as of {p.as_of} in {cur}: {p.loans} loan(s), "
         f"{_money(p.outstanding, cur)} outstanding"
@@ -156,12 +162,13 @@ def loan_landlord_account(
     ] = None,
 ) -> None:
     """Record where a loan's deposit is paid (needed by its payment file)."""
-    from ledger.cli import _engine, _fail, _operator, _uow
     from ledger.services import payment_files
 
-    engine = _engine(get_settings())
+    engine = open_engine(get_settings())
     try:
-        payment_files.set_landlord_account(_uow(engine), _operator(), loan_id, iban=iban, name=name)
+        payment_files.set_landlord_account(
+            unit_of_work(engine), operator(), loan_id, iban=iban, name=name
+        )
     except LedgerError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
     typer.echo(f"loan {loan_id}: landlord's account recorded")

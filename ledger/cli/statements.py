@@ -1,23 +1,24 @@
 """`fundledger statement ...`: import bank statements and match their lines (thin, like the
-API). Registered in ``ledger/cli.py``."""
+API). Registered in ``ledger/cli/app.py``."""
 
 from __future__ import annotations
 
 import json
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ledger.bank.csv_statement import CsvMapping
 from ledger.bank.files import StatementFormat
-from ledger.config import get_settings
+from ledger.cli.common import fail, get_settings, open_engine, operator, unit_of_work
 from ledger.domain.errors import LedgerError
 from ledger.domain.journal import EntryKind
 from ledger.domain.money import from_minor
-from ledger.services import statements
-from ledger.services.statements import ImportOptions, LineState, LineView
+from ledger.domain.statements import LineState
+
+if TYPE_CHECKING:
+    from ledger.services.statements import LineView
 
 statement_app = typer.Typer(
     help="Import bank statements (camt.053, CODA, CSV) and match their lines.",
@@ -28,14 +29,12 @@ statement_app.add_typer(mapping_app, name="mapping")
 
 
 def _amount(text: str | None, option: str) -> Decimal | None:
-    from ledger.cli import _fail
-
     if text is None:
         return None
     try:
         return Decimal(text)
     except InvalidOperation:
-        _fail(f"{option} {text!r} is not an amount; write it like 1234.56", 2)
+        fail(f"{option} {text!r} is not an amount; write it like 1234.56", 2)
 
 
 @statement_app.command("import")
@@ -53,12 +52,12 @@ def import_file(
     closing: Annotated[str | None, typer.Option(help="CSV: closing balance, to check")] = None,
 ) -> None:
     """Import every statement in FILE: checked, booked and matched, all or nothing."""
-    from ledger.api.routers.statements import fund_ibans
-    from ledger.cli import _engine, _fail, _operator, _uow
-    from ledger.hash_key import load_hash_key
+    from ledger.fund.hash_key import load_hash_key
+    from ledger.services import statements
+    from ledger.services.statements import ImportOptions, fund_ibans
 
     settings = get_settings()
-    engine = _engine(settings)
+    engine = open_engine(settings)
     try:
         options = ImportOptions(
             hash_key=load_hash_key(settings),
@@ -71,9 +70,9 @@ def import_file(
             fund_ibans=fund_ibans(settings),
             max_bytes=settings.max_statement_bytes,
         )
-        result = statements.import_statements(_uow(engine), _operator(), file, options)
+        result = statements.import_statements(unit_of_work(engine), operator(), file, options)
     except LedgerError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
     typer.echo(f"{file.name}: {result.source_format}, sha256 {result.file_sha256[:16]}")
     for s in result.statements:
         closing_text = from_minor(s.closing_minor, s.currency).amount
@@ -93,13 +92,13 @@ def list_statements(
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
 ) -> None:
     """Imported statements, latest first."""
-    from ledger.cli import _engine, _operator, _uow
+    from ledger.services import statements
 
-    engine = _engine(get_settings())
+    engine = open_engine(get_settings())
     found, total = statements.list_statements(
-        _uow(engine, readonly=True), _operator(), iban=iban, limit=limit
+        unit_of_work(engine, readonly=True), operator(), iban=iban, limit=limit
     )
-    banks = statements.bank_accounts(_uow(engine, readonly=True), _operator())
+    banks = statements.bank_accounts(unit_of_work(engine, readonly=True), operator())
     currency = {b.id: b.currency for b in banks}
     for s in found:
         closing = from_minor(s.closing_minor, currency[s.bank_account_id])
@@ -130,12 +129,12 @@ def lines(
     limit: Annotated[int, typer.Option(min=1, max=500)] = 100,
 ) -> None:
     """Lines waiting for a match, oldest first."""
-    from ledger.cli import _engine, _operator, _uow
+    from ledger.services import statements
 
-    engine = _engine(get_settings())
+    engine = open_engine(get_settings())
     wanted = state or [LineState.UNIDENTIFIED, LineState.UNMATCHED]
     found, total = statements.list_lines(
-        _uow(engine, readonly=True), _operator(), states=wanted, limit=limit
+        unit_of_work(engine, readonly=True), operator(), states=wanted, limit=limit
     )
     for line in found:
         amount = from_minor(line.amount_minor, line.currency).amount
@@ -154,15 +153,17 @@ def match(
     reason: Annotated[str | None, typer.Option(help="Why (kept in the history)")] = None,
 ) -> None:
     """Book a credit line as a loan's repayment (what booked it before is reversed)."""
-    from ledger.cli import _engine, _fail, _operator, _uow
+    from ledger.services import statements
 
-    engine = _engine(get_settings())
+    engine = open_engine(get_settings())
     try:
         _show_line(
-            statements.match_line_to_loan(_uow(engine), _operator(), line_id, loan, reason=reason)
+            statements.match_line_to_loan(
+                unit_of_work(engine), operator(), line_id, loan, reason=reason
+            )
         )
     except LedgerError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
 
 
 @statement_app.command("book")
@@ -173,15 +174,17 @@ def book(
     reason: Annotated[str | None, typer.Option(help="Why (kept in the history)")] = None,
 ) -> None:
     """Book a line to an account (what booked it before is reversed)."""
-    from ledger.cli import _engine, _fail, _operator, _uow
+    from ledger.services import statements
 
-    engine = _engine(get_settings())
+    engine = open_engine(get_settings())
     try:
         _show_line(
-            statements.book_line(_uow(engine), _operator(), line_id, account, kind, reason=reason)
+            statements.book_line(
+                unit_of_work(engine), operator(), line_id, account, kind, reason=reason
+            )
         )
     except LedgerError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
 
 
 @statement_app.command("link")
@@ -191,13 +194,15 @@ def link(
     reason: Annotated[str | None, typer.Option(help="Why (kept in the history)")] = None,
 ) -> None:
     """Explain a line by an entry booked before (a payout, a refund)."""
-    from ledger.cli import _engine, _fail, _operator, _uow
+    from ledger.services import statements
 
-    engine = _engine(get_settings())
+    engine = open_engine(get_settings())
     try:
-        _show_line(statements.link_line(_uow(engine), _operator(), line_id, entry, reason=reason))
+        _show_line(
+            statements.link_line(unit_of_work(engine), operator(), line_id, entry, reason=reason)
+        )
     except LedgerError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
 
 
 @statement_app.command("unmatch")
@@ -206,13 +211,15 @@ def unmatch(
     reason: Annotated[str | None, typer.Option(help="Why (kept in the history)")] = None,
 ) -> None:
     """Undo a line's match: money in goes back to unidentified receipts."""
-    from ledger.cli import _engine, _fail, _operator, _uow
+    from ledger.services import statements
 
-    engine = _engine(get_settings())
+    engine = open_engine(get_settings())
     try:
-        _show_line(statements.unmatch_line(_uow(engine), _operator(), line_id, reason=reason))
+        _show_line(
+            statements.unmatch_line(unit_of_work(engine), operator(), line_id, reason=reason)
+        )
     except LedgerError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
 
 
 @mapping_app.command("save")
@@ -221,28 +228,29 @@ def mapping_save(
     file: Annotated[Path, typer.Argument(help="JSON file with the mapping", exists=True)],
 ) -> None:
     """Save (or replace) a bank's CSV column mapping from a JSON file."""
-    from ledger.cli import _engine, _fail, _operator, _uow
+    from ledger.bank.csv_statement import CsvMapping
+    from ledger.services import statements
 
-    engine = _engine(get_settings())
+    engine = open_engine(get_settings())
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
         if not isinstance(data, dict):
-            _fail("the mapping file must hold a JSON object")
+            fail("the mapping file must hold a JSON object")
         saved = statements.save_mapping(
-            _uow(engine), _operator(), CsvMapping.from_dict({**data, "name": name})
+            unit_of_work(engine), operator(), CsvMapping.from_dict({**data, "name": name})
         )
     except json.JSONDecodeError as exc:
-        _fail(f"{file} is not JSON: {exc}")
+        fail(f"{file} is not JSON: {exc}")
     except LedgerError as exc:
-        _fail(exc.detail)
+        fail(exc.detail)
     typer.echo(f"mapping {saved.name} saved")
 
 
 @mapping_app.command("list")
 def mapping_list() -> None:
     """Saved CSV mappings."""
-    from ledger.cli import _engine, _operator, _uow
+    from ledger.services import statements
 
-    engine = _engine(get_settings())
-    for m in statements.list_mappings(_uow(engine, readonly=True), _operator()):
+    engine = open_engine(get_settings())
+    for m in statements.list_mappings(unit_of_work(engine, readonly=True), operator()):
         typer.echo(f"{m.name}: {json.dumps(m.to_dict(), sort_keys=True)}")

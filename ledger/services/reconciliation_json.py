@@ -1,6 +1,7 @@
 """The monthly reconciliation as JSON: every figure a decimal string with its minor units.
 
-``fundledger month reconcile --json`` prints the same document.
+``GET /api/months/{month}/reconciliation`` answers it and ``fundledger month reconcile --json``
+prints the same document (both build it here).
 """
 
 from __future__ import annotations
@@ -10,13 +11,13 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from ledger.api.schemas import MoneyOut
 from ledger.domain.journal import month_end
 from ledger.domain.reconciliation import (
     RECEIPT_AGES,
     BankReconciliation,
     MonthReconciliation,
 )
+from ledger.services.money_json import MoneyOut
 
 Signed = Field(description="signed: positive money in, negative money out")
 
