@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import TYPE_CHECKING
 
-from ledger.config import Settings
+if TYPE_CHECKING:  # the command line imports this module at start: nothing heavy
+    from ledger.config import Settings
 
 #: The public path of a beneficiary's personal link: ``/b/<token>/...``.
 _LINK_TOKEN = re.compile(r"/b/[^/\s\"?]+")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import typer
 
+from ledger.bootstrap import configure_logging
 from ledger.cli.db import db_app, init
 from ledger.cli.demo import demo
 from ledger.cli.documents import documents_app, keys_app
@@ -49,3 +50,4 @@ app.add_typer(export_app, name="export")
 @app.callback()
 def _main() -> None:
     """fundledger reads its settings from FUNDLEDGER_* environment variables (see README)."""
+    configure_logging()

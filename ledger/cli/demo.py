@@ -37,7 +37,9 @@ def demo(
     if database.startswith("sqlite:///") and not database.startswith("sqlite:////"):
         Path(database.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     try:
-        settings = demo_settings(get_settings().model_copy(update={"database_url": database}))
+        settings = demo_settings(
+            get_settings().model_copy(update={"database_url": database, "demo": True})
+        )
     except LedgerError as exc:
         fail(exc.detail)
     engine = make_engine(settings.database_url)

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from ledger.bootstrap import profile_refusals
 from ledger.cli.common import fail, get_settings, open_engine, safe_url
 from ledger.domain.errors import LedgerError
 
@@ -27,6 +28,14 @@ def serve(
 
     # `fundledger demo --serve` calls this with the demo fund's settings in ctx.obj.
     settings = ctx.obj if isinstance(ctx.obj, Settings) else get_settings()
+    refusals = profile_refusals(settings)
+    if refusals:
+        # A real fund would print the demo's IBAN and address on contracts and QR codes.
+        fail(
+            "this fund's profile is not set; contracts and QR codes would print the demo's:\n"
+            + "".join(f"  - {problem}\n" for problem in refusals)
+            + "(a demo fund: `fundledger demo --serve`, or FUNDLEDGER_DEMO=true)"
+        )
     engine = open_engine(settings)
     try:
         application = create_app(settings, engine=engine)
