@@ -167,7 +167,7 @@ class _Target:
     def data(self, text: str) -> None:
         self.text += text
 
-    def end(self, tag: str) -> None:
+    def end(self, _tag: str) -> None:  # lxml's target interface
         units = self.units
         rel = self.rels.pop()
         if units and units[-1].depth == len(self.path):

@@ -61,9 +61,9 @@ def _month(today: date, back: int, day: int) -> date:
 def sign_contract_on_screen(uow: UnitOfWork, docs: DocumentSettings, loan: Loan) -> Loan:
     """Contract version 1, signed on screen by the beneficiary, then by the fund."""
     version = contracts.generate_contract(uow, CASEWORKER, docs, loan.id).document.contract_version
-    assert version is not None
     person = loans.read_beneficiary(uow, CASEWORKER, loan.beneficiary_id).personal
-    assert person is not None
+    if version is None or person is None:
+        raise RuntimeError(f"demo loan {loan.id}: no contract version or no personal data")
     contracts.record_on_screen_signature(
         uow,
         CASEWORKER,

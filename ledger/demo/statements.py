@@ -108,7 +108,7 @@ def build_demo_statements(
             for n, (e, amount) in enumerate(_bank_entries(uow, first, end))
         ]
         if i == len(months) - 1:
-            lines += _to_fix(uow, first, currency)
+            lines += _to_fix(first, currency)
         opening = closing
         closing = opening + sum(x.signed_minor for x in lines)
         statements.append(
@@ -134,7 +134,7 @@ def build_demo_statements(
     return DemoStatements([f"{m:%Y-%m}" for m in months], result.new_entries)
 
 
-def _to_fix(uow: UnitOfWork, first: date, currency: str) -> list[StatementEntry]:
+def _to_fix(first: date, currency: str) -> list[StatementEntry]:
     """A repayment without its reference (paid from the payer's usual account: the import
     suggests the loan) and a card payment nothing explains."""
     return [

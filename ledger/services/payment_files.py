@@ -330,7 +330,7 @@ def create_payment_file(
             by_id = {p.entry_id: p for p in pending}
             for entry_id in wanted:
                 if entry_id not in by_id:
-                    raise Conflict(_why_not_pending(uow, entry_id, account_id), "entry_ids")
+                    raise Conflict(_why_not_pending(uow, entry_id), "entry_ids")
             chosen = [by_id[e] for e in wanted]
         transfers, problems = _transfers(uow, chosen)
         if problems:
@@ -385,7 +385,7 @@ def create_payment_file(
         return MadeFile(uow.payment_files.get(file_id), xml, False)
 
 
-def _why_not_pending(uow: UnitOfWork, entry_id: int, account_id: int) -> str:
+def _why_not_pending(uow: UnitOfWork, entry_id: int) -> str:
     entry = uow.journal.get(entry_id)
     if entry.kind.value not in KINDS:
         return (

@@ -880,7 +880,7 @@ def match_line_to_loan(
     what booked it before is reversed, the repayment is a new entry."""
 
     def decide(
-        uow: UnitOfWork, line: StoredLine, bank: BankAccount, on: date, key: str
+        uow: UnitOfWork, line: StoredLine, _bank: BankAccount, on: date, key: str
     ) -> _Decision:
         if line.amount_minor <= 0:
             raise ValidationError("only money received can repay a loan", "line_id")
@@ -951,7 +951,7 @@ def link_line(
     hand): it must move the same amount on the same bank account, and explain no other line."""
 
     def decide(
-        uow: UnitOfWork, line: StoredLine, bank: BankAccount, on: date, key: str
+        uow: UnitOfWork, line: StoredLine, bank: BankAccount, _on: date, _key: str
     ) -> _Decision:
         entry = uow.journal.get(entry_id)
         bank_minor = sum(leg.minor for leg in entry.legs if leg.account_code == bank.account_code)

@@ -57,7 +57,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+    def process_result_value(self, value: Any, _dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if not isinstance(value, datetime):
@@ -77,7 +77,12 @@ GUARDED_REFERENCES = frozenset(
 
 
 def include_in_comparison(
-    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object, dialect: str
+    _obj: object,
+    name: str | None,
+    type_: str,
+    _reflected: bool,
+    _compare_to: object,
+    dialect: str,
 ) -> bool:
     """For schema comparisons (Alembic's ``include_object``): on PostgreSQL the guarded
     references are checked by triggers, not declared."""
