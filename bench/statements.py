@@ -32,9 +32,8 @@ from ledger.bank.writers import camt053
 from ledger.domain.accounts import default_chart
 from ledger.domain.roles import SYSTEM
 from ledger.domain.statements import Direction, Statement, StatementEntry, end_to_end_id
-from ledger.services import statements as statements_service
 from ledger.services.journal import install_chart
-from ledger.services.statements import ImportOptions, import_statements
+from ledger.services.statements import ImportOptions, import_statements, importing, matching
 from ledger.services.verify import verify
 from ledger.store import migrate
 from ledger.store.database import make_engine
@@ -113,29 +112,29 @@ def statement_file(loans: list[tuple[str, str, int, int]], entries: int) -> tupl
 class Phases:
     """Wall time spent in the import's main steps (the functions are wrapped while it runs)."""
 
-    WRAPPED = (
-        ("read and check the file", "parse_file"),
-        ("loan repayments (record_payments_in)", "record_payments_in"),
-        ("other postings (post_in)", "post_in"),
+    # (label, the module whose calls are timed, the name it calls)
+    WRAPPED: tuple[tuple[str, Any, str], ...] = (
+        ("read and check the file", importing, "parse_file"),
+        ("loan repayments (record_payments_in)", matching, "record_payments_in"),
+        ("other postings (post_in)", matching, "post_in"),
     )
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
 
     def __enter__(self) -> Phases:
-        self.saved = {}
-        for label, name in self.WRAPPED:
-            original = getattr(statements_service, name)
-            self.saved[name] = original
-            setattr(statements_service, name, self._timed(label, original))
-        store = statements_service._Matcher._store
-        self.saved["_store"] = store
-        statements_service._Matcher._store = self._timed("store lines and history", store)
+        self.saved: list[tuple[Any, str, Any]] = []
+        for label, module, name in self.WRAPPED:
+            original = getattr(module, name)
+            self.saved.append((module, name, original))
+            setattr(module, name, self._timed(label, original))
+        store = matching.Matcher._store
+        self.saved.append((matching.Matcher, "_store", store))
+        matching.Matcher._store = self._timed("store lines and history", store)  # type: ignore[method-assign]
         return self
 
     def __exit__(self, *_: object) -> None:
-        for name, original in self.saved.items():
-            target = statements_service._Matcher if name == "_store" else statements_service
+        for target, name, original in self.saved:
             setattr(target, name, original)
 
     def _timed(self, label: str, fn: Any) -> Any:
