@@ -34,8 +34,8 @@ from typing import Any
 from ledger.domain.eligibility import DEFAULT_LEGAL_MAX_MONTHS, EligibilityRules
 from ledger.domain.errors import ValidationError
 from ledger.domain.money import minor_digits
+from ledger.domain.policy import LoanPolicy
 from ledger.domain.references import ReferenceKind
-from ledger.services.loans import LoanPolicy
 
 FIELD = "rules_file"
 AMOUNTS = {
