@@ -1,38 +1,54 @@
-"""The portfolio's arrears aging and PAR30, as of any date."""
+"""The portfolio's arrears aging and PAR30, as of any date (``ledger.domain.aging``)."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from ledger.domain.loans import (
-    LoanStatus,
-)
-from ledger.domain.repayment import arrears, bucket
+from ledger.domain.aging import Aging, aging_of
+from ledger.domain.loans import LoanStatus
+from ledger.domain.repayment import Arrears, arrears
 from ledger.domain.roles import Actor, Permission
 from ledger.store.uow import UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
 class Portfolio:
+    """The aging of a currency's loans as of a day."""
+
     as_of: date
     currency: str
-    loans: int
-    outstanding: int
-    buckets: dict[str, tuple[int, int]]  # bucket -> (loans, outstanding)
-    par30: int  # outstanding of loans more than 30 days late
+    aging: Aging
+
+    @property
+    def loans(self) -> int:
+        return self.aging.loans
+
+    @property
+    def outstanding(self) -> int:
+        return self.aging.outstanding_minor
+
+    @property
+    def buckets(self) -> dict[str, tuple[int, int]]:
+        """bucket -> (loans, outstanding), every bucket in order."""
+        return self.aging.buckets
+
+    @property
+    def par30(self) -> int:
+        """Outstanding of loans more than 30 days late."""
+        return self.aging.par30_minor
+
+    @property
+    def par30_percent(self) -> Decimal:
+        return self.aging.par30_ratio
 
     @property
     def par30_ratio(self) -> str:
-        """PAR30 as a percentage with two decimals (exact decimal text, not a float)."""
-        if not self.outstanding:
-            return "0.00"
-        from decimal import ROUND_HALF_EVEN
-
-        ratio = Decimal(self.par30) * 100 / Decimal(self.outstanding)
-        return str(ratio.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN))
+        """PAR30 as a percentage with two decimals, as text: how the API and the CLI show it
+        (``str`` of ``par30_percent``, e.g. "12.50")."""
+        return str(self.aging.par30_ratio)
 
 
 def portfolio(uow: UnitOfWork, actor: Actor, as_of: date, currency: str) -> Portfolio:
@@ -44,30 +60,15 @@ def portfolio(uow: UnitOfWork, actor: Actor, as_of: date, currency: str) -> Port
 
 def portfolio_in(uow: UnitOfWork, as_of: date, currency: str) -> Portfolio:
     """``portfolio`` inside an open unit of work (the caller checks the permission)."""
-    counts: Counter[str] = Counter()
-    sums: Counter[str] = Counter()
-    total = at_risk = n = 0
-    # A loan written off since then was still in the portfolio on that day (the repository
-    # leaves out those written off by ``as_of``).
+    return Portfolio(as_of, currency, aging_of(_arrears(uow, as_of, currency)))
+
+
+def _arrears(uow: UnitOfWork, as_of: date, currency: str) -> Iterator[Arrears]:
+    """Each loan's arrears as of ``as_of``. A loan written off since then was still in the
+    portfolio on that day (the repository leaves out those written off by ``as_of``)."""
     for _lid, cur, insts, pays in uow.loans.portfolio(
         [LoanStatus.ACTIVE, LoanStatus.CLOSED, LoanStatus.OVERPAID, LoanStatus.WRITTEN_OFF],
         as_of=as_of,
     ):
-        if cur != currency or not insts:
-            continue
-        a = arrears(insts, pays, as_of)
-        if a.outstanding <= 0:
-            continue
-        n += 1
-        name = bucket(a.days_past_due).value
-        counts[name] += 1
-        sums[name] += a.outstanding
-        total += a.outstanding
-        if a.days_past_due > 30:
-            at_risk += a.outstanding
-    return Portfolio(
-        as_of, currency, n, total, {b: (counts[b], sums[b]) for b in _BUCKET_NAMES}, at_risk
-    )
-
-
-_BUCKET_NAMES = ("current", "1-30", "31-60", "61-90", "91-180", "181-360", ">360")
+        if cur == currency and insts:
+            yield arrears(insts, pays, as_of)
