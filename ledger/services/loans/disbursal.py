@@ -5,15 +5,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import ledger.services.loans as package  # see _require_signed_contract's docstring
+from ledger.domain import postings
 from ledger.domain.accounts import AccountRole, AccountSpec, AccountType
 from ledger.domain.errors import (
     Conflict,
     ValidationError,
 )
 from ledger.domain.journal import (
-    EntryDraft,
-    EntryKind,
-    Leg,
     reversal_of,
 )
 from ledger.domain.loans import (
@@ -80,15 +78,12 @@ def disburse(
         code = _loan_account(uow, loan)
         account = uow.accounts.get(code)
         amount = loan.terms.deposit
-        draft = EntryDraft(
-            booking_date=on,
-            description=f"Rental deposit paid out for loan {loan.id}",
-            kind=EntryKind.DISBURSEMENT,
-            legs=(
-                Leg.debit(code, amount),
-                Leg.credit(_code(uow, AccountRole.BANK, loan.currency), amount),
-            ),
-            loan_id=loan.id,
+        draft = postings.disbursement(
+            loan.id,
+            on,
+            loan=code,
+            bank=_code(uow, AccountRole.BANK, loan.currency),
+            amount=amount,
             idempotency_key=idempotency_key,
         )
         posted = post_in(uow, actor, [draft], command="disburse", requests=[request])[0]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from ledger.domain import postings
 from ledger.domain.accounts import AccountRole
 from ledger.domain.errors import (
     Conflict,
@@ -15,8 +16,6 @@ from ledger.domain.errors import (
 )
 from ledger.domain.journal import (
     EntryDraft,
-    EntryKind,
-    Leg,
     reversal_of,
 )
 from ledger.domain.loans import (
@@ -60,41 +59,32 @@ def _receive(
     amount = from_minor(minor, cur)
     bank = _code(uow, AccountRole.BANK, cur)
     if loan.written_off:
-        legs: tuple[Leg, ...] = (
-            Leg.debit(bank, amount),
-            Leg.credit(_code(uow, AccountRole.RECOVERIES, cur), amount),
+        pay_kind = "recovery"
+        draft = postings.recovery(
+            loan.id,
+            on,
+            bank=bank,
+            recoveries=_code(uow, AccountRole.RECOVERIES, cur),
+            amount=amount,
+            statement_line_id=statement_line_id,
+            idempotency_key=key,
         )
-        entry_kind, pay_kind = EntryKind.RECOVERY, "recovery"
-        text = f"Recovery on written-off loan {loan.id}"
     else:
         b, _, _ = _position(uow, loan, [PaymentEvent(_PENDING, on, minor)])
         to_loan = min(max(b.ledger_loan - b.outstanding, 0), minor)
-        legs = (Leg.debit(bank, amount),)
-        if to_loan:
-            legs += (Leg.credit(loan.account_code, from_minor(to_loan, cur)),)
-        if minor - to_loan:
-            legs += (
-                Leg.credit(
-                    _code(uow, AccountRole.BENEFICIARY_CREDIT, cur),
-                    from_minor(minor - to_loan, cur),
-                ),
-            )
-        entry_kind = EntryKind.DEPOSIT_RELEASE if kind == "deposit_release" else EntryKind.REPAYMENT
         pay_kind = kind
-        text = (
-            f"Deposit released for loan {loan.id}"
-            if kind == "deposit_release"
-            else f"Repayment of loan {loan.id}"
+        draft = postings.repayment(
+            loan.id,
+            on,
+            bank=bank,
+            loan=loan.account_code,
+            credit=_code(uow, AccountRole.BENEFICIARY_CREDIT, cur),
+            to_loan=from_minor(to_loan, cur),
+            to_credit=from_minor(minor - to_loan, cur),
+            release=kind == "deposit_release",
+            statement_line_id=statement_line_id,
+            idempotency_key=key,
         )
-    draft = EntryDraft(
-        on,
-        text,
-        entry_kind,
-        legs,
-        loan_id=loan.id,
-        statement_line_id=statement_line_id,
-        idempotency_key=key,
-    )
     posted = post_in(uow, actor, [draft], command=command, requests=[request])[0]
     uow.loans.add_payment(
         entry_id=posted.entry.id, loan_id=loan.id, on=on, minor=minor, kind=pay_kind
@@ -231,15 +221,17 @@ def record_payments_in(
         cur = loan.currency
         amount = from_minor(minor, cur)
         bank = code(AccountRole.BANK, cur)
-        text = f"Repayment of loan {loan.id}"
-        kind, pay_kind = EntryKind.REPAYMENT, "repayment"
         if loan.written_off:
-            legs: tuple[Leg, ...] = (
-                Leg.debit(bank, amount),
-                Leg.credit(code(AccountRole.RECOVERIES, cur), amount),
+            pay_kind = "recovery"
+            draft = postings.recovery(
+                loan.id,
+                payment.on,
+                bank=bank,
+                recoveries=code(AccountRole.RECOVERIES, cur),
+                amount=amount,
+                statement_line_id=payment.statement_line_id,
+                idempotency_key=payment.idempotency_key,
             )
-            kind, pay_kind = EntryKind.RECOVERY, "recovery"
-            text = f"Recovery on written-off loan {loan.id}"
         else:
             # As _receive does. Allocation fills every installment before any credit, so
             # whatever the dates, a payment lowers what is owed by itself, down to zero:
@@ -247,33 +239,25 @@ def record_payments_in(
             b = state[loan.id]
             outstanding = max(b.outstanding - minor, 0)
             to_loan = min(max(b.ledger_loan - outstanding, 0), minor)
-            legs = (Leg.debit(bank, amount),)
-            if to_loan:
-                legs += (Leg.credit(loan.account_code, from_minor(to_loan, cur)),)
-            if minor - to_loan:
-                legs += (
-                    Leg.credit(
-                        code(AccountRole.BENEFICIARY_CREDIT, cur),
-                        from_minor(minor - to_loan, cur),
-                    ),
-                )
+            pay_kind = "repayment"
+            draft = postings.repayment(
+                loan.id,
+                payment.on,
+                bank=bank,
+                loan=loan.account_code,
+                credit=code(AccountRole.BENEFICIARY_CREDIT, cur),
+                to_loan=from_minor(to_loan, cur),
+                to_credit=from_minor(minor - to_loan, cur),
+                statement_line_id=payment.statement_line_id,
+                idempotency_key=payment.idempotency_key,
+            )
             state[loan.id] = Balances(
                 outstanding=outstanding,
                 credit=b.credit + minor - (b.outstanding - outstanding),
                 ledger_loan=b.ledger_loan - to_loan,
                 ledger_credit=b.ledger_credit + minor - to_loan,
             )
-        drafts.append(
-            EntryDraft(
-                payment.on,
-                text,
-                kind,
-                legs,
-                loan_id=loan.id,
-                statement_line_id=payment.statement_line_id,
-                idempotency_key=payment.idempotency_key,
-            )
-        )
+        drafts.append(draft)
         kinds.append(pay_kind)
     posted = post_in(
         uow, actor, drafts, command="loan_payment", requests=[p.request() for p in payments]
@@ -378,15 +362,12 @@ def refund_credit(
                 "on",
             )
         amount = from_minor(b.ledger_credit, loan.currency)
-        draft = EntryDraft(
+        draft = postings.refund(
+            loan.id,
             on,
-            f"Credit balance of loan {loan.id} refunded",
-            EntryKind.REFUND,
-            (
-                Leg.debit(_code(uow, AccountRole.BENEFICIARY_CREDIT, loan.currency), amount),
-                Leg.credit(_code(uow, AccountRole.BANK, loan.currency), amount),
-            ),
-            loan_id=loan.id,
+            credit=_code(uow, AccountRole.BENEFICIARY_CREDIT, loan.currency),
+            bank=_code(uow, AccountRole.BANK, loan.currency),
+            amount=amount,
             idempotency_key=idempotency_key,
         )
         posted = post_in(uow, actor, [draft], command="refund_credit", requests=[request])[0]

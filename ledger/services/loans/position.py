@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from ledger.domain import postings
 from ledger.domain.accounts import AccountRole
 from ledger.domain.journal import (
     EntryDraft,
-    EntryKind,
-    Leg,
 )
 from ledger.domain.loans import (
     Loan,
@@ -63,17 +62,13 @@ def _settle(
     drafts: list[EntryDraft] = []
     if loan.written_off:
         if b.ledger_loan > 0:  # e.g. a payment made before the write-off bounced afterwards
-            amount = from_minor(b.ledger_loan, cur)
             drafts.append(
-                EntryDraft(
+                postings.bounced_payment_written_off(
+                    loan.id,
                     on,
-                    f"Loan {loan.id}: bounced payment written off",
-                    EntryKind.WRITE_OFF,
-                    (
-                        Leg.debit(_code(uow, AccountRole.LOAN_LOSSES, cur), amount),
-                        Leg.credit(loan.account_code, amount),
-                    ),
-                    loan_id=loan.id,
+                    losses=_code(uow, AccountRole.LOAN_LOSSES, cur),
+                    loan=loan.account_code,
+                    amount=from_minor(b.ledger_loan, cur),
                 )
             )
     else:
@@ -84,20 +79,14 @@ def _settle(
                 "run `fundledger verify`"
             )
         if gap:
-            credit_code = _code(uow, AccountRole.BENEFICIARY_CREDIT, cur)
-            amount = from_minor(abs(gap), cur)
-            legs = (
-                (Leg.debit(credit_code, amount), Leg.credit(loan.account_code, amount))
-                if gap > 0
-                else (Leg.debit(loan.account_code, amount), Leg.credit(credit_code, amount))
-            )
             drafts.append(
-                EntryDraft(
+                postings.reallocation(
+                    loan.id,
                     on,
-                    f"Loan {loan.id}: payments reallocated",
-                    EntryKind.REALLOCATION,
-                    legs,
-                    loan_id=loan.id,
+                    loan=loan.account_code,
+                    credit=_code(uow, AccountRole.BENEFICIARY_CREDIT, cur),
+                    amount=from_minor(abs(gap), cur),
+                    from_credit=gap > 0,
                 )
             )
     if drafts:

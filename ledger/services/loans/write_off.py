@@ -4,15 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from ledger.domain import postings
 from ledger.domain.accounts import AccountRole
 from ledger.domain.errors import (
     Conflict,
     PermissionDenied,
-)
-from ledger.domain.journal import (
-    EntryDraft,
-    EntryKind,
-    Leg,
 )
 from ledger.domain.loans import (
     LoanAction,
@@ -76,23 +72,16 @@ def approve_write_off(
         # With it goes a refunded debt (a refund whose payment bounced), owed on 2100.
         debt = max(-b.ledger_credit, 0)
         cur = loan.currency
-        legs: tuple[Leg, ...] = (
-            Leg.debit(
-                _code(uow, AccountRole.LOAN_LOSSES, cur), from_minor(b.ledger_loan + debt, cur)
-            ),
-            Leg.credit(loan.account_code, from_minor(b.ledger_loan, cur)),
-        )
-        if debt:
-            legs += (
-                Leg.credit(_code(uow, AccountRole.BENEFICIARY_CREDIT, cur), from_minor(debt, cur)),
-            )
-        draft = EntryDraft(
+        # Generic: the journal is hashed and kept for ever; the reason is in write_offs.
+        draft = postings.write_off(
+            loan.id,
             on,
-            # Generic: the journal is hashed and kept for ever; the reason is in write_offs.
-            f"Loan {loan.id} written off (write-off #{wo.id})",
-            EntryKind.WRITE_OFF,
-            legs,
-            loan_id=loan.id,
+            write_off_id=wo.id,
+            losses=_code(uow, AccountRole.LOAN_LOSSES, cur),
+            loan=loan.account_code,
+            credit=_code(uow, AccountRole.BENEFICIARY_CREDIT, cur),
+            outstanding=from_minor(b.ledger_loan, cur),
+            debt=from_minor(debt, cur),
             idempotency_key=idempotency_key,
         )
         posted = post_in(uow, actor, [draft], command="write_off", requests=[request])[0]
