@@ -8,12 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 from ledger.domain.accounts import AccountRole
-from ledger.domain.errors import (
-    ValidationError,
-)
-from ledger.domain.journal import (
-    Entry,
-)
+from ledger.domain.errors import ValidationError
+from ledger.domain.journal import Entry
 from ledger.domain.loans import (
     Loan,
     LoanAction,

@@ -11,9 +11,7 @@ from ledger.domain.errors import (
     Conflict,
     ValidationError,
 )
-from ledger.domain.journal import (
-    reversal_of,
-)
+from ledger.domain.journal import reversal_of
 from ledger.domain.loans import (
     Loan,
     LoanAction,

@@ -7,9 +7,7 @@ from datetime import date
 
 from ledger.domain import postings
 from ledger.domain.accounts import AccountRole
-from ledger.domain.journal import (
-    EntryDraft,
-)
+from ledger.domain.journal import EntryDraft
 from ledger.domain.loans import (
     Loan,
     derived_status,
@@ -17,9 +15,7 @@ from ledger.domain.loans import (
 from ledger.domain.money import from_minor
 from ledger.domain.repayment import Allocation, PaymentEvent, allocate
 from ledger.domain.roles import Actor, Permission
-from ledger.domain.schedule import (
-    Schedule,
-)
+from ledger.domain.schedule import Schedule
 from ledger.services.journal import post_in
 from ledger.services.loans.common import _code
 from ledger.store.uow import UnitOfWork

@@ -11,9 +11,7 @@ from ledger.domain.errors import (
     IdempotencyConflict,
     ValidationError,
 )
-from ledger.domain.journal import (
-    Entry,
-)
+from ledger.domain.journal import Entry
 from ledger.domain.loans import (
     DISBURSED,
     Loan,

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from ledger.domain.errors import (
-    ValidationError,
-)
+from ledger.domain.errors import ValidationError
 from ledger.domain.loans import (
     DISBURSED,
     Loan,
