@@ -13,10 +13,10 @@ from ledger.api.errors import MissingIdempotencyKey
 from ledger.config import Settings
 from ledger.domain.errors import AuthenticationFailed, LedgerError, ValidationError
 from ledger.domain.journal import MAX_REFERENCE, check_reference
+from ledger.domain.policy import LoanPolicy
 from ledger.domain.roles import Actor
 from ledger.services import users
 from ledger.services.journal import MAX_PAGE
-from ledger.services.loans import LoanPolicy
 from ledger.store.uow import Clock, UnitOfWork
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from ledger.config import Settings
-    from ledger.services.loans import LoanPolicy
+    from ledger.domain.policy import LoanPolicy
     from ledger.store.uow import UnitOfWork
 
 

@@ -142,7 +142,7 @@ def rule_fund_cap(f: ApplicationFacts, r: EligibilityRules) -> RuleResult:
     return RuleResult("fund_cap", Outcome.PASS, "the amount is within the fund's cap")
 
 
-def rule_no_other_loan(f: ApplicationFacts, r: EligibilityRules) -> RuleResult:
+def rule_no_other_loan(f: ApplicationFacts, _r: EligibilityRules) -> RuleResult:
     if f.other_open_loans:
         return RuleResult(
             "no_other_loan", Outcome.FAIL, "the person already has a loan that is not repaid"
@@ -156,7 +156,7 @@ def rule_no_other_loan(f: ApplicationFacts, r: EligibilityRules) -> RuleResult:
     return RuleResult("no_other_loan", Outcome.PASS, "no other loan is open")
 
 
-def rule_public_alternatives(f: ApplicationFacts, r: EligibilityRules) -> RuleResult:
+def rule_public_alternatives(f: ApplicationFacts, _r: EligibilityRules) -> RuleResult:
     if f.public_alternatives is PublicAlternatives.NOT_TRIED:
         return RuleResult(
             "public_alternatives",
@@ -170,7 +170,7 @@ def rule_public_alternatives(f: ApplicationFacts, r: EligibilityRules) -> RuleRe
     )
 
 
-def rule_savings(f: ApplicationFacts, r: EligibilityRules) -> RuleResult:
+def rule_savings(f: ApplicationFacts, _r: EligibilityRules) -> RuleResult:
     if f.own_savings is None:
         return RuleResult("own_savings", Outcome.REVIEW, "own savings were not recorded")
     if to_minor(f.own_savings) >= to_minor(f.deposit):

@@ -49,7 +49,7 @@ S, A = LoanStatus, LoanAction
 DISBURSED = frozenset({S.ACTIVE, S.CLOSED, S.OVERPAID, S.WRITTEN_OFF})
 
 #: action -> (states it may start from, the state it leads to; None = derived from balances)
-TRANSITIONS: dict[LoanAction, tuple[frozenset[LoanStatus], LoanStatus | None]] = {
+TRANSITIONS: dict[LoanAction, tuple[frozenset[LoanStatus], LoanStatus]] = {
     A.SUBMIT: (frozenset({S.DRAFT}), S.SUBMITTED),
     A.APPROVE: (frozenset({S.SUBMITTED}), S.APPROVED),
     A.UNDO_APPROVAL: (frozenset({S.APPROVED, S.CONTRACT_SIGNED}), S.SUBMITTED),
@@ -76,7 +76,7 @@ _HINTS: dict[LoanAction, str] = {
 }
 
 
-def next_status(current: LoanStatus, action: LoanAction) -> LoanStatus | None:
+def next_status(current: LoanStatus, action: LoanAction) -> LoanStatus:
     """The state after ``action``, or a Conflict saying why it is not possible now."""
     sources, target = TRANSITIONS[action]
     if current not in sources:

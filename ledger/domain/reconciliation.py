@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_EVEN, Decimal
+
+from ledger.domain.aging import Aging as Aging  # the aging, computed in ledger.domain.aging
 
 #: Age groups of unidentified receipts, in days since the bank booked them.
 RECEIPT_AGES = ("0-30", "31-60", "61-90", ">90")
@@ -125,24 +126,6 @@ class UnidentifiedReceipt:
     amount_minor: int
     age: str  # one of RECEIPT_AGES
     suggested_loan_id: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class Aging:
-    """Arrears of loans being repaid, as of month end (``ledger.services.loans.portfolio``)."""
-
-    loans: int
-    outstanding_minor: int
-    buckets: dict[str, tuple[int, int]]  # bucket -> (loans, outstanding)
-    par30_minor: int
-
-    @property
-    def par30_ratio(self) -> Decimal:
-        """PAR30 in percent, two decimals, exact."""
-        if not self.outstanding_minor:
-            return Decimal("0.00")
-        ratio = Decimal(self.par30_minor) * 100 / Decimal(self.outstanding_minor)
-        return ratio.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
 
 
 @dataclass(frozen=True, slots=True)

@@ -183,13 +183,3 @@ def arrears(installments: Sequence[Due], payments: Iterable[PaymentEvent], as_of
                 oldest = inst.due_date
     dpd = (as_of - oldest).days if oldest is not None else 0
     return Arrears(as_of, outstanding, overdue, dpd, oldest)
-
-
-def par(outstanding_by_loan: Iterable[tuple[int, int]], days: int = 30) -> tuple[int, int]:
-    """Portfolio at risk: (outstanding of loans more than ``days`` late, total outstanding)."""
-    at_risk = total = 0
-    for outstanding, dpd in outstanding_by_loan:
-        total += outstanding
-        if dpd > days:
-            at_risk += outstanding
-    return at_risk, total

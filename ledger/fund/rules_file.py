@@ -34,8 +34,8 @@ from typing import Any
 from ledger.domain.eligibility import DEFAULT_LEGAL_MAX_MONTHS, EligibilityRules
 from ledger.domain.errors import ValidationError
 from ledger.domain.money import minor_digits
+from ledger.domain.policy import LoanPolicy
 from ledger.domain.references import ReferenceKind
-from ledger.services.loans import LoanPolicy
 
 FIELD = "rules_file"
 AMOUNTS = {
@@ -84,6 +84,26 @@ def parse_policy(data: dict[str, Any], currency: str, *, source: str = "rules") 
             'every eligibility decision (e.g. version = "fund-2027-01")',
         )
     rules: dict[str, Any] = {"version": version.strip()}
+    rules.update(_numbers(data, currency, bad))
+    rules.update(_conditions(data, bad))
+    kind = None
+    if "reference_kind" in data:
+        try:
+            kind = ReferenceKind(data["reference_kind"])
+        except ValueError:
+            choices = ", ".join(k.value for k in ReferenceKind)
+            raise bad("reference_kind", f"must be one of {choices}") from None
+    prefix = data.get("qrr_prefix", "")
+    if not isinstance(prefix, str) or not (prefix == "" or prefix.isdigit()) or len(prefix) > 10:
+        raise bad("qrr_prefix", "must be a string of at most 10 digits")
+    return LoanPolicy(rules=EligibilityRules(**rules), reference_kind=kind, qrr_prefix=prefix)
+
+
+def _numbers(
+    data: dict[str, Any], currency: str, bad: Callable[[str, str], ValidationError]
+) -> dict[str, Any]:
+    """The amounts and counts the file sets, checked."""
+    rules: dict[str, Any] = {}
     for key, attribute in AMOUNTS.items():
         if key in data:
             rules[attribute] = _minor(data[key], currency, partial(bad, key))
@@ -93,6 +113,12 @@ def parse_policy(data: dict[str, Any], currency: str, *, source: str = "rules") 
             if type(value) is not int or not low <= value <= high:
                 raise bad(key, f"must be a whole number from {low} to {high}, not {value!r}")
             rules[key] = value
+    return rules
+
+
+def _conditions(data: dict[str, Any], bad: Callable[[str, str], ValidationError]) -> dict[str, Any]:
+    """The income share, the permit rule and the legal maximums the file sets, checked."""
+    rules: dict[str, Any] = {}
     if "max_income_share_percent" in data:
         share = _decimal(
             data["max_income_share_percent"], lambda w: bad("max_income_share_percent", w)
@@ -114,17 +140,7 @@ def parse_policy(data: dict[str, Any], currency: str, *, source: str = "rules") 
                 raise bad(f"legal_max_months.{place}", f"must be 1 to 12 months, not {months!r}")
             merged[place] = months
         rules["legal_max_months"] = merged
-    kind = None
-    if "reference_kind" in data:
-        try:
-            kind = ReferenceKind(data["reference_kind"])
-        except ValueError:
-            choices = ", ".join(k.value for k in ReferenceKind)
-            raise bad("reference_kind", f"must be one of {choices}") from None
-    prefix = data.get("qrr_prefix", "")
-    if not isinstance(prefix, str) or not (prefix == "" or prefix.isdigit()) or len(prefix) > 10:
-        raise bad("qrr_prefix", "must be a string of at most 10 digits")
-    return LoanPolicy(rules=EligibilityRules(**rules), reference_kind=kind, qrr_prefix=prefix)
+    return rules
 
 
 Refusal = Callable[[str], ValidationError]

@@ -8,7 +8,8 @@ loans' own accounts, the unidentified receipts by age, arrears aging and PAR30, 
 position and the month's movements, with sentences saying what the treasurer must do.
 
 Every figure is a set-based query (``store/reconciliation_repository.py`` and
-``StatementRepository``); the aging is ``ledger.services.loans.portfolio``. The month close
+``StatementRepository``); the aging is ``ledger.services.loans.portfolio`` (computed by
+``ledger.domain.aging``). The month close
 (``ledger.services.periods``) refuses a month whose reconciliation does not hold.
 """
 
@@ -20,11 +21,11 @@ from datetime import date, timedelta
 from typing import Any
 
 from ledger.domain.accounts import AccountRole
+from ledger.domain.aging import Aging
 from ledger.domain.eligibility import EligibilityRules
 from ledger.domain.journal import month_end, parse_month
 from ledger.domain.reconciliation import (
     MOVEMENT_KINDS,
-    Aging,
     BankReconciliation,
     FundPosition,
     InTransit,
@@ -68,8 +69,7 @@ def reconcile_in(
     out = []
     for rec in reconcile_books(uow, month, rules=rules):
         p = loans.portfolio_in(uow, rec.month_end, rec.currency)
-        aging = Aging(p.loans, p.outstanding, dict(p.buckets), p.par30)
-        out.append(replace(rec, aging=aging))
+        out.append(replace(rec, aging=p.aging))
     return out
 
 

@@ -175,13 +175,12 @@ def test_amend_a_draft_only(funded: UnitOfWork) -> None:
         loan.id,
         type(new_terms)(**{**_fields(new_terms), "installments": 12}),
         LEASE,
-        POLICY,
     )
     view = loans.get_loan(funded, CASEWORKER, amended.id)
     assert view.schedule_version == 2 and len(view.installments) == 12
     loans.submit(funded, CASEWORKER, loan.id, POLICY)
     with pytest.raises(Conflict, match="only a draft can be changed"):
-        loans.amend_application(funded, CASEWORKER, loan.id, new_terms, LEASE, POLICY)
+        loans.amend_application(funded, CASEWORKER, loan.id, new_terms, LEASE)
 
 
 def _fields(t: object) -> dict[str, object]:

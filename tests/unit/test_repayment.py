@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from ledger.domain.aging import par
 from ledger.domain.money import money
 from ledger.domain.repayment import (
     AgingBucket,
@@ -13,7 +14,6 @@ from ledger.domain.repayment import (
     allocate,
     arrears,
     bucket,
-    par,
 )
 from ledger.domain.schedule import Installment, build_schedule
 

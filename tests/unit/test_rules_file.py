@@ -10,9 +10,9 @@ import pytest
 
 from ledger.domain.eligibility import DEFAULT_LEGAL_MAX_MONTHS, EligibilityRules
 from ledger.domain.errors import ValidationError
+from ledger.domain.policy import LoanPolicy
 from ledger.domain.references import ReferenceKind
 from ledger.fund.rules_file import KEYS, load_policy, parse_policy
-from ledger.services.loans import LoanPolicy
 
 FULL = """
 version = "fund-2027-01"

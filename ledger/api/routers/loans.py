@@ -46,9 +46,10 @@ from ledger.api.loan_schemas import (
 from ledger.api.schemas import CurrencyCode, IsoDate, Page
 from ledger.domain.errors import LedgerError
 from ledger.domain.loans import LoanStatus
+from ledger.domain.policy import LoanPolicy
 from ledger.domain.roles import Permission
 from ledger.services import loans
-from ledger.services.loans import LoanPolicy, MoneyResult
+from ledger.services.loans import MoneyResult
 
 router = APIRouter(tags=["loans"])
 
@@ -151,9 +152,9 @@ def get_loan(
 
 @router.put("/loans/{loan_id}", summary="Change a draft application (roles: admin, caseworker)")
 def amend_application(
-    loan_id: LoanId, body: TermsIn, actor: CurrentActor, uow: WriteUoW, policy: Policy
+    loan_id: LoanId, body: TermsIn, actor: CurrentActor, uow: WriteUoW
 ) -> LoanOut:
-    loan = loans.amend_application(uow, actor, loan_id, body.to_terms(), body.to_lease(), policy)
+    loan = loans.amend_application(uow, actor, loan_id, body.to_terms(), body.to_lease())
     return LoanOut.of(loan)
 
 

@@ -1,0 +1,115 @@
+"""Loans from application to closure. Every money movement is posted through the journal.
+
+The ledger is kept equal to the schedules at all times: after each money event the loan's
+sub-account holds exactly what the schedule says is outstanding and the beneficiary-credit
+account exactly what was paid beyond it ("settling"). When a backdated or reversed payment
+changes that split, a reallocation entry moves the difference; nothing is ever edited.
+
+One module per use case; callers import from this package, which names them all:
+
+- ``beneficiaries``: personal data, registered, read, changed, erased;
+- ``applications``: applications opened and amended, eligibility decided, submitted, overridden;
+- ``approvals``: approval (four eyes), rejection, withdrawal, the signed contract;
+- ``disbursal``: the payout, and undoing it;
+- ``payments``: payments allocated by the schedule, reversed; credit refunded;
+- ``release``: the deposit released at the end of the lease;
+- ``write_off``: write-offs proposed, approved, rejected;
+- ``schedules``: payment holidays and reschedules;
+- ``views``: a loan as of a date, and lists of loans;
+- ``portfolio``: arrears aging and PAR30 of the portfolio;
+- ``position`` and ``common``: what they share (a loan's position and settling it; reasons,
+  transitions, money commands).
+
+The lending policy, a value of the fund's rules, is ``ledger.domain.policy.LoanPolicy``.
+"""
+
+from ledger.domain.policy import LoanPolicy
+from ledger.services.loans.applications import (
+    amend_application,
+    check_eligibility,
+    open_application,
+    override_eligibility,
+    submit,
+    vars_of,
+)
+from ledger.services.loans.approvals import _require_signed_contract as _require_signed_contract
+from ledger.services.loans.approvals import _void_contract as _void_contract
+from ledger.services.loans.approvals import (
+    approve,
+    record_contract_signed,
+    reject,
+    sign_contract,
+    undo_approval,
+    withdraw,
+)
+from ledger.services.loans.beneficiaries import (
+    erase_beneficiary,
+    read_beneficiary,
+    register_beneficiary,
+    update_beneficiary,
+)
+from ledger.services.loans.common import MAX_REASON, OPEN_STATUSES, MoneyResult
+from ledger.services.loans.disbursal import disburse, undo_disbursement
+from ledger.services.loans.payments import (
+    PaymentIn,
+    record_payment,
+    record_payment_in,
+    record_payments_in,
+    refund_credit,
+    reverse_payment,
+    reverse_payment_in,
+)
+from ledger.services.loans.portfolio import Portfolio, portfolio, portfolio_in
+from ledger.services.loans.position import Balances, balances_of
+from ledger.services.loans.release import ReleaseResult, record_deposit_release
+from ledger.services.loans.schedules import add_holiday, reschedule
+from ledger.services.loans.views import InstallmentView, LoanView, get_loan, list_loans
+from ledger.services.loans.write_off import approve_write_off, propose_write_off, reject_write_off
+
+__all__ = [
+    "MAX_REASON",
+    "OPEN_STATUSES",
+    "Balances",
+    "InstallmentView",
+    "LoanPolicy",
+    "LoanView",
+    "MoneyResult",
+    "PaymentIn",
+    "Portfolio",
+    "ReleaseResult",
+    "add_holiday",
+    "amend_application",
+    "approve",
+    "approve_write_off",
+    "balances_of",
+    "check_eligibility",
+    "disburse",
+    "erase_beneficiary",
+    "get_loan",
+    "list_loans",
+    "open_application",
+    "override_eligibility",
+    "portfolio",
+    "portfolio_in",
+    "propose_write_off",
+    "read_beneficiary",
+    "record_contract_signed",
+    "record_deposit_release",
+    "record_payment",
+    "record_payment_in",
+    "record_payments_in",
+    "refund_credit",
+    "register_beneficiary",
+    "reject",
+    "reject_write_off",
+    "reschedule",
+    "reverse_payment",
+    "reverse_payment_in",
+    "sign_contract",
+    "submit",
+    "undo_approval",
+    "undo_disbursement",
+    "update_beneficiary",
+    "vars_of",
+    "withdraw",
+]

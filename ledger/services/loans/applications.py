@@ -1,0 +1,276 @@
+"""Applications and eligibility: opened, amended, checked against the rules, submitted."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from ledger.domain.accounts import AccountRole
+from ledger.domain.eligibility import PERSONAL_RULES, ApplicationFacts, decide
+from ledger.domain.errors import (
+    Conflict,
+    PermissionDenied,
+    ValidationError,
+)
+from ledger.domain.loans import (
+    Loan,
+    LoanAction,
+    LoanStatus,
+    LoanTerms,
+    loan_id_for,
+    next_status,
+)
+from ledger.domain.money import Money, from_minor
+from ledger.domain.policy import LoanPolicy
+from ledger.domain.references import reference_for
+from ledger.domain.roles import Actor, Permission
+from ledger.domain.schedule import (
+    Schedule,
+    build_schedule,
+)
+from ledger.services.loans.approvals import _void_contract
+from ledger.services.loans.common import OPEN_STATUSES, _reason, _transition
+from ledger.store.loan_repository import Lease, StoredDecision
+from ledger.store.uow import UnitOfWork
+
+
+def _schedule_for(terms: LoanTerms) -> Schedule:
+    return build_schedule(
+        terms.deposit,
+        first_due=terms.first_due_date,
+        count=terms.installments,
+        monthly_amount=terms.monthly_amount,
+        due_day=terms.due_day,
+        whole_units=terms.whole_units,
+    )
+
+
+def _check_lease(terms: LoanTerms, schedule: Schedule) -> None:
+    if terms.lease_end is not None and schedule.maturity > terms.lease_end:
+        raise ValidationError(
+            f"the last installment would fall due on {schedule.maturity}, after the lease ends "
+            f"on {terms.lease_end}; choose fewer installments",
+            "installments",
+        )
+
+
+def open_application(
+    uow: UnitOfWork,
+    actor: Actor,
+    beneficiary_id: str,
+    terms: LoanTerms,
+    lease: Lease,
+    policy: LoanPolicy,
+) -> Loan:
+    actor.require(Permission.LOANS_APPLY)
+    _check_lease_texts(lease)
+    schedule = _schedule_for(terms)
+    _check_lease(terms, schedule)
+    with uow:
+        uow.journal.lock_head()  # loan numbers are handed out one at a time
+        person = uow.beneficiaries.get(beneficiary_id)
+        if person.erased:
+            raise Conflict(f"the personal data of {beneficiary_id} was erased", "beneficiary_id")
+        if person.currency != terms.currency:
+            raise ValidationError(
+                f"the fund lends in {person.currency}, not {terms.currency}", "deposit"
+            )
+        number = uow.loans.next_number()
+        loan = Loan(
+            id=loan_id_for(number),
+            number=number,
+            beneficiary_id=beneficiary_id,
+            status=LoanStatus.DRAFT,
+            terms=terms,
+            reference=reference_for(policy.kind_for(terms.currency), number, policy.qrr_prefix),
+            account_id=None,
+            created_by=actor.name,
+            submitted_by=None,
+            approved_by=None,
+            disbursement_entry_id=None,
+            written_off=False,
+            version=1,
+        )
+        uow.loans.add_loan(loan, lease, now=uow.now())
+        uow.loans.add_schedule(
+            loan.id, schedule, reason="application", actor=actor.name, now=uow.now()
+        )
+        uow.loans.add_event(
+            loan.id,
+            at=uow.now(),
+            actor=actor.name,
+            action="open",
+            from_status=LoanStatus.DRAFT,
+            to_status=LoanStatus.DRAFT,
+        )
+        uow.audit_event(actor, action="loan_open", target=f"loan:{loan.id}")
+        uow.commit()
+    return loan
+
+
+def _check_lease_texts(lease: Lease) -> None:
+    if lease.landlord_name is not None and len(lease.landlord_name) > 200:
+        raise ValidationError("the landlord's name is longer than 200 characters", "landlord")
+    if lease.property_address is not None and len(lease.property_address) > 500:
+        raise ValidationError("the address is longer than 500 characters", "address")
+
+
+def amend_application(
+    uow: UnitOfWork, actor: Actor, loan_id: str, terms: LoanTerms, lease: Lease
+) -> Loan:
+    """Change a draft's terms; a new schedule version replaces the old one (kept as history)."""
+    actor.require(Permission.LOANS_APPLY)
+    _check_lease_texts(lease)
+    schedule = _schedule_for(terms)
+    _check_lease(terms, schedule)
+    with uow:
+        loan = uow.loans.get(loan_id, lock=True)
+        if loan.status is not LoanStatus.DRAFT:
+            raise Conflict(
+                f"loan {loan_id} is {loan.status.value}; only a draft can be changed", "status"
+            )
+        if terms.currency != loan.currency:
+            raise ValidationError(f"the loan is in {loan.currency}", "deposit")
+        loan = uow.loans.update_terms(loan, terms)
+        uow.loans.update_lease(loan_id, lease)
+        uow.loans.add_schedule(
+            loan_id, schedule, reason="application amended", actor=actor.name, now=uow.now()
+        )
+        loan = _void_contract(uow, actor, loan, "application amended")
+        uow.audit_event(actor, action="loan_amend", target=f"loan:{loan_id}")
+        uow.commit()
+    return loan
+
+
+def _facts(uow: UnitOfWork, loan: Loan, schedule: Schedule) -> ApplicationFacts:
+    person = uow.beneficiaries.get(loan.beneficiary_id)
+    if person.personal is None:
+        raise Conflict("the beneficiary's personal data was erased", "beneficiary_id")
+    p = person.personal
+    others = [ln for ln in uow.loans.of_beneficiary(loan.beneficiary_id) if ln.id != loan.id]
+    cur = loan.currency
+    bank = uow.accounts.by_role(AccountRole.BANK, cur)
+    committed = uow.loans.committed_minor(
+        cur, (LoanStatus.APPROVED, LoanStatus.CONTRACT_SIGNED), exclude=loan.id
+    )
+    return ApplicationFacts(
+        deposit=loan.terms.deposit,
+        monthly_rent=loan.terms.monthly_rent,
+        jurisdiction=loan.terms.jurisdiction,
+        lease_start=loan.terms.lease_start,
+        lease_end=loan.terms.lease_end,
+        installments=len(schedule.installments),
+        installment=schedule.installments[0].amount,
+        monthly_net_income=p.monthly_net_income,
+        own_savings=p.own_savings,
+        permit_end=p.permit_end_date,
+        has_permit_status=p.residence_status is not None,
+        other_open_loans=sum(1 for ln in others if ln.status in OPEN_STATUSES),
+        past_write_offs=sum(1 for ln in others if ln.written_off),
+        public_alternatives=loan.terms.public_alternatives,
+        available_cash=from_minor(bank.balance_minor - committed, cur),
+        decision_date=uow.today(),
+    )
+
+
+def _decide(uow: UnitOfWork, actor: Actor, loan: Loan, policy: LoanPolicy) -> StoredDecision:
+    _, schedule = uow.loans.schedule(loan.id)
+    facts = _facts(uow, loan, schedule)
+    decision = decide(facts, policy.rules)
+    recorded = {
+        k: (str(v.amount) if isinstance(v, Money) else v) for k, v in vars_of(facts).items()
+    }
+    uow.loans.add_decision(loan.id, decision, recorded, actor=actor.name, now=uow.now())
+    stored = uow.loans.latest_decision(loan.id)
+    if stored is None:
+        raise RuntimeError(f"the eligibility decision of {loan.id} cannot be read back")
+    return stored
+
+
+def _as_seen_by(actor: Actor, decision: StoredDecision | None) -> StoredDecision | None:
+    """A decision as ``actor`` may see it: a role without the right to see personal data gets
+    no facts and no reasons of the rules that quote them (every rule's outcome stays)."""
+    if decision is None or actor.can(Permission.PERSONAL_READ):
+        return decision
+    return replace(
+        decision,
+        facts=None,
+        results=[
+            {**r, "reason": None} if r["rule"] in PERSONAL_RULES else r for r in decision.results
+        ],
+    )
+
+
+def vars_of(facts: ApplicationFacts) -> dict[str, Any]:
+    return {name: getattr(facts, name) for name in facts.__slots__}
+
+
+def check_eligibility(
+    uow: UnitOfWork, actor: Actor, loan_id: str, policy: LoanPolicy
+) -> StoredDecision:
+    """Run the rules now and store the decision with its inputs and the rules' version."""
+    actor.require(Permission.LOANS_APPLY)
+    with uow:
+        loan = uow.loans.get(loan_id)
+        if loan.status not in (LoanStatus.DRAFT, LoanStatus.SUBMITTED):
+            raise Conflict(
+                f"loan {loan_id} is {loan.status.value}; eligibility is decided before approval",
+                "status",
+            )
+        stored = _decide(uow, actor, loan, policy)
+        uow.audit_event(
+            actor,
+            action="loan_eligibility",
+            target=f"loan:{loan_id}",
+            details={"outcome": stored.outcome},
+        )
+        uow.commit()
+    shown = _as_seen_by(actor, stored)
+    if shown is None:
+        raise RuntimeError(f"the eligibility decision of {loan_id} cannot be read back")
+    return shown
+
+
+def submit(uow: UnitOfWork, actor: Actor, loan_id: str, policy: LoanPolicy) -> Loan:
+    """Submit for approval; eligibility is decided (and stored) as part of it."""
+    actor.require(Permission.LOANS_APPLY)
+    with uow:
+        loan = uow.loans.get(loan_id, lock=True)
+        target = next_status(loan.status, LoanAction.SUBMIT)
+        _decide(uow, actor, loan, policy)
+        loan = _transition(uow, actor, loan, LoanAction.SUBMIT, target, submitted_by=actor.name)
+        uow.commit()
+    return loan
+
+
+def override_eligibility(
+    uow: UnitOfWork, actor: Actor, loan_id: str, reason: str
+) -> StoredDecision:
+    """A supervisor accepts a fail or review with a written reason, never on their own case."""
+    actor.require(Permission.ELIGIBILITY_OVERRIDE)
+    why = _reason(reason)
+    with uow:
+        loan = uow.loans.get(loan_id)
+        if actor.name in (loan.created_by, loan.submitted_by):
+            raise PermissionDenied(
+                "you opened or submitted this application; another supervisor must decide"
+            )
+        decision = uow.loans.latest_decision(loan_id)
+        if decision is None:
+            raise Conflict("no eligibility decision yet; submit the application first", "status")
+        if decision.outcome == "pass":
+            raise Conflict("the application passed; there is nothing to override", "outcome")
+        if decision.override_by is not None:
+            raise Conflict(f"already overridden by {decision.override_by}", "outcome")
+        uow.loans.override_decision(decision.id, actor=actor.name, reason=why or "", now=uow.now())
+        uow.audit_event(
+            actor,
+            action="eligibility_override",
+            target=f"loan:{loan_id}",
+            details={"outcome": decision.outcome},
+        )
+        uow.commit()
+        stored = _as_seen_by(actor, uow.loans.latest_decision(loan_id))
+    if stored is None:
+        raise RuntimeError(f"the eligibility decision of {loan_id} cannot be read back")
+    return stored

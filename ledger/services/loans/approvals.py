@@ -1,0 +1,144 @@
+"""Approval (four eyes), rejection, withdrawal, and the signed contract a payout needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ledger.services.loans as package  # see _require_signed_contract's docstring
+from ledger.domain.errors import (
+    Conflict,
+    PermissionDenied,
+)
+from ledger.domain.loans import (
+    Loan,
+    LoanAction,
+    LoanStatus,
+    next_status,
+)
+from ledger.domain.money import to_minor
+from ledger.domain.roles import Actor, Permission
+from ledger.services.loans.common import _reason, _transition
+from ledger.store.uow import UnitOfWork
+
+
+def approve(uow: UnitOfWork, actor: Actor, loan_id: str) -> Loan:
+    """Four eyes: approved by someone other than who opened or submitted it, with an
+    accepted decision."""
+    actor.require(Permission.LOANS_APPROVE)
+    with uow:
+        loan = uow.loans.get(loan_id, lock=True)
+        target = next_status(loan.status, LoanAction.APPROVE)
+        if actor.name in (loan.created_by, loan.submitted_by):
+            done = "submitted" if actor.name == loan.submitted_by else "opened"
+            raise PermissionDenied(
+                f"you {done} this application; another caseworker or an admin must approve it"
+            )
+        decision = uow.loans.latest_decision(loan_id)
+        if decision is None or not decision.accepted:
+            outcome = decision.outcome if decision else "missing"
+            raise Conflict(
+                f"the eligibility decision is '{outcome}'; a supervisor must override it with "
+                "a reason, or the application be amended, before approval",
+                "eligibility",
+            )
+        loan = _transition(uow, actor, loan, LoanAction.APPROVE, target, approved_by=actor.name)
+        uow.commit()
+    return loan
+
+
+def _simple(
+    uow: UnitOfWork,
+    actor: Actor,
+    loan_id: str,
+    action: LoanAction,
+    reason: str | None,
+    permission: Permission,
+    **values: Any,
+) -> Loan:
+    actor.require(permission)
+    with uow:
+        loan = uow.loans.get(loan_id, lock=True)
+        target = next_status(loan.status, action)
+        loan = _transition(uow, actor, loan, action, target, reason=reason, **values)
+        uow.commit()
+    return loan
+
+
+def reject(uow: UnitOfWork, actor: Actor, loan_id: str, reason: str) -> Loan:
+    return _simple(
+        uow, actor, loan_id, LoanAction.REJECT, _reason(reason), Permission.LOANS_APPROVE
+    )
+
+
+def withdraw(uow: UnitOfWork, actor: Actor, loan_id: str, reason: str) -> Loan:
+    return _simple(
+        uow, actor, loan_id, LoanAction.WITHDRAW, _reason(reason), Permission.LOANS_APPLY
+    )
+
+
+def undo_approval(uow: UnitOfWork, actor: Actor, loan_id: str, reason: str) -> Loan:
+    return _simple(
+        uow,
+        actor,
+        loan_id,
+        LoanAction.UNDO_APPROVAL,
+        _reason(reason),
+        Permission.LOANS_APPROVE,
+        approved_by=None,
+    )
+
+
+def sign_contract(uow: UnitOfWork, actor: Actor, loan_id: str) -> Loan:
+    """Approved -> contract signed, once the current contract version is signed by the
+    beneficiary and the fund. Signing for the fund (``contracts.sign_as_fund``) does this by
+    itself; here only for a loan whose state lags behind its signed contract."""
+    actor.require(Permission.LOANS_APPLY)
+    with uow:
+        loan = record_contract_signed(uow, actor, uow.loans.get(loan_id, lock=True))
+        uow.commit()
+    return loan
+
+
+def record_contract_signed(uow: UnitOfWork, actor: Actor, loan: Loan) -> Loan:
+    """Approved -> contract signed, inside the caller's transaction: the contract service
+    (``services/contracts.py``) calls this when the fund signs what the beneficiary signed."""
+    target = next_status(loan.status, LoanAction.SIGN_CONTRACT)
+    package._require_signed_contract(uow, loan)
+    return _transition(uow, actor, loan, LoanAction.SIGN_CONTRACT, target)
+
+
+def _require_signed_contract(uow: UnitOfWork, loan: Loan) -> None:
+    """The contract version in force is signed by both, for this amount and schedule.
+
+    Called as ``ledger.services.loans._require_signed_contract`` (looked up on the package at
+    each call), as it was when the loans were one module: tests whose subject is not the
+    contract document stand in for it there (``tests/statement_helpers.py``)."""
+    signed = uow.documents.signed_contract(loan.id)
+    version, _ = uow.loans.schedule(loan.id)
+    if (
+        signed is None
+        or signed.schedule_version != version
+        or signed.principal_minor != to_minor(loan.terms.deposit)
+    ):
+        raise Conflict(
+            f"loan {loan.id} is paid out only once its current contract version is signed by "
+            "the beneficiary and by the fund",
+            "contract",
+        )
+
+
+def _void_contract(uow: UnitOfWork, actor: Actor, loan: Loan, why: str) -> Loan:
+    """A new amount or schedule voids the contract in force: a new version must be signed."""
+    version = uow.documents.void_current(loan.id, at=uow.now(), actor=actor.name, reason=why)
+    if version is not None:
+        uow.audit_event(
+            actor,
+            action="contract_voided",
+            target=f"loan:{loan.id}",
+            details={"version": version},
+        )
+    if loan.status is LoanStatus.CONTRACT_SIGNED:
+        return _transition(
+            uow, actor, loan, LoanAction.VOID_CONTRACT, LoanStatus.APPROVED, reason=why
+        )
+    return loan

@@ -1,0 +1,170 @@
+"""Paying a loan out, and undoing the payout while nothing was repaid."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import ledger.services.loans as package  # see _require_signed_contract's docstring
+from ledger.domain import postings
+from ledger.domain.accounts import AccountRole, AccountSpec, AccountType
+from ledger.domain.errors import (
+    Conflict,
+    ValidationError,
+)
+from ledger.domain.journal import reversal_of
+from ledger.domain.loans import (
+    Loan,
+    LoanAction,
+    next_status,
+)
+from ledger.domain.money import from_minor
+from ledger.domain.roles import Actor, Permission
+from ledger.services.journal import post_in
+from ledger.services.loans.common import (
+    MoneyResult,
+    _code,
+    _money_command,
+    _reason,
+    _request,
+    _transition,
+)
+from ledger.services.loans.position import _position
+from ledger.store.uow import UnitOfWork
+
+
+def _loan_account(uow: UnitOfWork, loan: Loan) -> str:
+    if loan.account_id is not None:
+        return loan.account_code
+    control = uow.accounts.by_role(AccountRole.LOANS_RECEIVABLE, loan.currency)
+    if uow.accounts.find(loan.account_code) is None:
+        uow.accounts.add(
+            AccountSpec(
+                code=loan.account_code,
+                name=f"Loan {loan.id}",
+                type=AccountType.ASSET,
+                currency=loan.currency,
+                role=AccountRole.LOAN,
+                parent_code=control.code,
+            ),
+            now=uow.now(),
+        )
+    return loan.account_code
+
+
+def disburse(
+    uow: UnitOfWork, actor: Actor, loan_id: str, *, on: date, idempotency_key: str
+) -> MoneyResult:
+    """Pay the deposit out: Dr the loan's sub-account, Cr bank. The bank may not go below zero."""
+    request = _request(loan_id=loan_id, on=on)
+    with uow:
+        original, loan = _money_command(
+            uow,
+            actor,
+            Permission.LOANS_DISBURSE,
+            command="disburse",
+            key=idempotency_key,
+            request=request,
+            loan_id=loan_id,
+        )
+        if original:
+            return MoneyResult(loan, original, True)
+        target = next_status(loan.status, LoanAction.DISBURSE)
+        package._require_signed_contract(uow, loan)
+        if on < loan.terms.lease_start - timedelta(days=90):
+            raise ValidationError("the payout is more than 90 days before the lease starts", "on")
+        code = _loan_account(uow, loan)
+        account = uow.accounts.get(code)
+        amount = loan.terms.deposit
+        draft = postings.disbursement(
+            loan.id,
+            on,
+            loan=code,
+            bank=_code(uow, AccountRole.BANK, loan.currency),
+            amount=amount,
+            idempotency_key=idempotency_key,
+        )
+        posted = post_in(uow, actor, [draft], command="disburse", requests=[request])[0]
+        loan = _transition(
+            uow,
+            actor,
+            loan,
+            LoanAction.DISBURSE,
+            target,
+            entry_id=posted.entry.id,
+            account_id=account.id,
+            disbursement_entry_id=posted.entry.id,
+        )
+        uow.commit()
+    return MoneyResult(loan, posted.entry, False)
+
+
+def undo_disbursement(
+    uow: UnitOfWork, actor: Actor, loan_id: str, *, on: date, reason: str, idempotency_key: str
+) -> MoneyResult:
+    """Reverse a payout while nothing was repaid; the loan goes back to contract signed."""
+    request = _request(loan_id=loan_id, on=on)
+    with uow:
+        original, loan = _money_command(
+            uow,
+            actor,
+            Permission.LOANS_DISBURSE,
+            command="undo_disbursement",
+            key=idempotency_key,
+            request=request,
+            loan_id=loan_id,
+        )
+        if original:
+            return MoneyResult(loan, original, True)
+        why = _reason(reason)
+        target = next_status(loan.status, LoanAction.UNDO_DISBURSEMENT)
+        if loan.disbursement_entry_id is None:
+            raise Conflict(f"loan {loan.id} has no payout to undo", "status")
+        if uow.loans.payments(loan.id, kinds=("repayment", "deposit_release", "recovery")):
+            raise Conflict(
+                f"loan {loan_id} has payments; a disbursement can only be undone while "
+                "nothing was paid",
+                "status",
+            )
+        refunded = -_position(uow, loan)[0].ledger_credit
+        if refunded > 0:
+            # A refund whose payment bounced afterwards: undone, the loan would hide that debt.
+            raise Conflict(
+                f"loan {loan_id}: {from_minor(refunded, loan.currency)} were refunded to the "
+                "beneficiary out of a payment that bounced and are owed back; the payout "
+                "cannot be undone while they are",
+                "status",
+            )
+        file_id = uow.payment_files.live_file_of(loan.disbursement_entry_id)
+        if file_id is not None:
+            status = uow.payment_files.get(file_id).status
+            raise Conflict(
+                f"the payout of loan {loan_id} is in payment file {file_id} ({status}); "
+                + (
+                    "cancel that file first, then undo the payout"
+                    if status == "created"
+                    else "the bank was asked to pay it, so it cannot be undone; if the money "
+                    "comes back, match the bank's line by hand"
+                ),
+                "status",
+            )
+        original = uow.journal.get(loan.disbursement_entry_id)
+        draft = reversal_of(
+            original,
+            booking_date=on,
+            idempotency_key=idempotency_key,
+            # Generic: the journal is hashed and kept for ever; the reason is in loan_events.
+            description=f"Payout of loan {loan.id} undone",
+        )
+        posted = post_in(uow, actor, [draft], command="undo_disbursement", requests=[request])[0]
+        loan = _transition(
+            uow,
+            actor,
+            loan,
+            LoanAction.UNDO_DISBURSEMENT,
+            target,
+            reason=why,
+            entry_id=posted.entry.id,
+            disbursement_entry_id=None,
+        )
+        uow.commit()
+    return MoneyResult(loan, posted.entry, False)

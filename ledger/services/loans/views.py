@@ -1,0 +1,116 @@
+"""Reading loans: one loan as of a date (schedule, payments, arrears, history), or a list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from ledger.domain.errors import ValidationError
+from ledger.domain.loans import (
+    DISBURSED,
+    Loan,
+    LoanStatus,
+)
+from ledger.domain.repayment import Arrears, allocate, arrears
+from ledger.domain.roles import Actor, Permission
+from ledger.services.loans.applications import _as_seen_by
+from ledger.store.loan_repository import Lease, LoanEvent, StoredDecision, WriteOff
+from ledger.store.uow import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class InstallmentView:
+    number: int
+    due_date: date
+    amount: int
+    paid: int
+
+    @property
+    def remaining(self) -> int:
+        return self.amount - self.paid
+
+
+@dataclass(frozen=True, slots=True)
+class LoanView:
+    loan: Loan
+    as_of: date
+    schedule_version: int
+    installments: tuple[InstallmentView, ...]
+    outstanding: int
+    credit: int
+    arrears: Arrears
+    payments: tuple[tuple[int, date, int, str, bool], ...]  # entry, date, amount, kind, reversed
+    events: tuple[LoanEvent, ...]
+    decision: StoredDecision | None
+    pending_write_off: WriteOff | None
+    lease: Lease | None  # personal data: only for roles that may see it
+
+
+def get_loan(uow: UnitOfWork, actor: Actor, loan_id: str, as_of: date | None = None) -> LoanView:
+    """A loan as of a date (today by default): schedule with what is paid, arrears, history."""
+    actor.require(Permission.LOANS_READ)
+    with uow:
+        loan = uow.loans.get(loan_id)
+        day = as_of or uow.today()
+        # As the loan stood that day: the schedule version in force, the payments booked by
+        # then and not reversed by then.
+        version, schedule = uow.loans.schedule(loan_id, uow.loans.schedule_version_on(loan_id, day))
+        all_pays = uow.loans.payments(
+            loan_id,
+            kinds=("repayment", "deposit_release", "refund", "recovery"),
+            include_reversed=True,
+        )
+        valid = [p for p, _, _ in uow.loans.payments(loan_id, as_of=day)]
+        alloc = allocate(schedule.installments, valid)
+        views = tuple(
+            InstallmentView(i.number, i.due_date, i.minor, paid)
+            for i, paid in zip(schedule.installments, alloc.paid, strict=True)
+        )
+        total = sum(i.minor for i in schedule.installments)
+        lease = None
+        if actor.can(Permission.PERSONAL_READ):
+            lease = uow.loans.lease(loan_id)
+            uow.audit_event(
+                actor,
+                action="read_personal_data",
+                target=f"loan:{loan_id}",
+            )
+            uow.commit()
+        disbursed = loan.status in DISBURSED
+        return LoanView(
+            loan=loan,
+            as_of=day,
+            schedule_version=version,
+            installments=views,
+            # A refunded debt (a refund whose payment bounced) is owed too.
+            outstanding=total - alloc.total_paid + alloc.debt
+            if disbursed and not loan.written_off
+            else 0,
+            credit=alloc.credit,
+            arrears=arrears(schedule.installments, valid, day)
+            if disbursed
+            else arrears((), [], day),
+            payments=tuple((p.key, p.on, p.minor, kind, rev) for p, kind, rev in all_pays),
+            events=tuple(uow.loans.events(loan_id)),
+            decision=_as_seen_by(actor, uow.loans.latest_decision(loan_id)),
+            pending_write_off=uow.loans.pending_write_off(loan_id),
+            lease=lease,
+        )
+
+
+def list_loans(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    status: LoanStatus | None = None,
+    beneficiary_id: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Loan], int]:
+    actor.require(Permission.LOANS_READ)
+    if not 1 <= limit <= 500 or offset < 0:
+        raise ValidationError("limit must be 1 to 500 and offset not negative", "limit")
+    with uow:
+        return uow.loans.page(
+            status=status, beneficiary_id=beneficiary_id, limit=limit, offset=offset
+        )
