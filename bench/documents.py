@@ -49,10 +49,11 @@ from ledger.documents.model import (
     legal_basis,
 )
 from ledger.documents.render import render_contract, render_schedule
-from ledger.domain.loans import DepositForm, LoanStatus
+from ledger.domain.loans import DepositForm
 from ledger.domain.money import Money, money, split_evenly
 from ledger.domain.references import ogm_reference
 from ledger.domain.schedule import due_dates
+from ledger.domain.statuses import LoanStatus
 
 TARGET_CONTRACT_S = 1.0
 TARGET_MAILING_S = 300.0

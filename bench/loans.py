@@ -39,12 +39,13 @@ from ledger.demo.loans import sign_contract_on_screen
 from ledger.domain.accounts import AccountRole, AccountSpec, AccountType, default_chart
 from ledger.domain.beneficiaries import PersonalData
 from ledger.domain.eligibility import PublicAlternatives
-from ledger.domain.journal import EntryDraft, EntryKind, Leg
+from ledger.domain.journal import EntryDraft, Leg
 from ledger.domain.loans import LoanTerms
 from ledger.domain.money import from_minor, money
 from ledger.domain.references import ogm_reference
 from ledger.domain.roles import SYSTEM, Actor, Role
 from ledger.domain.schedule import build_schedule
+from ledger.domain.statuses import EntryKind
 from ledger.services import loans
 from ledger.services.contracts import DocumentSettings
 from ledger.services.journal import install_chart, open_account, post

@@ -49,9 +49,10 @@ from sqlalchemy import Engine, create_engine, event, make_url, text
 
 from bench.common import log, write_section
 from ledger.domain.accounts import default_chart
-from ledger.domain.journal import EntryDraft, EntryKind, Leg
+from ledger.domain.journal import EntryDraft, Leg
 from ledger.domain.money import from_minor
 from ledger.domain.roles import SYSTEM, Actor, Role
+from ledger.domain.statuses import EntryKind
 from ledger.services.journal import install_chart, post
 from ledger.services.verify import verify
 from ledger.store import migrate

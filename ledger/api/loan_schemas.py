@@ -25,11 +25,12 @@ from ledger.api.schemas import (
 from ledger.domain.beneficiaries import Beneficiary, PersonalData
 from ledger.domain.eligibility import PublicAlternatives
 from ledger.domain.errors import ValidationError
-from ledger.domain.loans import DepositForm, Loan, LoanStatus, LoanTerms
+from ledger.domain.loans import DepositForm, Loan, LoanTerms
 from ledger.domain.money import Money, money, to_minor
 from ledger.domain.references import ReferenceKind
 from ledger.domain.repayment import AgingBucket
 from ledger.domain.schedule import MAX_INSTALLMENTS, Schedule
+from ledger.domain.statuses import LoanStatus
 from ledger.services.loans import (
     MAX_REASON,
     LoanView,

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field
 
 from ledger.api.schemas import RequestModel
-from ledger.domain.journal import EntryKind
+from ledger.domain.statuses import EntryKind
 from ledger.services.money_json import MoneyOut
 from ledger.services.statements import ImportResult, LineView, StatementReport
 from ledger.store.statement_repository import MatchRecord, StoredLine, StoredStatement

@@ -23,13 +23,12 @@ from typing import Any, BinaryIO
 from lxml import etree
 
 from ledger.bank.files import DEFAULT_MAX_BYTES, Source, open_statement
-from ledger.domain.errors import ValidationError
+from ledger.domain.errors import StatementRefused, ValidationError
 from ledger.domain.money import minor_digits, parse_amount
 from ledger.domain.statements import (
     Direction,
     Statement,
     StatementEntry,
-    StatementRefused,
     amount_text,
     check_statement,
     clip,

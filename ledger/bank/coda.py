@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from ledger.bank.files import DEFAULT_MAX_BYTES, Source, read_all
+from ledger.domain.errors import StatementRefused
 from ledger.domain.money import minor_digits
 from ledger.domain.statements import (
     Direction,
     Statement,
     StatementEntry,
-    StatementRefused,
     check_statement,
     clip,
     normalise_iban,

@@ -17,13 +17,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ledger.bank.files import DEFAULT_MAX_BYTES, Source, read_all
-from ledger.domain.errors import ValidationError
+from ledger.domain.errors import StatementRefused, ValidationError
 from ledger.domain.money import minor_digits
 from ledger.domain.statements import (
     Direction,
     Statement,
     StatementEntry,
-    StatementRefused,
     check_statement,
     clip,
     normalise_iban,

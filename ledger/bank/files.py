@@ -9,7 +9,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import BinaryIO
 
-from ledger.domain.statements import StatementRefused
+from ledger.domain.errors import StatementRefused
 
 #: Default largest statement file: a year of a busy account in camt.053 stays far below it.
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024

@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from ledger.cli.common import get_settings, open_engine, operator, parse_date, unit_of_work
-from ledger.domain.money import from_minor
 
 
 def verify() -> None:
@@ -46,6 +45,7 @@ def trial_balance_cmd(
     as_of: Annotated[str | None, typer.Option(help="Date YYYY-MM-DD (default: today)")] = None,
 ) -> None:
     """Debit and credit balance of every account; each currency must total zero."""
+    from ledger.domain.money import from_minor
     from ledger.services.journal import trial_balance
 
     day = parse_date(as_of, "--as-of") if as_of else None

@@ -14,8 +14,7 @@ import typer
 
 from ledger.cli.common import fail, get_settings, open_engine, operator, parse_date, unit_of_work
 from ledger.domain.errors import LedgerError
-from ledger.domain.loans import LoanStatus
-from ledger.domain.money import from_minor
+from ledger.domain.statuses import LoanStatus
 
 if TYPE_CHECKING:
     from ledger.domain.loans import Loan
@@ -29,6 +28,8 @@ PAGE = 500
 
 
 def _money(minor: int, currency: str) -> str:
+    from ledger.domain.money import from_minor
+
     return str(from_minor(minor, currency).amount)
 
 

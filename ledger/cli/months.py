@@ -8,7 +8,6 @@ import typer
 
 from ledger.cli.common import fail, get_settings, open_engine, operator, policy, unit_of_work
 from ledger.domain.errors import LedgerError
-from ledger.domain.money import from_minor
 
 if TYPE_CHECKING:
     from ledger.domain.reconciliation import MonthReconciliation
@@ -47,6 +46,8 @@ def month_reconcile(
 
 def _reconciliation_lines(month: str, recs: list[MonthReconciliation]) -> list[str]:
     """The reconciliation as a person reads it: the figures, then what to do."""
+    from ledger.domain.money import from_minor
+
     ok = all(r.reconciled for r in recs)
     closed = " (closed)" if any(r.closed for r in recs) else ""
     out = [f"{month}: {'reconciled' if ok else 'NOT reconciled'}{closed}"]

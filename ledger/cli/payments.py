@@ -15,7 +15,6 @@ import typer
 
 from ledger.cli.common import fail, get_settings, open_engine, operator, parse_date, unit_of_work
 from ledger.domain.errors import LedgerError
-from ledger.domain.money import from_minor
 
 if TYPE_CHECKING:
     from ledger.store.payment_file_repository import StoredPaymentFile
@@ -27,6 +26,8 @@ payment_app = typer.Typer(
 
 
 def _money(minor: int, currency: str) -> str:
+    from ledger.domain.money import from_minor
+
     return f"{from_minor(minor, currency).amount} {currency}"
 
 

@@ -13,9 +13,7 @@ import typer
 from ledger.bank.files import StatementFormat
 from ledger.cli.common import fail, get_settings, open_engine, operator, unit_of_work
 from ledger.domain.errors import LedgerError
-from ledger.domain.journal import EntryKind
-from ledger.domain.money import from_minor
-from ledger.domain.statements import LineState
+from ledger.domain.statuses import EntryKind, LineState
 
 if TYPE_CHECKING:
     from ledger.services.statements import LineView
@@ -52,6 +50,7 @@ def import_file(
     closing: Annotated[str | None, typer.Option(help="CSV: closing balance, to check")] = None,
 ) -> None:
     """Import every statement in FILE: checked, booked and matched, all or nothing."""
+    from ledger.domain.money import from_minor
     from ledger.fund.hash_key import load_hash_key
     from ledger.services import statements
     from ledger.services.statements import ImportOptions, fund_ibans
@@ -92,6 +91,7 @@ def list_statements(
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
 ) -> None:
     """Imported statements, latest first."""
+    from ledger.domain.money import from_minor
     from ledger.services import statements
 
     engine = open_engine(get_settings())
@@ -111,6 +111,8 @@ def list_statements(
 
 
 def _show_line(view: LineView) -> None:
+    from ledger.domain.money import from_minor
+
     line = view.line
     amount = from_minor(line.amount_minor, line.currency).amount
     typer.echo(
@@ -129,6 +131,7 @@ def lines(
     limit: Annotated[int, typer.Option(min=1, max=500)] = 100,
 ) -> None:
     """Lines waiting for a match, oldest first."""
+    from ledger.domain.money import from_minor
     from ledger.services import statements
 
     engine = open_engine(get_settings())

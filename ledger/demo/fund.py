@@ -13,9 +13,10 @@ from ledger.demo.loans import build_demo_loans
 from ledger.demo.statements import build_demo_statements
 from ledger.domain.accounts import default_chart
 from ledger.domain.errors import Conflict
-from ledger.domain.journal import EntryDraft, EntryKind, Leg
+from ledger.domain.journal import EntryDraft, Leg
 from ledger.domain.money import money
 from ledger.domain.roles import SYSTEM, Actor, Role
+from ledger.domain.statuses import EntryKind
 from ledger.services import journal, periods, users
 from ledger.services.contracts import DocumentSettings
 from ledger.store.uow import UnitOfWork

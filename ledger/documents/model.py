@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 
 from ledger.domain.beneficiaries import PersonalData
 from ledger.domain.errors import ValidationError
-from ledger.domain.loans import DISBURSED, DepositForm, LoanStatus
+from ledger.domain.loans import DISBURSED, DepositForm
 from ledger.domain.money import Money, from_minor, to_minor
 from ledger.domain.references import PaymentReference, ReferenceKind
+from ledger.domain.statuses import LoanStatus
 
 if TYPE_CHECKING:
     from ledger.config import Settings

@@ -89,3 +89,13 @@ class AuthenticationFailed(LedgerError):
     code = "unauthenticated"
     status = 401
     title = "Authentication required"
+
+
+class StatementRefused(ValidationError):
+    """A statement file that cannot be imported: broken, hostile, or figures that disagree."""
+
+    code = "statement-refused"
+    title = "Bank statement refused"
+
+    def __init__(self, detail: str, field: str | None = "file") -> None:
+        super().__init__(detail, field)

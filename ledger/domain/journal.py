@@ -15,12 +15,12 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timezone
-from enum import StrEnum
 from typing import Any
 
 from ledger.domain.accounts import CODE_PATTERN, check_code
 from ledger.domain.errors import UnbalancedEntry, ValidationError
 from ledger.domain.money import Money, from_minor, to_minor
+from ledger.domain.statuses import EntryKind
 
 GENESIS_HASH = "0" * 64
 MAX_DESCRIPTION = 500
@@ -30,23 +30,6 @@ _REFERENCE = re.compile(r"^[\x21-\x7e]{1,64}$")
 _code_match = CODE_PATTERN.match
 # Frozen dataclasses set their derived fields the way their generated __init__ does.
 _set = object.__setattr__
-
-
-class EntryKind(StrEnum):
-    CAPITAL = "capital"
-    DONATION = "donation"
-    BANK_CHARGE = "bank_charge"
-    TRANSFER = "transfer"
-    ADJUSTMENT = "adjustment"
-    REVERSAL = "reversal"
-    DISBURSEMENT = "disbursement"
-    REPAYMENT = "repayment"
-    REFUND = "refund"
-    DEPOSIT_RELEASE = "deposit_release"
-    WRITE_OFF = "write_off"
-    RECOVERY = "recovery"
-    UNIDENTIFIED_RECEIPT = "unidentified_receipt"
-    REALLOCATION = "reallocation"  # moves money between a loan and its beneficiary credit
 
 
 #: Kinds a treasurer may post by hand; loan movements come only through the loan services.

@@ -17,19 +17,7 @@ from ledger.domain.eligibility import PublicAlternatives
 from ledger.domain.errors import Conflict, ValidationError
 from ledger.domain.money import Money, to_minor
 from ledger.domain.references import PaymentReference
-
-
-class LoanStatus(StrEnum):
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    APPROVED = "approved"
-    CONTRACT_SIGNED = "contract_signed"
-    ACTIVE = "active"
-    CLOSED = "closed"
-    OVERPAID = "overpaid"
-    WRITTEN_OFF = "written_off"
-    REJECTED = "rejected"
-    WITHDRAWN = "withdrawn"
+from ledger.domain.statuses import LoanStatus
 
 
 class LoanAction(StrEnum):

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from ledger.domain.journal import EntryDraft, EntryKind, Leg
+from ledger.domain.journal import EntryDraft, Leg
 from ledger.domain.money import Money
+from ledger.domain.statuses import EntryKind
 
 
 def disbursement(

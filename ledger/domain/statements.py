@@ -19,35 +19,12 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 
-from ledger.domain.errors import ValidationError
+from ledger.domain.errors import StatementRefused, ValidationError
 from ledger.domain.money import Money, from_minor
 from ledger.domain.references import PaymentReference, find_reference, parse_reference
 
 #: Longest text kept from a statement (bank references, codes); longer is cut.
 MAX_TEXT = 140
-
-
-class StatementRefused(ValidationError):
-    """A statement file that cannot be imported: broken, hostile, or figures that disagree."""
-
-    code = "statement-refused"
-    title = "Bank statement refused"
-
-    def __init__(self, detail: str, field: str | None = "file") -> None:
-        super().__init__(detail, field)
-
-
-class LineState(StrEnum):
-    """What became of a statement line (the import and the matching by hand set it)."""
-
-    LOAN = "loan"  # booked as a loan's repayment (or recovery)
-    UNIDENTIFIED = "unidentified"  # booked to unidentified receipts, waiting for a match
-    LINKED = "linked"  # explained by an entry booked before (a payout, a refund...)
-    CHARGE = "charge"  # booked to bank charges
-    RETURNED = "returned"  # a returned payment: the payment it returns is reversed
-    MANUAL = "manual"  # booked by the treasurer to an account
-    UNMATCHED = "unmatched"  # nothing explains it yet (a debit)
-    IGNORED = "ignored"  # a zero amount
 
 
 class Direction(StrEnum):

@@ -38,9 +38,10 @@ from ledger.documents.render import render_contract, render_schedule
 from ledger.documents.signing import FundKey, SignatureCheck
 from ledger.documents.store import DocumentStore, DocumentUnavailable
 from ledger.domain.errors import Conflict, NotFound, PermissionDenied
-from ledger.domain.loans import Loan, LoanStatus
+from ledger.domain.loans import Loan
 from ledger.domain.money import to_minor
 from ledger.domain.roles import Actor, Permission
+from ledger.domain.statuses import LoanStatus
 from ledger.services import loans
 from ledger.store.document_repository import (
     BENEFICIARY_KINDS,

@@ -19,10 +19,10 @@ from datetime import date
 
 from ledger.domain.accounts import Account
 from ledger.domain.journal import GENESIS_HASH, Entry, canonical_content, chain_hash
-from ledger.domain.loans import LoanStatus
 from ledger.domain.money import from_minor
 from ledger.domain.repayment import allocate
 from ledger.domain.roles import Actor, Permission
+from ledger.domain.statuses import LoanStatus
 from ledger.store.uow import UnitOfWork
 
 MAX_PROBLEMS = 100

@@ -23,9 +23,10 @@ from ledger.domain.accounts import Account
 from ledger.domain.errors import (
     NotFound,
 )
-from ledger.domain.journal import Entry, EntryDraft, EntryKind, Leg, seal
+from ledger.domain.journal import Entry, EntryDraft, Leg, seal
 from ledger.domain.money import from_minor
 from ledger.domain.posting_rules import balance_changes
+from ledger.domain.statuses import EntryKind
 from ledger.store.account_repository import AccountRepository
 from ledger.store.driver import COPY_FROM, Sql
 from ledger.store.tables import (

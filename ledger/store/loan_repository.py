@@ -16,11 +16,12 @@ from sqlalchemy.orm import aliased
 from ledger.domain.beneficiaries import checked_iban
 from ledger.domain.eligibility import Decision, PublicAlternatives
 from ledger.domain.errors import Conflict, NotFound
-from ledger.domain.loans import DepositForm, Loan, LoanStatus, LoanTerms
+from ledger.domain.loans import DepositForm, Loan, LoanTerms
 from ledger.domain.money import from_minor, to_minor
 from ledger.domain.references import PaymentReference, ReferenceKind
 from ledger.domain.repayment import DueAmount, PaymentEvent
 from ledger.domain.schedule import Installment, Schedule
+from ledger.domain.statuses import LoanStatus
 from ledger.store.tables import (
     accounts,
     deposit_releases,

@@ -9,9 +9,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from ledger.bank.writers import camt053
-from ledger.domain.journal import EntryDraft, EntryKind, Leg
+from ledger.domain.journal import EntryDraft, Leg
 from ledger.domain.money import money
 from ledger.domain.roles import Role
+from ledger.domain.statuses import EntryKind
 from ledger.services.journal import post_manual_entry
 from ledger.store.uow import UnitOfWork
 from tests.api.conftest import Login

@@ -7,9 +7,10 @@ from typing import Any
 
 from ledger.domain.beneficiaries import Beneficiary, PersonalData
 from ledger.domain.eligibility import PublicAlternatives
-from ledger.domain.loans import DepositForm, Loan, LoanStatus, LoanTerms
+from ledger.domain.loans import DepositForm, Loan, LoanTerms
 from ledger.domain.money import Money, money, to_minor
 from ledger.domain.roles import Actor, Role
+from ledger.domain.statuses import LoanStatus
 from ledger.services import loans
 from ledger.services.loans import Balances, LoanPolicy
 from ledger.services.verify import verify

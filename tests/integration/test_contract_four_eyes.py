@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ledger.domain.errors import PermissionDenied
-from ledger.domain.loans import LoanStatus
+from ledger.domain.statuses import LoanStatus
 from ledger.services import contracts, loans
 from ledger.services.contracts import DocumentSettings
 from ledger.store.document_repository import DocumentKind

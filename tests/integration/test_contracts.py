@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from sqlalchemy import func, select, text
 
 from ledger.domain.errors import Conflict, NotFound, ValidationError
-from ledger.domain.loans import LoanStatus
+from ledger.domain.statuses import LoanStatus
 from ledger.services import contracts, loans
 from ledger.services.contracts import DocumentSettings
 from ledger.store.document_repository import DocumentKind

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ledger.domain.errors import Conflict
-from ledger.domain.loans import LoanStatus
+from ledger.domain.statuses import LoanStatus
 from ledger.services.journal import reverse_entry
 from ledger.store.uow import UnitOfWork
 from tests.conftest import TREASURER

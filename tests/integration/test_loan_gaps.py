@@ -15,9 +15,10 @@ import pytest
 from sqlalchemy import select
 
 from ledger.domain.errors import Conflict, IdempotencyConflict, PermissionDenied
-from ledger.domain.loans import Loan, LoanStatus
+from ledger.domain.loans import Loan
 from ledger.domain.money import money
 from ledger.domain.repayment import AgingBucket
+from ledger.domain.statuses import LoanStatus
 from ledger.services import loans
 from ledger.store.tables import journal_entries
 from ledger.store.uow import UnitOfWork

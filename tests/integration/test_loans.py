@@ -24,10 +24,10 @@ from ledger.domain.errors import (
     PermissionDenied,
     ValidationError,
 )
-from ledger.domain.journal import EntryKind
-from ledger.domain.loans import Loan, LoanStatus
+from ledger.domain.loans import Loan
 from ledger.domain.money import money
 from ledger.domain.repayment import AgingBucket
+from ledger.domain.statuses import EntryKind, LoanStatus
 from ledger.services import loans
 from ledger.services.periods import close_month
 from ledger.store.loan_repository import Lease

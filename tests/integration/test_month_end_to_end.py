@@ -14,9 +14,9 @@ from pypdf import PdfReader
 from ledger.bank.pain001 import Debtor
 from ledger.bank.writers import camt053
 from ledger.domain.errors import NotReconciled
-from ledger.domain.journal import EntryKind
 from ledger.domain.money import money
 from ledger.domain.statements import end_to_end_id
+from ledger.domain.statuses import EntryKind
 from ledger.services import loans, reports
 from ledger.services import payment_files as pf
 from ledger.services.periods import close_month

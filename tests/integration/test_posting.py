@@ -20,7 +20,8 @@ from ledger.domain.errors import (
     Overdraft,
     ValidationError,
 )
-from ledger.domain.journal import GENESIS_HASH, EntryDraft, EntryKind
+from ledger.domain.journal import GENESIS_HASH, EntryDraft
+from ledger.domain.statuses import EntryKind
 from ledger.services.journal import (
     close_account,
     get_entry,

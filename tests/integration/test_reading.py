@@ -9,9 +9,9 @@ import pytest
 
 from ledger.domain.accounts import AccountRole, AccountSpec, AccountType
 from ledger.domain.errors import NotFound, ValidationError
-from ledger.domain.journal import EntryKind
 from ledger.domain.money import from_minor, money
 from ledger.domain.roles import SYSTEM
+from ledger.domain.statuses import EntryKind
 from ledger.services.journal import (
     balance,
     get_account,

@@ -13,11 +13,11 @@ import pytest
 from ledger.bank.writers import camt053
 from ledger.domain.accounts import AccountRole, AccountSpec, AccountType
 from ledger.domain.errors import NotReconciled, PermissionDenied, ValidationError
-from ledger.domain.journal import EntryKind
 from ledger.domain.money import money
 from ledger.domain.reconciliation import MonthReconciliation
 from ledger.domain.roles import Actor
 from ledger.domain.statements import Statement, end_to_end_id
+from ledger.domain.statuses import EntryKind
 from ledger.services import journal, loans
 from ledger.services.periods import close_month, list_periods
 from ledger.services.reconciliation import reconcile

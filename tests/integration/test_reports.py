@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from ledger.domain.errors import PermissionDenied, ValidationError
-from ledger.domain.loans import LoanStatus
+from ledger.domain.statuses import LoanStatus
 from ledger.services import loans, reports
 from ledger.services.journal import balance
 from ledger.services.reports import JOURNAL_COLUMNS, TRIAL_BALANCE_COLUMNS

@@ -10,13 +10,14 @@ from sqlalchemy import Engine, select, text, update
 
 from ledger.bank.csv_statement import CsvMapping
 from ledger.bank.writers import camt053, coda, csv_export
-from ledger.domain.errors import Conflict, LedgerError, PermissionDenied
-from ledger.domain.journal import Entry, EntryKind
-from ledger.domain.loans import Loan, LoanStatus
+from ledger.domain.errors import Conflict, LedgerError, PermissionDenied, StatementRefused
+from ledger.domain.journal import Entry
+from ledger.domain.loans import Loan
 from ledger.domain.money import money
 from ledger.domain.references import ReferenceKind
 from ledger.domain.roles import SYSTEM
-from ledger.domain.statements import StatementRefused, end_to_end_id
+from ledger.domain.statements import end_to_end_id
+from ledger.domain.statuses import EntryKind, LoanStatus
 from ledger.services import loans
 from ledger.services.statements import (
     book_line,

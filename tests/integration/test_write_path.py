@@ -15,9 +15,10 @@ import pytest
 from sqlalchemy import Engine, event
 
 from ledger.domain.accounts import default_chart
-from ledger.domain.journal import EntryDraft, EntryKind, Leg
+from ledger.domain.journal import EntryDraft, Leg
 from ledger.domain.money import from_minor
 from ledger.domain.roles import SYSTEM
+from ledger.domain.statuses import EntryKind
 from ledger.services.journal import install_chart, post
 from ledger.services.verify import verify
 from ledger.store.driver import COPY_FROM

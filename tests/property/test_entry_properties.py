@@ -10,15 +10,9 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from ledger.domain.errors import UnbalancedEntry, ValidationError
-from ledger.domain.journal import (
-    MAX_LEGS,
-    Entry,
-    EntryDraft,
-    EntryKind,
-    Leg,
-    seal,
-)
+from ledger.domain.journal import MAX_LEGS, Entry, EntryDraft, Leg, seal
 from ledger.domain.money import from_minor
+from ledger.domain.statuses import EntryKind
 
 CURRENCIES = ["EUR", "CHF", "JPY", "BHD"]
 ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

@@ -36,9 +36,10 @@ from ledger.domain.errors import (
     ValidationError,
 )
 from ledger.domain.errors import Overdraft as OverdraftError
-from ledger.domain.journal import MANUAL_KINDS, EntryDraft, EntryKind, Leg, month_of
+from ledger.domain.journal import MANUAL_KINDS, EntryDraft, Leg, month_of
 from ledger.domain.money import from_minor, split_evenly
 from ledger.domain.roles import SYSTEM
+from ledger.domain.statuses import EntryKind
 from ledger.services.journal import (
     balance,
     close_account,

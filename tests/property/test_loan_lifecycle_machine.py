@@ -42,10 +42,11 @@ from ledger.domain.errors import (
     ValidationError,
 )
 from ledger.domain.journal import month_of
-from ledger.domain.loans import Loan, LoanStatus
+from ledger.domain.loans import Loan
 from ledger.domain.money import from_minor
 from ledger.domain.repayment import allocate
 from ledger.domain.roles import SYSTEM
+from ledger.domain.statuses import LoanStatus
 from ledger.services import loans
 from ledger.services.journal import compute_trial_balance, install_chart
 from ledger.services.periods import close_month, month_end

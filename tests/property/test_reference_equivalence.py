@@ -21,7 +21,7 @@ from moneyed import Currency, CurrencyDoesNotExist, Money, get_currency
 
 from ledger.domain.accounts import check_code
 from ledger.domain.errors import ValidationError
-from ledger.domain.journal import EntryDraft, EntryKind, Leg, canonical_content, month_of
+from ledger.domain.journal import EntryDraft, Leg, canonical_content, month_of
 from ledger.domain.money import (
     MAX_MINOR,
     amount_text,
@@ -30,6 +30,7 @@ from ledger.domain.money import (
     minor_digits,
     to_minor,
 )
+from ledger.domain.statuses import EntryKind
 from ledger.services.journal import draft_request
 from tests.property.test_entry_properties import drafts
 

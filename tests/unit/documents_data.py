@@ -12,11 +12,12 @@ from ledger.documents.model import (
     ScheduleLine,
     legal_basis,
 )
-from ledger.domain.loans import DepositForm, Loan, LoanStatus, LoanTerms
+from ledger.domain.loans import DepositForm, Loan, LoanTerms
 from ledger.domain.money import Money, money, split_evenly, to_minor
 from ledger.domain.references import PaymentReference, ogm_reference, qrr_reference, rf_reference
 from ledger.domain.repayment import Arrears
 from ledger.domain.schedule import due_dates
+from ledger.domain.statuses import LoanStatus
 from ledger.services.loans import InstallmentView, LoanView
 
 ISSUED = date(2026, 1, 10)

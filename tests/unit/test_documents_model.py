@@ -11,9 +11,9 @@ from ledger.config import Settings
 from ledger.documents.model import ContractData, FundInfo, contract_data, schedule_data
 from ledger.domain.beneficiaries import PersonalData
 from ledger.domain.errors import ValidationError
-from ledger.domain.loans import LoanStatus
 from ledger.domain.money import money
 from ledger.domain.references import qrr_reference, rf_reference
+from ledger.domain.statuses import LoanStatus
 from ledger.store.loan_repository import Lease
 from tests.unit.documents_data import contract, fund_chf, fund_eur, view
 

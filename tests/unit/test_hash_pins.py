@@ -16,7 +16,6 @@ import pytest
 from ledger.domain.journal import (
     GENESIS_HASH,
     EntryDraft,
-    EntryKind,
     Leg,
     canonical_content,
     chain_hash,
@@ -24,6 +23,7 @@ from ledger.domain.journal import (
     seal,
 )
 from ledger.domain.money import money
+from ledger.domain.statuses import EntryKind
 from ledger.services.journal import draft_request
 
 UNICODE_DESCRIPTION = (

@@ -17,7 +17,6 @@ from ledger.domain.journal import (
     MAX_LEGS,
     Entry,
     EntryDraft,
-    EntryKind,
     Leg,
     balances_by_account,
     canonical_content,
@@ -29,6 +28,7 @@ from ledger.domain.journal import (
     seal,
 )
 from ledger.domain.money import money
+from ledger.domain.statuses import EntryKind
 
 DAY = date(2026, 3, 1)
 NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)

@@ -15,13 +15,13 @@ from ledger.domain.loans import (
     TRANSITIONS,
     DepositForm,
     LoanAction,
-    LoanStatus,
     LoanTerms,
     derived_status,
     loan_id_for,
     next_status,
 )
 from ledger.domain.money import money
+from ledger.domain.statuses import LoanStatus
 
 S, A = LoanStatus, LoanAction
 

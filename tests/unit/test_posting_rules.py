@@ -9,9 +9,10 @@ import pytest
 
 from ledger.domain.accounts import Account, AccountRole, AccountType
 from ledger.domain.errors import ClosedAccount, ClosedPeriod, Overdraft, ValidationError
-from ledger.domain.journal import EntryDraft, EntryKind, Leg
+from ledger.domain.journal import EntryDraft, Leg
 from ledger.domain.money import money
 from ledger.domain.posting_rules import balance_changes
+from ledger.domain.statuses import EntryKind
 
 
 def account(

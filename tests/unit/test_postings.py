@@ -11,8 +11,9 @@ import pytest
 
 from ledger.domain import postings
 from ledger.domain.errors import ValidationError
-from ledger.domain.journal import EntryDraft, EntryKind
+from ledger.domain.journal import EntryDraft
 from ledger.domain.money import money
+from ledger.domain.statuses import EntryKind
 
 LOAN = "1100-00042"
 BANK, CREDIT, RECOVERIES, LOSSES = "1000", "2100", "4200", "6100"

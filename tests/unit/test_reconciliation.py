@@ -8,7 +8,6 @@ from decimal import Decimal
 
 import pytest
 
-from ledger.domain.journal import EntryKind
 from ledger.domain.reconciliation import (
     MOVEMENT_KINDS,
     RECEIPT_AGES,
@@ -23,6 +22,7 @@ from ledger.domain.reconciliation import (
     movement_kind,
     receipt_age,
 )
+from ledger.domain.statuses import EntryKind
 
 DAY = date(2026, 3, 31)
 PAYOUT = InTransit(41, DAY, "disbursement", "Payout of loan L000007", -170_000)

@@ -16,10 +16,9 @@ from ledger.bank.coda import parse_coda
 from ledger.bank.csv_statement import CsvMapping, parse_csv
 from ledger.bank.files import StatementFormat, detect_format, read_all
 from ledger.bank.writers import camt053, coda, csv_export
-from ledger.domain.errors import ValidationError
+from ledger.domain.errors import StatementRefused, ValidationError
 from ledger.domain.statements import (
     Direction,
-    StatementRefused,
     check_continuity,
     end_to_end_id,
     entry_id_of,

@@ -16,7 +16,8 @@ from ledger.api.schemas import (
     TrialBalanceLineOut,
     TrialBalanceOut,
 )
-from ledger.domain.journal import EntryDraft, EntryKind
+from ledger.domain.journal import EntryDraft
+from ledger.domain.statuses import EntryKind
 from ledger.services import journal
 from ledger.services.journal import Posted
 from ledger.services.money_json import MoneyOut

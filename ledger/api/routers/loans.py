@@ -45,9 +45,9 @@ from ledger.api.loan_schemas import (
 )
 from ledger.api.schemas import CurrencyCode, IsoDate, Page
 from ledger.domain.errors import LedgerError
-from ledger.domain.loans import LoanStatus
 from ledger.domain.policy import LoanPolicy
 from ledger.domain.roles import Permission
+from ledger.domain.statuses import LoanStatus
 from ledger.services import loans
 from ledger.services.loans import MoneyResult
 

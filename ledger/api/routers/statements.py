@@ -24,7 +24,7 @@ from ledger.api.statement_schemas import (
 from ledger.bank.csv_statement import CsvMapping
 from ledger.bank.files import StatementFormat
 from ledger.domain.errors import ValidationError
-from ledger.domain.statements import LineState
+from ledger.domain.statuses import LineState
 from ledger.fund.hash_key import load_hash_key
 from ledger.services import statements
 from ledger.services.statements import ImportOptions, fund_ibans

@@ -12,14 +12,7 @@ from ledger.domain.errors import (
     PermissionDenied,
     ValidationError,
 )
-from ledger.domain.loans import (
-    Loan,
-    LoanAction,
-    LoanStatus,
-    LoanTerms,
-    loan_id_for,
-    next_status,
-)
+from ledger.domain.loans import Loan, LoanAction, LoanTerms, loan_id_for, next_status
 from ledger.domain.money import Money, from_minor
 from ledger.domain.policy import LoanPolicy
 from ledger.domain.references import reference_for
@@ -28,6 +21,7 @@ from ledger.domain.schedule import (
     Schedule,
     build_schedule,
 )
+from ledger.domain.statuses import LoanStatus
 from ledger.services.loans.approvals import _void_contract
 from ledger.services.loans.common import OPEN_STATUSES, _reason, _transition
 from ledger.store.loan_repository import Lease, StoredDecision

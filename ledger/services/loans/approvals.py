@@ -9,14 +9,10 @@ from ledger.domain.errors import (
     Conflict,
     PermissionDenied,
 )
-from ledger.domain.loans import (
-    Loan,
-    LoanAction,
-    LoanStatus,
-    next_status,
-)
+from ledger.domain.loans import Loan, LoanAction, next_status
 from ledger.domain.money import to_minor
 from ledger.domain.roles import Actor, Permission
+from ledger.domain.statuses import LoanStatus
 from ledger.services.loans.common import _reason, _transition
 from ledger.store.uow import UnitOfWork
 

@@ -10,13 +10,10 @@ from typing import Any
 from ledger.domain.accounts import AccountRole
 from ledger.domain.errors import ValidationError
 from ledger.domain.journal import Entry
-from ledger.domain.loans import (
-    Loan,
-    LoanAction,
-    LoanStatus,
-)
+from ledger.domain.loans import Loan, LoanAction
 from ledger.domain.money import Money, to_minor
 from ledger.domain.roles import Actor, Permission
+from ledger.domain.statuses import LoanStatus
 from ledger.services.journal import replay
 from ledger.store.uow import UnitOfWork
 

@@ -18,14 +18,11 @@ from ledger.domain.journal import (
     EntryDraft,
     reversal_of,
 )
-from ledger.domain.loans import (
-    DISBURSED,
-    Loan,
-    LoanStatus,
-)
+from ledger.domain.loans import DISBURSED, Loan
 from ledger.domain.money import Money, from_minor, to_minor
 from ledger.domain.repayment import PaymentEvent
 from ledger.domain.roles import Actor, Permission
+from ledger.domain.statuses import LoanStatus
 from ledger.services.journal import Posted, post_in, replay
 from ledger.services.loans.common import (
     _PENDING,

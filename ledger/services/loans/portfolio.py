@@ -8,9 +8,9 @@ from datetime import date
 from decimal import Decimal
 
 from ledger.domain.aging import Aging, aging_of
-from ledger.domain.loans import LoanStatus
 from ledger.domain.repayment import Arrears, arrears
 from ledger.domain.roles import Actor, Permission
+from ledger.domain.statuses import LoanStatus
 from ledger.store.uow import UnitOfWork
 
 

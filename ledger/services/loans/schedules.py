@@ -12,11 +12,7 @@ from ledger.domain.journal import (
     month_of,
     parse_month,
 )
-from ledger.domain.loans import (
-    DISBURSED,
-    Loan,
-    LoanStatus,
-)
+from ledger.domain.loans import DISBURSED, Loan
 from ledger.domain.money import Money, from_minor
 from ledger.domain.roles import Actor, Permission
 from ledger.domain.schedule import (
@@ -28,6 +24,7 @@ from ledger.domain.schedule import (
     is_month_end,
     skip_month,
 )
+from ledger.domain.statuses import LoanStatus
 from ledger.services.loans.approvals import _void_contract
 from ledger.services.loans.common import _reason
 from ledger.services.loans.position import _position, _settle

@@ -6,13 +6,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from ledger.domain.errors import ValidationError
-from ledger.domain.loans import (
-    DISBURSED,
-    Loan,
-    LoanStatus,
-)
+from ledger.domain.loans import DISBURSED, Loan
 from ledger.domain.repayment import Arrears, allocate, arrears
 from ledger.domain.roles import Actor, Permission
+from ledger.domain.statuses import LoanStatus
 from ledger.services.loans.applications import _as_seen_by
 from ledger.store.loan_repository import Lease, LoanEvent, StoredDecision, WriteOff
 from ledger.store.uow import UnitOfWork

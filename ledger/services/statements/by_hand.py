@@ -10,20 +10,11 @@ from typing import TYPE_CHECKING
 
 from ledger.domain.accounts import AccountRole
 from ledger.domain.errors import Conflict, ValidationError
-from ledger.domain.journal import (
-    MANUAL_KINDS,
-    EntryDraft,
-    EntryKind,
-    month_of,
-    reversal_of,
-)
+from ledger.domain.journal import MANUAL_KINDS, EntryDraft, month_of, reversal_of
 from ledger.domain.money import from_minor
 from ledger.domain.roles import Actor, Permission
-from ledger.domain.statements import (
-    Direction,
-    LineState,
-    StatementEntry,
-)
+from ledger.domain.statements import Direction, StatementEntry
+from ledger.domain.statuses import EntryKind, LineState
 from ledger.services.journal import post_in
 from ledger.services.loans import PaymentIn, record_payments_in, reverse_payment_in
 from ledger.services.statements.common import KEEP_TEXT, PAYABLE

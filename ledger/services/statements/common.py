@@ -10,10 +10,7 @@ from typing import TYPE_CHECKING
 
 from ledger.bank.files import DEFAULT_MAX_BYTES, StatementFormat
 from ledger.domain.errors import ValidationError
-from ledger.domain.loans import LoanStatus
-from ledger.domain.statements import (
-    LineState,
-)
+from ledger.domain.statuses import LineState, LoanStatus
 
 if TYPE_CHECKING:
     from ledger.config import Settings

@@ -14,12 +14,11 @@ from ledger.bank.coda import parse_coda
 from ledger.bank.csv_statement import CsvMapping, parse_csv
 from ledger.bank.files import Source, StatementFormat, detect_format, read_all
 from ledger.domain.accounts import AccountRole
-from ledger.domain.errors import Conflict, NotFound, ValidationError
+from ledger.domain.errors import Conflict, NotFound, StatementRefused, ValidationError
 from ledger.domain.money import from_minor, money, to_minor
 from ledger.domain.roles import Actor, Permission
 from ledger.domain.statements import (
     Statement,
-    StatementRefused,
     amount_text,
     check_continuity,
     check_statement,

@@ -7,23 +7,18 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from ledger.domain.accounts import AccountRole
-from ledger.domain.journal import (
-    EntryDraft,
-    EntryKind,
-    Leg,
-    reversal_of,
-)
+from ledger.domain.journal import EntryDraft, Leg, reversal_of
 from ledger.domain.money import from_minor
 from ledger.domain.roles import Actor
 from ledger.domain.statements import (
     Direction,
-    LineState,
     StatementEntry,
     entry_id_of,
     iban_digest,
     is_charge,
     payment_reference,
 )
+from ledger.domain.statuses import EntryKind, LineState
 from ledger.services.journal import post_in
 from ledger.services.loans import PaymentIn, record_payments_in, reverse_payment_in
 from ledger.services.statements.common import (
