@@ -32,6 +32,9 @@ HEAVY = (
     "ledger.services",
     "ledger.store",
     "ledger.documents",
+    "moneyed",  # with Babel's locale data: a money amount is formatted by the commands only
+    "babel",
+    "lxml",
 )
 
 _LOADED = """
