@@ -12,8 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from tests.api.conftest import MAX_BYTES
-from tests.api.helpers import assert_problem, counts, entry, leg, with_key
+from tests.support.api import MAX_BYTES, assert_problem, counts, entry, leg, with_key
 
 Headers = dict[str, str]
 Body = dict[str, Any]

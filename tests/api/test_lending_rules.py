@@ -11,9 +11,9 @@ from sqlalchemy import Engine
 from ledger.api.app import create_app
 from ledger.config import Settings
 from ledger.domain.errors import ValidationError
-from tests.api.conftest import MAX_BYTES, TTL_MINUTES
-from tests.api.loan_helpers import CW1, TR1, Team, fund, ok, open_loan
-from tests.conftest import Clock
+from tests.support.api import MAX_BYTES, TTL_MINUTES
+from tests.support.api_loans import CW1, TR1, Team, fund, ok, open_loan
+from tests.support.clock import Clock
 
 RULES = """
 version = "tight-2027"

@@ -15,9 +15,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from ledger.config import Settings
-from tests.api.conftest import MAX_BYTES, TTL_MINUTES
-from tests.api.helpers import assert_problem
-from tests.api.loan_helpers import (
+from tests.support.api import MAX_BYTES, TTL_MINUTES, assert_problem
+from tests.support.api_loans import (
     ADMIN,
     AUDITOR,
     CW1,
@@ -36,7 +35,7 @@ from tests.api.loan_helpers import (
     pay,
     walk,
 )
-from tests.integration.contract_helpers import KEY_PASSWORD, drawn_signature, key_file
+from tests.support.contracts import KEY_PASSWORD, drawn_signature, key_file
 
 
 @pytest.fixture(scope="session")

@@ -16,9 +16,9 @@ from ledger.domain.roles import SYSTEM, Role
 from ledger.services.journal import post_manual_entry
 from ledger.services.periods import close_month
 from ledger.store.uow import UnitOfWork
-from tests.api.conftest import Login
-from tests.api.helpers import assert_problem, counts, entry
-from tests.conftest import TREASURER, Clock
+from tests.support.actors import TREASURER
+from tests.support.api import Login, assert_problem, counts, entry
+from tests.support.clock import Clock
 
 READERS = {Role.ADMIN, Role.TREASURER, Role.AUDITOR}
 MANAGERS = {Role.ADMIN, Role.TREASURER}

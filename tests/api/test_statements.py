@@ -10,10 +10,9 @@ from ledger.bank.csv_statement import CsvMapping
 from ledger.bank.writers import camt053, csv_export
 from ledger.config import Settings
 from ledger.domain.roles import Role
-from tests.api.conftest import MAX_BYTES, TTL_MINUTES, Login
-from tests.api.helpers import assert_problem, entry, with_key
-from tests.statement_helpers import FUND_IBAN, PAYER_IBAN, statement
-from tests.statement_helpers import entry as line
+from tests.support.api import MAX_BYTES, TTL_MINUTES, Login, assert_problem, entry, with_key
+from tests.support.statements import FUND_IBAN, PAYER_IBAN, statement
+from tests.support.statements import entry as line
 
 MAX_STATEMENT = 200_000
 

@@ -17,7 +17,7 @@ from ledger.documents.i18n import Translator
 from ledger.documents.render import Rendered, render_contract, render_schedule, render_schedule_html
 from ledger.domain.money import money
 from ledger.domain.references import rf_reference
-from tests.unit.documents_data import contract, fund_chf, schedule
+from tests.support.documents import contract, fund_chf, schedule
 
 LANGUAGES = ("fr", "nl", "en", "de")
 

@@ -16,9 +16,10 @@ from ledger.domain.errors import ValidationError
 from ledger.services.journal import post_manual_entry
 from ledger.services.periods import close_month
 from ledger.store.uow import UnitOfWork
-from tests.conftest import ADMIN, TREASURER, Clock
-from tests.integration.helpers import counts
-from tests.integration.ledgertext import entry
+from tests.support.actors import ADMIN, TREASURER
+from tests.support.clock import Clock
+from tests.support.ledgertext import entry
+from tests.support.queries import counts
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 LATE_ON_31_MARCH = datetime(2026, 3, 31, 23, 30, tzinfo=UTC)  # 01:30 on 1 April in Brussels

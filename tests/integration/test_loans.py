@@ -32,9 +32,8 @@ from ledger.services import loans
 from ledger.services.periods import close_month
 from ledger.store.loan_repository import Lease
 from ledger.store.uow import UnitOfWork
-from tests.conftest import Clock
-from tests.integration.helpers import balances, counts, last_entry
-from tests.integration.loan_helpers import (
+from tests.support.clock import Clock
+from tests.support.loans import (
     ADMIN,
     ADMIN2,
     AUDITOR,
@@ -56,6 +55,7 @@ from tests.integration.loan_helpers import (
     status_of,
     terms,
 )
+from tests.support.queries import balances, counts, last_entry
 
 S = LoanStatus
 INSTALLMENT = 7_083  # 70.83

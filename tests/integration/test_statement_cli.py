@@ -15,7 +15,7 @@ from ledger.bank.writers import camt053, csv_export
 from ledger.cli import app
 from ledger.config import get_settings
 from ledger.hash_key import load_hash_key
-from tests.statement_helpers import FUND_IBAN, entry, statement
+from tests.support.statements import FUND_IBAN, entry, statement
 
 runner = CliRunner()
 

@@ -30,10 +30,11 @@ from ledger.services.statements import (
 from ledger.services.verify import verify
 from ledger.store.tables import bank_statements, statement_lines
 from ledger.store.uow import GuardRefused, UnitOfWork
-from tests.conftest import AUDITOR, TREASURER, Clock
-from tests.integration.helpers import balances, counts
-from tests.integration.ledgertext import book
-from tests.statement_helpers import (
+from tests.support.actors import AUDITOR, TREASURER
+from tests.support.clock import Clock
+from tests.support.ledgertext import book
+from tests.support.queries import balances, counts
+from tests.support.statements import (
     FUND_IBAN,
     OTHER_PAYER_IBAN,
     PAYER_IBAN,

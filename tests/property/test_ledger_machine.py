@@ -51,7 +51,9 @@ from ledger.services.journal import (
 from ledger.services.periods import close_month, month_end, reopen_month
 from ledger.services.verify import verify
 from ledger.store.uow import UnitOfWork
-from tests.conftest import ADMIN, AUDITOR, TREASURER, Clock, fresh_sqlite, reset_postgres
+from tests.support.actors import ADMIN, AUDITOR, TREASURER
+from tests.support.clock import Clock
+from tests.support.db import fresh_sqlite, reset_postgres
 
 START = date(2026, 1, 1)  # the first day entries may be booked on
 CLOCK_START = datetime(2026, 1, 20, 9, 30, tzinfo=UTC)

@@ -31,7 +31,7 @@ from ledger.domain.money import (
     to_minor,
 )
 from ledger.services.journal import draft_request
-from tests.property.test_entry_properties import drafts
+from tests.support.entries import drafts
 
 # -- the references -----------------------------------------------------------------------------
 

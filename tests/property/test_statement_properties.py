@@ -22,9 +22,10 @@ from ledger.domain.statements import Direction, Statement, StatementEntry
 from ledger.services.journal import install_chart
 from ledger.services.verify import verify
 from ledger.store.uow import UnitOfWork
-from tests.conftest import Clock, fresh_sqlite, reset_postgres
-from tests.integration.helpers import balances, counts
-from tests.statement_helpers import FUND_IBAN, run_import
+from tests.support.clock import Clock
+from tests.support.db import fresh_sqlite, reset_postgres
+from tests.support.queries import balances, counts
+from tests.support.statements import FUND_IBAN, run_import
 
 START = date(2026, 1, 1)
 SETTINGS = settings(

@@ -29,7 +29,7 @@ from ledger.domain.statements import (
     line_keys,
     payment_reference,
 )
-from tests.statement_helpers import FUND_IBAN, HASH_KEY, PAYER_IBAN, entry, statement
+from tests.support.statements import FUND_IBAN, HASH_KEY, PAYER_IBAN, entry, statement
 
 OGM = "000000000101"  # +++000/0000/00101+++
 RF = "RF740000000001"

@@ -16,7 +16,7 @@ from ledger.services.verify import verify
 from ledger.store.document_repository import DocumentKind, NewDocument
 from ledger.store.loan_repository import Lease
 from ledger.store.uow import UnitOfWork
-from tests.conftest import ADMIN, AUDITOR, CASEWORKER, TREASURER
+from tests.support.actors import ADMIN, AUDITOR, CASEWORKER, TREASURER
 
 CASEWORKER2 = Actor("cora.caseworker", Role.CASEWORKER)
 TREASURER2 = Actor("theo.treasurer", Role.TREASURER)

@@ -20,7 +20,7 @@ from ledger.services import loans
 from ledger.services.statements import ImportOptions, ImportResult, import_statements
 from ledger.store.loan_repository import Lease
 from ledger.store.uow import UnitOfWork
-from tests.conftest import TREASURER
+from tests.support.actors import TREASURER
 
 FUND_IBAN = "BE71096123456769"
 CHF_IBAN = "CH9300762011623852957"
