@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import make_url, text
 
+from bench.builders import FUND_IBAN, HASH_KEY, TREASURER, Clock, book, paid_out_loan
 from bench.common import machine_lines, write_section
 from ledger.bank.camt import parse_camt
 from ledger.bank.writers import camt053
@@ -39,9 +40,6 @@ from ledger.services.verify import verify
 from ledger.store import migrate
 from ledger.store.database import make_engine
 from ledger.store.uow import UnitOfWork
-from tests.conftest import TREASURER, Clock
-from tests.integration.ledgertext import book
-from tests.statement_helpers import FUND_IBAN, HASH_KEY, paid_out_loan
 
 PG_ENV = "FUNDLEDGER_BENCH_POSTGRES_URL"
 CAPITAL = 100_000_000  # 1,000,000.00
