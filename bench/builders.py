@@ -132,8 +132,8 @@ def _contract_paperwork_skipped() -> Iterator[None]:
     if check is None:
         yield
         return
-    loans._require_signed_contract = lambda uow, loan: None  # type: ignore[attr-defined]
+    loans._require_signed_contract = lambda uow, loan: None
     try:
         yield
     finally:
-        loans._require_signed_contract = check  # type: ignore[attr-defined]
+        loans._require_signed_contract = check

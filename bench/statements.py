@@ -111,30 +111,28 @@ def statement_file(loans: list[tuple[str, str, int, int]], entries: int) -> tupl
 class Phases:
     """Wall time spent in the import's main steps (the functions are wrapped while it runs)."""
 
-    WRAPPED = (
-        ("read and check the file", "parse_file"),
-        ("loan repayments (record_payments_in)", "record_payments_in"),
-        ("other postings (post_in)", "post_in"),
+    WRAPPED: tuple[tuple[str, object, str], ...] = (
+        ("read and check the file", statements_service, "parse_file"),
+        ("loan repayments (record_payments_in)", statements_service, "record_payments_in"),
+        ("other postings (post_in)", statements_service, "post_in"),
+        ("store lines and history", statements_service._Matcher, "_store"),
     )
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.saved: list[tuple[object, str, Any]] = []
 
     def __enter__(self) -> Phases:
-        self.saved = {}
-        for label, name in self.WRAPPED:
-            original = getattr(statements_service, name)
-            self.saved[name] = original
-            setattr(statements_service, name, self._timed(label, original))
-        store = statements_service._Matcher._store
-        self.saved["_store"] = store
-        statements_service._Matcher._store = self._timed("store lines and history", store)
+        self.saved = []
+        for label, owner, name in self.WRAPPED:
+            original = getattr(owner, name)
+            self.saved.append((owner, name, original))
+            setattr(owner, name, self._timed(label, original))
         return self
 
     def __exit__(self, *_: object) -> None:
-        for name, original in self.saved.items():
-            target = statements_service._Matcher if name == "_store" else statements_service
-            setattr(target, name, original)
+        for owner, name, original in self.saved:
+            setattr(owner, name, original)
 
     def _timed(self, label: str, fn: Any) -> Any:
         def timed(*args: Any, **kwargs: Any) -> Any:

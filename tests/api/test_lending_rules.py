@@ -27,7 +27,7 @@ def settings(tmp_path: Path) -> Settings:
     path = tmp_path / "rules.toml"
     path.write_text(RULES, encoding="utf-8")
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         database_url="sqlite://",
         token_ttl_minutes=TTL_MINUTES,
         max_request_bytes=MAX_BYTES,

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from ledger.domain.journal import EntryDraft, Leg
+from ledger.domain.journal import EntryDraft, EntryKind, Leg
 from ledger.domain.money import money
 from ledger.domain.roles import SYSTEM, Role
 from ledger.services.journal import post_manual_entry
@@ -83,7 +83,7 @@ def seeded(api: TestClient, engine: Engine, clock: Clock) -> TestClient:
         EntryDraft(
             date(2026, 3, 1),
             "Capital",
-            "capital",
+            EntryKind.CAPITAL,
             (Leg.debit("1000", eur), Leg.credit("3000", eur)),
         ),
     )

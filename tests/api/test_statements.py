@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
@@ -30,10 +31,11 @@ def settings() -> Settings:
     )
 
 
-def upload(api: TestClient, headers: dict[str, str], data: bytes, **form: str) -> object:
-    return api.post(
+def upload(api: TestClient, headers: dict[str, str], data: bytes, **form: str) -> httpx.Response:
+    response: httpx.Response = api.post(
         "/api/statements", headers=headers, files={"file": ("statement.xml", data)}, data=form
     )
+    return response
 
 
 @pytest.fixture
@@ -133,7 +135,15 @@ def test_csv_through_a_saved_mapping(api: TestClient, funded: dict[str, str], lo
         api.put("/api/statements/mappings/x", json={"mapping": {"date": "D"}}, headers=funded), 422
     )
     st = statement("csv", 50_000, [line("2026-03-02", "12.00", remittance="hello")])
-    data = csv_export(st, CsvMapping(name="be-bank", **mapping))
+    data = csv_export(
+        st,
+        CsvMapping(
+            name="be-bank",
+            date=mapping["date"],
+            amount=mapping["amount"],
+            communication=mapping["communication"],
+        ),
+    )
     response = upload(api, funded, data, mapping="be-bank", iban=FUND_IBAN, opening="500.00")
     assert response.status_code == 201, response.text
     assert response.json()["statements"][0]["closing"]["amount"] == "512.00"

@@ -98,7 +98,17 @@ def test_csv_mapping_saved_and_used(db: Path, tmp_path: Path) -> None:
     assert '"amount": "Montant"' in out
     st = statement("x", 0, [entry("2026-03-02", "12.00", remittance="hello")])
     path = tmp_path / "export.csv"
-    path.write_bytes(csv_export(st, CsvMapping(name="my-bank", **mapping)))
+    path.write_bytes(
+        csv_export(
+            st,
+            CsvMapping(
+                name="my-bank",
+                date=mapping["date"],
+                amount=mapping["amount"],
+                communication=mapping["communication"],
+            ),
+        )
+    )
     code, out = invoke("statement", "import", str(path), "--mapping", "my-bank")
     assert code == 1 and "give the account's IBAN" in out
     code, out = invoke(

@@ -346,7 +346,7 @@ def test_canonical_content_of_plain_values(**fields: Any) -> None:
 
 @given(drafts(), st.integers(1, 10**12), strings, instants)
 def test_canonical_content_of_drafts(draft: EntryDraft, id: int, author: str, at: datetime) -> None:
-    fields = {
+    fields: dict[str, Any] = {
         "id": id,
         "booking_date": draft.booking_date,
         "description": draft.description,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -82,7 +82,7 @@ def _file(sts: list[Statement], version: int) -> bytes:
 @pytest.fixture
 def open_db(
     request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path
-) -> Callable[[], Engine]:
+) -> Iterator[Callable[[], Engine]]:
     """A fresh database per Hypothesis example, on the engine of this test's parameter."""
     engines: list[tuple[Engine, Path | None]] = []
 
@@ -92,11 +92,11 @@ def open_db(
             eng = fresh_sqlite(sqlite_template, directory)
             engines.append((eng, directory))
             return eng
-        eng = request.getfixturevalue("pg_session_engine")
-        reset_postgres(eng)
-        return eng
+        pg: Engine = request.getfixturevalue("pg_session_engine")
+        reset_postgres(pg)
+        return pg
 
-    yield fresh  # type: ignore[misc]
+    yield fresh
     for eng, directory in engines:
         eng.dispose()
         if directory is not None:
