@@ -4,6 +4,10 @@ PostgreSQL tests run when FUNDLEDGER_TEST_POSTGRES_URL names a database the test
 (`.ci/run` creates a fresh one). Without it they are skipped, except under CI=true or
 FUNDLEDGER_REQUIRE_POSTGRES=1, where a missing server fails the run instead of hiding it.
 
+Hypothesis profiles (docs/testing.md): "dev" (Hypothesis's defaults, the local default),
+"fast" (a tenth of the examples, `make test-fast`) and "thorough" (three times as many, CI: chosen
+when CI=true). HYPOTHESIS_PROFILE=NAME or pytest's --hypothesis-profile=NAME picks one.
+
 Only fixtures live here; what tests import is in tests/support/.
 """
 
@@ -15,6 +19,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine, text
 
 from ledger.domain.accounts import default_chart
@@ -25,6 +30,14 @@ from ledger.store.database import make_engine
 from ledger.store.uow import UnitOfWork
 from tests.support.clock import Clock
 from tests.support.db import PG_URL_ENV, fresh_sqlite, postgres_url, reset_postgres, worker_database
+
+settings.register_profile("dev")
+settings.register_profile("fast", max_examples=10)
+settings.register_profile("thorough", max_examples=300, print_blob=True)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE")
+    or ("thorough" if os.environ.get("CI", "").lower() == "true" else "dev")
+)
 
 
 @pytest.fixture

@@ -24,12 +24,13 @@ from ledger.services.verify import verify
 from ledger.store.uow import UnitOfWork
 from tests.support.clock import Clock
 from tests.support.db import fresh_sqlite, reset_postgres
+from tests.support.profiles import examples
 from tests.support.queries import balances, counts
 from tests.support.statements import FUND_IBAN, run_import
 
 START = date(2026, 1, 1)
 SETTINGS = settings(
-    max_examples=20,
+    max_examples=examples(20),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
