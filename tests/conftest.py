@@ -5,7 +5,7 @@ PostgreSQL tests run when FUNDLEDGER_TEST_POSTGRES_URL names a database the test
 FUNDLEDGER_REQUIRE_POSTGRES=1, where a missing server fails the run instead of hiding it.
 
 Hypothesis profiles (docs/testing.md): "dev" (Hypothesis's defaults, the local default),
-"fast" (a tenth of the examples, `make test-fast`) and "thorough" (three times as many, CI: chosen
+"fast" (a tenth of the examples, `make test-fast`) and "thorough" (twice as many, CI: chosen
 when CI=true). HYPOTHESIS_PROFILE=NAME or pytest's --hypothesis-profile=NAME picks one.
 
 Only fixtures live here; what tests import is in tests/support/.
@@ -33,7 +33,7 @@ from tests.support.db import PG_URL_ENV, fresh_sqlite, postgres_url, reset_postg
 
 settings.register_profile("dev")
 settings.register_profile("fast", max_examples=10)
-settings.register_profile("thorough", max_examples=300, print_blob=True)
+settings.register_profile("thorough", max_examples=200, print_blob=True)
 settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE")
     or ("thorough" if os.environ.get("CI", "").lower() == "true" else "dev")
