@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lock lock-check migrations-check demo serve test lint typecheck pytest bench clean
+.PHONY: install lock lock-check migrations-check demo serve test test-fast lint typecheck pytest bench clean
 
 # uv itself comes from a pinned, hashed requirement into its own small venv (.uv/); the project's
 # venv then holds exactly what uv.lock says (`uv sync --frozen`: the lock as committed, never re-solved).
@@ -57,6 +57,11 @@ pytest: install
 	$(BIN)/pytest -n auto
 
 test: lock-check lint typecheck migrations-check pytest
+
+# A quick local check (docs/testing.md): unit and property tests on SQLite only, with the fast
+# Hypothesis profile. Not a substitute for `make test`: no integration, API or PostgreSQL tests.
+test-fast: install
+	HYPOTHESIS_PROFILE=fast $(BIN)/pytest -n auto -q -m "not postgres" tests/unit tests/property
 
 bench: install
 	$(BIN)/python -m bench.postings

@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import make_url, text
 
+from bench.builders import FUND_IBAN, HASH_KEY, TREASURER, Clock, book, paid_out_loan
 from bench.common import machine_lines, write_section
 from ledger.bank.camt import parse_camt
 from ledger.bank.writers import camt053
@@ -38,9 +39,6 @@ from ledger.services.verify import verify
 from ledger.store import migrate
 from ledger.store.database import make_engine
 from ledger.store.uow import UnitOfWork
-from tests.conftest import TREASURER, Clock
-from tests.integration.ledgertext import book
-from tests.statement_helpers import FUND_IBAN, HASH_KEY, paid_out_loan
 
 PG_ENV = "FUNDLEDGER_BENCH_POSTGRES_URL"
 CAPITAL = 100_000_000  # 1,000,000.00
@@ -112,30 +110,28 @@ def statement_file(loans: list[tuple[str, str, int, int]], entries: int) -> tupl
 class Phases:
     """Wall time spent in the import's main steps (the functions are wrapped while it runs)."""
 
-    # (label, the module whose calls are timed, the name it calls)
-    WRAPPED: tuple[tuple[str, Any, str], ...] = (
+    WRAPPED: tuple[tuple[str, object, str], ...] = (
         ("read and check the file", importing, "parse_file"),
         ("loan repayments (record_payments_in)", matching, "record_payments_in"),
         ("other postings (post_in)", matching, "post_in"),
+        ("store lines and history", matching.Matcher, "_store"),
     )
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+        self.saved: list[tuple[object, str, Any]] = []
 
     def __enter__(self) -> Phases:
-        self.saved: list[tuple[Any, str, Any]] = []
-        for label, module, name in self.WRAPPED:
-            original = getattr(module, name)
-            self.saved.append((module, name, original))
-            setattr(module, name, self._timed(label, original))
-        store = matching.Matcher._store
-        self.saved.append((matching.Matcher, "_store", store))
-        matching.Matcher._store = self._timed("store lines and history", store)  # type: ignore[method-assign]
+        self.saved = []
+        for label, owner, name in self.WRAPPED:
+            original = getattr(owner, name)
+            self.saved.append((owner, name, original))
+            setattr(owner, name, self._timed(label, original))
         return self
 
     def __exit__(self, *_: object) -> None:
-        for target, name, original in self.saved:
-            setattr(target, name, original)
+        for owner, name, original in self.saved:
+            setattr(owner, name, original)
 
     def _timed(self, label: str, fn: Any) -> Any:
         def timed(*args: Any, **kwargs: Any) -> Any:

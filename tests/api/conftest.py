@@ -5,7 +5,7 @@ Users are created on demand (one per role) and logged in through the API itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from argon2 import PasswordHasher
@@ -19,14 +19,9 @@ from ledger.domain.roles import SYSTEM, Role
 from ledger.services import users
 from ledger.services.journal import install_chart
 from ledger.store.uow import UnitOfWork
-from tests.api.loan_helpers import Team
-from tests.conftest import Clock
-
-PASSWORD = "correct horse battery staple"
-TTL_MINUTES = 60
-MAX_BYTES = 20_000
-
-Login = Callable[[Role], dict[str, str]]
+from tests.support.api import MAX_BYTES, PASSWORD, TTL_MINUTES, Login, username
+from tests.support.api_loans import Team
+from tests.support.clock import Clock
 
 
 @pytest.fixture(autouse=True)
@@ -54,10 +49,6 @@ def api(engine: Engine, clock: Clock, settings: Settings) -> Iterator[TestClient
     app = create_app(settings, engine=engine, clock=clock)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
-
-
-def username(role: Role) -> str:
-    return f"{role.value}.user"
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from tests.api.helpers import assert_problem, audit_actions, counts, entry, with_key
+from tests.support.api import assert_problem, audit_actions, counts, entry, with_key
 
 Headers = dict[str, str]
 

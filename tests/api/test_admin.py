@@ -12,9 +12,8 @@ from sqlalchemy import Engine
 from ledger.domain.roles import SYSTEM
 from ledger.services.users import create_user
 from ledger.store.uow import UnitOfWork
-from tests.api.conftest import PASSWORD
-from tests.api.helpers import assert_problem, counts, entry, with_key
-from tests.conftest import Clock
+from tests.support.api import PASSWORD, assert_problem, counts, entry, with_key
+from tests.support.clock import Clock
 
 Headers = dict[str, str]
 

@@ -19,7 +19,7 @@ from ledger.store import migrate
 from ledger.store.database import make_engine
 from ledger.store.migrate import SchemaOutdated
 from ledger.store.uow import GuardRefused
-from tests.api.helpers import PROBLEM_JSON, assert_problem, counts, entry, with_key
+from tests.support.api import PROBLEM_JSON, assert_problem, counts, entry, with_key
 
 
 def test_refuses_to_start_without_a_schema(tmp_path: Path, settings: Settings) -> None:

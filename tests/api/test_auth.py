@@ -11,9 +11,8 @@ from sqlalchemy import Engine
 from ledger.domain.roles import SYSTEM, Role
 from ledger.services import users
 from ledger.store.uow import UnitOfWork
-from tests.api.conftest import PASSWORD, TTL_MINUTES, Login
-from tests.api.helpers import assert_problem, audit_actions
-from tests.conftest import Clock
+from tests.support.api import PASSWORD, TTL_MINUTES, Login, assert_problem, audit_actions
+from tests.support.clock import Clock
 
 
 @pytest.fixture

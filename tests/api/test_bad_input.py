@@ -11,9 +11,9 @@ import anyio
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from starlette.types import Message, Scope
 
-from tests.api.conftest import MAX_BYTES
-from tests.api.helpers import assert_problem, counts, entry, leg, with_key
+from tests.support.api import MAX_BYTES, assert_problem, counts, entry, leg, with_key
 
 Headers = dict[str, str]
 Body = dict[str, Any]
@@ -215,9 +215,9 @@ def test_an_oversized_streamed_body_is_refused_while_it_arrives(
     """Called as ASGI directly: the test client would read the whole body before sending it."""
     chunk, chunks_offered = 1000, 100
     received = 0
-    sent: list[dict[str, Any]] = []
+    sent: list[Message] = []
 
-    async def receive() -> dict[str, Any]:
+    async def receive() -> Message:
         nonlocal received
         received += 1
         return {
@@ -226,11 +226,11 @@ def test_an_oversized_streamed_body_is_refused_while_it_arrives(
             "more_body": received < chunks_offered,
         }
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
     headers = {**with_key(treasurer, "stream"), "Content-Type": "application/json"}
-    scope = {
+    scope: Scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",

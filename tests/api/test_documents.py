@@ -16,17 +16,17 @@ from ledger.domain.loans import Loan
 from ledger.domain.roles import Role
 from ledger.store.tables import audit_log, documents
 from ledger.store.uow import UnitOfWork
-from tests.api.conftest import MAX_BYTES, TTL_MINUTES, Login
-from tests.api.helpers import assert_problem
-from tests.conftest import TREASURER, Clock
-from tests.integration.contract_helpers import (
+from tests.support.actors import TREASURER
+from tests.support.api import MAX_BYTES, TTL_MINUTES, Login, assert_problem
+from tests.support.clock import Clock
+from tests.support.contracts import (
     KEY_PASSWORD,
     approved_loan,
     drawn_signature,
     key_file,
     stored_files,
 )
-from tests.integration.ledgertext import book
+from tests.support.ledgertext import book
 
 PDF_MAX = 60_000
 
@@ -197,7 +197,8 @@ def test_the_access_log_hides_tokens(api: TestClient) -> None:
         ("127.0.0.1:5000", "GET", "/b/s3cret-t0ken/schedule.pdf", "1.1", 200),
         None,
     )
-    assert all(f.filter(record) for f in logging.getLogger("uvicorn.access").filters)
+    filters = logging.getLogger("uvicorn.access").filters
+    assert all(isinstance(f, logging.Filter) and f.filter(record) for f in filters)
     assert "s3cret-t0ken" not in record.getMessage() and "/b/***" in record.getMessage()
 
 

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from tests.api.helpers import assert_problem, audit_actions, counts, entry, leg, with_key
+from tests.support.api import assert_problem, audit_actions, counts, entry, leg, with_key
 
 Headers = dict[str, str]
 

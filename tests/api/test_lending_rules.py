@@ -11,9 +11,9 @@ from sqlalchemy import Engine
 from ledger.api.app import create_app
 from ledger.config import Settings
 from ledger.domain.errors import ValidationError
-from tests.api.conftest import MAX_BYTES, TTL_MINUTES
-from tests.api.loan_helpers import CW1, TR1, Team, fund, ok, open_loan
-from tests.conftest import Clock
+from tests.support.api import MAX_BYTES, TTL_MINUTES
+from tests.support.api_loans import CW1, TR1, Team, fund, ok, open_loan
+from tests.support.clock import Clock
 
 RULES = """
 version = "tight-2027"
@@ -27,7 +27,7 @@ def settings(tmp_path: Path) -> Settings:
     path = tmp_path / "rules.toml"
     path.write_text(RULES, encoding="utf-8")
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         database_url="sqlite://",
         token_ttl_minutes=TTL_MINUTES,
         max_request_bytes=MAX_BYTES,

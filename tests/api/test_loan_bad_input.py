@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from tests.api.helpers import assert_problem
-from tests.api.loan_helpers import (
+from tests.support.api import assert_problem
+from tests.support.api_loans import (
     ADMIN,
     CW1,
     CW2,

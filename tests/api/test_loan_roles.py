@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from ledger.domain.roles import Role
-from tests.api.helpers import assert_problem, audit_actions
-from tests.api.loan_helpers import (
+from tests.support.api import assert_problem, audit_actions
+from tests.support.api_loans import (
     BY_ROLE,
     CW1,
     TR1,

@@ -15,9 +15,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from ledger.config import Settings
-from tests.api.conftest import MAX_BYTES, TTL_MINUTES
-from tests.api.helpers import assert_problem
-from tests.api.loan_helpers import (
+from tests.support.api import MAX_BYTES, TTL_MINUTES, assert_problem
+from tests.support.api_loans import (
     ADMIN,
     AUDITOR,
     CW1,
@@ -36,7 +35,7 @@ from tests.api.loan_helpers import (
     pay,
     walk,
 )
-from tests.integration.contract_helpers import KEY_PASSWORD, drawn_signature, key_file
+from tests.support.contracts import KEY_PASSWORD, drawn_signature, key_file
 
 
 @pytest.fixture(scope="session")
@@ -393,8 +392,8 @@ def test_portfolio_ages_the_loans_and_computes_par30(api: TestClient, team: Team
     # As of 2025-12-20 the late loan was 15 days late: nothing at risk yet.
     then = ok(api.get("/api/portfolio", params={"as_of": "2025-12-20"}, headers=team(TR1)))
     assert then["outstanding"] == eur("3091.67")  # 1,700.00 - 141.66 + 1,533.33
-    buckets = {b["bucket"]: b["loans"] for b in then["buckets"]}
-    assert buckets["current"] == 1 and buckets["1-30"] == 1
+    loans_then = {b["bucket"]: b["loans"] for b in then["buckets"]}
+    assert loans_then["current"] == 1 and loans_then["1-30"] == 1
     assert then["par30"] == eur("0.00") and then["par30_percent"] == "0.00"
 
     chf = ok(api.get("/api/portfolio", params={"currency": "CHF"}, headers=team(CW1)))

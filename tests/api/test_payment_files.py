@@ -14,11 +14,11 @@ from ledger.config import Settings
 from ledger.domain.roles import Role
 from ledger.domain.statements import end_to_end_id
 from ledger.store.uow import UnitOfWork
-from tests.api.conftest import MAX_BYTES, TTL_MINUTES, Login
-from tests.api.helpers import assert_problem, with_key
-from tests.conftest import TREASURER, Clock
-from tests.integration.ledgertext import book
-from tests.statement_helpers import FUND_IBAN, paid_out_loan
+from tests.support.actors import TREASURER
+from tests.support.api import MAX_BYTES, TTL_MINUTES, Login, assert_problem, with_key
+from tests.support.clock import Clock
+from tests.support.ledgertext import book
+from tests.support.statements import FUND_IBAN, paid_out_loan
 
 LANDLORD = "DE89370400440532013000"
 

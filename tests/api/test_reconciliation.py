@@ -15,11 +15,11 @@ from ledger.domain.roles import Role
 from ledger.domain.statuses import EntryKind
 from ledger.services.journal import post_manual_entry
 from ledger.store.uow import UnitOfWork
-from tests.api.conftest import Login
-from tests.api.helpers import assert_problem, counts
-from tests.conftest import TREASURER, Clock
-from tests.statement_helpers import entry as line
-from tests.statement_helpers import run_import, statement
+from tests.support.actors import TREASURER
+from tests.support.api import Login, assert_problem, counts
+from tests.support.clock import Clock
+from tests.support.statements import entry as line
+from tests.support.statements import run_import, statement
 
 Headers = dict[str, str]
 

@@ -17,8 +17,7 @@ from sqlalchemy.exc import OperationalError
 from ledger.config import Settings
 from ledger.domain.roles import Role
 from ledger.store.report_repository import JournalLegRow, ReportRepository
-from tests.api.conftest import Login
-from tests.api.helpers import assert_problem, entry, with_key
+from tests.support.api import Login, assert_problem, entry, with_key
 
 READERS = (Role.ADMIN, Role.TREASURER, Role.AUDITOR)
 

@@ -13,12 +13,13 @@ from sqlalchemy import Engine
 from ledger.domain.journal import EntryDraft, Leg
 from ledger.domain.money import money
 from ledger.domain.roles import SYSTEM, Role
+from ledger.domain.statuses import EntryKind
 from ledger.services.journal import post_manual_entry
 from ledger.services.periods import close_month
 from ledger.store.uow import UnitOfWork
-from tests.api.conftest import Login
-from tests.api.helpers import assert_problem, counts, entry
-from tests.conftest import TREASURER, Clock
+from tests.support.actors import TREASURER
+from tests.support.api import Login, assert_problem, counts, entry
+from tests.support.clock import Clock
 
 READERS = {Role.ADMIN, Role.TREASURER, Role.AUDITOR}
 MANAGERS = {Role.ADMIN, Role.TREASURER}
@@ -83,7 +84,7 @@ def seeded(api: TestClient, engine: Engine, clock: Clock) -> TestClient:
         EntryDraft(
             date(2026, 3, 1),
             "Capital",
-            "capital",
+            EntryKind.CAPITAL,
             (Leg.debit("1000", eur), Leg.credit("3000", eur)),
         ),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
@@ -10,10 +11,9 @@ from ledger.bank.csv_statement import CsvMapping
 from ledger.bank.writers import camt053, csv_export
 from ledger.config import Settings
 from ledger.domain.roles import Role
-from tests.api.conftest import MAX_BYTES, TTL_MINUTES, Login
-from tests.api.helpers import assert_problem, entry, with_key
-from tests.statement_helpers import FUND_IBAN, PAYER_IBAN, statement
-from tests.statement_helpers import entry as line
+from tests.support.api import MAX_BYTES, TTL_MINUTES, Login, assert_problem, entry, with_key
+from tests.support.statements import FUND_IBAN, PAYER_IBAN, statement
+from tests.support.statements import entry as line
 
 MAX_STATEMENT = 200_000
 
@@ -31,10 +31,11 @@ def settings() -> Settings:
     )
 
 
-def upload(api: TestClient, headers: dict[str, str], data: bytes, **form: str) -> object:
-    return api.post(
+def upload(api: TestClient, headers: dict[str, str], data: bytes, **form: str) -> httpx.Response:
+    response: httpx.Response = api.post(
         "/api/statements", headers=headers, files={"file": ("statement.xml", data)}, data=form
     )
+    return response
 
 
 @pytest.fixture
@@ -134,7 +135,15 @@ def test_csv_through_a_saved_mapping(api: TestClient, funded: dict[str, str], lo
         api.put("/api/statements/mappings/x", json={"mapping": {"date": "D"}}, headers=funded), 422
     )
     st = statement("csv", 50_000, [line("2026-03-02", "12.00", remittance="hello")])
-    data = csv_export(st, CsvMapping(name="be-bank", **mapping))
+    data = csv_export(
+        st,
+        CsvMapping(
+            name="be-bank",
+            date=mapping["date"],
+            amount=mapping["amount"],
+            communication=mapping["communication"],
+        ),
+    )
     response = upload(api, funded, data, mapping="be-bank", iban=FUND_IBAN, opening="500.00")
     assert response.status_code == 201, response.text
     assert response.json()["statements"][0]["closing"]["amount"] == "512.00"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ledger.store.uow import UnitOfWork
-from tests.conftest import TREASURER
-from tests.integration.ledgertext import book
+from tests.support.actors import TREASURER
+from tests.support.ledgertext import book
 
 
 @pytest.fixture

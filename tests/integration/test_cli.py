@@ -86,7 +86,7 @@ def test_demo_is_idempotent_and_verifies(tmp_path: Path) -> None:
     # Six months of statements: every movement the demo booked is linked to its entry; the
     # last month leaves the treasurer a receipt without reference and a card payment.
     with engine.connect() as conn:
-        states = dict(
+        states: dict[str, int] = dict(
             conn.execute(text("SELECT state, count(*) FROM statement_lines GROUP BY state")).all()
         )
         to_fix = conn.execute(

@@ -23,9 +23,11 @@ from ledger.services.verify import verify
 from ledger.store.database import make_engine
 from ledger.store.tables import journal_entries
 from ledger.store.uow import UnitOfWork
-from tests.conftest import AUDITOR, TREASURER, Clock, reset_postgres
-from tests.integration.helpers import balances
-from tests.integration.ledgertext import book, entry
+from tests.support.actors import AUDITOR, TREASURER
+from tests.support.clock import Clock
+from tests.support.db import reset_postgres
+from tests.support.ledgertext import book, entry
+from tests.support.queries import balances
 
 WORKERS = 6
 RETRIERS = 2

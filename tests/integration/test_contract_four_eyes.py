@@ -16,8 +16,8 @@ from ledger.services.contracts import DocumentSettings
 from ledger.store.document_repository import DocumentKind
 from ledger.store.tables import audit_log, documents
 from ledger.store.uow import UnitOfWork
-from tests.conftest import ADMIN, AUDITOR
-from tests.integration.contract_helpers import (
+from tests.support.actors import ADMIN, AUDITOR
+from tests.support.contracts import (
     CASEWORKER,
     CASEWORKER2,
     approved_loan,
@@ -26,7 +26,7 @@ from tests.integration.contract_helpers import (
     key_file,
     stored_files,
 )
-from tests.unit.test_signing import minimal_pdf
+from tests.support.pdf import minimal_pdf
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -19,8 +19,9 @@ from ledger.services.contracts import DocumentSettings
 from ledger.store.document_repository import DocumentKind
 from ledger.store.tables import audit_log, documents
 from ledger.store.uow import GuardRefused, UnitOfWork
-from tests.conftest import AUDITOR, TREASURER, Clock
-from tests.integration.contract_helpers import (
+from tests.support.actors import AUDITOR, TREASURER
+from tests.support.clock import Clock
+from tests.support.contracts import (
     CASEWORKER,
     CASEWORKER2,
     approved_loan,
@@ -29,7 +30,7 @@ from tests.integration.contract_helpers import (
     key_file,
     stored_files,
 )
-from tests.unit.test_signing import minimal_pdf
+from tests.support.pdf import minimal_pdf
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

@@ -12,12 +12,13 @@ import pypdfium2 as pdfium
 import pytest
 import zxingcpp
 from pypdf import PdfReader
+from pypdf.generic import DictionaryObject
 
 from ledger.documents.i18n import Translator
 from ledger.documents.render import Rendered, render_contract, render_schedule, render_schedule_html
 from ledger.domain.money import money
 from ledger.domain.references import rf_reference
-from tests.unit.documents_data import contract, fund_chf, schedule
+from tests.support.documents import contract, fund_chf, schedule
 
 LANGUAGES = ("fr", "nl", "en", "de")
 
@@ -285,7 +286,8 @@ def test_pdf_a_3b_markers(contracts: dict[str, Rendered]) -> None:
     raw = xmp.stream.get_data().decode()
     assert re.search(r'pdfaid:part(="|>)3', raw)
     assert re.search(r'pdfaid:conformance(="|>)B', raw)
-    assert "/OutputIntents" in reader.trailer["/Root"]
+    root = reader.trailer["/Root"]
+    assert isinstance(root, DictionaryObject) and "/OutputIntents" in root
     info = reader.metadata
     assert info is not None and info.get("/CreationDate", "").startswith("D:20260110")
 

@@ -18,7 +18,7 @@ from ledger.documents import fontsubset, mailing, stamps
 from ledger.documents.fontsubset import FONT_TIMESTAMP
 from ledger.documents.i18n import contracts_dir
 from ledger.documents.render import render_contract, render_schedule
-from tests.unit.documents_data import contract, schedule
+from tests.support.documents import contract, schedule
 
 NAMES = (
     ("fr", "Amina Haddad"),

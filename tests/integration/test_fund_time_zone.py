@@ -16,9 +16,10 @@ from ledger.domain.errors import ValidationError
 from ledger.services.journal import post_manual_entry
 from ledger.services.periods import close_month
 from ledger.store.uow import UnitOfWork
-from tests.conftest import ADMIN, TREASURER, Clock
-from tests.integration.helpers import counts
-from tests.integration.ledgertext import entry
+from tests.support.actors import ADMIN, TREASURER
+from tests.support.clock import Clock
+from tests.support.ledgertext import entry
+from tests.support.queries import counts
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 LATE_ON_31_MARCH = datetime(2026, 3, 31, 23, 30, tzinfo=UTC)  # 01:30 on 1 April in Brussels
@@ -56,6 +57,6 @@ def test_a_month_ends_at_midnight_in_the_fund_s_zone(funded: UnitOfWork, clock: 
 
 def test_an_unknown_time_zone_is_refused_with_the_fix() -> None:
     with pytest.raises(ValueError, match=r"unknown time zone 'Europe/Bruxelles'.*Europe/Brussels"):
-        Settings(_env_file=None, timezone="Europe/Bruxelles")  # type: ignore[call-arg]
-    zurich = Settings(_env_file=None, timezone="Europe/Zurich")  # type: ignore[call-arg]
+        Settings(_env_file=None, timezone="Europe/Bruxelles")
+    zurich = Settings(_env_file=None, timezone="Europe/Zurich")
     assert zurich.zone == ZoneInfo("Europe/Zurich")

@@ -22,9 +22,11 @@ from ledger.services.periods import close_month
 from ledger.services.verify import verify
 from ledger.store.tables import accounts, idempotency_keys, journal_entries, journal_legs
 from ledger.store.uow import UnitOfWork
-from tests.conftest import AUDITOR, TREASURER, Clock, reset_postgres
-from tests.integration.helpers import balances, counts
-from tests.integration.ledgertext import book, entries
+from tests.support.actors import AUDITOR, TREASURER
+from tests.support.clock import Clock
+from tests.support.db import reset_postgres
+from tests.support.ledgertext import book, entries
+from tests.support.queries import balances, counts
 
 APPEND_ONLY = ("journal_entries", "journal_legs", "period_events", "audit_log")
 CHANGES = {

@@ -22,10 +22,11 @@ from ledger.services.journal import install_chart
 from ledger.store import migrate
 from ledger.store.database import make_engine
 from ledger.store.uow import UnitOfWork
-from tests.api.loan_helpers import sign_contract
-from tests.conftest import TREASURER, Clock
-from tests.integration.contract_helpers import CASEWORKER2, approved_loan
-from tests.integration.ledgertext import book
+from tests.support.actors import TREASURER
+from tests.support.api_loans import sign_contract
+from tests.support.clock import Clock
+from tests.support.contracts import CASEWORKER2, approved_loan
+from tests.support.ledgertext import book
 
 runner = CliRunner()
 

@@ -8,9 +8,9 @@ from ledger.domain.errors import Conflict
 from ledger.domain.statuses import LoanStatus
 from ledger.services.journal import reverse_entry
 from ledger.store.uow import UnitOfWork
-from tests.conftest import TREASURER
-from tests.integration.helpers import counts
-from tests.integration.loan_helpers import assert_verified, loan_in
+from tests.support.actors import TREASURER
+from tests.support.loans import assert_verified, loan_in
+from tests.support.queries import counts
 
 
 def test_a_payout_cannot_be_reversed_as_a_bare_journal_entry(funded: UnitOfWork) -> None:

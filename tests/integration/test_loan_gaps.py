@@ -22,9 +22,8 @@ from ledger.domain.statuses import LoanStatus
 from ledger.services import loans
 from ledger.store.tables import journal_entries
 from ledger.store.uow import UnitOfWork
-from tests.conftest import Clock
-from tests.integration.helpers import balances, counts
-from tests.integration.loan_helpers import (
+from tests.support.clock import Clock
+from tests.support.loans import (
     ADMIN,
     AUDITOR,
     CASEWORKER,
@@ -41,6 +40,7 @@ from tests.integration.loan_helpers import (
     position,
     status_of,
 )
+from tests.support.queries import balances, counts
 
 S = LoanStatus
 LOAN = 170_000

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 
@@ -32,9 +33,8 @@ from ledger.services import loans
 from ledger.services.periods import close_month
 from ledger.store.loan_repository import Lease
 from ledger.store.uow import UnitOfWork
-from tests.conftest import Clock
-from tests.integration.helpers import balances, counts, last_entry
-from tests.integration.loan_helpers import (
+from tests.support.clock import Clock
+from tests.support.loans import (
     ADMIN,
     ADMIN2,
     AUDITOR,
@@ -56,6 +56,7 @@ from tests.integration.loan_helpers import (
     status_of,
     terms,
 )
+from tests.support.queries import balances, counts, last_entry
 
 S = LoanStatus
 INSTALLMENT = 7_083  # 70.83
@@ -111,7 +112,7 @@ def test_lifecycle_from_draft_to_payout(funded: UnitOfWork) -> None:
     assert decision.rules_version == POLICY.rules.version
     assert decision.rules_fingerprint == POLICY.rules.fingerprint
     assert {r["outcome"] for r in decision.results} == {"pass"}
-    assert decision.facts["deposit"] == "1700.00"
+    assert decision.facts is not None and decision.facts["deposit"] == "1700.00"
 
     with pytest.raises(PermissionDenied, match="you submitted this application"):
         loans.approve(funded, CASEWORKER, loan.id)
@@ -183,7 +184,7 @@ def test_amend_a_draft_only(funded: UnitOfWork) -> None:
         loans.amend_application(funded, CASEWORKER, loan.id, new_terms, LEASE)
 
 
-def _fields(t: object) -> dict[str, object]:
+def _fields(t: object) -> dict[str, Any]:
     return {name: getattr(t, name) for name in t.__slots__}  # type: ignore[attr-defined]
 
 
@@ -285,6 +286,7 @@ def test_check_eligibility_stores_each_decision(funded: UnitOfWork) -> None:
     assert decision.outcome == "fail"
     [fail] = [r for r in decision.results if r["outcome"] == "fail"]
     assert fail["rule"] == "legal_maximum"
+    assert fail["reason"] is not None
     assert "legal maximum of 2 months' rent" in fail["reason"]
 
 

@@ -22,8 +22,10 @@ from ledger.store import migrate
 from ledger.store.database import make_engine
 from ledger.store.tables import GUARDED_REFERENCES, include_in_comparison, metadata
 from ledger.store.uow import UnitOfWork
-from tests.conftest import AUDITOR, TREASURER, Clock, postgres_url
-from tests.integration.ledgertext import book
+from tests.support.actors import AUDITOR, TREASURER
+from tests.support.clock import Clock
+from tests.support.db import postgres_url
+from tests.support.ledgertext import book
 
 APPEND_ONLY = ("journal_entries", "journal_legs", "period_events", "audit_log")
 SQLITE_TRIGGERS = {

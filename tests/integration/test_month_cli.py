@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from ledger.bank.writers import camt053
 from ledger.cli import app
 from ledger.config import get_settings
-from tests.statement_helpers import entry, statement
+from tests.support.statements import entry, statement
 
 runner = CliRunner()
 

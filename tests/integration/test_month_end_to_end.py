@@ -25,10 +25,12 @@ from ledger.services.reports import ReportSettings
 from ledger.services.statements import book_line, list_lines, match_line_to_loan
 from ledger.services.verify import verify
 from ledger.store.uow import UnitOfWork
-from tests.conftest import AUDITOR, TREASURER, Clock
-from tests.integration.helpers import balances
-from tests.integration.ledgertext import book
-from tests.statement_helpers import (
+from tests.support.actors import AUDITOR, TREASURER
+from tests.support.clock import Clock
+from tests.support.ledgertext import book
+from tests.support.queries import balances
+from tests.support.reports import FUND
+from tests.support.statements import (
     CASEWORKER_A,
     FUND_IBAN,
     PAYER_IBAN,
@@ -37,7 +39,6 @@ from tests.statement_helpers import (
     run_import,
     statement,
 )
-from tests.unit.report_data import FUND
 
 DEBTOR = Debtor("Fonds de garanties locatives", FUND_IBAN, "GEBABEBB")
 

@@ -14,9 +14,9 @@ from ledger.config import get_settings
 from ledger.domain.statements import end_to_end_id
 from ledger.store.database import make_engine
 from ledger.store.uow import UnitOfWork
-from tests.conftest import TREASURER
-from tests.integration.ledgertext import book
-from tests.statement_helpers import paid_out_loan
+from tests.support.actors import TREASURER
+from tests.support.ledgertext import book
+from tests.support.statements import paid_out_loan
 
 runner = CliRunner()
 

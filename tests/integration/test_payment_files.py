@@ -28,9 +28,10 @@ from ledger.services import payment_files as pf
 from ledger.services.statements import get_statement
 from ledger.store.tables import audit_log, beneficiaries, payment_file_items
 from ledger.store.uow import GuardRefused, UnitOfWork
-from tests.conftest import AUDITOR, TREASURER, Clock
-from tests.integration.ledgertext import book
-from tests.statement_helpers import (
+from tests.support.actors import AUDITOR, TREASURER
+from tests.support.clock import Clock
+from tests.support.ledgertext import book
+from tests.support.statements import (
     CASEWORKER_A,
     FUND_IBAN,
     entry,

@@ -12,11 +12,12 @@ from ledger.domain.statements import StatementEntry
 from ledger.services.journal import post_manual_entry
 from ledger.services.periods import close_month, list_periods, month_end, reopen_month
 from ledger.store.uow import UnitOfWork
-from tests.conftest import ADMIN, AUDITOR, CASEWORKER, TREASURER, Clock
-from tests.integration.helpers import counts
-from tests.integration.ledgertext import book, entry
-from tests.statement_helpers import entry as line
-from tests.statement_helpers import run_import, statement
+from tests.support.actors import ADMIN, AUDITOR, CASEWORKER, TREASURER
+from tests.support.clock import Clock
+from tests.support.ledgertext import book, entry
+from tests.support.queries import counts
+from tests.support.statements import entry as line
+from tests.support.statements import run_import, statement
 
 
 def bank_statement(uow: UnitOfWork, month: str, opening: int, *lines: StatementEntry) -> None:

@@ -20,9 +20,11 @@ from ledger.services import periods, verify
 from ledger.services.journal import install_chart
 from ledger.store.journal_repository import JournalFilter
 from ledger.store.uow import UnitOfWork
-from tests.conftest import ADMIN, AUDITOR, CASEWORKER, TREASURER, Clock, fresh_sqlite
-from tests.integration.helpers import counts
-from tests.integration.ledgertext import book, entry
+from tests.support.actors import ADMIN, AUDITOR, CASEWORKER, TREASURER
+from tests.support.clock import Clock
+from tests.support.db import fresh_sqlite
+from tests.support.ledgertext import book, entry
+from tests.support.queries import counts
 
 Use = Callable[[UnitOfWork, Actor], object]
 READERS = {Role.ADMIN, Role.TREASURER, Role.AUDITOR}

@@ -34,9 +34,10 @@ from ledger.services.journal import (
 from ledger.services.periods import close_month
 from ledger.services.verify import verify
 from ledger.store.uow import UnitOfWork
-from tests.conftest import ADMIN, AUDITOR, TREASURER, Clock
-from tests.integration.helpers import balances, counts, last_entry
-from tests.integration.ledgertext import book, entry
+from tests.support.actors import ADMIN, AUDITOR, TREASURER
+from tests.support.clock import Clock
+from tests.support.ledgertext import book, entry
+from tests.support.queries import balances, counts, last_entry
 
 DONATION = "2026-03-02 donation 250.00 EUR Dr 1000 Cr 4000 ; gift from a parish"
 #: These funds import no bank statement: their months are closed by an admin, saying why.

@@ -28,8 +28,8 @@ from ledger.services.journal import (
 from ledger.services.verify import verify
 from ledger.store.journal_repository import JournalFilter, StatementLine
 from ledger.store.uow import UnitOfWork
-from tests.conftest import AUDITOR, TREASURER
-from tests.integration.ledgertext import book, entry
+from tests.support.actors import AUDITOR, TREASURER
+from tests.support.ledgertext import book, entry
 
 # Posted in this order; booked out of order (backdated entries are common: bank statements
 # arrive late), so date order and posting order differ.

@@ -23,10 +23,11 @@ from ledger.services.periods import close_month, list_periods
 from ledger.services.reconciliation import reconcile
 from ledger.services.statements import book_line
 from ledger.store.uow import UnitOfWork
-from tests.conftest import ADMIN, AUDITOR, CASEWORKER, TREASURER, Clock
-from tests.integration.helpers import counts
-from tests.integration.ledgertext import book
-from tests.statement_helpers import entry, paid_out_loan, run_import, statement
+from tests.support.actors import ADMIN, AUDITOR, CASEWORKER, TREASURER
+from tests.support.clock import Clock
+from tests.support.ledgertext import book
+from tests.support.queries import counts
+from tests.support.statements import entry, paid_out_loan, run_import, statement
 
 CAPITAL = 1_000_000  # 10,000.00 booked by hand on 2026-03-01 (the `funded` fixture)
 

@@ -16,8 +16,8 @@ from ledger.cli import app
 from ledger.config import get_settings
 from ledger.store.database import make_engine
 from ledger.store.uow import UnitOfWork
-from tests.conftest import TREASURER
-from tests.integration.ledgertext import book
+from tests.support.actors import TREASURER
+from tests.support.ledgertext import book
 
 runner = CliRunner()
 

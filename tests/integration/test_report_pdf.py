@@ -15,10 +15,11 @@ from ledger.services import reports
 from ledger.services.periods import close_month
 from ledger.services.reports import ReportSettings
 from ledger.store.uow import UnitOfWork
-from tests.conftest import AUDITOR, CASEWORKER, TREASURER, Clock
-from tests.integration.ledgertext import book
-from tests.statement_helpers import entry, paid_out_loan, run_import, statement
-from tests.unit.report_data import FUND
+from tests.support.actors import AUDITOR, CASEWORKER, TREASURER
+from tests.support.clock import Clock
+from tests.support.ledgertext import book
+from tests.support.reports import FUND
+from tests.support.statements import entry, paid_out_loan, run_import, statement
 
 CAPITAL = 1_000_000  # 10,000.00 booked on 2026-03-01 (the `funded` fixture)
 SETTINGS = ReportSettings(FUND)

@@ -15,9 +15,10 @@ from ledger.services import loans, reports
 from ledger.services.journal import balance
 from ledger.services.reports import JOURNAL_COLUMNS, TRIAL_BALANCE_COLUMNS
 from ledger.store.uow import UnitOfWork
-from tests.conftest import ADMIN, AUDITOR, CASEWORKER, TREASURER, Clock
-from tests.integration.ledgertext import book
-from tests.integration.loan_helpers import eur, loan_in
+from tests.support.actors import ADMIN, AUDITOR, CASEWORKER, TREASURER
+from tests.support.clock import Clock
+from tests.support.ledgertext import book
+from tests.support.loans import eur, loan_in
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from ledger.bank.writers import camt053, csv_export
 from ledger.cli import app
 from ledger.config import get_settings
 from ledger.fund.hash_key import load_hash_key
-from tests.statement_helpers import FUND_IBAN, entry, statement
+from tests.support.statements import FUND_IBAN, entry, statement
 
 runner = CliRunner()
 
@@ -98,7 +98,17 @@ def test_csv_mapping_saved_and_used(db: Path, tmp_path: Path) -> None:
     assert '"amount": "Montant"' in out
     st = statement("x", 0, [entry("2026-03-02", "12.00", remittance="hello")])
     path = tmp_path / "export.csv"
-    path.write_bytes(csv_export(st, CsvMapping(name="my-bank", **mapping)))
+    path.write_bytes(
+        csv_export(
+            st,
+            CsvMapping(
+                name="my-bank",
+                date=mapping["date"],
+                amount=mapping["amount"],
+                communication=mapping["communication"],
+            ),
+        )
+    )
     code, out = invoke("statement", "import", str(path), "--mapping", "my-bank")
     assert code == 1 and "give the account's IBAN" in out
     code, out = invoke(

@@ -16,7 +16,7 @@ from ledger.domain.loans import Loan
 from ledger.domain.money import money
 from ledger.domain.references import ReferenceKind
 from ledger.domain.roles import SYSTEM
-from ledger.domain.statements import end_to_end_id
+from ledger.domain.statements import Statement, StatementEntry, end_to_end_id
 from ledger.domain.statuses import EntryKind, LoanStatus
 from ledger.services import loans
 from ledger.services.statements import (
@@ -29,16 +29,20 @@ from ledger.services.statements import (
     unmatch_line,
 )
 from ledger.services.verify import verify
+from ledger.store.statement_repository import StoredLine
 from ledger.store.tables import bank_statements, statement_lines
 from ledger.store.uow import GuardRefused, UnitOfWork
-from tests.conftest import AUDITOR, TREASURER, Clock
-from tests.integration.helpers import balances, counts
-from tests.integration.ledgertext import book
-from tests.statement_helpers import (
+from tests.support.actors import AUDITOR, TREASURER
+from tests.support.clock import Clock
+from tests.support.ledgertext import book
+from tests.support.queries import balances, counts
+from tests.support.statements import (
     FUND_IBAN,
     OTHER_PAYER_IBAN,
     PAYER_IBAN,
+    closing_of,
     entry,
+    opening_of,
     paid_out_loan,
     run_import,
     statement,
@@ -70,15 +74,15 @@ def bank(uow: UnitOfWork) -> int:
     return balances(uow)["1000"]
 
 
-def lines_of(uow: UnitOfWork, statement_id: int) -> list[object]:
-    return get_statement(uow, TREASURER, statement_id)[1]  # type: ignore[return-value]
+def lines_of(uow: UnitOfWork, statement_id: int) -> list[StoredLine]:
+    return get_statement(uow, TREASURER, statement_id)[1]
 
 
 def outstanding(uow: UnitOfWork, loan_id: str) -> int:
     return loans.get_loan(uow, TREASURER, loan_id).outstanding
 
 
-def march(loan: Loan, *extra: object, opening: int = CAPITAL - 170_000) -> object:
+def march(loan: Loan, *extra: StatementEntry, opening: int = CAPITAL - 170_000) -> Statement:
     ogm = loan.reference
     return statement(
         "2026-03",
@@ -103,21 +107,23 @@ def test_each_kind_of_line_is_matched_and_the_bank_mirrors_the_statement(
     uow, loan = fund
     st = march(loan)
     before = outstanding(uow, loan.id)
-    result = run_import(uow, camt053([st], version=8))  # type: ignore[list-item]
+    result = run_import(uow, camt053([st], version=8))
     [report] = result.statements
     assert report.states == {"loan": 2, "charge": 1, "unidentified": 1}
-    assert bank(uow) == st.closing_minor  # type: ignore[attr-defined]
+    assert bank(uow) == st.closing_minor
     b = balances(uow)
     assert b["2200"] == -2000 and b["6100"] == 750
     assert outstanding(uow, loan.id) == before - 2 * 7083
-    lines = {line.line_key: line for line in lines_of(uow, report.id or 0)}  # type: ignore[attr-defined]
+    lines = {line.line_key: line for line in lines_of(uow, report.id or 0)}
     assert lines["ref:M1"].loan_id == loan.id and lines["ref:M4"].loan_id == loan.id
     assert (
         lines["ref:M3"].state == "unidentified"
         and lines["ref:M3"].remittance == "gift for the fund"
     )
     with uow:
-        entry_ = uow.journal.get(lines["ref:M1"].entry_id)
+        entry_id = lines["ref:M1"].entry_id
+        assert entry_id is not None
+        entry_ = uow.journal.get(entry_id)
     assert entry_.kind is EntryKind.REPAYMENT and entry_.statement_line_id == lines["ref:M1"].ref
     assert verify(UnitOfWork(uow.engine, readonly=True), SYSTEM).ok
 
@@ -127,7 +133,7 @@ def test_the_same_file_twice_and_an_overlapping_statement_book_once(
 ) -> None:
     uow, loan = fund
     st = march(loan)
-    data = camt053([st])  # type: ignore[list-item]
+    data = camt053([st])
     run_import(uow, data)
     after_first = counts(uow)
     again = run_import(uow, data)
@@ -136,7 +142,7 @@ def test_the_same_file_twice_and_an_overlapping_statement_book_once(
     # The bank's next statement starts on 10 March: two lines come again, one is new.
     overlap = statement(
         "2026-03-b",
-        st.opening_minor + 7083 - 750,  # type: ignore[attr-defined]
+        opening_of(st) + 7083 - 750,
         [
             entry("2026-03-04", "20.00", ref="M3", remittance="gift for the fund",
                   counterparty_iban=OTHER_PAYER_IBAN),
@@ -146,7 +152,7 @@ def test_the_same_file_twice_and_an_overlapping_statement_book_once(
         start="2026-03-04",
         end="2026-03-14",
     )  # fmt: skip
-    result = run_import(uow, coda([overlap]))  # type: ignore[list-item]
+    result = run_import(uow, coda([overlap]))
     assert (result.statements[0].entries, result.new_entries) == (3, 1)
     assert bank(uow) == overlap.closing_minor
     assert counts(uow)["journal_entries"] == after_first["journal_entries"] + 1
@@ -157,10 +163,10 @@ def test_opening_must_equal_the_previous_closing_and_nothing_is_half_imported(
 ) -> None:
     uow, loan = fund
     good = march(loan)
-    gap = statement("2026-04", good.closing_minor + 100, [entry("2026-03-14", "1.00", ref="A1")])  # type: ignore[attr-defined]
+    gap = statement("2026-04", closing_of(good) + 100, [entry("2026-03-14", "1.00", ref="A1")])
     before = counts(uow), balances(uow)
     with pytest.raises(StatementRefused) as refused:
-        run_import(uow, camt053([good, gap]))  # type: ignore[list-item]
+        run_import(uow, camt053([good, gap]))
     detail = refused.value.detail
     assert "statement 2026-04" in detail and "previous statement 2026-03" in detail
     assert "difference 1.00 EUR" in detail
@@ -190,7 +196,7 @@ def test_an_unknown_account_needs_its_ledger_account(chart: UnitOfWork) -> None:
 def test_the_auditor_may_not_import(fund: tuple[UnitOfWork, Loan]) -> None:
     uow, loan = fund
     with pytest.raises(PermissionDenied):
-        run_import(uow, camt053([march(loan)]), actor=AUDITOR)  # type: ignore[list-item]
+        run_import(uow, camt053([march(loan)]), actor=AUDITOR)
 
 
 def test_rf_and_qrr_references_find_their_loans(chart: UnitOfWork) -> None:
@@ -230,18 +236,19 @@ def test_a_reference_to_a_closed_loan_goes_to_unidentified_with_a_note(
     report = run_import(uow, camt053([late])).statements[0]
     assert report.states == {"unidentified": 1}
     [line] = lines_of(uow, report.id or 0)
-    assert "closed" in line.note and line.suggested_loan_id == loan.id  # type: ignore[attr-defined]
+    assert line.note is not None
+    assert "closed" in line.note and line.suggested_loan_id == loan.id
     assert loans.get_loan(uow, TREASURER, loan.id).loan.status is LoanStatus.CLOSED
 
 
 def test_a_returned_payment_reverses_the_repayment(fund: tuple[UnitOfWork, Loan]) -> None:
     uow, loan = fund
     st = march(loan)
-    run_import(uow, camt053([st]))  # type: ignore[list-item]
+    run_import(uow, camt053([st]))
     paid = outstanding(uow, loan.id)
     back = statement(
         "2026-03-r",
-        st.closing_minor,  # type: ignore[attr-defined]
+        closing_of(st),
         [entry("2026-03-14", "70.83", "debit", ref="RET1", return_reason="AC04",
                creditor_reference=loan.reference.value)],
         start="2026-03-14",
@@ -252,7 +259,8 @@ def test_a_returned_payment_reverses_the_repayment(fund: tuple[UnitOfWork, Loan]
     assert bank(uow) == back.closing_minor
     [line] = lines_of(uow, report.id or 0)
     with uow:
-        reversal = uow.journal.get(line.entry_id)  # type: ignore[attr-defined]
+        assert line.entry_id is not None
+        reversal = uow.journal.get(line.entry_id)
     assert reversal.kind is EntryKind.REVERSAL and reversal.loan_id == loan.id
     assert verify(UnitOfWork(uow.engine, readonly=True), SYSTEM).ok
 
@@ -261,8 +269,8 @@ def test_the_treasurer_matches_rematches_and_unmatches_by_hand(
     fund: tuple[UnitOfWork, Loan],
 ) -> None:
     uow, loan = fund
-    report = run_import(uow, camt053([march(loan)])).statements[0]  # type: ignore[list-item]
-    gift = next(ln for ln in lines_of(uow, report.id or 0) if ln.line_key == "ref:M3")  # type: ignore[attr-defined]
+    report = run_import(uow, camt053([march(loan)])).statements[0]
+    gift = next(ln for ln in lines_of(uow, report.id or 0) if ln.line_key == "ref:M3")
     before = outstanding(uow, loan.id)
     entries_before = counts(uow)["journal_entries"]
 
@@ -277,7 +285,7 @@ def test_the_treasurer_matches_rematches_and_unmatches_by_hand(
     assert all(m.reversal_entry_id for m in view.history[1:])
     # Nothing edited: three new bookings and three reversals.
     assert counts(uow)["journal_entries"] == entries_before + 6
-    assert bank(uow) == march(loan).closing_minor  # type: ignore[attr-defined]
+    assert bank(uow) == march(loan).closing_minor
     assert verify(UnitOfWork(uow.engine, readonly=True), SYSTEM).ok
 
 
@@ -294,7 +302,7 @@ def test_a_debit_is_linked_to_its_payout_by_amount_and_date(chart: UnitOfWork) -
     )  # fmt: skip
     report = run_import(chart, camt053([st])).statements[0]
     assert report.states == {"linked": 1, "unmatched": 1}
-    lines = {ln.line_key: ln for ln in lines_of(chart, report.id or 0)}  # type: ignore[attr-defined]
+    lines = {ln.line_key: ln for ln in lines_of(chart, report.id or 0)}
     assert lines["ref:P"].entry_id == loan.disbursement_entry_id
     # The unknown debit waits; the treasurer books it, say, as a transfer to savings.
     book(chart, TREASURER, "2026-03-05 transfer 99.00 EUR Dr 1000 Cr 3000 ; placeholder")
@@ -302,7 +310,7 @@ def test_a_debit_is_linked_to_its_payout_by_amount_and_date(chart: UnitOfWork) -
         link_line(chart, TREASURER, lines["ref:Q"].id, 3)
     view = book_line(chart, TREASURER, lines["ref:Q"].id, "6100", EntryKind.BANK_CHARGE)
     assert view.line.state == "manual"
-    assert bank(chart) == st.closing_minor + 9900
+    assert bank(chart) == closing_of(st) + 9900
 
 
 def test_csv_import_with_a_saved_mapping_and_balances(fund: tuple[UnitOfWork, Loan]) -> None:
@@ -313,19 +321,19 @@ def test_csv_import_with_a_saved_mapping_and_balances(fund: tuple[UnitOfWork, Lo
     )  # fmt: skip
     save_mapping(uow, TREASURER, mapping)
     st = march(loan)
-    data = csv_export(st, mapping)  # type: ignore[arg-type]
+    data = csv_export(st, mapping)
     with pytest.raises(StatementRefused, match=r"closing balance given is 8,000.00 EUR"):
         run_import(uow, data, mapping="be-bank", iban=FUND_IBAN, closing=8000)
     result = run_import(uow, data, mapping="be-bank", iban=FUND_IBAN)
     report = result.statements[0]
     assert report.opening_minor == CAPITAL - 170_000  # the previous statement's closing
-    assert bank(uow) == st.closing_minor  # type: ignore[attr-defined]
+    assert bank(uow) == st.closing_minor
     assert run_import(uow, data, mapping="be-bank", iban=FUND_IBAN).new_entries == 0
 
 
 def test_payer_names_and_ibans_are_not_stored(fund: tuple[UnitOfWork, Loan]) -> None:
     uow, loan = fund
-    run_import(uow, camt053([march(loan)]))  # type: ignore[list-item]
+    run_import(uow, camt053([march(loan)]))
     dump = _dump(uow.engine)
     for secret in ("Amina", "Haile", "Joy Mensah", PAYER_IBAN, OTHER_PAYER_IBAN, "5390 0754"):
         assert secret not in dump, secret
@@ -382,14 +390,14 @@ def test_a_statement_in_a_closed_month_is_refused(
     clock.advance(days=30)  # March must be over before it can be closed
     close_month(uow, TREASURER, "2026-03")
     with pytest.raises(LedgerError, match=r"closed"):
-        run_import(uow, camt053([march(loan)]))  # type: ignore[list-item]
+        run_import(uow, camt053([march(loan)]))
 
 
 def _dump(engine: Engine) -> str:
     """Every text value in the database, as one string."""
     from ledger.store.tables import metadata
 
-    out = []
+    out: list[str] = []
     with engine.connect() as conn:
         for table in metadata.sorted_tables:
             for row in conn.execute(select(table)):
@@ -458,7 +466,7 @@ def test_a_payer_who_paid_a_loan_before_suggests_it(fund: tuple[UnitOfWork, Loan
                counterparty_iban=OTHER_PAYER_IBAN)],
     )  # fmt: skip
     report = run_import(uow, camt053([st])).statements[0]
-    lines = {ln.line_key: ln for ln in lines_of(uow, report.id or 0)}  # type: ignore[attr-defined]
+    lines = {ln.line_key: ln for ln in lines_of(uow, report.id or 0)}
     assert lines["ref:B"].state == "unidentified" and lines["ref:B"].suggested_loan_id == loan.id
     assert lines["ref:C"].suggested_loan_id is None
     assert balances(uow)["2200"] == -2 * 7083  # a suggestion is shown, never booked
@@ -477,15 +485,15 @@ def test_money_booked_by_hand_before_the_statement_is_not_booked_twice(
     book(uow, TREASURER, "2026-03-03 bank_charge 7.50 EUR Dr 6100 Cr 1000 ; account fee")
     before = balances(uow)
     st = march(loan)  # M1 70.83 with the reference, M2 fee, M3 gift 20.00, M4 70.83 in text
-    result = run_import(uow, camt053([st], version=8))  # type: ignore[list-item]
+    result = run_import(uow, camt053([st], version=8))
     [report] = result.statements
     # M1 and M4 both name the loan with the same amount: one explains the hand-booked payment,
     # the other is a second payment, booked as such.
     assert report.states == {"linked": 3, "loan": 1}
     after = balances(uow)
-    assert after["1000"] == st.closing_minor == before["1000"] + 7083  # type: ignore[attr-defined]
+    assert after["1000"] == st.closing_minor == before["1000"] + 7083
     assert after["4000"] == before["4000"] and after["6100"] == before["6100"]
-    lines = {line.line_key: line for line in lines_of(uow, report.id or 0)}  # type: ignore[attr-defined]
+    lines = {line.line_key: line for line in lines_of(uow, report.id or 0)}
     assert lines["ref:M1"].state == "linked" and lines["ref:M1"].entry_id == paid.entry.id
     assert lines["ref:M1"].loan_id == loan.id
     assert lines["ref:M4"].state == "loan"
@@ -505,10 +513,10 @@ def test_two_hand_booked_entries_that_fit_leave_the_line_booked_with_a_note(
         start="2026-03-01",
         end="2026-03-14",
     )
-    [report] = run_import(uow, camt053([st])).statements  # type: ignore[list-item]
+    [report] = run_import(uow, camt053([st])).statements
     assert report.states == {"unidentified": 1}
     [line] = lines_of(uow, report.id or 0)
-    assert "2 entries booked by hand fit this line" in (line.note or "")  # type: ignore[attr-defined]
+    assert "2 entries booked by hand fit this line" in (line.note or "")
 
 
 def test_a_returned_payment_reverses_a_payment_recorded_by_hand(
@@ -528,17 +536,17 @@ def test_a_returned_payment_reverses_a_payment_recorded_by_hand(
         start="2026-03-01",
         end="2026-03-02",
     )
-    assert run_import(uow, camt053([came])).statements[0].states == {"linked": 1}  # type: ignore[list-item]
+    assert run_import(uow, camt053([came])).statements[0].states == {"linked": 1}
     back = statement(
         "2026-03-b",
-        came.closing_minor,  # type: ignore[attr-defined]
+        closing_of(came),
         [entry("2026-03-09", "70.83", "debit", ref="RET1", return_reason="AC04",
                creditor_reference=loan.reference.value)],
         start="2026-03-03",
         end="2026-03-09",
     )  # fmt: skip
-    report = run_import(uow, camt053([back])).statements[0]  # type: ignore[list-item]
+    report = run_import(uow, camt053([back])).statements[0]
     assert report.states == {"returned": 1}
     assert outstanding(uow, loan.id) == owed + 7083
-    assert bank(uow) == back.closing_minor  # type: ignore[attr-defined]
+    assert bank(uow) == back.closing_minor
     assert verify(UnitOfWork(uow.engine, readonly=True), SYSTEM).ok

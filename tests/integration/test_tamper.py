@@ -15,8 +15,8 @@ from sqlalchemy import Engine, text
 from ledger.domain.journal import canonical_content, chain_hash
 from ledger.services.verify import VerifyReport, verify
 from ledger.store.uow import UnitOfWork
-from tests.conftest import AUDITOR, TREASURER
-from tests.integration.ledgertext import book
+from tests.support.actors import AUDITOR, TREASURER
+from tests.support.ledgertext import book
 
 LEDGER = """
 2026-03-01 capital 10000.00 Dr 1000 Cr 3000 ; founding capital

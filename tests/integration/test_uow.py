@@ -10,9 +10,10 @@ from ledger.domain.errors import Overdraft
 from ledger.services.journal import post_manual_entry
 from ledger.store.tables import journal_legs
 from ledger.store.uow import GuardRefused, UnitOfWork
-from tests.conftest import TREASURER, reset_postgres
-from tests.integration.helpers import balances, counts
-from tests.integration.ledgertext import entry
+from tests.support.actors import TREASURER
+from tests.support.db import reset_postgres
+from tests.support.ledgertext import entry
+from tests.support.queries import balances, counts
 
 
 def test_leaving_without_commit_rolls_back(funded: UnitOfWork) -> None:

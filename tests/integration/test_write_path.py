@@ -24,9 +24,11 @@ from ledger.services.verify import verify
 from ledger.store.driver import COPY_FROM
 from ledger.store.journal_repository import ENTRY_COLUMNS, LEG_COLUMNS
 from ledger.store.uow import GuardRefused, UnitOfWork
-from tests.conftest import AUDITOR, TREASURER, Clock, reset_postgres
-from tests.integration.helpers import balances, counts
-from tests.integration.ledgertext import book
+from tests.support.actors import AUDITOR, TREASURER
+from tests.support.clock import Clock
+from tests.support.db import reset_postgres
+from tests.support.ledgertext import book
+from tests.support.queries import balances, counts
 
 
 def drafts(n: int, prefix: str) -> list[EntryDraft]:

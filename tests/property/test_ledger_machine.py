@@ -52,7 +52,10 @@ from ledger.services.journal import (
 from ledger.services.periods import close_month, month_end, reopen_month
 from ledger.services.verify import verify
 from ledger.store.uow import UnitOfWork
-from tests.conftest import ADMIN, AUDITOR, TREASURER, Clock, fresh_sqlite, reset_postgres
+from tests.support.actors import ADMIN, AUDITOR, TREASURER
+from tests.support.clock import Clock
+from tests.support.db import fresh_sqlite, reset_postgres
+from tests.support.profiles import examples
 
 START = date(2026, 1, 1)  # the first day entries may be booked on
 CLOCK_START = datetime(2026, 1, 20, 9, 30, tzinfo=UTC)
@@ -71,12 +74,12 @@ T = TypeVar("T")
 # long. PostgreSQL pays a TRUNCATE per example and a round trip per query: it runs fewer of them,
 # the SQLite machine explores more.
 SQLITE_SETTINGS = settings(
-    max_examples=25,
+    max_examples=examples(25),
     stateful_step_count=30,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
-POSTGRES_SETTINGS = settings(SQLITE_SETTINGS, max_examples=12, stateful_step_count=25)
+POSTGRES_SETTINGS = settings(SQLITE_SETTINGS, max_examples=examples(12), stateful_step_count=25)
 
 #: The machine imports no bank statement: its months are closed by an admin, saying why.
 UNRECONCILED = "closed without the bank's statement (a model run)"

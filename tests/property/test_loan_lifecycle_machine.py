@@ -53,17 +53,12 @@ from ledger.services.periods import close_month, month_end
 from ledger.services.verify import verify
 from ledger.store.loan_repository import Lease
 from ledger.store.uow import UnitOfWork
-from tests.conftest import (
-    ADMIN,
-    AUDITOR,
-    CASEWORKER,
-    TREASURER,
-    Clock,
-    fresh_sqlite,
-    reset_postgres,
-)
-from tests.integration.ledgertext import book
-from tests.integration.loan_helpers import CASEWORKER2, POLICY, TREASURER2, person, sign, terms
+from tests.support.actors import ADMIN, AUDITOR, CASEWORKER, TREASURER
+from tests.support.clock import Clock
+from tests.support.db import fresh_sqlite, reset_postgres
+from tests.support.ledgertext import book
+from tests.support.loans import CASEWORKER2, POLICY, TREASURER2, person, sign, terms
+from tests.support.profiles import examples
 
 S = LoanStatus
 START = datetime(2026, 1, 10, 9, 30, tzinfo=UTC)
@@ -71,7 +66,7 @@ CAPITAL = 2_000_000  # 20,000.00 on 2 January 2026
 T = TypeVar("T")
 
 SETTINGS = settings(
-    max_examples=15,
+    max_examples=examples(15),
     stateful_step_count=20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

@@ -32,7 +32,7 @@ from ledger.domain.money import (
 )
 from ledger.domain.statuses import EntryKind
 from ledger.services.journal import draft_request
-from tests.property.test_entry_properties import drafts
+from tests.support.entries import drafts
 
 # -- the references -----------------------------------------------------------------------------
 
@@ -347,7 +347,7 @@ def test_canonical_content_of_plain_values(**fields: Any) -> None:
 
 @given(drafts(), st.integers(1, 10**12), strings, instants)
 def test_canonical_content_of_drafts(draft: EntryDraft, id: int, author: str, at: datetime) -> None:
-    fields = {
+    fields: dict[str, Any] = {
         "id": id,
         "booking_date": draft.booking_date,
         "description": draft.description,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -22,13 +22,15 @@ from ledger.domain.statements import Direction, Statement, StatementEntry
 from ledger.services.journal import install_chart
 from ledger.services.verify import verify
 from ledger.store.uow import UnitOfWork
-from tests.conftest import Clock, fresh_sqlite, reset_postgres
-from tests.integration.helpers import balances, counts
-from tests.statement_helpers import FUND_IBAN, run_import
+from tests.support.clock import Clock
+from tests.support.db import fresh_sqlite, reset_postgres
+from tests.support.profiles import examples
+from tests.support.queries import balances, counts
+from tests.support.statements import FUND_IBAN, run_import
 
 START = date(2026, 1, 1)
 SETTINGS = settings(
-    max_examples=20,
+    max_examples=examples(20),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -81,7 +83,7 @@ def _file(sts: list[Statement], version: int) -> bytes:
 @pytest.fixture
 def open_db(
     request: pytest.FixtureRequest, sqlite_template: Path, tmp_path: Path
-) -> Callable[[], Engine]:
+) -> Iterator[Callable[[], Engine]]:
     """A fresh database per Hypothesis example, on the engine of this test's parameter."""
     engines: list[tuple[Engine, Path | None]] = []
 
@@ -91,11 +93,11 @@ def open_db(
             eng = fresh_sqlite(sqlite_template, directory)
             engines.append((eng, directory))
             return eng
-        eng = request.getfixturevalue("pg_session_engine")
-        reset_postgres(eng)
-        return eng
+        pg: Engine = request.getfixturevalue("pg_session_engine")
+        reset_postgres(pg)
+        return pg
 
-    yield fresh  # type: ignore[misc]
+    yield fresh
     for eng, directory in engines:
         eng.dispose()
         if directory is not None:

@@ -17,8 +17,8 @@ from ledger.documents.beneficiary import (
 )
 from ledger.documents.stamps import stamp_signature
 from ledger.domain.errors import ValidationError
-from tests.integration.contract_helpers import drawn_signature
-from tests.unit.test_signing import minimal_pdf
+from tests.support.contracts import drawn_signature
+from tests.support.pdf import minimal_pdf
 
 
 def png(img: Image.Image) -> bytes:

@@ -15,7 +15,7 @@ from ledger.domain.money import money
 from ledger.domain.references import qrr_reference, rf_reference
 from ledger.domain.statuses import LoanStatus
 from ledger.store.loan_repository import Lease
-from tests.unit.documents_data import contract, fund_chf, fund_eur, view
+from tests.support.documents import contract, fund_chf, fund_eur, view
 
 PERSON = PersonalData(full_name="Анна Петровна Иванова", preferred_language="nl")
 LEASE = Lease("Immo Exemple SRL", "Rue Fictive 10, 1000 Bruxelles")

@@ -11,7 +11,7 @@ from ledger.documents.payment_qr import epc_payload, epc_svg, swiss_payload, swi
 from ledger.domain.errors import ValidationError
 from ledger.domain.money import money
 from ledger.domain.references import ogm_reference, qrr_reference, rf_reference
-from tests.unit.documents_data import fund_chf, fund_eur
+from tests.support.documents import fund_chf, fund_eur
 
 # EPC069-12: the elements in their order, one per line.
 EPC_FIELDS = (

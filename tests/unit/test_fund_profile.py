@@ -38,7 +38,7 @@ def test_a_fund_on_every_default_is_told_each_setting_to_set() -> None:
 
 def test_a_fund_with_its_own_profile_has_no_problem() -> None:
     # 1000 Bruxelles is the default too, but a real place: set explicitly, it is accepted
-    assert Settings(**OWN).profile_problems() == []
+    assert Settings.model_validate(OWN).profile_problems() == []
 
 
 @pytest.mark.parametrize(
@@ -52,7 +52,7 @@ def test_a_fund_with_its_own_profile_has_no_problem() -> None:
     ],
 )
 def test_a_demo_value_set_explicitly_is_still_refused(name: str, value: str) -> None:
-    problems = Settings(**{**OWN, name: value}).profile_problems()
+    problems = Settings.model_validate({**OWN, name: value}).profile_problems()
     assert problems == [
         f"FUNDLEDGER_{name.upper()} is not set (the demo fund's value is "
         f"{Settings.model_fields[name].default!r}): set the fund's own value"
@@ -61,7 +61,7 @@ def test_a_demo_value_set_explicitly_is_still_refused(name: str, value: str) -> 
 
 @pytest.mark.parametrize("name", ["fund_city", "fund_email", "fund_name"])
 def test_an_empty_profile_value_is_named(name: str) -> None:
-    problems = Settings(**{**OWN, name: "  "}).profile_problems()
+    problems = Settings.model_validate({**OWN, name: "  "}).profile_problems()
     assert problems == [f"FUNDLEDGER_{name.upper()} is empty: set the fund's own value"]
 
 

@@ -8,7 +8,7 @@ import io
 from pypdf import PdfReader
 
 from ledger.documents.report import render_monthly_report, report_html
-from tests.unit.report_data import report
+from tests.support.reports import report
 
 
 def pages_of(pdf: bytes) -> list[str]:

@@ -10,7 +10,6 @@ import pytest
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.pdf_utils.writer import PdfFileWriter
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
@@ -22,6 +21,7 @@ from ledger.documents.signing import (
     sign_pdf,
     validate,
 )
+from tests.support.pdf import minimal_pdf
 
 PASSWORD = "unit-test-password"
 
@@ -34,26 +34,6 @@ def key() -> FundKey:
 @pytest.fixture(scope="module")
 def other_key() -> FundKey:
     return load_fund_key(create_fund_key("Fonds Exemple asbl", PASSWORD), PASSWORD)
-
-
-def minimal_pdf(text: bytes = b"BT /F1 12 Tf 72 720 Td (Contrat) Tj ET") -> bytes:
-    writer = PdfFileWriter()
-    content = writer.add_object(generic.StreamObject(stream_data=text))
-    writer.insert_page(
-        generic.DictionaryObject(
-            {
-                generic.NameObject("/Type"): generic.NameObject("/Page"),
-                generic.NameObject("/MediaBox"): generic.ArrayObject(
-                    [generic.NumberObject(n) for n in (0, 0, 595, 842)]
-                ),
-                generic.NameObject("/Resources"): generic.DictionaryObject(),
-                generic.NameObject("/Contents"): content,
-            }
-        )
-    )
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from ledger.documents.signing import (
     sign_pdf,
     validate,
 )
-from tests.unit.test_signing import minimal_pdf
+from tests.support.pdf import minimal_pdf
 
 PASSWORD = "unit-test-password"
 

@@ -30,8 +30,8 @@ from ledger.store.tables import (
     write_offs,
 )
 from ledger.store.uow import UnitOfWork
-from tests.api.helpers import counts, entry, with_key
-from tests.conftest import Clock
+from tests.support.api import counts, entry, with_key
+from tests.support.clock import Clock
 
 Headers = dict[str, str]
 Json = dict[str, Any]

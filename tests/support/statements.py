@@ -20,7 +20,7 @@ from ledger.services import loans
 from ledger.services.statements import ImportOptions, ImportResult, import_statements
 from ledger.store.loan_repository import Lease
 from ledger.store.uow import UnitOfWork
-from tests.conftest import TREASURER
+from tests.support.actors import TREASURER
 
 FUND_IBAN = "BE71096123456769"
 CHF_IBAN = "CH9300762011623852957"
@@ -151,11 +151,11 @@ def _contract_paperwork_skipped() -> Iterator[None]:
     if check is None:
         yield
         return
-    loans._require_signed_contract = lambda uow, loan: None  # type: ignore[attr-defined]
+    loans._require_signed_contract = lambda uow, loan: None
     try:
         yield
     finally:
-        loans._require_signed_contract = check  # type: ignore[attr-defined]
+        loans._require_signed_contract = check
 
 
 def day(text: str) -> date:
@@ -164,3 +164,15 @@ def day(text: str) -> date:
 
 def days_after(start: date, n: int) -> date:
     return start + timedelta(days=n)
+
+
+def opening_of(st: Statement) -> int:
+    """The opening balance of a statement ``statement`` made (it always sets one)."""
+    assert st.opening_minor is not None
+    return st.opening_minor
+
+
+def closing_of(st: Statement) -> int:
+    """The closing balance of a statement ``statement`` made (it always sets one)."""
+    assert st.closing_minor is not None
+    return st.closing_minor

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 from sqlalchemy import Engine, func, select
 
+from ledger.domain.roles import Role
 from ledger.store.tables import audit_log, idempotency_keys, journal_entries, journal_legs
 
 PROBLEM_JSON = "application/problem+json"
+#: The API tests' settings and users (tests/api/conftest.py).
+PASSWORD = "correct horse battery staple"
+TTL_MINUTES = 60
+MAX_BYTES = 20_000
+
+#: ``login(Role.TREASURER)``: headers with a bearer token for a user of that role.
+Login = Callable[[Role], dict[str, str]]
+
+
+def username(role: Role) -> str:
+    """The login name of the user the ``login`` fixture creates for ``role``."""
+    return f"{role.value}.user"
 
 
 def leg(account: str, side: str, amount: Any, currency: str = "EUR") -> dict[str, Any]:

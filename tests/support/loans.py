@@ -9,15 +9,16 @@ from ledger.domain.beneficiaries import Beneficiary, PersonalData
 from ledger.domain.eligibility import PublicAlternatives
 from ledger.domain.loans import DepositForm, Loan, LoanTerms
 from ledger.domain.money import Money, money, to_minor
+from ledger.domain.policy import LoanPolicy
 from ledger.domain.roles import Actor, Role
 from ledger.domain.statuses import LoanStatus
 from ledger.services import loans
-from ledger.services.loans import Balances, LoanPolicy
+from ledger.services.loans import Balances
 from ledger.services.verify import verify
 from ledger.store.document_repository import DocumentKind, NewDocument
 from ledger.store.loan_repository import Lease
 from ledger.store.uow import UnitOfWork
-from tests.conftest import ADMIN, AUDITOR, CASEWORKER, TREASURER
+from tests.support.actors import ADMIN, AUDITOR, CASEWORKER, TREASURER
 
 CASEWORKER2 = Actor("cora.caseworker", Role.CASEWORKER)
 TREASURER2 = Actor("theo.treasurer", Role.TREASURER)
