@@ -35,7 +35,7 @@ from ledger.services.money_json import MoneyOut
 from ledger.services.periods import MAX_REASON
 from ledger.services.users import MAX_PASSWORD
 from ledger.store.audit_repository import AuditRecord
-from ledger.store.journal_repository import StatementLine
+from ledger.store.journal_repository import AccountStatementLine
 from ledger.store.period_repository import PeriodEvent
 from ledger.store.user_repository import User
 
@@ -337,7 +337,7 @@ class StatementLineOut(BaseModel):
     running_balance: MoneyOut = Field(description="signed, after this line")
 
     @classmethod
-    def of(cls, line: StatementLine, code: str) -> StatementLineOut:
+    def of(cls, line: AccountStatementLine, code: str) -> StatementLineOut:
         return cls(
             entry_id=line.entry_id,
             booking_date=line.booking_date,

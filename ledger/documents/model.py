@@ -7,21 +7,53 @@ document. Money stays ``Money`` (exact decimals) all the way to Babel's formatti
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ledger.domain.beneficiaries import PersonalData
 from ledger.domain.errors import ValidationError
-from ledger.domain.loans import DISBURSED, DepositForm
+from ledger.domain.loans import DISBURSED, DepositForm, Loan
 from ledger.domain.money import Money, from_minor, to_minor
 from ledger.domain.references import PaymentReference, ReferenceKind
 from ledger.domain.statuses import LoanStatus
 
 if TYPE_CHECKING:
     from ledger.config import Settings
-    from ledger.services.loans import LoanView
     from ledger.store.loan_repository import Lease
+
+
+class InstallmentFigures(Protocol):
+    """An installment as a document shows it (minor units)."""
+
+    @property
+    def number(self) -> int: ...
+    @property
+    def due_date(self) -> date: ...
+    @property
+    def amount(self) -> int: ...
+    @property
+    def paid(self) -> int: ...
+    @property
+    def remaining(self) -> int: ...
+
+
+class LoanFigures(Protocol):
+    """What a document reads of a loan as of a day: the services' ``LoanView`` is one. A
+    protocol, so that documents do not import the services that call them."""
+
+    @property
+    def loan(self) -> Loan: ...
+    @property
+    def as_of(self) -> date: ...
+    @property
+    def installments(self) -> Sequence[InstallmentFigures]: ...
+    @property
+    def outstanding(self) -> int: ...
+    @property
+    def credit(self) -> int: ...
+
 
 #: The statute a deposit falls under, as cited in the region's official language(s). ``*`` is
 #: used for a language the region has no official text in.
@@ -230,7 +262,7 @@ def _lease_text(value: str | None, what: str) -> str:
 
 
 def contract_data(
-    view: LoanView, person: PersonalData, lease: Lease | None, fund: FundInfo, version: int
+    view: LoanFigures, person: PersonalData, lease: Lease | None, fund: FundInfo, version: int
 ) -> ContractData:
     """The contract for a loan as ``view`` shows it (its schedule in force on ``view.as_of``).
 
@@ -268,7 +300,7 @@ def contract_data(
     )
 
 
-def schedule_data(view: LoanView, person: PersonalData, fund: FundInfo) -> ScheduleData:
+def schedule_data(view: LoanFigures, person: PersonalData, fund: FundInfo) -> ScheduleData:
     """The beneficiary's schedule as of ``view.as_of``.
 
     Before the payout nothing is owed yet: the schedule is shown in full as what will be owed.

@@ -26,7 +26,7 @@ from ledger.domain.journal import (
 from ledger.domain.money import Money, amount_text, from_minor
 from ledger.domain.roles import Actor, Permission
 from ledger.store.idempotency_repository import IdempotencyRecord
-from ledger.store.journal_repository import JournalFilter, StatementLine
+from ledger.store.journal_repository import AccountStatementLine, JournalFilter
 from ledger.store.uow import UnitOfWork
 
 MAX_PAGE = 500
@@ -365,7 +365,7 @@ def balance(uow: UnitOfWork, actor: Actor, code: str, as_of: date | None = None)
 class Statement:
     account: Account
     opening_minor: int
-    lines: list[StatementLine]
+    lines: list[AccountStatementLine]
     total: int
 
 

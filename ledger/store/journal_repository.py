@@ -126,7 +126,7 @@ class JournalFilter:
 
 
 @dataclass(frozen=True, slots=True)
-class StatementLine:
+class AccountStatementLine:
     entry_id: int
     booking_date: date
     kind: str
@@ -470,7 +470,7 @@ class JournalRepository:
         date_to: date | None,
         limit: int,
         offset: int,
-    ) -> tuple[int, list[StatementLine], int]:
+    ) -> tuple[int, list[AccountStatementLine], int]:
         """Opening balance, the legs in the period with their running balance, and their count."""
         ids = [account.id] + [c.id for c in self.accounts.children_of(account.id)]
         opening = 0
@@ -501,7 +501,7 @@ class JournalRepository:
             select(inner).order_by(inner.c.n).limit(limit).offset(offset)
         ).all()
         lines = [
-            StatementLine(
+            AccountStatementLine(
                 entry_id=r.entry_id,
                 booking_date=r.booking_date,
                 kind=r.kind,

@@ -26,7 +26,7 @@ from ledger.services.journal import (
     trial_balance,
 )
 from ledger.services.verify import verify
-from ledger.store.journal_repository import JournalFilter, StatementLine
+from ledger.store.journal_repository import AccountStatementLine, JournalFilter
 from ledger.store.uow import UnitOfWork
 from tests.support.actors import AUDITOR, TREASURER
 from tests.support.ledgertext import book, entry
@@ -101,7 +101,7 @@ def test_statement_pages_continue_the_running_balance(chart: UnitOfWork) -> None
     post(chart, TREASURER, drafts)
     full = statement(chart, AUDITOR, "1000", limit=500)
     assert full.total == 23
-    pages: list[StatementLine] = []
+    pages: list[AccountStatementLine] = []
     for offset in range(0, 30, 5):
         page = statement(chart, AUDITOR, "1000", limit=5, offset=offset)
         assert page.total == 23
