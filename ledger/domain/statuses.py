@@ -48,3 +48,24 @@ class LineState(StrEnum):
     MANUAL = "manual"  # booked by the treasurer to an account
     UNMATCHED = "unmatched"  # nothing explains it yet (a debit)
     IGNORED = "ignored"  # a zero amount
+
+
+class WriteOffStatus(StrEnum):
+    """A proposed write-off, until a second person decides it (four eyes)."""
+
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class PaymentFileStatus(StrEnum):
+    """A payment file: made (its payouts held), sent to the bank, or cancelled."""
+
+    CREATED = "created"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+
+
+def sql_in_list(values: type[StrEnum]) -> str:
+    """``('a','b')``: the values a CHECK constraint allows, in the enum's order."""
+    return "(" + ",".join(f"'{v.value}'" for v in values) + ")"

@@ -31,6 +31,7 @@ from ledger.domain.idempotency import check_same_request
 from ledger.domain.money import currency as currency_of
 from ledger.domain.roles import Actor, Permission
 from ledger.domain.statements import end_to_end_id
+from ledger.domain.statuses import PaymentFileStatus
 from ledger.store.payment_file_repository import Payout, StoredItem, StoredPaymentFile
 from ledger.store.statement_repository import BankAccount
 from ledger.store.uow import UnitOfWork
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 
 #: Entries a payment file pays: money the fund sends out.
 KINDS = ("disbursement", "refund")
-STATUSES = ("created", "sent", "cancelled")
+STATUSES = tuple(s.value for s in PaymentFileStatus)
 #: Banks take a requested execution date up to about a year ahead.
 MAX_DAYS_AHEAD = 365
 
@@ -356,7 +357,7 @@ def create_payment_file(
                 "transfers": len(chosen),
                 "total_minor": sum(p.amount_minor for p in chosen),
                 "sha256": hashlib.sha256(xml).hexdigest(),
-                "status": "created",
+                "status": PaymentFileStatus.CREATED,
                 "created_at": created_at,
                 "created_by": actor.name,
             },
@@ -431,7 +432,7 @@ def _regenerate(
             "changed since. "
             + (
                 "The bank has the file as it was sent; use the copy you uploaded."
-                if file.status == "sent"
+                if file.status is PaymentFileStatus.SENT
                 else "Cancel it and make a new file with the current accounts."
             ),
             "file_id",
@@ -444,7 +445,7 @@ def payment_file_xml(uow: UnitOfWork, actor: Actor, file_id: int, debtor: Debtor
     actor.require(Permission.PAYMENT_FILES)
     with uow:
         file = uow.payment_files.get(file_id)
-        if file.status == "cancelled":
+        if file.status is PaymentFileStatus.CANCELLED:
             raise Conflict(
                 f"payment file {file_id} was cancelled; make a new file for its payouts",
                 "file_id",
@@ -464,7 +465,7 @@ def mark_sent(uow: UnitOfWork, actor: Actor, file_id: int) -> StoredPaymentFile:
     actor.require(Permission.PAYMENT_FILES)
     with uow:
         file = uow.payment_files.get(file_id, lock=True)
-        if file.status != "created":
+        if file.status is not PaymentFileStatus.CREATED:
             raise Conflict(f"payment file {file_id} is {file.status} already", "file_id")
         for item in uow.payment_files.items(file_id):
             if uow.journal.get(item.entry_id).reversed_by_id is not None:
@@ -473,7 +474,9 @@ def mark_sent(uow: UnitOfWork, actor: Actor, file_id: int) -> StoredPaymentFile:
                     f"file {file_id} was made; do not send it: cancel it and make a new file",
                     "file_id",
                 )
-        uow.payment_files.set_status(file_id, "sent", sent_at=uow.now(), sent_by=actor.name)
+        uow.payment_files.set_status(
+            file_id, PaymentFileStatus.SENT, sent_at=uow.now(), sent_by=actor.name
+        )
         uow.audit_event(
             actor,
             action="payment_file_sent",
@@ -492,7 +495,7 @@ def cancel(uow: UnitOfWork, actor: Actor, file_id: int, reason: str) -> StoredPa
     with uow:
         uow.journal.lock_head()
         file = uow.payment_files.get(file_id, lock=True)
-        if file.status == "sent":
+        if file.status is PaymentFileStatus.SENT:
             raise Conflict(
                 f"payment file {file_id} was sent to the bank on {file.sent_at:%Y-%m-%d} and "
                 "cannot be cancelled here: ask the bank to stop the transfers it has not "
@@ -500,10 +503,14 @@ def cancel(uow: UnitOfWork, actor: Actor, file_id: int, reason: str) -> StoredPa
                 "and can then be undone (loan disbursement undo) or paid again by hand",
                 "file_id",
             )
-        if file.status == "cancelled":
+        if file.status is PaymentFileStatus.CANCELLED:
             raise Conflict(f"payment file {file_id} is cancelled already", "file_id")
         uow.payment_files.set_status(
-            file_id, "cancelled", cancelled_at=uow.now(), cancelled_by=actor.name, cancel_reason=why
+            file_id,
+            PaymentFileStatus.CANCELLED,
+            cancelled_at=uow.now(),
+            cancelled_by=actor.name,
+            cancel_reason=why,
         )
         uow.audit_event(
             actor,

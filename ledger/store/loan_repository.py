@@ -21,7 +21,7 @@ from ledger.domain.money import from_minor, to_minor
 from ledger.domain.references import PaymentReference, ReferenceKind
 from ledger.domain.repayment import DueAmount, PaymentEvent
 from ledger.domain.schedule import Installment, Schedule
-from ledger.domain.statuses import LoanStatus
+from ledger.domain.statuses import LoanStatus, WriteOffStatus
 from ledger.store.tables import (
     accounts,
     deposit_releases,
@@ -91,7 +91,7 @@ class WriteOff:
     loan_id: str
     proposed_by: str
     reason: str
-    status: str
+    status: WriteOffStatus
     decided_by: str | None
     entry_id: int | None
 
@@ -603,7 +603,7 @@ class LoanRepository:
                     proposed_by=actor,
                     proposed_at=now,
                     reason=reason,
-                    status="proposed",
+                    status=WriteOffStatus.PROPOSED,
                 )
                 .returning(write_offs.c.id)
             ).scalar_one()
@@ -618,7 +618,7 @@ class LoanRepository:
             row.loan_id,
             row.proposed_by,
             row.reason,
-            row.status,
+            WriteOffStatus(row.status),
             row.decided_by,
             row.entry_id,
         )
@@ -626,13 +626,19 @@ class LoanRepository:
     def pending_write_off(self, loan_id: str) -> WriteOff | None:
         wid = self.conn.execute(
             select(write_offs.c.id).where(
-                write_offs.c.loan_id == loan_id, write_offs.c.status == "proposed"
+                write_offs.c.loan_id == loan_id, write_offs.c.status == WriteOffStatus.PROPOSED
             )
         ).scalar_one_or_none()
         return self.write_off(wid) if wid is not None else None
 
     def decide_write_off(
-        self, wid: int, *, status: str, actor: str, now: datetime, entry_id: int | None
+        self,
+        wid: int,
+        *,
+        status: WriteOffStatus,
+        actor: str,
+        now: datetime,
+        entry_id: int | None,
     ) -> None:
         self.conn.execute(
             update(write_offs)
@@ -653,7 +659,7 @@ class LoanRepository:
         wo_entry = aliased(journal_entries)
         written_off_by_then = exists().where(
             write_offs.c.loan_id == loans.c.id,
-            write_offs.c.status == "approved",
+            write_offs.c.status == WriteOffStatus.APPROVED,
             wo_entry.c.id == write_offs.c.entry_id,
             wo_entry.c.booking_date <= as_of,
         )

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, Row, func, insert, select, update
 from sqlalchemy.orm import aliased
 
 from ledger.domain.errors import NotFound
+from ledger.domain.statuses import PaymentFileStatus
 from ledger.store.tables import (
     journal_entries,
     journal_legs,
@@ -20,7 +21,7 @@ from ledger.store.tables import (
 )
 
 #: A file in one of these states holds its entries: no other file may pay them.
-LIVE = ("created", "sent")
+LIVE = (PaymentFileStatus.CREATED, PaymentFileStatus.SENT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,7 @@ class StoredPaymentFile:
     transfers: int
     total_minor: int
     sha256: str
-    status: str
+    status: PaymentFileStatus
     created_at: datetime
     created_by: str
     sent_at: datetime | None
@@ -91,7 +92,7 @@ def _file(row: Row[Any]) -> StoredPaymentFile:
         transfers=int(row.transfers),
         total_minor=int(row.total_minor),
         sha256=row.sha256,
-        status=row.status,
+        status=PaymentFileStatus(row.status),
         created_at=row.created_at,
         created_by=row.created_by,
         sent_at=row.sent_at,
@@ -221,7 +222,7 @@ class PaymentFileRepository:
             for r in rows
         ]
 
-    def set_status(self, file_id: int, status: str, **values: Any) -> None:
+    def set_status(self, file_id: int, status: PaymentFileStatus, **values: Any) -> None:
         self.conn.execute(
             update(payment_files)
             .where(payment_files.c.id == file_id)

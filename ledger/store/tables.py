@@ -29,6 +29,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
+from ledger.domain.statuses import LoanStatus, PaymentFileStatus, WriteOffStatus, sql_in_list
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -240,10 +242,7 @@ journal_commit_checks = Table(
 
 # -- loans (migration 0002) ------------------------------------------------------------------
 
-LOAN_STATUSES = (
-    "('draft','submitted','approved','contract_signed','active','closed','overpaid',"
-    "'written_off','rejected','withdrawn')"
-)
+LOAN_STATUSES = sql_in_list(LoanStatus)
 
 #: Personal data of beneficiaries: apart from the ledger, erasable, read only by caseworkers and
 #: admins (every read audited). The ledger and loans know only the opaque id.
@@ -426,7 +425,7 @@ write_offs = Table(
     Column("decided_by", String(64), nullable=True),
     Column("decided_at", UTCDateTime, nullable=True),
     Column("entry_id", BigInteger, ForeignKey("journal_entries.id"), nullable=True),
-    CheckConstraint("status IN ('proposed','approved','rejected')", name="status"),
+    CheckConstraint(f"status IN {sql_in_list(WriteOffStatus)}", name="status"),
 )
 
 
@@ -627,7 +626,7 @@ csv_mappings = Table(
 
 # -- payment files (migration 0006) ----------------------------------------------------------
 
-PAYMENT_FILE_STATUSES = "('created','sent','cancelled')"
+PAYMENT_FILE_STATUSES = sql_in_list(PaymentFileStatus)
 
 #: SEPA credit transfer files (pain.001) made for the bank: created, then sent or cancelled.
 payment_files = Table(

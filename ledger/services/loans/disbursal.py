@@ -19,6 +19,7 @@ from ledger.domain.loans import (
 )
 from ledger.domain.money import from_minor
 from ledger.domain.roles import Actor, Permission
+from ledger.domain.statuses import PaymentFileStatus
 from ledger.services.journal import post_in
 from ledger.services.loans.common import (
     MoneyResult,
@@ -141,7 +142,7 @@ def undo_disbursement(
                 f"the payout of loan {loan_id} is in payment file {file_id} ({status}); "
                 + (
                     "cancel that file first, then undo the payout"
-                    if status == "created"
+                    if status == PaymentFileStatus.CREATED
                     else "the bank was asked to pay it, so it cannot be undone; if the money "
                     "comes back, match the bank's line by hand"
                 ),

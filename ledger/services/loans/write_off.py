@@ -16,6 +16,7 @@ from ledger.domain.loans import (
 )
 from ledger.domain.money import from_minor
 from ledger.domain.roles import Actor, Permission
+from ledger.domain.statuses import WriteOffStatus
 from ledger.services.journal import post_in, replay
 from ledger.services.loans.common import (
     MoneyResult,
@@ -56,7 +57,7 @@ def approve_write_off(
         original = replay(uow, idempotency_key, "write_off", request)
         if original:
             return MoneyResult(uow.loans.get(wo.loan_id), original, True)
-        if wo.status != "proposed":
+        if wo.status is not WriteOffStatus.PROPOSED:
             raise Conflict(f"write-off {write_off_id} is already {wo.status}", "status")
         if actor.name == wo.proposed_by:
             raise PermissionDenied("you proposed this write-off; another treasurer must approve")
@@ -84,7 +85,7 @@ def approve_write_off(
         posted = post_in(uow, actor, [draft], command="write_off", requests=[request])[0]
         uow.loans.decide_write_off(
             write_off_id,
-            status="approved",
+            status=WriteOffStatus.APPROVED,
             actor=actor.name,
             now=uow.now(),
             entry_id=posted.entry.id,
@@ -108,10 +109,14 @@ def reject_write_off(uow: UnitOfWork, actor: Actor, write_off_id: int, reason: s
     why = _reason(reason)
     with uow:
         wo = uow.loans.write_off(write_off_id)
-        if wo.status != "proposed":
+        if wo.status is not WriteOffStatus.PROPOSED:
             raise Conflict(f"write-off {write_off_id} is already {wo.status}", "status")
         uow.loans.decide_write_off(
-            write_off_id, status="rejected", actor=actor.name, now=uow.now(), entry_id=None
+            write_off_id,
+            status=WriteOffStatus.REJECTED,
+            actor=actor.name,
+            now=uow.now(),
+            entry_id=None,
         )
         uow.audit_event(
             actor,
