@@ -32,7 +32,6 @@ from ledger.services.loans.applications import (
     submit,
     vars_of,
 )
-from ledger.services.loans.approvals import _require_signed_contract as _require_signed_contract
 from ledger.services.loans.approvals import _void_contract as _void_contract
 from ledger.services.loans.approvals import (
     approve,

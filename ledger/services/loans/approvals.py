@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import ledger.services.loans as package  # see _require_signed_contract's docstring
 from ledger.domain.errors import (
     Conflict,
     PermissionDenied,
@@ -99,16 +98,14 @@ def record_contract_signed(uow: UnitOfWork, actor: Actor, loan: Loan) -> Loan:
     """Approved -> contract signed, inside the caller's transaction: the contract service
     (``services/contracts.py``) calls this when the fund signs what the beneficiary signed."""
     target = next_status(loan.status, LoanAction.SIGN_CONTRACT)
-    package._require_signed_contract(uow, loan)
+    _require_signed_contract(uow, loan)
     return _transition(uow, actor, loan, LoanAction.SIGN_CONTRACT, target)
 
 
 def _require_signed_contract(uow: UnitOfWork, loan: Loan) -> None:
-    """The contract version in force is signed by both, for this amount and schedule.
-
-    Called as ``ledger.services.loans._require_signed_contract`` (looked up on the package at
-    each call), as it was when the loans were one module: tests whose subject is not the
-    contract document stand in for it there (``tests/statement_helpers.py``)."""
+    """The contract version in force is signed by both, for this amount and schedule (looked up
+    in this module at each call: tests whose subject is not the contract document stand in for
+    it, ``tests/support/statements.py``)."""
     signed = uow.documents.signed_contract(loan.id)
     version, _ = uow.loans.schedule(loan.id)
     if (

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import ledger.services.loans as package  # see _require_signed_contract's docstring
 from ledger.domain import postings
 from ledger.domain.accounts import AccountRole, AccountSpec, AccountType
 from ledger.domain.errors import (
@@ -21,6 +20,7 @@ from ledger.domain.money import from_minor
 from ledger.domain.roles import Actor, Permission
 from ledger.domain.statuses import PaymentFileStatus
 from ledger.services.journal import post_in
+from ledger.services.loans import approvals
 from ledger.services.loans.common import (
     MoneyResult,
     _code,
@@ -70,7 +70,7 @@ def disburse(
         if original:
             return MoneyResult(loan, original, True)
         target = next_status(loan.status, LoanAction.DISBURSE)
-        package._require_signed_contract(uow, loan)
+        approvals._require_signed_contract(uow, loan)
         if on < loan.terms.lease_start - timedelta(days=90):
             raise ValidationError("the payout is more than 90 days before the lease starts", "on")
         code = _loan_account(uow, loan)
