@@ -16,14 +16,13 @@ from datetime import UTC, date, datetime, timedelta
 from ledger.domain.beneficiaries import PersonalData
 from ledger.domain.eligibility import PublicAlternatives
 from ledger.domain.journal import Entry, EntryDraft, Leg
-from ledger.domain.loans import DepositForm, Loan, LoanTerms
+from ledger.domain.loans import DepositForm, Lease, Loan, LoanTerms
 from ledger.domain.money import money
 from ledger.domain.references import ReferenceKind
 from ledger.domain.roles import Actor, Role
 from ledger.services import loans
 from ledger.services.journal import post
 from ledger.services.loans import approvals
-from ledger.store.loan_repository import Lease
 from ledger.store.uow import UnitOfWork
 
 TREASURER = Actor("tina.treasurer", Role.TREASURER)

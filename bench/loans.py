@@ -40,7 +40,7 @@ from ledger.domain.accounts import AccountRole, AccountSpec, AccountType, defaul
 from ledger.domain.beneficiaries import PersonalData
 from ledger.domain.eligibility import PublicAlternatives
 from ledger.domain.journal import EntryDraft, Leg
-from ledger.domain.loans import LoanTerms
+from ledger.domain.loans import Lease, LoanTerms
 from ledger.domain.money import from_minor, money
 from ledger.domain.references import ogm_reference
 from ledger.domain.roles import SYSTEM, Actor, Role
@@ -51,7 +51,6 @@ from ledger.services.contracts import DocumentSettings
 from ledger.services.journal import install_chart, open_account, post
 from ledger.store import migrate
 from ledger.store.database import make_engine
-from ledger.store.loan_repository import Lease
 from ledger.store.tables import beneficiaries, installments, loan_payments, schedule_versions
 from ledger.store.tables import loans as loans_table
 from ledger.store.uow import UnitOfWork

@@ -10,8 +10,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ledger.documents.signing import SignatureCheck
+from ledger.domain.documents import AccessLink, StoredDocument
 from ledger.services.contracts import ContractStatus, DocumentCheck
-from ledger.store.document_repository import AccessLink, StoredDocument
 
 _DATA_URL = "data:image/png;base64,"
 

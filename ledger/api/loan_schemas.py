@@ -25,7 +25,15 @@ from ledger.api.schemas import (
 from ledger.domain.beneficiaries import Beneficiary, PersonalData
 from ledger.domain.eligibility import PublicAlternatives
 from ledger.domain.errors import ValidationError
-from ledger.domain.loans import DepositForm, Loan, LoanTerms
+from ledger.domain.loans import (
+    DepositForm,
+    Lease,
+    Loan,
+    LoanEvent,
+    LoanTerms,
+    StoredDecision,
+    WriteOff,
+)
 from ledger.domain.money import Money, money, to_minor
 from ledger.domain.references import ReferenceKind
 from ledger.domain.repayment import AgingBucket
@@ -39,7 +47,6 @@ from ledger.services.loans import (
     ReleaseResult,
 )
 from ledger.services.money_json import MoneyOut
-from ledger.store.loan_repository import Lease, LoanEvent, StoredDecision, WriteOff
 
 MAX_ID_LENGTH = 32
 

@@ -8,9 +8,9 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from ledger.api.schemas import CurrencyCode, IsoDate, RequestModel
+from ledger.domain.payment_files import StoredItem, StoredPaymentFile
 from ledger.services.money_json import MoneyOut
 from ledger.services.payment_files import PaymentFileView, PendingPayout
-from ledger.store.payment_file_repository import StoredItem, StoredPaymentFile
 
 MAX_ENTRIES = 10_000
 

@@ -26,18 +26,18 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from ledger.domain.accounts import MAX_NAME, Account, AccountRole, AccountType
+from ledger.domain.audit import AuditRecord
 from ledger.domain.errors import LedgerError
-from ledger.domain.journal import MAX_DESCRIPTION, MAX_LEGS, Entry, Leg
+from ledger.domain.journal import MAX_DESCRIPTION, MAX_LEGS, AccountStatementLine, Entry, Leg
 from ledger.domain.money import currency, from_minor, money, parse_amount, quantize
+from ledger.domain.periods import PeriodEvent
 from ledger.domain.roles import Role
+from ledger.domain.statuses import PeriodAction
+from ledger.domain.users import User
 from ledger.services.journal import TrialBalanceLine
 from ledger.services.money_json import MoneyOut
 from ledger.services.periods import MAX_REASON
 from ledger.services.users import MAX_PASSWORD
-from ledger.store.audit_repository import AuditRecord
-from ledger.store.journal_repository import AccountStatementLine
-from ledger.store.period_repository import PeriodEvent
-from ledger.store.user_repository import User
 
 MAX_CODE = 40
 MAX_USERNAME = 64
@@ -389,7 +389,7 @@ class TrialBalanceOut(BaseModel):
 class PeriodEventOut(BaseModel):
     id: int
     month: str
-    action: Literal["close", "reopen"]
+    action: PeriodAction
     actor: str
     at: datetime
     reason: str | None

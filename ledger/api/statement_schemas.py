@@ -8,10 +8,10 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field
 
 from ledger.api.schemas import RequestModel
+from ledger.domain.statements import MatchRecord, StoredLine, StoredStatement
 from ledger.domain.statuses import EntryKind
 from ledger.services.money_json import MoneyOut
 from ledger.services.statements import ImportResult, LineView, StatementReport
-from ledger.store.statement_repository import MatchRecord, StoredLine, StoredStatement
 
 Reason = Annotated[str | None, Field(default=None, max_length=500)]
 

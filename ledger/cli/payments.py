@@ -17,7 +17,7 @@ from ledger.cli.common import fail, get_settings, open_engine, operator, parse_d
 from ledger.domain.errors import LedgerError
 
 if TYPE_CHECKING:
-    from ledger.store.payment_file_repository import StoredPaymentFile
+    from ledger.domain.payment_files import StoredPaymentFile
 
 payment_app = typer.Typer(
     help="SEPA payment files (pain.001) for payouts and refunds: make, send, cancel.",

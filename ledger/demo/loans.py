@@ -12,12 +12,11 @@ from datetime import date, timedelta
 from ledger.demo.documents import demo_signature
 from ledger.domain.beneficiaries import PersonalData
 from ledger.domain.eligibility import PublicAlternatives
-from ledger.domain.loans import DepositForm, Loan, LoanTerms
+from ledger.domain.loans import DepositForm, Lease, Loan, LoanTerms
 from ledger.domain.money import Money, money
 from ledger.domain.roles import Actor, Role
 from ledger.services import contracts, loans
 from ledger.services.contracts import DocumentSettings
-from ledger.store.loan_repository import Lease
 from ledger.store.uow import UnitOfWork
 
 CASEWORKER = Actor("caseworker", Role.CASEWORKER)

@@ -21,7 +21,7 @@ from ledger.domain.statuses import LoanStatus
 
 if TYPE_CHECKING:
     from ledger.config import Settings
-    from ledger.store.loan_repository import Lease
+    from ledger.domain.loans import Lease
 
 
 class InstallmentFigures(Protocol):

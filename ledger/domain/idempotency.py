@@ -4,6 +4,7 @@ key reused for a different request is refused, naming the first field that diffe
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -36,3 +37,11 @@ def check_same_request(
                 f"request again, or use a new key for a new {new}",
                 field=name,
             )
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    key: str
+    command: str
+    request: dict[str, Any]
+    entry_id: int

@@ -424,3 +424,22 @@ def balances_by_account(legs: Iterable[Leg]) -> Mapping[tuple[str, str], int]:
     for leg in legs:
         out[(leg.account_code, leg.currency)] += leg.minor
     return dict(out)
+
+
+@dataclass(frozen=True, slots=True)
+class JournalFilter:
+    date_from: date | None = None
+    date_to: date | None = None
+    kind: EntryKind | None = None
+    account_code: str | None = None
+    loan_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountStatementLine:
+    entry_id: int
+    booking_date: date
+    kind: str
+    description: str
+    amount_minor: int
+    running_minor: int

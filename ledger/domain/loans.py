@@ -10,14 +10,16 @@ recovery). So a bounced payment that reopens arrears reopens the loan by itself.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
+from ledger.domain.beneficiaries import checked_iban
 from ledger.domain.eligibility import PublicAlternatives
 from ledger.domain.errors import Conflict, ValidationError
 from ledger.domain.money import Money, to_minor
 from ledger.domain.references import PaymentReference
-from ledger.domain.statuses import LoanStatus
+from ledger.domain.statuses import LoanStatus, WriteOffStatus
 
 
 class LoanAction(StrEnum):
@@ -177,3 +179,54 @@ class Loan:
 
 def loan_id_for(number: int) -> str:
     return f"L{number:06d}"
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    landlord_name: str | None
+    property_address: str | None
+    landlord_iban: str | None = None  # where the deposit is paid (normalised)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "landlord_iban", checked_iban(self.landlord_iban, "landlord_iban"))
+
+
+@dataclass(frozen=True, slots=True)
+class LoanEvent:
+    at: datetime
+    actor: str
+    action: str
+    from_status: str
+    to_status: str
+    reason: str | None
+    entry_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDecision:
+    id: int
+    at: datetime
+    actor: str
+    outcome: str
+    rules_version: str
+    rules_fingerprint: str
+    facts: dict[str, Any] | None  # None: withheld from a role that may not see personal data
+    results: list[dict[str, str | None]]  # rule, outcome, reason (None: withheld, as facts)
+    override_by: str | None
+    override_reason: str | None
+
+    @property
+    def accepted(self) -> bool:
+        """Pass, or a fail/review overridden by a supervisor."""
+        return self.outcome == "pass" or self.override_by is not None
+
+
+@dataclass(frozen=True, slots=True)
+class WriteOff:
+    id: int
+    loan_id: str
+    proposed_by: str
+    reason: str
+    status: WriteOffStatus
+    decided_by: str | None
+    entry_id: int | None

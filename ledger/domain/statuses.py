@@ -1,6 +1,7 @@
 """The states and kinds the ledger names: a loan's state (docs/loans.md), an entry's kind, a
-statement line's state. Apart from the rest of the domain, so that what only names one (the
-command line's options, the tables' CHECK constraints) loads nothing else."""
+statement line's state, a month's events, payments and payouts. Apart from the rest of the
+domain, so that what only names one (the command line's options, the tables' CHECK constraints)
+loads nothing else."""
 
 from __future__ import annotations
 
@@ -64,6 +65,35 @@ class PaymentFileStatus(StrEnum):
     CREATED = "created"
     SENT = "sent"
     CANCELLED = "cancelled"
+
+
+class PeriodAction(StrEnum):
+    """What was done to a month: closed, or reopened (with a reason)."""
+
+    CLOSE = "close"
+    REOPEN = "reopen"
+
+
+class PaymentKind(StrEnum):
+    """Money received for a loan (loan_payments.kind): the entry kinds that bring it."""
+
+    REPAYMENT = "repayment"
+    DEPOSIT_RELEASE = "deposit_release"
+    RECOVERY = "recovery"  # after a write-off
+
+
+class PayoutKind(StrEnum):
+    """Money the fund pays out for a loan in a payment file."""
+
+    DISBURSEMENT = "disbursement"  # the deposit, to the landlord or the deposit's bank
+    REFUND = "refund"  # a beneficiary's credit (an overpayment), back to them
+
+
+class SignatureMethod(StrEnum):
+    """How the beneficiary signed their contract."""
+
+    PAPER = "paper"  # signed on paper, the scan uploaded
+    ON_SCREEN = "on_screen"  # signed on the screen
 
 
 def sql_in_list(values: type[StrEnum]) -> str:

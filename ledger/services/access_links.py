@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from ledger.documents.model import FundInfo, ScheduleData, schedule_data
+from ledger.domain.documents import AccessLink
 from ledger.domain.errors import Conflict, LedgerError, NotFound, ValidationError
 from ledger.domain.roles import Actor, Permission, Role
 from ledger.services import loans
-from ledger.store.document_repository import AccessLink
 from ledger.store.uow import UnitOfWork
 
 MAX_DAYS = 366

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from ledger.domain.audit import AuditRecord
 from ledger.domain.roles import Actor, Permission
 from ledger.services.journal import _check_page
-from ledger.store.audit_repository import AuditRecord
 from ledger.store.uow import UnitOfWork
 
 

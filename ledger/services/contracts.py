@@ -37,18 +37,13 @@ from ledger.documents.model import FundInfo, contract_data, schedule_data
 from ledger.documents.render import render_contract, render_schedule
 from ledger.documents.signing import FundKey, SignatureCheck
 from ledger.documents.store import DocumentStore, DocumentUnavailable
+from ledger.domain.documents import BENEFICIARY_KINDS, DocumentKind, NewDocument, StoredDocument
 from ledger.domain.errors import Conflict, NotFound, PermissionDenied
 from ledger.domain.loans import Loan
 from ledger.domain.money import to_minor
 from ledger.domain.roles import Actor, Permission
-from ledger.domain.statuses import LoanStatus
+from ledger.domain.statuses import LoanStatus, SignatureMethod
 from ledger.services import loans
-from ledger.store.document_repository import (
-    BENEFICIARY_KINDS,
-    DocumentKind,
-    NewDocument,
-    StoredDocument,
-)
 from ledger.store.uow import UnitOfWork
 
 #: A loan gets a (new) contract version when approved, or while being repaid after its contract
@@ -348,7 +343,7 @@ def _record_beneficiary(
     version: int,
     *,
     kind: DocumentKind,
-    method: str,
+    method: SignatureMethod,
     pdf: bytes,
     expected_source: int,
     signed_at: datetime,
@@ -420,7 +415,7 @@ def record_scan(
         loan_id,
         version,
         kind=DocumentKind.BENEFICIARY_SCAN,
-        method="paper",
+        method=SignatureMethod.PAPER,
         pdf=data,
         expected_source=contract.id,
         signed_at=uow.now(),
@@ -454,7 +449,7 @@ def record_on_screen_signature(
         loan_id,
         version,
         kind=DocumentKind.BENEFICIARY_SIGNED,
-        method="on_screen",
+        method=SignatureMethod.ON_SCREEN,
         pdf=stamped,
         expected_source=contract.id,
         signed_at=signed_at,

@@ -15,18 +15,18 @@ from ledger.domain.errors import (
     IdempotencyConflict,
     ValidationError,
 )
-from ledger.domain.idempotency import check_same_request
+from ledger.domain.idempotency import IdempotencyRecord, check_same_request
 from ledger.domain.journal import (
     MANUAL_KINDS,
+    AccountStatementLine,
     Entry,
     EntryDraft,
+    JournalFilter,
     month_of,
     reversal_of,
 )
 from ledger.domain.money import Money, amount_text, from_minor
 from ledger.domain.roles import Actor, Permission
-from ledger.store.idempotency_repository import IdempotencyRecord
-from ledger.store.journal_repository import AccountStatementLine, JournalFilter
 from ledger.store.uow import UnitOfWork
 
 MAX_PAGE = 500

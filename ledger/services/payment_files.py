@@ -29,18 +29,17 @@ from ledger.domain.beneficiaries import checked_iban
 from ledger.domain.errors import Conflict, NotFound, ValidationError
 from ledger.domain.idempotency import check_same_request
 from ledger.domain.money import currency as currency_of
+from ledger.domain.payment_files import Payout, StoredItem, StoredPaymentFile
 from ledger.domain.roles import Actor, Permission
-from ledger.domain.statements import end_to_end_id
-from ledger.domain.statuses import PaymentFileStatus
-from ledger.store.payment_file_repository import Payout, StoredItem, StoredPaymentFile
-from ledger.store.statement_repository import BankAccount
+from ledger.domain.statements import BankAccount, end_to_end_id
+from ledger.domain.statuses import PaymentFileStatus, PayoutKind
 from ledger.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
     from ledger.config import Settings
 
 #: Entries a payment file pays: money the fund sends out.
-KINDS = ("disbursement", "refund")
+KINDS = tuple(PayoutKind)
 STATUSES = tuple(s.value for s in PaymentFileStatus)
 #: Banks take a requested execution date up to about a year ahead.
 MAX_DAYS_AHEAD = 365
@@ -50,7 +49,7 @@ MAX_DAYS_AHEAD = 365
 class PendingPayout:
     entry_id: int
     booking_date: date
-    kind: str
+    kind: PayoutKind
     loan_id: str | None
     amount_minor: int
     currency: str
@@ -127,7 +126,7 @@ def set_landlord_account(
         uow.commit()
 
 
-def _creditor(uow: UnitOfWork, kind: str, loan_id: str | None) -> tuple[str, str] | str:
+def _creditor(uow: UnitOfWork, kind: PayoutKind, loan_id: str | None) -> tuple[str, str] | str:
     """(name, IBAN) of who an entry pays, or what is missing, in a sentence naming the loan
     and how to add it."""
     if loan_id is None:
@@ -139,7 +138,7 @@ def _creditor(uow: UnitOfWork, kind: str, loan_id: str | None) -> tuple[str, str
             f"loan {loan_id}: the beneficiary's personal data was erased, so there is no "
             "account to pay; pay by hand and link the bank's debit to the entry"
         )
-    if kind == "disbursement":
+    if kind == PayoutKind.DISBURSEMENT:
         lease = uow.loans.lease(loan_id)
         how = (
             f"a caseworker adds it with `fundledger loan landlord-account {loan_id} --iban IBAN "
@@ -162,10 +161,10 @@ def _creditor(uow: UnitOfWork, kind: str, loan_id: str | None) -> tuple[str, str
     return name, iban
 
 
-def _remittance(uow: UnitOfWork, kind: str, loan_id: str) -> str:
+def _remittance(uow: UnitOfWork, kind: PayoutKind, loan_id: str) -> str:
     """What the creditor reads: the loan and its payment reference, nothing about the person."""
     reference = uow.loans.get(loan_id).reference.display
-    what = "Rental deposit" if kind == "disbursement" else "Refund of credit"
+    what = "Rental deposit" if kind == PayoutKind.DISBURSEMENT else "Refund of credit"
     return f"{what}, loan {loan_id}, ref {reference}"
 
 

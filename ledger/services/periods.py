@@ -7,10 +7,11 @@ from datetime import date
 from ledger.domain.eligibility import EligibilityRules
 from ledger.domain.errors import Conflict, NotReconciled, ValidationError
 from ledger.domain.journal import month_end, parse_month
+from ledger.domain.periods import PeriodEvent
 from ledger.domain.roles import Actor, Permission
+from ledger.domain.statuses import PeriodAction
 from ledger.services.journal import compute_trial_balance
 from ledger.services.reconciliation import reconcile_books, refusals, summary
-from ledger.store.period_repository import PeriodEvent
 from ledger.store.uow import UnitOfWork
 
 MAX_REASON = 1000
@@ -75,7 +76,7 @@ def close_month(
         }
         uow.periods.add(
             month=month,
-            action="close",
+            action=PeriodAction.CLOSE,
             actor=actor.name,
             at=uow.now(),
             reason=why,
@@ -123,7 +124,11 @@ def reopen_month(uow: UnitOfWork, actor: Actor, month: str, reason: str) -> Peri
         if month not in uow.periods.closed_months():
             raise Conflict(f"{month} is not closed", field="month")
         uow.periods.add(
-            month=month, action="reopen", actor=actor.name, at=uow.now(), reason=reason.strip()
+            month=month,
+            action=PeriodAction.REOPEN,
+            actor=actor.name,
+            at=uow.now(),
+            reason=reason.strip(),
         )
         uow.audit_event(
             actor,

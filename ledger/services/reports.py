@@ -18,6 +18,7 @@ from ledger.domain.journal import month_end, parse_month
 from ledger.domain.money import from_minor
 from ledger.domain.reconciliation import MonthReconciliation
 from ledger.domain.roles import Actor, Permission
+from ledger.domain.statuses import PeriodAction
 from ledger.services.journal import compute_trial_balance
 from ledger.services.reconciliation import reconcile_in
 from ledger.store.report_repository import CASH, LOANS, ReportRepository
@@ -125,7 +126,7 @@ def report_data_in(
     hist = history(uow, month)
     sign_off = None
     if month in uow.periods.closed_months():
-        close = [e for e in uow.periods.events(month) if e.action == "close"][-1]
+        close = [e for e in uow.periods.events(month) if e.action is PeriodAction.CLOSE][-1]
         sign_off = SignOff(close.actor, close.at, close.reason)
     generated = uow.now()
     return MonthlyReportData(

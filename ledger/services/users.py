@@ -13,8 +13,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from ledger.domain.errors import AuthenticationFailed, NotFound, ValidationError
 from ledger.domain.roles import Actor, Permission, Role
+from ledger.domain.users import User
 from ledger.store.uow import UnitOfWork
-from ledger.store.user_repository import User
 
 MIN_PASSWORD = 12
 MAX_PASSWORD = 256

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +15,7 @@ from sqlalchemy import (
     select,
 )
 
+from ledger.domain.audit import AuditRecord
 from ledger.store.driver import Driver, Sql
 from ledger.store.tables import (
     audit_log,
@@ -25,16 +25,6 @@ _INSERT_AUDIT = Sql.both(
     "INSERT INTO audit_log (at, actor, action, target, details) "
     "VALUES (:at, :actor, :action, :target, :details)"
 )
-
-
-@dataclass(frozen=True, slots=True)
-class AuditRecord:
-    id: int
-    at: datetime
-    actor: str
-    action: str
-    target: str | None
-    details: dict[str, Any] | None
 
 
 class AuditRepository:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain, islice
 from typing import Any
@@ -14,6 +13,7 @@ from sqlalchemy import (
     select,
 )
 
+from ledger.domain.idempotency import IdempotencyRecord
 from ledger.store.driver import COPY_FROM, Driver, Sql
 from ledger.store.tables import (
     idempotency_keys,
@@ -45,14 +45,6 @@ SELECT * FROM unnest(
 """
 #: Keys looked up per query: well below every engine's limit on bound parameters.
 _KEYS_PER_QUERY = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class IdempotencyRecord:
-    key: str
-    command: str
-    request: dict[str, Any]
-    entry_id: int
 
 
 class IdempotencyRepository:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -23,7 +22,7 @@ from ledger.domain.accounts import Account
 from ledger.domain.errors import (
     NotFound,
 )
-from ledger.domain.journal import Entry, EntryDraft, Leg, seal
+from ledger.domain.journal import AccountStatementLine, Entry, EntryDraft, JournalFilter, Leg, seal
 from ledger.domain.money import from_minor
 from ledger.domain.posting_rules import balance_changes
 from ledger.domain.statuses import EntryKind
@@ -114,25 +113,6 @@ UPDATE accounts SET balance_minor = accounts.balance_minor + d.delta
 FROM unnest(%(aid)b::integer[], %(delta)b::bigint[]) AS d (aid, delta)
 WHERE accounts.id = d.aid
 """
-
-
-@dataclass(frozen=True, slots=True)
-class JournalFilter:
-    date_from: date | None = None
-    date_to: date | None = None
-    kind: EntryKind | None = None
-    account_code: str | None = None
-    loan_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AccountStatementLine:
-    entry_id: int
-    booking_date: date
-    kind: str
-    description: str
-    amount_minor: int
-    running_minor: int
 
 
 class JournalRepository:

@@ -6,22 +6,28 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, case, exists, func, insert, select, update
 from sqlalchemy.orm import aliased
 
-from ledger.domain.beneficiaries import checked_iban
 from ledger.domain.eligibility import Decision, PublicAlternatives
 from ledger.domain.errors import Conflict, NotFound
-from ledger.domain.loans import DepositForm, Loan, LoanTerms
+from ledger.domain.loans import (
+    DepositForm,
+    Lease,
+    Loan,
+    LoanEvent,
+    LoanTerms,
+    StoredDecision,
+    WriteOff,
+)
 from ledger.domain.money import from_minor, to_minor
 from ledger.domain.references import PaymentReference, ReferenceKind
 from ledger.domain.repayment import DueAmount, PaymentEvent
 from ledger.domain.schedule import Installment, Schedule
-from ledger.domain.statuses import LoanStatus, WriteOffStatus
+from ledger.domain.statuses import EntryKind, LoanStatus, PaymentKind, WriteOffStatus
 from ledger.store.tables import (
     accounts,
     deposit_releases,
@@ -43,57 +49,6 @@ SELECT * FROM unnest(
     %(e)b::bigint[], %(loan)b::varchar[], %(on)b::date[], %(minor)b::bigint[], %(kind)b::varchar[]
 )
 """
-
-
-@dataclass(frozen=True, slots=True)
-class Lease:
-    landlord_name: str | None
-    property_address: str | None
-    landlord_iban: str | None = None  # where the deposit is paid (normalised)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "landlord_iban", checked_iban(self.landlord_iban, "landlord_iban"))
-
-
-@dataclass(frozen=True, slots=True)
-class LoanEvent:
-    at: datetime
-    actor: str
-    action: str
-    from_status: str
-    to_status: str
-    reason: str | None
-    entry_id: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class StoredDecision:
-    id: int
-    at: datetime
-    actor: str
-    outcome: str
-    rules_version: str
-    rules_fingerprint: str
-    facts: dict[str, Any] | None  # None: withheld from a role that may not see personal data
-    results: list[dict[str, str | None]]  # rule, outcome, reason (None: withheld, as facts)
-    override_by: str | None
-    override_reason: str | None
-
-    @property
-    def accepted(self) -> bool:
-        """Pass, or a fail/review overridden by a supervisor."""
-        return self.outcome == "pass" or self.override_by is not None
-
-
-@dataclass(frozen=True, slots=True)
-class WriteOff:
-    id: int
-    loan_id: str
-    proposed_by: str
-    reason: str
-    status: WriteOffStatus
-    decided_by: str | None
-    entry_id: int | None
 
 
 class LoanRepository:
@@ -361,7 +316,9 @@ class LoanRepository:
         return [(r.version, r.created_at, r.created_by, r.reason) for r in rows]
 
     # -- payments --------------------------------------------------------------------------
-    def add_payment(self, *, entry_id: int, loan_id: str, on: date, minor: int, kind: str) -> None:
+    def add_payment(
+        self, *, entry_id: int, loan_id: str, on: date, minor: int, kind: PaymentKind
+    ) -> None:
         self.conn.execute(
             insert(loan_payments).values(
                 entry_id=entry_id, loan_id=loan_id, received_on=on, amount_minor=minor, kind=kind
@@ -399,7 +356,11 @@ class LoanRepository:
         self,
         loan_id: str,
         *,
-        kinds: Sequence[str] = ("repayment", "deposit_release", "refund"),
+        kinds: Sequence[str] = (
+            PaymentKind.REPAYMENT,
+            PaymentKind.DEPOSIT_RELEASE,
+            EntryKind.REFUND,
+        ),
         include_reversed: bool = False,
         as_of: date | None = None,
     ) -> list[tuple[PaymentEvent, str, bool]]:
@@ -408,7 +369,10 @@ class LoanRepository:
         payments made by then and reversed only if reversed by then."""
         rev = aliased(journal_entries)
         reversal = [rev.c.reverses_id == loan_payments.c.entry_id]
-        where = [loan_payments.c.loan_id == loan_id, loan_payments.c.kind.in_(list(kinds))]
+        where = [
+            loan_payments.c.loan_id == loan_id,
+            loan_payments.c.kind.in_([str(k) for k in kinds]),
+        ]
         if as_of is not None:
             reversal.append(rev.c.booking_date <= as_of)
             where.append(loan_payments.c.received_on <= as_of)
@@ -428,9 +392,13 @@ class LoanRepository:
             )
             for r in self.conn.execute(stmt)
         ]
-        if "refund" in kinds:
+        if EntryKind.REFUND in kinds:
             found += [
-                (PaymentEvent(int(r.entry_id), r.on, -int(r.amount)), "refund", bool(r.is_reversed))
+                (
+                    PaymentEvent(int(r.entry_id), r.on, -int(r.amount)),
+                    EntryKind.REFUND.value,
+                    bool(r.is_reversed),
+                )
                 for r in self._refunds(journal_entries.c.loan_id == loan_id, as_of=as_of)
                 if include_reversed or not r.is_reversed
             ]
@@ -455,7 +423,7 @@ class LoanRepository:
                 exists().where(*reversal).label("is_reversed"),
             )
             .join(journal_legs, journal_legs.c.entry_id == journal_entries.c.id)
-            .where(journal_entries.c.kind == "refund", *where)
+            .where(journal_entries.c.kind == EntryKind.REFUND.value, *where)
             .group_by(
                 journal_entries.c.id, journal_entries.c.loan_id, journal_entries.c.booking_date
             )
@@ -715,7 +683,9 @@ class LoanRepository:
             )
             .join(eligible, eligible.c.id == loan_payments.c.loan_id)
             .where(
-                loan_payments.c.kind.in_(["repayment", "deposit_release"]),
+                loan_payments.c.kind.in_(
+                    [PaymentKind.REPAYMENT.value, PaymentKind.DEPOSIT_RELEASE.value]
+                ),
                 loan_payments.c.received_on <= as_of,
                 ~exists().where(
                     rev.c.reverses_id == loan_payments.c.entry_id, rev.c.booking_date <= as_of

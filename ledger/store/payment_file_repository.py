@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, func, insert, select, update
 from sqlalchemy.orm import aliased
 
 from ledger.domain.errors import NotFound
-from ledger.domain.statuses import PaymentFileStatus
+from ledger.domain.payment_files import Payout, StoredItem, StoredPaymentFile
+from ledger.domain.statuses import PaymentFileStatus, PayoutKind
 from ledger.store.tables import (
     journal_entries,
     journal_legs,
@@ -22,48 +21,6 @@ from ledger.store.tables import (
 
 #: A file in one of these states holds its entries: no other file may pay them.
 LIVE = (PaymentFileStatus.CREATED, PaymentFileStatus.SENT)
-
-
-@dataclass(frozen=True, slots=True)
-class Payout:
-    """A disbursement or refund entry that took money out of the bank account."""
-
-    entry_id: int
-    booking_date: date
-    kind: str
-    loan_id: str | None
-    amount_minor: int
-
-
-@dataclass(frozen=True, slots=True)
-class StoredPaymentFile:
-    id: int
-    message_id: str
-    bank_account_id: int
-    currency: str
-    execution_date: date
-    transfers: int
-    total_minor: int
-    sha256: str
-    status: PaymentFileStatus
-    created_at: datetime
-    created_by: str
-    sent_at: datetime | None
-    sent_by: str | None
-    cancelled_at: datetime | None
-    cancelled_by: str | None
-    cancel_reason: str | None
-    executed: int  # items whose entry a statement line explains: the bank paid them
-
-
-@dataclass(frozen=True, slots=True)
-class StoredItem:
-    entry_id: int
-    end_to_end_id: str
-    kind: str
-    loan_id: str | None
-    amount_minor: int
-    statement_line_id: int | None  # the bank's debit that explains the entry, once imported
 
 
 def _executed() -> Any:
@@ -132,7 +89,7 @@ class PaymentFileRepository:
             .where(
                 journal_legs.c.account_id == account_id,
                 journal_legs.c.amount_minor < 0,
-                journal_entries.c.kind.in_(list(kinds)),
+                journal_entries.c.kind.in_([str(k) for k in kinds]),
                 ~select(rev.c.id).where(rev.c.reverses_id == journal_entries.c.id).exists(),
                 ~select(statement_lines.c.id)
                 .where(statement_lines.c.entry_id == journal_entries.c.id)
@@ -142,7 +99,8 @@ class PaymentFileRepository:
             .order_by(journal_entries.c.booking_date, journal_entries.c.id)
         )
         return [
-            Payout(int(r.id), r.booking_date, r.kind, r.loan_id, -int(r.amount_minor)) for r in rows
+            Payout(int(r.id), r.booking_date, PayoutKind(r.kind), r.loan_id, -int(r.amount_minor))
+            for r in rows
         ]
 
     def live_file_of(self, entry_id: int) -> int | None:
@@ -214,7 +172,7 @@ class PaymentFileRepository:
             StoredItem(
                 int(r.entry_id),
                 r.end_to_end_id,
-                r.kind,
+                PayoutKind(r.kind),
                 r.loan_id,
                 int(r.amount_minor),
                 int(r.line_id) if r.line_id is not None else None,

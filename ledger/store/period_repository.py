@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +13,8 @@ from sqlalchemy import (
     select,
 )
 
+from ledger.domain.periods import PeriodEvent
+from ledger.domain.statuses import PeriodAction
 from ledger.store.tables import (
     period_events,
 )
@@ -22,19 +23,8 @@ _latest_per_month = (
     select(func.max(period_events.c.id)).group_by(period_events.c.month).scalar_subquery()
 )
 _CLOSED_MONTHS = select(period_events.c.month).where(
-    period_events.c.id.in_(_latest_per_month), period_events.c.action == "close"
+    period_events.c.id.in_(_latest_per_month), period_events.c.action == PeriodAction.CLOSE.value
 )
-
-
-@dataclass(frozen=True, slots=True)
-class PeriodEvent:
-    id: int
-    month: str
-    action: str
-    actor: str
-    at: datetime
-    reason: str | None
-    balances: dict[str, Any] | None
 
 
 class PeriodRepository:
@@ -48,7 +38,7 @@ class PeriodRepository:
         self,
         *,
         month: str,
-        action: str,
+        action: PeriodAction,
         actor: str,
         at: datetime,
         reason: str | None = None,
@@ -57,7 +47,7 @@ class PeriodRepository:
         self.conn.execute(
             insert(period_events).values(
                 month=month,
-                action=action,
+                action=action.value,
                 actor=actor,
                 at=at,
                 reason=reason,
@@ -73,7 +63,7 @@ class PeriodRepository:
             PeriodEvent(
                 id=r.id,
                 month=r.month,
-                action=r.action,
+                action=PeriodAction(r.action),
                 actor=r.actor,
                 at=r.at,
                 reason=r.reason,

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from ledger.domain.errors import NotFound
+from ledger.domain.statements import BankAccount, MatchRecord, StoredLine, StoredStatement
 from ledger.store.tables import (
     accounts,
     bank_accounts,
@@ -35,73 +36,6 @@ from ledger.store.tables import (
 
 #: Keys looked up per query: well below every engine's limit on bound parameters.
 _CHUNK = 1000
-
-
-@dataclass(frozen=True, slots=True)
-class BankAccount:
-    id: int
-    iban: str
-    account_id: int
-    account_code: str
-    currency: str
-
-
-@dataclass(frozen=True, slots=True)
-class StoredStatement:
-    id: int
-    bank_account_id: int
-    iban: str
-    statement_key: str
-    source_format: str
-    sequence: int | None
-    opening_minor: int
-    opening_date: date | None
-    closing_minor: int
-    closing_date: date | None
-    credits_minor: int
-    debits_minor: int
-    entries: int
-    new_entries: int
-    imported_at: datetime
-    imported_by: str
-
-
-@dataclass(frozen=True, slots=True)
-class StoredLine:
-    id: int
-    ref: str
-    bank_account_id: int
-    statement_id: int
-    line_key: str
-    position: int
-    booking_date: date
-    value_date: date | None
-    amount_minor: int  # signed: positive money in, negative money out
-    currency: str
-    reversal: bool
-    end_to_end_id: str | None
-    payment_reference: str | None
-    bank_code: str | None
-    return_reason: str | None
-    counterparty_digest: str | None
-    remittance: str | None
-    state: str
-    entry_id: int | None
-    loan_id: str | None
-    suggested_loan_id: str | None
-    note: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class MatchRecord:
-    at: datetime
-    actor: str
-    action: str
-    state: str
-    entry_id: int | None
-    reversal_entry_id: int | None
-    loan_id: str | None
-    reason: str | None
 
 
 @dataclass(frozen=True, slots=True)

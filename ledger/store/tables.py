@@ -29,7 +29,21 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
-from ledger.domain.statuses import LoanStatus, PaymentFileStatus, WriteOffStatus, sql_in_list
+from ledger.domain.accounts import AccountType
+from ledger.domain.documents import DocumentKind
+from ledger.domain.eligibility import Outcome
+from ledger.domain.roles import Role
+from ledger.domain.statuses import (
+    LineState,
+    LoanStatus,
+    PaymentFileStatus,
+    PaymentKind,
+    PayoutKind,
+    PeriodAction,
+    SignatureMethod,
+    WriteOffStatus,
+    sql_in_list,
+)
 
 metadata = MetaData(
     naming_convention={
@@ -93,8 +107,8 @@ def include_in_comparison(
     )
 
 
-ACCOUNT_TYPES = "('asset','liability','equity','income','expense')"
-USER_ROLES = "('admin','caseworker','treasurer','auditor')"
+ACCOUNT_TYPES = sql_in_list(AccountType)
+USER_ROLES = sql_in_list(Role)
 
 accounts = Table(
     "accounts",
@@ -180,7 +194,7 @@ period_events = Table(
     Column("at", UTCDateTime, nullable=False),
     Column("reason", Text, nullable=True),
     Column("balances", Text, nullable=True),
-    CheckConstraint("action IN ('close','reopen')", name="action"),
+    CheckConstraint(f"action IN {sql_in_list(PeriodAction)}", name="action"),
     CheckConstraint("action = 'close' OR reason IS NOT NULL", name="reopen_has_reason"),
 )
 
@@ -373,7 +387,7 @@ loan_payments = Table(
     Column("amount_minor", BigInteger, nullable=False),
     Column("kind", String(16), nullable=False),
     CheckConstraint("amount_minor > 0", name="amount_positive"),
-    CheckConstraint("kind IN ('repayment','deposit_release','recovery')", name="kind"),
+    CheckConstraint(f"kind IN {sql_in_list(PaymentKind)}", name="kind"),
 )
 
 eligibility_decisions = Table(
@@ -391,7 +405,7 @@ eligibility_decisions = Table(
     Column("override_by", String(64), nullable=True),
     Column("override_at", UTCDateTime, nullable=True),
     Column("override_reason", Text, nullable=True),
-    CheckConstraint("outcome IN ('pass','review','fail')", name="outcome"),
+    CheckConstraint(f"outcome IN {sql_in_list(Outcome)}", name="outcome"),
 )
 
 deposit_releases = Table(
@@ -431,7 +445,7 @@ write_offs = Table(
 
 # -- documents (migration 0003) --------------------------------------------------------------
 
-DOCUMENT_KINDS = "('contract','beneficiary_scan','beneficiary_signed','signed_contract','schedule')"
+DOCUMENT_KINDS = sql_in_list(DocumentKind)
 
 #: Contracts, signed scans, signed contracts and schedules: each a file in the content-addressed
 #: store (``sha256``) with who made or signed it and when. A row never changes, except that it
@@ -467,7 +481,7 @@ documents = Table(
     CheckConstraint("length(sha256) = 64", name="sha256"),
     CheckConstraint("size > 0", name="size"),
     CheckConstraint(
-        "beneficiary_method IS NULL OR beneficiary_method IN ('paper','on_screen')",
+        f"beneficiary_method IS NULL OR beneficiary_method IN {sql_in_list(SignatureMethod)}",
         name="beneficiary_method",
     ),
     CheckConstraint(
@@ -513,7 +527,7 @@ access_links = Table(
 
 # -- bank statements (migration 0004) ------------------------------------------------------
 
-LINE_STATES = "('loan','unidentified','linked','charge','returned','manual','unmatched','ignored')"
+LINE_STATES = sql_in_list(LineState)
 
 #: The fund's accounts at the bank, each mirrored by one ledger account (e.g. 1000 Bank).
 bank_accounts = Table(
@@ -668,5 +682,5 @@ payment_file_items = Table(
     Column("amount_minor", BigInteger, nullable=False),
     UniqueConstraint("file_id", "entry_id", name="uq_payment_file_items_file_entry"),
     CheckConstraint("amount_minor > 0", name="amount"),
-    CheckConstraint("kind IN ('disbursement','refund')", name="kind"),
+    CheckConstraint(f"kind IN {sql_in_list(PayoutKind)}", name="kind"),
 )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,19 +16,11 @@ from sqlalchemy import (
 from ledger.domain.errors import (
     Conflict,
 )
+from ledger.domain.users import User
 from ledger.store.tables import (
     auth_tokens,
     users,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class User:
-    id: int
-    username: str
-    role: str
-    active: bool
-    password_hash: str
 
 
 class UserRepository:

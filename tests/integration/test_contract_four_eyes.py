@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from ledger.domain.documents import DocumentKind
 from ledger.domain.errors import PermissionDenied
 from ledger.domain.statuses import LoanStatus
 from ledger.services import contracts, loans
 from ledger.services.contracts import DocumentSettings
-from ledger.store.document_repository import DocumentKind
 from ledger.store.tables import audit_log, documents
 from ledger.store.uow import UnitOfWork
 from tests.support.actors import ADMIN, AUDITOR

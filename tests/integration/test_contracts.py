@@ -12,11 +12,11 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import func, select, text
 
+from ledger.domain.documents import DocumentKind
 from ledger.domain.errors import Conflict, NotFound, ValidationError
 from ledger.domain.statuses import LoanStatus
 from ledger.services import contracts, loans
 from ledger.services.contracts import DocumentSettings
-from ledger.store.document_repository import DocumentKind
 from ledger.store.tables import audit_log, documents
 from ledger.store.uow import GuardRefused, UnitOfWork
 from tests.support.actors import AUDITOR, TREASURER

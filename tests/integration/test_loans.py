@@ -25,13 +25,12 @@ from ledger.domain.errors import (
     PermissionDenied,
     ValidationError,
 )
-from ledger.domain.loans import Loan
+from ledger.domain.loans import Lease, Loan
 from ledger.domain.money import money
 from ledger.domain.repayment import AgingBucket
 from ledger.domain.statuses import EntryKind, LoanStatus
 from ledger.services import loans
 from ledger.services.periods import close_month
-from ledger.store.loan_repository import Lease
 from ledger.store.uow import UnitOfWork
 from tests.support.clock import Clock
 from tests.support.loans import (

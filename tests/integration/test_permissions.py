@@ -14,11 +14,11 @@ import pytest
 
 from ledger.domain.accounts import AccountSpec, AccountType, default_chart
 from ledger.domain.errors import PermissionDenied
+from ledger.domain.journal import JournalFilter
 from ledger.domain.roles import SYSTEM, Actor, Role
 from ledger.services import journal as j
 from ledger.services import periods, verify
 from ledger.services.journal import install_chart
-from ledger.store.journal_repository import JournalFilter
 from ledger.store.uow import UnitOfWork
 from tests.support.actors import ADMIN, AUDITOR, CASEWORKER, TREASURER
 from tests.support.clock import Clock

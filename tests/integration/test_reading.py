@@ -9,6 +9,7 @@ import pytest
 
 from ledger.domain.accounts import AccountRole, AccountSpec, AccountType
 from ledger.domain.errors import NotFound, ValidationError
+from ledger.domain.journal import AccountStatementLine, JournalFilter
 from ledger.domain.money import from_minor, money
 from ledger.domain.roles import SYSTEM
 from ledger.domain.statuses import EntryKind
@@ -26,7 +27,6 @@ from ledger.services.journal import (
     trial_balance,
 )
 from ledger.services.verify import verify
-from ledger.store.journal_repository import AccountStatementLine, JournalFilter
 from ledger.store.uow import UnitOfWork
 from tests.support.actors import AUDITOR, TREASURER
 from tests.support.ledgertext import book, entry

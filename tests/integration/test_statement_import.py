@@ -16,7 +16,7 @@ from ledger.domain.loans import Loan
 from ledger.domain.money import money
 from ledger.domain.references import ReferenceKind
 from ledger.domain.roles import SYSTEM
-from ledger.domain.statements import Statement, StatementEntry, end_to_end_id
+from ledger.domain.statements import Statement, StatementEntry, StoredLine, end_to_end_id
 from ledger.domain.statuses import EntryKind, LoanStatus
 from ledger.services import loans
 from ledger.services.statements import (
@@ -29,7 +29,6 @@ from ledger.services.statements import (
     unmatch_line,
 )
 from ledger.services.verify import verify
-from ledger.store.statement_repository import StoredLine
 from ledger.store.tables import bank_statements, statement_lines
 from ledger.store.uow import GuardRefused, UnitOfWork
 from tests.support.actors import AUDITOR, TREASURER

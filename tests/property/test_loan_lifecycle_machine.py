@@ -42,7 +42,7 @@ from ledger.domain.errors import (
     ValidationError,
 )
 from ledger.domain.journal import month_of
-from ledger.domain.loans import Loan
+from ledger.domain.loans import Lease, Loan
 from ledger.domain.money import from_minor
 from ledger.domain.repayment import allocate
 from ledger.domain.roles import SYSTEM
@@ -51,7 +51,6 @@ from ledger.services import loans
 from ledger.services.journal import compute_trial_balance, install_chart
 from ledger.services.periods import close_month, month_end
 from ledger.services.verify import verify
-from ledger.store.loan_repository import Lease
 from ledger.store.uow import UnitOfWork
 from tests.support.actors import ADMIN, AUDITOR, CASEWORKER, TREASURER
 from tests.support.clock import Clock

@@ -13,11 +13,11 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
+from ledger.domain.documents import DocumentKind, NewDocument
 from ledger.domain.money import to_minor
 from ledger.domain.roles import SYSTEM, Actor, Role
 from ledger.services import loans as loan_services
 from ledger.services import users
-from ledger.store.document_repository import DocumentKind, NewDocument
 from ledger.store.tables import (
     beneficiaries,
     deposit_releases,

@@ -12,12 +12,11 @@ from ledger.config import Settings
 from ledger.documents.signing import create_fund_key
 from ledger.domain.beneficiaries import PersonalData
 from ledger.domain.eligibility import PublicAlternatives
-from ledger.domain.loans import DepositForm, Loan, LoanTerms
+from ledger.domain.loans import DepositForm, Lease, Loan, LoanTerms
 from ledger.domain.money import money
 from ledger.domain.roles import Actor, Role
 from ledger.services import loans
 from ledger.services.contracts import DocumentSettings
-from ledger.store.loan_repository import Lease
 from ledger.store.uow import UnitOfWork
 
 CASEWORKER = Actor("carl.caseworker", Role.CASEWORKER)

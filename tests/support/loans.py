@@ -6,17 +6,16 @@ from datetime import date, timedelta
 from typing import Any
 
 from ledger.domain.beneficiaries import Beneficiary, PersonalData
+from ledger.domain.documents import DocumentKind, NewDocument
 from ledger.domain.eligibility import PublicAlternatives
-from ledger.domain.loans import DepositForm, Loan, LoanTerms
+from ledger.domain.loans import DepositForm, Lease, Loan, LoanTerms
 from ledger.domain.money import Money, money, to_minor
 from ledger.domain.policy import LoanPolicy
 from ledger.domain.roles import Actor, Role
-from ledger.domain.statuses import LoanStatus
+from ledger.domain.statuses import LoanStatus, SignatureMethod
 from ledger.services import loans
 from ledger.services.loans import Balances
 from ledger.services.verify import verify
-from ledger.store.document_repository import DocumentKind, NewDocument
-from ledger.store.loan_repository import Lease
 from ledger.store.uow import UnitOfWork
 from tests.support.actors import ADMIN, AUDITOR, CASEWORKER, TREASURER
 
@@ -106,7 +105,7 @@ def sign(uow: UnitOfWork, loan_id: str, actor: Actor = CASEWORKER2) -> Loan:
                 kind=DocumentKind.BENEFICIARY_SCAN,
                 sha256="b" * 64,
                 source_id=contract.id,
-                beneficiary_method="paper",
+                beneficiary_method=SignatureMethod.PAPER,
                 signed_by_beneficiary_at=now,
                 **common,
             )
@@ -116,7 +115,7 @@ def sign(uow: UnitOfWork, loan_id: str, actor: Actor = CASEWORKER2) -> Loan:
                 kind=DocumentKind.SIGNED_CONTRACT,
                 sha256="c" * 64,
                 source_id=scan.id,
-                beneficiary_method="paper",
+                beneficiary_method=SignatureMethod.PAPER,
                 signed_by_beneficiary_at=now,
                 signed_by_fund_at=now,
                 signer="Test fund",

@@ -11,7 +11,7 @@ from typing import Any
 from ledger.bank.files import Source
 from ledger.domain.beneficiaries import PersonalData
 from ledger.domain.eligibility import PublicAlternatives
-from ledger.domain.loans import DepositForm, Loan, LoanTerms
+from ledger.domain.loans import DepositForm, Lease, Loan, LoanTerms
 from ledger.domain.money import money
 from ledger.domain.references import ReferenceKind
 from ledger.domain.roles import Actor, Role
@@ -19,7 +19,6 @@ from ledger.domain.statements import Direction, Statement, StatementEntry
 from ledger.services import loans
 from ledger.services.loans import approvals
 from ledger.services.statements import ImportOptions, ImportResult, import_statements
-from ledger.store.loan_repository import Lease
 from ledger.store.uow import UnitOfWork
 from tests.support.actors import TREASURER
 

@@ -11,10 +11,10 @@ from ledger.config import Settings
 from ledger.documents.model import ContractData, FundInfo, contract_data, schedule_data
 from ledger.domain.beneficiaries import PersonalData
 from ledger.domain.errors import ValidationError
+from ledger.domain.loans import Lease
 from ledger.domain.money import money
 from ledger.domain.references import qrr_reference, rf_reference
 from ledger.domain.statuses import LoanStatus
-from ledger.store.loan_repository import Lease
 from tests.support.documents import contract, fund_chf, fund_eur, view
 
 PERSON = PersonalData(full_name="Анна Петровна Иванова", preferred_language="nl")

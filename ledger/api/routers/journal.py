@@ -16,12 +16,11 @@ from ledger.api.schemas import (
     TrialBalanceLineOut,
     TrialBalanceOut,
 )
-from ledger.domain.journal import EntryDraft
+from ledger.domain.journal import EntryDraft, JournalFilter
 from ledger.domain.statuses import EntryKind
 from ledger.services import journal
 from ledger.services.journal import Posted
 from ledger.services.money_json import MoneyOut
-from ledger.store.journal_repository import JournalFilter
 
 router = APIRouter(tags=["journal"])
 

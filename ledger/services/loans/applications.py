@@ -12,7 +12,15 @@ from ledger.domain.errors import (
     PermissionDenied,
     ValidationError,
 )
-from ledger.domain.loans import Loan, LoanAction, LoanTerms, loan_id_for, next_status
+from ledger.domain.loans import (
+    Lease,
+    Loan,
+    LoanAction,
+    LoanTerms,
+    StoredDecision,
+    loan_id_for,
+    next_status,
+)
 from ledger.domain.money import Money, from_minor
 from ledger.domain.policy import LoanPolicy
 from ledger.domain.references import reference_for
@@ -24,7 +32,6 @@ from ledger.domain.schedule import (
 from ledger.domain.statuses import LoanStatus
 from ledger.services.loans.approvals import _void_contract
 from ledger.services.loans.common import OPEN_STATUSES, _reason, _transition
-from ledger.store.loan_repository import Lease, StoredDecision
 from ledger.store.uow import UnitOfWork
 
 

@@ -18,7 +18,7 @@ from ledger.domain.loans import (
 )
 from ledger.domain.money import from_minor
 from ledger.domain.roles import Actor, Permission
-from ledger.domain.statuses import PaymentFileStatus
+from ledger.domain.statuses import PaymentFileStatus, PaymentKind
 from ledger.services.journal import post_in
 from ledger.services.loans import approvals
 from ledger.services.loans.common import (
@@ -120,7 +120,7 @@ def undo_disbursement(
         target = next_status(loan.status, LoanAction.UNDO_DISBURSEMENT)
         if loan.disbursement_entry_id is None:
             raise Conflict(f"loan {loan.id} has no payout to undo", "status")
-        if uow.loans.payments(loan.id, kinds=("repayment", "deposit_release", "recovery")):
+        if uow.loans.payments(loan.id, kinds=tuple(PaymentKind)):
             raise Conflict(
                 f"loan {loan_id} has payments; a disbursement can only be undone while "
                 "nothing was paid",

@@ -22,7 +22,7 @@ from ledger.domain.loans import DISBURSED, Loan
 from ledger.domain.money import Money, from_minor, to_minor
 from ledger.domain.repayment import PaymentEvent
 from ledger.domain.roles import Actor, Permission
-from ledger.domain.statuses import LoanStatus
+from ledger.domain.statuses import LoanStatus, PaymentKind
 from ledger.services.journal import Posted, post_in, replay
 from ledger.services.loans.common import (
     _PENDING,
@@ -45,7 +45,7 @@ def _receive(
     *,
     minor: int,
     on: date,
-    kind: str,
+    kind: PaymentKind,
     key: str,
     command: str,
     request: dict[str, Any],
@@ -56,7 +56,7 @@ def _receive(
     amount = from_minor(minor, cur)
     bank = _code(uow, AccountRole.BANK, cur)
     if loan.written_off:
-        pay_kind = "recovery"
+        pay_kind = PaymentKind.RECOVERY
         draft = postings.recovery(
             loan.id,
             on,
@@ -78,7 +78,7 @@ def _receive(
             credit=_code(uow, AccountRole.BENEFICIARY_CREDIT, cur),
             to_loan=from_minor(to_loan, cur),
             to_credit=from_minor(minor - to_loan, cur),
-            release=kind == "deposit_release",
+            release=kind == PaymentKind.DEPOSIT_RELEASE,
             statement_line_id=statement_line_id,
             idempotency_key=key,
         )
@@ -172,7 +172,7 @@ def record_payment_in(uow: UnitOfWork, actor: Actor, payment: PaymentIn) -> Mone
         loan,
         minor=minor,
         on=payment.on,
-        kind="repayment",
+        kind=PaymentKind.REPAYMENT,
         key=payment.idempotency_key,
         command="loan_payment",
         request=request,
@@ -219,7 +219,7 @@ def record_payments_in(
         amount = from_minor(minor, cur)
         bank = code(AccountRole.BANK, cur)
         if loan.written_off:
-            pay_kind = "recovery"
+            pay_kind = PaymentKind.RECOVERY
             draft = postings.recovery(
                 loan.id,
                 payment.on,
@@ -236,7 +236,7 @@ def record_payments_in(
             b = state[loan.id]
             outstanding = max(b.outstanding - minor, 0)
             to_loan = min(max(b.ledger_loan - outstanding, 0), minor)
-            pay_kind = "repayment"
+            pay_kind = PaymentKind.REPAYMENT
             draft = postings.repayment(
                 loan.id,
                 payment.on,

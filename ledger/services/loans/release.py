@@ -18,6 +18,7 @@ from ledger.domain.loans import (
 )
 from ledger.domain.money import Money, from_minor, to_minor
 from ledger.domain.roles import Actor, Permission
+from ledger.domain.statuses import PaymentKind
 from ledger.services.loans.common import (
     _amount,
     _check_after_payout,
@@ -101,7 +102,9 @@ def record_deposit_release(
         reversed_ = {
             p.key
             for p, _, rev in uow.loans.payments(
-                loan.id, kinds=("deposit_release", "recovery"), include_reversed=True
+                loan.id,
+                kinds=(PaymentKind.DEPOSIT_RELEASE, PaymentKind.RECOVERY),
+                include_reversed=True,
             )
             if rev
         }
@@ -127,7 +130,7 @@ def record_deposit_release(
                 loan,
                 minor=r,
                 on=on,
-                kind="deposit_release",
+                kind=PaymentKind.DEPOSIT_RELEASE,
                 key=idempotency_key,
                 command="deposit_release",
                 request=request,

@@ -6,12 +6,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from ledger.domain.errors import ValidationError
-from ledger.domain.loans import DISBURSED, Loan
+from ledger.domain.loans import DISBURSED, Lease, Loan, LoanEvent, StoredDecision, WriteOff
 from ledger.domain.repayment import Arrears, allocate, arrears
 from ledger.domain.roles import Actor, Permission
-from ledger.domain.statuses import LoanStatus
+from ledger.domain.statuses import EntryKind, LoanStatus, PaymentKind
 from ledger.services.loans.applications import _as_seen_by
-from ledger.store.loan_repository import Lease, LoanEvent, StoredDecision, WriteOff
 from ledger.store.uow import UnitOfWork
 
 
@@ -54,7 +53,7 @@ def get_loan(uow: UnitOfWork, actor: Actor, loan_id: str, as_of: date | None = N
         version, schedule = uow.loans.schedule(loan_id, uow.loans.schedule_version_on(loan_id, day))
         all_pays = uow.loans.payments(
             loan_id,
-            kinds=("repayment", "deposit_release", "refund", "recovery"),
+            kinds=(*PaymentKind, EntryKind.REFUND),
             include_reversed=True,
         )
         valid = [p for p, _, _ in uow.loans.payments(loan_id, as_of=day)]

@@ -12,6 +12,7 @@ from ledger.domain.errors import (
 )
 from ledger.domain.loans import (
     LoanAction,
+    WriteOff,
     next_status,
 )
 from ledger.domain.money import from_minor
@@ -27,7 +28,6 @@ from ledger.services.loans.common import (
     _transition,
 )
 from ledger.services.loans.position import _position
-from ledger.store.loan_repository import WriteOff
 from ledger.store.uow import UnitOfWork
 
 

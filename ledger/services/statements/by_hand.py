@@ -13,17 +13,12 @@ from ledger.domain.errors import Conflict, ValidationError
 from ledger.domain.journal import MANUAL_KINDS, EntryDraft, month_of, reversal_of
 from ledger.domain.money import from_minor
 from ledger.domain.roles import Actor, Permission
-from ledger.domain.statements import Direction, StatementEntry
+from ledger.domain.statements import BankAccount, Direction, MatchRecord, StatementEntry, StoredLine
 from ledger.domain.statuses import EntryKind, LineState
 from ledger.services.journal import post_in
 from ledger.services.loans import PaymentIn, record_payments_in, reverse_payment_in
 from ledger.services.statements.common import KEEP_TEXT, PAYABLE
 from ledger.services.statements.matching import bank_legs, unidentified_draft
-from ledger.store.statement_repository import (
-    BankAccount,
-    MatchRecord,
-    StoredLine,
-)
 from ledger.store.uow import UnitOfWork
 
 if TYPE_CHECKING:

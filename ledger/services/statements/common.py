@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from ledger.bank.files import DEFAULT_MAX_BYTES, StatementFormat
 from ledger.domain.errors import ValidationError
-from ledger.domain.statuses import LineState, LoanStatus
+from ledger.domain.statuses import LineState, LoanStatus, PaymentKind, PayoutKind
 
 if TYPE_CHECKING:
     from ledger.config import Settings
@@ -21,10 +21,10 @@ if TYPE_CHECKING:
 
 PAYABLE = frozenset({LoanStatus.ACTIVE, LoanStatus.OVERPAID, LoanStatus.WRITTEN_OFF})
 #: Entries a debit on the statement can explain: money the fund sent.
-LINKABLE_KINDS = ("disbursement", "refund")
+LINKABLE_KINDS = tuple(PayoutKind)
 #: Money in the treasurer may have booked by hand before the statement came: a line then
 #: explains that entry instead of booking the money a second time.
-LOAN_RECEIPT_KINDS = ("repayment", "recovery", "deposit_release")
+LOAN_RECEIPT_KINDS = tuple(PaymentKind)
 OTHER_RECEIPT_KINDS = ("capital", "donation", "transfer", "adjustment")
 #: How far a payment's booking may lie from the bank's debit: a few days early, or late.
 LINK_DAYS_BEFORE, LINK_DAYS_AFTER = 10, 3

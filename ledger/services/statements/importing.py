@@ -18,6 +18,7 @@ from ledger.domain.errors import Conflict, NotFound, StatementRefused, Validatio
 from ledger.domain.money import from_minor, money, to_minor
 from ledger.domain.roles import Actor, Permission
 from ledger.domain.statements import (
+    BankAccount,
     Statement,
     amount_text,
     check_continuity,
@@ -32,9 +33,6 @@ from ledger.services.statements.common import (
     check_key,
 )
 from ledger.services.statements.matching import Matcher
-from ledger.store.statement_repository import (
-    BankAccount,
-)
 from ledger.store.uow import UnitOfWork
 
 if TYPE_CHECKING:

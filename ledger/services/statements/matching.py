@@ -11,6 +11,7 @@ from ledger.domain.journal import EntryDraft, Leg, reversal_of
 from ledger.domain.money import from_minor
 from ledger.domain.roles import Actor
 from ledger.domain.statements import (
+    BankAccount,
     Direction,
     StatementEntry,
     entry_id_of,
@@ -31,10 +32,7 @@ from ledger.services.statements.common import (
     PAYABLE,
     line_ref,
 )
-from ledger.store.statement_repository import (
-    BankAccount,
-    LinkCandidate,
-)
+from ledger.store.statement_repository import LinkCandidate
 from ledger.store.uow import UnitOfWork
 
 if TYPE_CHECKING:

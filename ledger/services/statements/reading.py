@@ -8,14 +8,9 @@ from typing import TYPE_CHECKING
 from ledger.bank.csv_statement import CsvMapping
 from ledger.domain.errors import ValidationError
 from ledger.domain.roles import Actor, Permission
-from ledger.domain.statements import normalise_iban
+from ledger.domain.statements import BankAccount, StoredLine, StoredStatement, normalise_iban
 from ledger.domain.statuses import LineState
 from ledger.services.statements.by_hand import LineView
-from ledger.store.statement_repository import (
-    BankAccount,
-    StoredLine,
-    StoredStatement,
-)
 from ledger.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
