@@ -112,8 +112,8 @@ class Phases:
 
     WRAPPED: tuple[tuple[str, object, str], ...] = (
         ("read and check the file", importing, "parse_file"),
-        ("loan repayments (record_payments_in)", matching, "record_payments_in"),
-        ("other postings (post_in)", matching, "post_in"),
+        ("loan repayments (book_payments)", matching, "book_payments"),
+        ("other postings (book_entries)", matching, "book_entries"),
         ("store lines and history", matching.Matcher, "_store"),
     )
 

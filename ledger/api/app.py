@@ -11,7 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy import Engine
 
 import ledger
-from ledger.api.deps import IDEMPOTENCY_HEADER, ApiState
+from ledger.api.deps import IDEMPOTENCY_HEADER
 from ledger.api.errors import PROBLEM_JSON, CatchUnexpected, install_error_handlers
 from ledger.api.limits import BodySizeLimit
 from ledger.api.routers import (
@@ -29,13 +29,10 @@ from ledger.api.routers import (
     statements,
 )
 from ledger.api.schemas import Problem
-from ledger.bootstrap import configure_logging
-from ledger.config import Settings, get_settings
+from ledger.bootstrap import build
+from ledger.config import Settings
 from ledger.domain.journal import MAX_REFERENCE
-from ledger.fund.rules_file import load_policy
-from ledger.store.database import make_engine
-from ledger.store.migrate import check_schema
-from ledger.store.uow import Clock, utc_now
+from ledger.store.uow import Clock
 
 DESCRIPTION = """
 Double-entry ledger of a rental guarantee loan fund.
@@ -71,22 +68,13 @@ def create_app(
     Refuses to build on a database whose schema is not this code's (``SchemaOutdated`` says to
     run ``fundledger init``): serving an old schema could write rows the code cannot read back.
     """
-    settings = settings or get_settings()
-    configure_logging()
-    owns_engine = engine is None
-    engine = engine or make_engine(settings.database_url)
-    try:
-        check_schema(engine)
-    except Exception:
-        if owns_engine:
-            engine.dispose()
-        raise
+    runtime = build(settings, engine=engine, clock=clock)
+    settings = runtime.settings
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
-        if owns_engine:
-            engine.dispose()
+        runtime.close()
 
     app = FastAPI(
         title=settings.fund_name,
@@ -94,10 +82,7 @@ def create_app(
         version=ledger.__version__,
         lifespan=lifespan,
     )
-    policy = load_policy(settings.rules_file, settings.currency)  # a bad file: refused now
-    app.state.ledger = ApiState(
-        settings=settings, engine=engine, clock=clock or utc_now, policy=policy
-    )
+    app.state.ledger = runtime
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_request_bytes,

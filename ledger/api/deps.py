@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Annotated, cast
 
 from fastapi import Depends, Header, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine
 
 from ledger.api.errors import MissingIdempotencyKey
-from ledger.config import Settings
+from ledger.bootstrap import Runtime
 from ledger.domain.errors import AuthenticationFailed, LedgerError, ValidationError
 from ledger.domain.journal import MAX_REFERENCE, check_reference
-from ledger.domain.policy import LoanPolicy
 from ledger.domain.roles import Actor
 from ledger.services import users
 from ledger.services.journal import MAX_PAGE
-from ledger.store.uow import Clock, UnitOfWork
+from ledger.store.uow import UnitOfWork
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_TOKEN = 256
@@ -25,31 +22,24 @@ MAX_OFFSET = 2**62
 MAX_ID = 2**63 - 1
 
 
-@dataclass(frozen=True, slots=True)
-class ApiState:
-    settings: Settings
-    engine: Engine
-    clock: Clock
-    policy: LoanPolicy = field(default_factory=LoanPolicy)  # the fund's lending rules
+def api_state(request: Request) -> Runtime:
+    """The runtime ``create_app`` built (``ledger.bootstrap.build``)."""
+    return cast(Runtime, request.app.state.ledger)
 
 
-def api_state(request: Request) -> ApiState:
-    return cast(ApiState, request.app.state.ledger)
-
-
-State = Annotated[ApiState, Depends(api_state)]
+State = Annotated[Runtime, Depends(api_state)]
 
 
 def write_uow(state: State) -> UnitOfWork:
-    return UnitOfWork(state.engine, clock=state.clock, zone=state.settings.zone)
+    return state.unit_of_work()
 
 
 def read_uow(state: State) -> UnitOfWork:
     # Read-only: on SQLite a plain BEGIN, so reads never queue for the write lock.
-    return UnitOfWork(state.engine, clock=state.clock, readonly=True, zone=state.settings.zone)
+    return state.unit_of_work(readonly=True)
 
 
-def audited_read_uow(state: ApiState, audited: bool) -> UnitOfWork:
+def audited_read_uow(state: Runtime, audited: bool) -> UnitOfWork:
     """For a read that writes its own audit record (personal data): a write unit of work only
     then, so that other reads do not queue for SQLite's write lock."""
     return write_uow(state) if audited else read_uow(state)

@@ -60,18 +60,14 @@ def open_engine(settings: Settings, *, check: bool = True) -> Engine:
     """The database engine; with ``check``, the schema must be the one this version needs."""
     from sqlalchemy.exc import OperationalError
 
-    from ledger.store import migrate
-    from ledger.store.database import make_engine
+    from ledger import bootstrap
 
-    engine = make_engine(settings.database_url)
-    if check:
-        try:
-            migrate.check_schema(engine)
-        except LedgerError as exc:
-            fail(exc.detail)
-        except OperationalError as exc:
-            fail(f"cannot open the database {safe_url(settings.database_url)}: {exc.orig}")
-    return engine
+    try:
+        return bootstrap.open_engine(settings, check=check)
+    except LedgerError as exc:
+        fail(exc.detail)
+    except OperationalError as exc:
+        fail(f"cannot open the database {safe_url(settings.database_url)}: {exc.orig}")
 
 
 def current_revision(engine: Engine, settings: Settings) -> str | None:

@@ -27,12 +27,12 @@ def demo(
     port: Annotated[int, typer.Option(help="Port to listen on with --serve")] = 8000,
 ) -> None:
     """Build (or top up) a demo fund with believable data, and optionally serve it."""
+    from ledger import bootstrap
     from ledger.demo import DEMO_USERS, build_demo, demo_password
     from ledger.demo.documents import demo_settings
     from ledger.fund.hash_key import ensure_hash_key, load_hash_key
     from ledger.services.contracts import DocumentSettings
     from ledger.store import migrate
-    from ledger.store.database import make_engine
 
     if database.startswith("sqlite:///") and not database.startswith("sqlite:////"):
         Path(database.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -42,7 +42,7 @@ def demo(
         )
     except LedgerError as exc:
         fail(exc.detail)
-    engine = make_engine(settings.database_url)
+    engine = bootstrap.open_engine(settings, check=False)  # an empty or old one: upgraded now
     migrate.upgrade(engine)
     try:
         ensure_hash_key(settings)

@@ -102,12 +102,12 @@ def post(
     """
     actor.require(Permission.LEDGER_POST)
     with uow:
-        posted = post_in(uow, actor, drafts, command=command)
+        posted = book_entries(uow, actor, drafts, command=command)
         uow.commit()
     return posted
 
 
-def post_in(
+def book_entries(
     uow: UnitOfWork,
     actor: Actor,
     drafts: Sequence[EntryDraft],

@@ -59,16 +59,16 @@ def reconcile(
     actor.require(Permission.LOANS_READ)
     month = parse_month(month)
     with uow:
-        return reconcile_in(uow, month, rules=rules)
+        return compute_reconciliation(uow, month, rules=rules)
 
 
-def reconcile_in(
+def compute_reconciliation(
     uow: UnitOfWork, month: str, *, rules: EligibilityRules | None = None
 ) -> list[MonthReconciliation]:
     """``reconcile`` inside an open unit of work (the caller checks the permissions)."""
     out = []
     for rec in reconcile_books(uow, month, rules=rules):
-        p = loans.portfolio_in(uow, rec.month_end, rec.currency)
+        p = loans.compute_portfolio(uow, rec.month_end, rec.currency)
         out.append(replace(rec, aging=p.aging))
     return out
 

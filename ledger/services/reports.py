@@ -20,7 +20,7 @@ from ledger.domain.reconciliation import MonthReconciliation
 from ledger.domain.roles import Actor, Permission
 from ledger.domain.statuses import PeriodAction
 from ledger.services.journal import compute_trial_balance
-from ledger.services.reconciliation import reconcile_in
+from ledger.services.reconciliation import compute_reconciliation
 from ledger.store.report_repository import CASH, LOANS, ReportRepository
 from ledger.store.uow import UnitOfWork
 
@@ -113,10 +113,10 @@ def report_data(
     actor.require(Permission.LEDGER_READ)
     month = _check_month(uow, month)
     with uow:
-        return report_data_in(uow, month, settings, reconciliations)
+        return gather_report_data(uow, month, settings, reconciliations)
 
 
-def report_data_in(
+def gather_report_data(
     uow: UnitOfWork,
     month: str,
     settings: ReportSettings,
@@ -152,8 +152,8 @@ def monthly_report(
     actor.require(Permission.LOANS_READ)
     month = _check_month(uow, month)
     with uow:  # one transaction: every figure of the report from the same books
-        recs = reconcile_in(uow, month, rules=settings.rules)
-        data = report_data_in(uow, month, settings, recs)
+        recs = compute_reconciliation(uow, month, rules=settings.rules)
+        data = gather_report_data(uow, month, settings, recs)
     return render_monthly_report(data).pdf
 
 

@@ -7,7 +7,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import Connection, Row, and_, case, exists, func, insert, select, update
 from sqlalchemy.orm import aliased
@@ -49,6 +49,16 @@ SELECT * FROM unnest(
     %(e)b::bigint[], %(loan)b::varchar[], %(on)b::date[], %(minor)b::bigint[], %(kind)b::varchar[]
 )
 """
+
+
+class LoanChanges(TypedDict, total=False):
+    """What a change of a loan's state may set besides its status (``LoanRepository.save``)."""
+
+    account_id: int | None
+    submitted_by: str | None
+    approved_by: str | None
+    disbursement_entry_id: int | None
+    written_off: bool
 
 
 class LoanRepository:
@@ -149,8 +159,17 @@ class LoanRepository:
         rows = self.conn.execute(select(loans).where(loans.c.beneficiary_id == bid))
         return [_loan(r) for r in rows]
 
-    def save(self, loan: Loan, **values: Any) -> Loan:
-        """Update a loan if nobody else changed it since it was read (optimistic lock)."""
+    def save(
+        self, loan: Loan, *, status: LoanStatus | None = None, **changes: Unpack[LoanChanges]
+    ) -> Loan:
+        """Change a loan's state if nobody else changed it since it was read (optimistic
+        lock): its status and the fields ``changes`` names, nothing else."""
+        values: dict[str, object] = dict(changes)
+        if status is not None:
+            values["status"] = status.value
+        return self._update(loan, values)
+
+    def _update(self, loan: Loan, values: Mapping[str, object]) -> Loan:
         result = self.conn.execute(
             update(loans)
             .where(loans.c.id == loan.id, loans.c.version == loan.version)
@@ -164,20 +183,24 @@ class LoanRepository:
         return self.get(loan.id)
 
     def update_terms(self, loan: Loan, terms: LoanTerms) -> Loan:
-        return self.save(
+        return self._update(
             loan,
-            principal_minor=to_minor(terms.deposit),
-            monthly_rent_minor=to_minor(terms.monthly_rent),
-            jurisdiction=terms.jurisdiction,
-            deposit_form=terms.deposit_form.value,
-            lease_start=terms.lease_start,
-            lease_end=terms.lease_end,
-            installments=terms.installments,
-            monthly_amount_minor=to_minor(terms.monthly_amount) if terms.monthly_amount else None,
-            first_due_date=terms.first_due_date,
-            due_day=terms.due_day,
-            whole_units=terms.whole_units,
-            public_alternatives=terms.public_alternatives.value,
+            dict(
+                principal_minor=to_minor(terms.deposit),
+                monthly_rent_minor=to_minor(terms.monthly_rent),
+                jurisdiction=terms.jurisdiction,
+                deposit_form=terms.deposit_form.value,
+                lease_start=terms.lease_start,
+                lease_end=terms.lease_end,
+                installments=terms.installments,
+                monthly_amount_minor=to_minor(terms.monthly_amount)
+                if terms.monthly_amount
+                else None,
+                first_due_date=terms.first_due_date,
+                due_day=terms.due_day,
+                whole_units=terms.whole_units,
+                public_alternatives=terms.public_alternatives.value,
+            ),
         )
 
     def lease(self, loan_id: str) -> Lease:

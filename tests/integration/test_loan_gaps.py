@@ -272,7 +272,7 @@ def test_a_payment_on_a_closed_loan_is_refused_and_nothing_is_written(
         pay(funded, active, "70.83", "2026-03-31", key="late")
     batch = [loans.PaymentIn(active.id, money("70.83", "EUR"), day("2026-03-31"), "late-2", None)]
     with funded, pytest.raises(Conflict, match="repaid and closed"):
-        loans.record_payments_in(funded, TREASURER, batch)
+        loans.book_payments(funded, TREASURER, batch)
     assert balances(funded) == before
     assert loans.get_loan(funded, TREASURER, active.id).loan.status is S.CLOSED
 

@@ -51,14 +51,14 @@ from ledger.services.loans.common import MAX_REASON, OPEN_STATUSES, MoneyResult
 from ledger.services.loans.disbursal import disburse, undo_disbursement
 from ledger.services.loans.payments import (
     PaymentIn,
+    book_payment,
+    book_payment_reversal,
+    book_payments,
     record_payment,
-    record_payment_in,
-    record_payments_in,
     refund_credit,
     reverse_payment,
-    reverse_payment_in,
 )
-from ledger.services.loans.portfolio import Portfolio, portfolio, portfolio_in
+from ledger.services.loans.portfolio import Portfolio, compute_portfolio, portfolio
 from ledger.services.loans.position import Balances, balances_of
 from ledger.services.loans.release import ReleaseResult, record_deposit_release
 from ledger.services.loans.schedules import add_holiday, reschedule
@@ -81,7 +81,11 @@ __all__ = [
     "approve",
     "approve_write_off",
     "balances_of",
+    "book_payment",
+    "book_payment_reversal",
+    "book_payments",
     "check_eligibility",
+    "compute_portfolio",
     "disburse",
     "erase_beneficiary",
     "get_loan",
@@ -89,21 +93,17 @@ __all__ = [
     "open_application",
     "override_eligibility",
     "portfolio",
-    "portfolio_in",
     "propose_write_off",
     "read_beneficiary",
     "record_contract_signed",
     "record_deposit_release",
     "record_payment",
-    "record_payment_in",
-    "record_payments_in",
     "refund_credit",
     "register_beneficiary",
     "reject",
     "reject_write_off",
     "reschedule",
     "reverse_payment",
-    "reverse_payment_in",
     "sign_contract",
     "submit",
     "undo_approval",

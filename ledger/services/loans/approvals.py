@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Unpack
 
 from ledger.domain.errors import (
     Conflict,
@@ -13,6 +13,7 @@ from ledger.domain.money import to_minor
 from ledger.domain.roles import Actor, Permission
 from ledger.domain.statuses import LoanStatus
 from ledger.services.loans.common import _reason, _transition
+from ledger.store.loan_repository import LoanChanges
 from ledger.store.uow import UnitOfWork
 
 
@@ -48,13 +49,13 @@ def _simple(
     action: LoanAction,
     reason: str | None,
     permission: Permission,
-    **values: Any,
+    **changes: Unpack[LoanChanges],
 ) -> Loan:
     actor.require(permission)
     with uow:
         loan = uow.loans.get(loan_id, lock=True)
         target = next_status(loan.status, action)
-        loan = _transition(uow, actor, loan, action, target, reason=reason, **values)
+        loan = _transition(uow, actor, loan, action, target, reason=reason, **changes)
         uow.commit()
     return loan
 

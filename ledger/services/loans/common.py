@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Unpack
 
 from ledger.domain.accounts import AccountRole
 from ledger.domain.errors import ValidationError
@@ -15,6 +15,7 @@ from ledger.domain.money import Money, to_minor
 from ledger.domain.roles import Actor, Permission
 from ledger.domain.statuses import LoanStatus
 from ledger.services.journal import replay
+from ledger.store.loan_repository import LoanChanges
 from ledger.store.uow import UnitOfWork
 
 OPEN_STATUSES = frozenset(
@@ -50,9 +51,9 @@ def _transition(
     *,
     reason: str | None = None,
     entry_id: int | None = None,
-    **values: Any,
+    **changes: Unpack[LoanChanges],
 ) -> Loan:
-    saved = uow.loans.save(loan, status=target.value, **values)
+    saved = uow.loans.save(loan, status=target, **changes)
     uow.loans.add_event(
         loan.id,
         at=uow.now(),

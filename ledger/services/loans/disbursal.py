@@ -19,7 +19,7 @@ from ledger.domain.loans import (
 from ledger.domain.money import from_minor
 from ledger.domain.roles import Actor, Permission
 from ledger.domain.statuses import PaymentFileStatus, PaymentKind
-from ledger.services.journal import post_in
+from ledger.services.journal import book_entries
 from ledger.services.loans import approvals
 from ledger.services.loans.common import (
     MoneyResult,
@@ -84,7 +84,7 @@ def disburse(
             amount=amount,
             idempotency_key=idempotency_key,
         )
-        posted = post_in(uow, actor, [draft], command="disburse", requests=[request])[0]
+        posted = book_entries(uow, actor, [draft], command="disburse", requests=[request])[0]
         loan = _transition(
             uow,
             actor,
@@ -156,7 +156,9 @@ def undo_disbursement(
             # Generic: the journal is hashed and kept for ever; the reason is in loan_events.
             description=f"Payout of loan {loan.id} undone",
         )
-        posted = post_in(uow, actor, [draft], command="undo_disbursement", requests=[request])[0]
+        posted = book_entries(uow, actor, [draft], command="undo_disbursement", requests=[request])[
+            0
+        ]
         loan = _transition(
             uow,
             actor,

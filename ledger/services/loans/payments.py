@@ -23,7 +23,7 @@ from ledger.domain.money import Money, from_minor, to_minor
 from ledger.domain.repayment import PaymentEvent
 from ledger.domain.roles import Actor, Permission
 from ledger.domain.statuses import LoanStatus, PaymentKind
-from ledger.services.journal import Posted, post_in, replay
+from ledger.services.journal import Posted, book_entries, replay
 from ledger.services.loans.common import (
     _PENDING,
     MoneyResult,
@@ -82,7 +82,7 @@ def _receive(
             statement_line_id=statement_line_id,
             idempotency_key=key,
         )
-    posted = post_in(uow, actor, [draft], command=command, requests=[request])[0]
+    posted = book_entries(uow, actor, [draft], command=command, requests=[request])[0]
     uow.loans.add_payment(
         entry_id=posted.entry.id, loan_id=loan.id, on=on, minor=minor, kind=pay_kind
     )
@@ -101,7 +101,7 @@ def record_payment(
 ) -> MoneyResult:
     """A repayment (or, on a written-off loan, a recovery), allocated by the schedule."""
     with uow:
-        result = record_payment_in(
+        result = book_payment(
             uow,
             actor,
             PaymentIn(loan_id, amount, on, idempotency_key, statement_line_id),
@@ -149,7 +149,7 @@ def _check_payable(loan: Loan, amount: Money) -> int:
     return minor
 
 
-def record_payment_in(uow: UnitOfWork, actor: Actor, payment: PaymentIn) -> MoneyResult:
+def book_payment(uow: UnitOfWork, actor: Actor, payment: PaymentIn) -> MoneyResult:
     """``record_payment`` inside an open unit of work: the caller commits (a bank statement
     books its payments together with everything else it brings)."""
     request = payment.request()
@@ -182,7 +182,7 @@ def record_payment_in(uow: UnitOfWork, actor: Actor, payment: PaymentIn) -> Mone
     return MoneyResult(loan, posted.entry, False)
 
 
-def record_payments_in(
+def book_payments(
     uow: UnitOfWork, actor: Actor, payments: Sequence[PaymentIn]
 ) -> list[MoneyResult]:
     """Many payments at once, inside an open unit of work (a bank statement of thousands).
@@ -256,7 +256,7 @@ def record_payments_in(
             )
         drafts.append(draft)
         kinds.append(pay_kind)
-    posted = post_in(
+    posted = book_entries(
         uow, actor, drafts, command="loan_payment", requests=[p.request() for p in payments]
     )
     uow.loans.add_payments(
@@ -286,14 +286,14 @@ def reverse_payment(
 ) -> MoneyResult:
     """A payment bounced or was booked by mistake: reverse it; the arrears reopen."""
     with uow:
-        result = reverse_payment_in(
+        result = book_payment_reversal(
             uow, actor, entry_id, on=on, reason=reason, idempotency_key=idempotency_key
         )
         uow.commit()
     return result
 
 
-def reverse_payment_in(
+def book_payment_reversal(
     uow: UnitOfWork, actor: Actor, entry_id: int, *, on: date, reason: str, idempotency_key: str
 ) -> MoneyResult:
     """``reverse_payment`` inside an open unit of work: the caller commits."""
@@ -319,7 +319,9 @@ def reverse_payment_in(
         # Generic: the journal is hashed and kept for ever; the reason is in the audit log.
         description=f"Payment {entry_id} on loan {loan_id} reversed",
     )
-    posted = post_in(uow, actor, [draft], command="reverse_loan_payment", requests=[request])[0]
+    posted = book_entries(uow, actor, [draft], command="reverse_loan_payment", requests=[request])[
+        0
+    ]
     loan = _settle(uow, actor, uow.loans.get(loan_id), on)
     uow.audit_event(
         actor,
@@ -367,7 +369,7 @@ def refund_credit(
             amount=amount,
             idempotency_key=idempotency_key,
         )
-        posted = post_in(uow, actor, [draft], command="refund_credit", requests=[request])[0]
+        posted = book_entries(uow, actor, [draft], command="refund_credit", requests=[request])[0]
         loan = _settle(uow, actor, uow.loans.get(loan_id), on)
         uow.commit()
     return MoneyResult(loan, posted.entry, False)

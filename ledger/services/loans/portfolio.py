@@ -55,10 +55,10 @@ def portfolio(uow: UnitOfWork, actor: Actor, as_of: date, currency: str) -> Port
     """Arrears aging and PAR30 of loans being repaid, as of any date."""
     actor.require(Permission.LOANS_READ)
     with uow:
-        return portfolio_in(uow, as_of, currency)
+        return compute_portfolio(uow, as_of, currency)
 
 
-def portfolio_in(uow: UnitOfWork, as_of: date, currency: str) -> Portfolio:
+def compute_portfolio(uow: UnitOfWork, as_of: date, currency: str) -> Portfolio:
     """``portfolio`` inside an open unit of work (the caller checks the permission)."""
     return Portfolio(as_of, currency, aging_of(_arrears(uow, as_of, currency)))
 

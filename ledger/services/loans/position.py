@@ -16,7 +16,7 @@ from ledger.domain.money import from_minor
 from ledger.domain.repayment import Allocation, PaymentEvent, allocate
 from ledger.domain.roles import Actor, Permission
 from ledger.domain.schedule import Schedule
-from ledger.services.journal import post_in
+from ledger.services.journal import book_entries
 from ledger.services.loans.common import _code
 from ledger.store.uow import UnitOfWork
 
@@ -86,13 +86,13 @@ def _settle(
                 )
             )
     if drafts:
-        post_in(uow, actor, drafts, command="settle_loan")
+        book_entries(uow, actor, drafts, command="settle_loan")
         b, _, _ = _position(uow, loan)
     status = derived_status(
         written_off=loan.written_off, outstanding=b.ledger_loan, credit=b.ledger_credit
     )
     if status is not loan.status:
-        saved = uow.loans.save(loan, status=status.value)
+        saved = uow.loans.save(loan, status=status)
         uow.loans.add_event(
             loan.id,
             at=uow.now(),

@@ -18,7 +18,7 @@ from ledger.domain.loans import (
 from ledger.domain.money import from_minor
 from ledger.domain.roles import Actor, Permission
 from ledger.domain.statuses import WriteOffStatus
-from ledger.services.journal import post_in, replay
+from ledger.services.journal import book_entries, replay
 from ledger.services.loans.common import (
     MoneyResult,
     _check_after_payout,
@@ -82,7 +82,7 @@ def approve_write_off(
             debt=from_minor(debt, cur),
             idempotency_key=idempotency_key,
         )
-        posted = post_in(uow, actor, [draft], command="write_off", requests=[request])[0]
+        posted = book_entries(uow, actor, [draft], command="write_off", requests=[request])[0]
         uow.loans.decide_write_off(
             write_off_id,
             status=WriteOffStatus.APPROVED,

@@ -15,8 +15,8 @@ from ledger.domain.money import from_minor
 from ledger.domain.roles import Actor, Permission
 from ledger.domain.statements import BankAccount, Direction, MatchRecord, StatementEntry, StoredLine
 from ledger.domain.statuses import EntryKind, LineState
-from ledger.services.journal import post_in
-from ledger.services.loans import PaymentIn, record_payments_in, reverse_payment_in
+from ledger.services.journal import book_entries
+from ledger.services.loans import PaymentIn, book_payment_reversal, book_payments
 from ledger.services.statements.common import KEEP_TEXT, PAYABLE
 from ledger.services.statements.matching import bank_legs, unidentified_draft
 from ledger.store.uow import UnitOfWork
@@ -56,7 +56,7 @@ def _undo(
     original = uow.journal.get(line.entry_id)
     day = max(on, original.booking_date)
     if line.state == LineState.LOAN:
-        return reverse_payment_in(
+        return book_payment_reversal(
             uow, actor, line.entry_id, on=day, reason=why, idempotency_key=key
         ).entry.id
     draft = reversal_of(
@@ -65,7 +65,7 @@ def _undo(
         idempotency_key=key,
         description=f"Statement line {line.id} re-matched",  # the reason: in the match record
     )
-    return post_in(uow, actor, [draft], command="statement_rematch")[0].entry.id
+    return book_entries(uow, actor, [draft], command="statement_rematch")[0].entry.id
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +160,7 @@ def match_line_to_loan(
 
         def book() -> int:
             payment = PaymentIn(loan_id, amount, on, key, line.ref)
-            return record_payments_in(uow, actor, [payment])[0].entry.id
+            return book_payments(uow, actor, [payment])[0].entry.id
 
         return _Decision(LineState.LOAN, "match", loan_id=loan_id, book=book)
 
@@ -202,7 +202,7 @@ def book_line(
         )
 
         def book() -> int:
-            return post_in(uow, actor, [draft], command="statement_rematch")[0].entry.id
+            return book_entries(uow, actor, [draft], command="statement_rematch")[0].entry.id
 
         return _Decision(LineState.MANUAL, "book", book=book)
 
@@ -264,7 +264,7 @@ def unmatch_line(
         )
 
         def book() -> int:
-            return post_in(uow, actor, [draft], command="statement_rematch")[0].entry.id
+            return book_entries(uow, actor, [draft], command="statement_rematch")[0].entry.id
 
         return _Decision(LineState.UNIDENTIFIED, "unmatch", book=book)
 

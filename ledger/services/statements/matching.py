@@ -20,8 +20,8 @@ from ledger.domain.statements import (
     payment_reference,
 )
 from ledger.domain.statuses import EntryKind, LineState
-from ledger.services.journal import post_in
-from ledger.services.loans import PaymentIn, record_payments_in, reverse_payment_in
+from ledger.services.journal import book_entries
+from ledger.services.loans import PaymentIn, book_payment_reversal, book_payments
 from ledger.services.statements.common import (
     KEEP_TEXT,
     LINK_DAYS_AFTER,
@@ -262,9 +262,7 @@ class Matcher:
         """Payments first, then other money in, then money out: the bank account never
         dips below what the statement shows."""
         payments = [p for p in plans if p.payment is not None]
-        results = record_payments_in(
-            self.uow, self.actor, [p.payment for p in payments if p.payment]
-        )
+        results = book_payments(self.uow, self.actor, [p.payment for p in payments if p.payment])
         for p, result in zip(payments, results, strict=True):
             p.entry_id = result.entry.id
         drafts = sorted(
@@ -273,7 +271,7 @@ class Matcher:
         )
         if not drafts:
             return
-        posted = post_in(
+        posted = book_entries(
             self.uow,
             self.actor,
             [p.draft for p in drafts if p.draft is not None],
@@ -342,7 +340,7 @@ class Matcher:
         on = max(e.booking_date, self.uow.journal.get(original.entry_id).booking_date)
         booked = self.uow.journal.get(original.entry_id)
         if original.state == LineState.LOAN or booked.kind.value in LOAN_RECEIPT_KINDS:
-            result = reverse_payment_in(
+            result = book_payment_reversal(
                 self.uow, self.actor, original.entry_id, on=on, reason=reason, idempotency_key=key
             )
             p.entry_id, p.loan_id = result.entry.id, original.loan_id
@@ -354,7 +352,7 @@ class Matcher:
                 idempotency_key=key,
                 description=f"{what} returned by the bank ({original.ref})",
             )
-            p.entry_id = post_in(self.uow, self.actor, [draft], command="statement_line")[
+            p.entry_id = book_entries(self.uow, self.actor, [draft], command="statement_line")[
                 0
             ].entry.id
         p.state = LineState.RETURNED
