@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -12,6 +13,9 @@ from sqlalchemy.engine import make_url
 from stdnum import bic as stdnum_bic
 from stdnum import iban as stdnum_iban
 from stdnum.exceptions import ValidationError as StdnumError
+
+#: A language as catalogs name it: ISO 639 code, optionally a region or script (de_CH, sr_Latn).
+_LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(_[A-Za-z0-9]{2,8})?")
 
 #: Swiss QR-IBANs have an institution id (IBAN positions 5-9) from 30000 to 31999.
 QR_IID = range(30000, 32000)
@@ -89,6 +93,12 @@ class Settings(BaseSettings):
         description="Language of the monthly fund report unless a request names one (en, fr, "
         "nl, de; a language without a catalog gives English, reported)",
     )
+    fund_languages: str = Field(
+        default="fr,nl,de,en",
+        max_length=200,
+        description="Languages the fund works in, comma-separated, the first the default: "
+        "offered to staff and to beneficiaries (see languages())",
+    )
     fund_phone: str = Field(default="+32 2 000 00 00", max_length=40)
     fund_email: str = Field(default="fund@example.org", max_length=254)
     documents_dir: Path | None = Field(
@@ -142,6 +152,10 @@ class Settings(BaseSettings):
                     "fund's own value"
                 )
         return problems
+
+    def languages(self) -> tuple[str, ...]:
+        """``fund_languages`` as a tuple of language tags, the default first."""
+        return tuple(tag.strip() for tag in self.fund_languages.split(","))
 
     def hash_key_path(self) -> Path:
         """``hash_key_file``, else ``fundledger-hash.key`` beside the SQLite database file (or
@@ -212,6 +226,19 @@ class Settings(BaseSettings):
             return str(stdnum_bic.validate(value))
         except StdnumError as exc:
             raise ValueError(f"{value!r} is not a valid BIC ({exc})") from None
+
+    @field_validator("fund_languages")
+    @classmethod
+    def _languages(cls, value: str) -> str:
+        tags = [tag.strip() for tag in value.split(",")]
+        if not tags or not all(tags):
+            raise ValueError('list the languages comma-separated, e.g. "fr,nl,de,en"')
+        for tag in tags:
+            if not _LANGUAGE_TAG.fullmatch(tag):
+                raise ValueError(f"{tag!r} is not a language tag such as fr, nl, de or de_CH")
+        if len(set(tags)) != len(tags):
+            raise ValueError("a language is listed twice")
+        return ",".join(tags)
 
     @field_validator("fund_country")
     @classmethod

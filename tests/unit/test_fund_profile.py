@@ -87,3 +87,23 @@ def test_the_signing_key_password_is_never_shown(tmp_path: Path) -> None:
         assert secret not in shown
     assert documents.key_password is not None
     assert documents.key_password.get_secret_value() == secret
+
+
+def test_the_funds_languages_default_first() -> None:
+    settings = Settings(_env_file=None, fund_languages=" de , fr,en ")
+    assert settings.languages() == ("de", "fr", "en")
+    assert Settings(_env_file=None).languages() == ("fr", "nl", "de", "en")
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("", "comma-separated"),
+        ("fr,,en", "comma-separated"),
+        ("fr,French", "'French' is not a language tag"),
+        ("fr,nl,fr", "listed twice"),
+    ],
+)
+def test_a_bad_language_list_is_refused_with_what_to_write(value: str, said: str) -> None:
+    with pytest.raises(ValueError, match=said):
+        Settings(_env_file=None, fund_languages=value)

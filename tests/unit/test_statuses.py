@@ -58,23 +58,24 @@ def _part(node: ast.expr, constants: dict[str, str]) -> str:
     return "{?}"
 
 
-@pytest.mark.parametrize(
-    ("states", "column", "migration"),
-    [
-        (AccountType, "type", "0001_ledger_core.py"),
-        (PeriodAction, "action", "0001_ledger_core.py"),
-        (Role, "role", "0001_ledger_core.py"),
-        (LoanStatus, "status", "0002_loans.py"),
-        (Outcome, "outcome", "0002_loans.py"),
-        (PaymentKind, "kind", "0002_loans.py"),
-        (WriteOffStatus, "status", "0002_loans.py"),
-        (DocumentKind, "kind", "0003_documents.py"),
-        (SignatureMethod, "beneficiary_method", "0003_documents.py"),
-        (LineState, "state", "0004_statements.py"),
-        (PaymentFileStatus, "status", "0006_payment_files.py"),
-        (PayoutKind, "kind", "0006_payment_files.py"),
-    ],
-)
+#: Each enum, the column whose CHECK constraint lists it, and the migration that made it.
+ENUM_COLUMNS: list[tuple[type[StrEnum], str, str]] = [
+    (AccountType, "type", "0001_ledger_core.py"),
+    (PeriodAction, "action", "0001_ledger_core.py"),
+    (Role, "role", "0001_ledger_core.py"),
+    (LoanStatus, "status", "0002_loans.py"),
+    (Outcome, "outcome", "0002_loans.py"),
+    (PaymentKind, "kind", "0002_loans.py"),
+    (WriteOffStatus, "status", "0002_loans.py"),
+    (DocumentKind, "kind", "0003_documents.py"),
+    (SignatureMethod, "beneficiary_method", "0003_documents.py"),
+    (LineState, "state", "0004_statements.py"),
+    (PaymentFileStatus, "status", "0006_payment_files.py"),
+    (PayoutKind, "kind", "0006_payment_files.py"),
+]
+
+
+@pytest.mark.parametrize(("states", "column", "migration"), ENUM_COLUMNS)
 def test_each_enum_is_what_its_table_allows(
     states: type[StrEnum], column: str, migration: str
 ) -> None:
@@ -92,17 +93,7 @@ def test_the_models_checks_use_the_enums() -> None:
         for c in table.constraints
         if isinstance(c, CheckConstraint)
     }
-    for states, column in [
-        (AccountType, "type"),
-        (PeriodAction, "action"),
-        (Role, "role"),
-        (LoanStatus, "status"),
-        (Outcome, "outcome"),
-        (PaymentKind, "kind"),
-        (DocumentKind, "kind"),
-        (LineState, "state"),
-        (PayoutKind, "kind"),
-    ]:
+    for states, column, _ in ENUM_COLUMNS:
         assert any(f"{column} IN {sql_in_list(states)}" in c for c in checks), states
 
 
