@@ -65,6 +65,18 @@ class Settings(BaseSettings):
     )
     token_ttl_minutes: int = Field(default=480, ge=1, le=7 * 24 * 60)
     max_request_bytes: int = Field(default=1_000_000, ge=1_000)
+    # The staff web application (docs/web.md).
+    web_idle_minutes: int = Field(
+        default=30, ge=1, le=24 * 60, description="A web session ends after this long unused"
+    )
+    web_session_hours: int = Field(
+        default=12, ge=1, le=7 * 24, description="and at the latest this long after sign-in"
+    )
+    web_secure_cookies: bool = Field(
+        default=False,
+        description="Send the session cookie only over HTTPS: set it when the fund serves "
+        "fundledger behind TLS",
+    )
     log_level: str = "INFO"
 
     # The fund as it appears on contracts, schedules and payment QR codes. The defaults are a

@@ -33,6 +33,7 @@ from ledger.bootstrap import build
 from ledger.config import Settings
 from ledger.domain.journal import MAX_REFERENCE
 from ledger.store.uow import Clock
+from ledger.web import app as web
 
 DESCRIPTION = """
 Double-entry ledger of a rental guarantee loan fund.
@@ -112,6 +113,7 @@ def create_app(
         api.include_router(module.router)
     api.include_router(periods.months)
     app.include_router(api)
+    web.install(app)  # the staff web application at /, on the same services
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

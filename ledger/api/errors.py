@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError, StatementError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
@@ -244,8 +244,16 @@ def _log_error(request: Request, exc: Exception, level: int) -> None:
         log.log(level, "unexpected error on %s", where, exc_info=exc)
 
 
+#: The API's answer to each kind of error, as problem+json; the web application answers its
+#: own pages' errors with pages and hands the rest to these (``ledger.web.app``).
+HANDLERS: dict[type[Exception], Callable[[Request, Exception], Response]] = {
+    LedgerError: _ledger_error,
+    RequestValidationError: _validation_error,
+    StarletteHTTPException: _http_error,
+    OperationalError: _database_unavailable,
+}
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(LedgerError, _ledger_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(OperationalError, _database_unavailable)
+    for kind, handler in HANDLERS.items():
+        app.add_exception_handler(kind, handler)

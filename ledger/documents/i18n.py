@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
 
@@ -53,14 +53,23 @@ def catalog(language: str) -> Mapping[str, str] | None:
     path = locale_dir() / language / "LC_MESSAGES" / f"{DOMAIN}.po"
     if not path.is_file():
         return None
+    return read_messages(path, language)
+
+
+def read_messages(path: Path, language: str) -> dict[str, str]:
+    """The translated, non-fuzzy messages of one ``.po`` file."""
     with path.open("rb") as f:
-        po = read_po(f, locale=language, domain=DOMAIN)
+        po = read_po(f, locale=language, domain=path.stem)
     return {
         str(m.id): str(m.string)
         for m in po
         if m.id and isinstance(m.id, str) and isinstance(m.string, str) and m.string
         if not m.fuzzy
     }
+
+
+#: Where a translator's messages come from: a language's catalog, None if it has none.
+Catalogs = Callable[[str], Mapping[str, str] | None]
 
 
 def available_languages() -> tuple[str, ...]:
@@ -137,12 +146,13 @@ def _isolate(value: object) -> Markup:
 class Translator:
     """Wording and formats for one document; remembers which messages fell back to English."""
 
-    def __init__(self, requested: str, country: str = "") -> None:
+    def __init__(self, requested: str, country: str = "", catalogs: Catalogs | None = None) -> None:
+        load = catalogs or catalog  # the documents' (looked up now: tests replace it)
         self.requested = requested
         match = _TAG.match(requested or "")
         self.primary = match.group(1).lower() if match else ""
         region = match.group(2).upper() if match and match.group(2) else None
-        own = catalog(self.primary) if self.primary else None
+        own = load(self.primary) if self.primary else None
         if own is None:
             # Every message then comes from English, and every one is reported as missing.
             log.warning("no catalog for language %r: the document is in English", requested)
@@ -151,7 +161,7 @@ class Translator:
             self.language = self.primary
         self.locale = _babel_locale(self.language, region, country.upper())
         self._own = own
-        self._english = catalog(FALLBACK) or {}
+        self._english = load(FALLBACK) or {}
         self._missing: dict[str, None] = {}
 
     @property

@@ -91,6 +91,14 @@ class AuthenticationFailed(LedgerError):
     title = "Authentication required"
 
 
+class TooManyAttempts(LedgerError):
+    """Sign-in refused for a while after repeated failures (guessing passwords)."""
+
+    code = "too-many-attempts"
+    status = 429
+    title = "Too many failed sign-ins"
+
+
 class StatementRefused(ValidationError):
     """A statement file that cannot be imported: broken, hostile, or figures that disagree."""
 

@@ -12,3 +12,4 @@ class User:
     role: str
     active: bool
     password_hash: str
+    language: str | None = None  # the web application's; None: the fund's default

@@ -1,4 +1,5 @@
-"""Users, passwords (Argon2) and bearer tokens."""
+"""Users, passwords (Argon2), bearer tokens and the web application's sessions (a token kept in
+an HttpOnly cookie, extended while it is used), sign-in throttling, each user's language."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from ledger.domain.errors import AuthenticationFailed, NotFound, ValidationError
+from ledger.domain.errors import AuthenticationFailed, NotFound, TooManyAttempts, ValidationError
 from ledger.domain.roles import Actor, Permission, Role
 from ledger.domain.users import User
 from ledger.store.uow import UnitOfWork
@@ -19,6 +20,11 @@ from ledger.store.uow import UnitOfWork
 MIN_PASSWORD = 12
 MAX_PASSWORD = 256
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+#: After this many failed sign-ins of one username within THROTTLE_WINDOW (and since its last
+#: success), sign-in is refused for that username until the window has passed: a password is
+#: not guessed at the speed of a script. Every attempt is in the audit log.
+MAX_FAILED_LOGINS = 5
+THROTTLE_WINDOW = timedelta(minutes=15)
 _hasher = PasswordHasher()
 # Verified against when the user does not exist, so a wrong name costs as much as a wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
@@ -107,13 +113,23 @@ def login(uow: UnitOfWork, username: str, password: str, *, ttl: timedelta) -> I
     if not isinstance(password, str) or len(password) > MAX_PASSWORD:
         raise failure
     with uow:
+        now = uow.now()
+        if isinstance(username, str) and (
+            uow.users.failed_logins_since(username[:64], now - THROTTLE_WINDOW) >= MAX_FAILED_LOGINS
+        ):
+            uow.audit.record(at=now, actor=username[:64], action="login_throttled", target="auth")
+            uow.commit()
+            minutes = int(THROTTLE_WINDOW.total_seconds() // 60)
+            raise TooManyAttempts(
+                f"{MAX_FAILED_LOGINS} failed sign-ins in a row for this name: wait {minutes} "
+                "minutes and try again, or ask an admin to reset the password"
+            )
         user = uow.users.find(username) if isinstance(username, str) else None
         try:
             _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
             ok = user is not None and user.active
         except (VerificationError, InvalidHashError):
             ok = False
-        now = uow.now()
         if not ok or user is None:
             uow.audit.record(at=now, actor=str(username)[:64], action="login_failed", target="auth")
             uow.commit()
@@ -147,4 +163,40 @@ def logout(uow: UnitOfWork, token: str) -> None:
             return
         uow.users.revoke_token(_token_hash(token), now)
         uow.audit.record(at=now, actor=user.username, action="logout", target="auth")
+        uow.commit()
+
+
+def session_actor(
+    uow: UnitOfWork, token: str, *, idle: timedelta, longest: timedelta
+) -> tuple[Actor, str | None]:
+    """The person behind a web session's token, and their language; the session is extended to
+    ``idle`` from now while it is used, never past ``longest`` after sign-in. Refused
+    (AuthenticationFailed) once idle too long, signed out, or the user deactivated."""
+    with uow:
+        now = uow.now()
+        token_hash = _token_hash(token)
+        user = uow.users.by_token(token_hash, now)
+        times = uow.users.token_expiry(token_hash)
+        if user is None or times is None:
+            raise AuthenticationFailed("your session has ended; sign in again")
+        created, expires = times
+        wanted = min(now + idle, created + longest)
+        if wanted - expires > timedelta(seconds=60):  # not a write on every click
+            uow.users.extend_token(token_hash, wanted)
+            uow.commit()
+    return Actor(user.username, Role(user.role)), user.language
+
+
+def set_language(uow: UnitOfWork, actor: Actor, language: str, offered: tuple[str, ...]) -> None:
+    """A user chooses the language of their own screens, among those the fund offers."""
+    if language not in offered:
+        raise ValidationError(
+            f"choose one of the fund's languages: {', '.join(offered)}", field="language"
+        )
+    with uow:
+        user = uow.users.find(actor.name)
+        if user is None:
+            raise NotFound(f"user {actor.name} does not exist", "username")
+        uow.users.set_language(user.id, language)
+        uow.audit_event(actor, action="set_language", target=f"user:{actor.name}")
         uow.commit()

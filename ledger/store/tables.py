@@ -207,6 +207,7 @@ users = Table(
     Column("role", String(16), nullable=False),
     Column("active", Boolean, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("language", String(16), nullable=True),  # the web application's; NULL: the fund's
     CheckConstraint(f"role IN {USER_ROLES}", name="role"),
 )
 

@@ -8,7 +8,9 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Row,
+    func,
     insert,
+    or_,
     select,
     update,
 )
@@ -18,6 +20,7 @@ from ledger.domain.errors import (
 )
 from ledger.domain.users import User
 from ledger.store.tables import (
+    audit_log,
     auth_tokens,
     users,
 )
@@ -54,6 +57,46 @@ class UserRepository:
     def set_password_hash(self, user_id: int, password_hash: str) -> None:
         self.conn.execute(
             update(users).where(users.c.id == user_id).values(password_hash=password_hash)
+        )
+
+    def set_language(self, user_id: int, language: str | None) -> None:
+        self.conn.execute(update(users).where(users.c.id == user_id).values(language=language))
+
+    def failed_logins_since(self, username: str, since: datetime) -> int:
+        """Failed sign-ins for ``username`` since ``since`` and since its last success (the
+        audit log records both, never the password)."""
+        last_ok = (
+            select(func.max(audit_log.c.at))
+            .where(audit_log.c.actor == username, audit_log.c.action == "login")
+            .scalar_subquery()
+        )
+        return int(
+            self.conn.execute(
+                select(func.count())
+                .select_from(audit_log)
+                .where(
+                    audit_log.c.actor == username,
+                    audit_log.c.action == "login_failed",
+                    audit_log.c.at >= since,
+                    or_(last_ok.is_(None), audit_log.c.at > last_ok),
+                )
+            ).scalar_one()
+        )
+
+    def token_expiry(self, token_hash: str) -> tuple[datetime, datetime] | None:
+        """(created_at, expires_at) of a live token, None if unknown or revoked."""
+        row = self.conn.execute(
+            select(auth_tokens.c.created_at, auth_tokens.c.expires_at).where(
+                auth_tokens.c.token_hash == token_hash, auth_tokens.c.revoked_at.is_(None)
+            )
+        ).first()
+        return (row.created_at, row.expires_at) if row else None
+
+    def extend_token(self, token_hash: str, expires: datetime) -> None:
+        self.conn.execute(
+            update(auth_tokens)
+            .where(auth_tokens.c.token_hash == token_hash, auth_tokens.c.revoked_at.is_(None))
+            .values(expires_at=expires)
         )
 
     def set_active(self, user_id: int, active: bool) -> None:
@@ -101,4 +144,5 @@ def _user(row: Row[Any]) -> User:
         role=row.role,
         active=bool(row.active),
         password_hash=row.password_hash,
+        language=row.language,
     )

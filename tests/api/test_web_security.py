@@ -1,0 +1,178 @@
+"""The web application's security, as a client sees it: sessions, CSRF, roles, throttling,
+headers, redirects. (The workflows themselves are tested in a real browser, tests/e2e.)"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from ledger.api.app import create_app
+from ledger.config import Settings
+from ledger.services.users import MAX_FAILED_LOGINS
+from ledger.web.app import ROUTE_MODULES
+from ledger.web.session import SESSION_COOKIE, current_user
+from tests.support.clock import Clock
+from tests.support.web import client_sign_in, csrf_of, staffed_fund
+
+#: Pages anyone may see: the sign-in page and its form.
+PUBLIC = {("GET", "/sign-in"), ("POST", "/sign-in")}
+
+
+@pytest.fixture
+def web(engine: Engine, clock: Clock) -> Iterator[TestClient]:
+    staffed_fund(engine)
+    settings = Settings(
+        _env_file=None,
+        database_url="sqlite://",
+        fund_languages="en,fr",
+        web_idle_minutes=30,
+        web_session_hours=12,
+    )
+    app = create_app(settings, engine=engine, clock=clock)
+    with TestClient(app, base_url="http://testserver", raise_server_exceptions=False) as client:
+        yield client
+
+
+def _depends_on(dependant: object, target: object) -> bool:
+    stack = [dependant]
+    while stack:
+        d = stack.pop()
+        if getattr(d, "call", None) is target:
+            return True
+        stack.extend(getattr(d, "dependencies", []))
+    return False
+
+
+def test_every_web_route_requires_a_signed_in_user() -> None:
+    """A route added without the session dependency (and so without the role checks that
+    follow it) fails here."""
+    routes = [r for m in ROUTE_MODULES for r in m.router.routes if isinstance(r, APIRoute)]
+    assert len(routes) >= 5
+    unguarded = [
+        (method, r.path)
+        for r in routes
+        for method in r.methods
+        if (method, r.path) not in PUBLIC and not _depends_on(r.dependant, current_user)
+    ]
+    assert unguarded == []
+
+
+def test_a_page_without_a_session_sends_to_sign_in_and_back(web: TestClient) -> None:
+    response = web.get("/loans?status=active", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/sign-in?next=/loans%3Fstatus%3Dactive"
+    signed = client_sign_in(web, "cas", next_path="/loans")
+    assert signed.status_code == 303
+    assert signed.headers["location"] == "/loans"
+    cookie = signed.headers["set-cookie"]
+    assert f"{SESSION_COOKIE}=" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
+    assert "Secure" not in cookie  # only when the fund says it serves over TLS
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil"])
+def test_sign_in_never_redirects_to_another_site(web: TestClient, target: str) -> None:
+    response = client_sign_in(web, "cas", next_path=target)
+    assert response.headers["location"] == "/"
+
+
+def test_a_role_without_the_permission_gets_a_403_page(web: TestClient) -> None:
+    client_sign_in(web, "tom")  # the treasurer sees no beneficiary's personal data
+    response = web.get("/beneficiaries")
+    assert response.status_code in (403, 404)  # 404 until the page exists; never 200
+    assert "text/html" in response.headers["content-type"]
+
+
+def test_a_post_without_the_csrf_token_is_refused(web: TestClient) -> None:
+    client_sign_in(web, "cas")
+    refused = web.post("/me/language", data={"language": "fr"})
+    assert refused.status_code == 403
+    assert "out of date" in refused.text
+    page = web.get("/")
+    assert page.status_code == 200
+    assert 'lang="en"' in page.text  # nothing changed
+    wrong_site = web.post(
+        "/me/language",
+        data={"language": "fr", "csrf": csrf_of(page.text)},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert wrong_site.status_code == 403
+    ok = web.post("/me/language", data={"language": "fr", "csrf": csrf_of(page.text)})
+    assert ok.status_code == 200  # followed the redirect
+    assert 'lang="fr"' in ok.text
+
+
+def test_the_sign_in_form_needs_its_own_cookie(web: TestClient) -> None:
+    response = web.post(
+        "/sign-in", data={"username": "cas", "password": "x", "presession": "forged"}
+    )
+    assert response.status_code == 403
+
+
+def test_an_idle_session_ends_and_sign_out_ends_it_on_the_server(
+    web: TestClient, clock: Clock
+) -> None:
+    client_sign_in(web, "cas")
+    assert web.get("/", follow_redirects=False).status_code == 200
+    clock.advance(minutes=29)
+    assert web.get("/", follow_redirects=False).status_code == 200  # used: extended
+    clock.advance(minutes=29)
+    assert web.get("/", follow_redirects=False).status_code == 200
+    clock.advance(minutes=31)
+    assert web.get("/", follow_redirects=False).status_code == 303  # idle too long
+    client_sign_in(web, "cas")
+    token = web.cookies[SESSION_COOKIE]
+    page = web.get("/")
+    web.post("/sign-out", data={"csrf": csrf_of(page.text)})
+    web.cookies.set(SESSION_COOKIE, token)  # the old cookie, replayed
+    assert web.get("/", follow_redirects=False).status_code == 303
+
+
+def test_a_session_ends_at_its_longest_even_when_used(web: TestClient, clock: Clock) -> None:
+    client_sign_in(web, "cas")
+    start = clock.now
+    while web.get("/", follow_redirects=False).status_code == 200:
+        clock.advance(minutes=29)
+        assert clock.now - start < timedelta(hours=13), "the session never ended"
+    assert timedelta(hours=11, minutes=31) < clock.now - start <= timedelta(hours=12, minutes=29)
+
+
+def test_repeated_failures_throttle_sign_in_for_that_name(web: TestClient, clock: Clock) -> None:
+    for _ in range(MAX_FAILED_LOGINS):
+        assert client_sign_in(web, "cas", password="wrong").status_code == 401
+    throttled = client_sign_in(web, "cas")  # even the right password, for now
+    assert throttled.status_code == 429
+    assert "Wait 15 minutes" in throttled.text
+    assert client_sign_in(web, "cor").status_code == 303  # another name is not affected
+    clock.advance(minutes=16)
+    assert client_sign_in(web, "cas").status_code == 303
+
+
+def test_pages_carry_a_csp_without_inline_scripts(web: TestClient) -> None:
+    response = web.get("/sign-in")
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["cache-control"] == "no-store"
+    assert "<script>" not in response.text  # every script is a file
+    assert "style=" not in response.text
+    api = web.get("/health")
+    assert "content-security-policy" not in api.headers  # the API is not a page
+
+
+def test_an_unknown_page_is_a_page_and_an_unknown_api_path_is_problem_json(
+    web: TestClient,
+) -> None:
+    page = web.get("/no-such-page")
+    assert page.status_code == 404
+    assert "text/html" in page.headers["content-type"]
+    api = web.get("/api/no-such-thing")
+    assert api.status_code == 404
+    assert api.headers["content-type"].startswith("application/problem+json")
