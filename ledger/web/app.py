@@ -18,11 +18,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ledger.api.errors import HANDLERS
 from ledger.domain.errors import LedgerError
 from ledger.web.render import page, redirect
-from ledger.web.routes import admin, approvals, auth, beneficiaries, home, loans
+from ledger.web.routes import (
+    admin,
+    applications,
+    approvals,
+    auth,
+    beneficiaries,
+    contracts,
+    home,
+    loans,
+)
 from ledger.web.session import CsrfRefused, SignInRequired, runtime_of, text_for
 
 STATIC = Path(__file__).resolve().parent / "static"
-ROUTE_MODULES = (auth, home, beneficiaries, loans, approvals, admin)
+ROUTE_MODULES = (auth, home, beneficiaries, applications, loans, contracts, approvals, admin)
 
 #: Paths that are not the web application's: the API, the beneficiaries' public pages, health
 #: and the API's documentation (which loads Swagger UI with its own scripts).
