@@ -92,7 +92,8 @@ def create_app(
             documents.UPLOAD_PATH: settings.max_upload_bytes + documents.MULTIPART_OVERHEAD,
         },
     )
-    app.add_middleware(CatchUnexpected)  # added last: the outermost, so it sees every error
+    # Added last: the outermost, so it sees every error; the web's paths get a page.
+    app.add_middleware(CatchUnexpected, page=web.server_error_page)
     install_error_handlers(app)
 
     app.include_router(health.router)

@@ -200,8 +200,11 @@ class CatchUnexpected:
     that the server logs the full exception text, SQL parameters included. Here it stops.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(
+        self, app: ASGIApp, page: Callable[[Request], Response | None] | None = None
+    ) -> None:
         self.app = app
+        self.page = page  # the web application's error page for its own paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -222,6 +225,10 @@ class CatchUnexpected:
             _log_error(request, exc, logging.ERROR)
             if started:
                 return  # the client sees a cut-off response; nothing better can be sent
+            page = self.page(request) if self.page is not None else None
+            if page is not None:
+                await page(scope, receive, send)
+                return
             response = problem(
                 500,
                 "internal-error",

@@ -142,3 +142,23 @@ def _error_page(request: Request, exc: Exception) -> Response:
         title=title,
         message=message,
     )
+
+
+def server_error_page(request: Request) -> Response | None:
+    """For an unexpected error on a web path: a page that says nothing was saved (the API's
+    paths keep their problem+json). Never the error's text: it is logged, without data."""
+    if not is_web(request.url.path):
+        return None
+    try:
+        text = text_for(runtime_of(request), None)
+    except Exception:  # the error may be in the runtime itself: a plain page then
+        return Response("Something went wrong; nothing was saved.", status_code=500)
+    return page(
+        request,
+        "error.html",
+        user=None,
+        text=text,
+        status_code=500,
+        title=text.text("error.server.title"),
+        message=text.text("error.server.text"),
+    )

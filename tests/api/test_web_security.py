@@ -56,7 +56,7 @@ def test_every_web_route_requires_a_signed_in_user() -> None:
     unguarded = [
         (method, r.path)
         for r in routes
-        for method in r.methods
+        for method in r.methods or ()
         if (method, r.path) not in PUBLIC and not _depends_on(r.dependant, current_user)
     ]
     assert unguarded == []
@@ -176,3 +176,20 @@ def test_an_unknown_page_is_a_page_and_an_unknown_api_path_is_problem_json(
     api = web.get("/api/no-such-thing")
     assert api.status_code == 404
     assert api.headers["content-type"].startswith("application/problem+json")
+
+
+def test_an_unexpected_error_on_a_page_is_a_page_that_tells_nothing_away(
+    web: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ledger.services import loans
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("secret detail: Jane Doe, BE71096123456769")
+
+    client_sign_in(web, "cas")
+    monkeypatch.setattr(loans, "list_loans", broken)
+    response = web.get("/loans")
+    assert response.status_code == 500
+    assert "text/html" in response.headers["content-type"]
+    assert "Nothing was saved" in response.text
+    assert "Jane Doe" not in response.text
