@@ -119,8 +119,9 @@ def fresh_engine(kind: str, sqlite_dir: Path, pg_url: str | None, name: str) -> 
     return engine
 
 
-def load_portfolio(engine: Engine, count: int) -> None:
-    """``count`` active loans of 24 installments, each with 0 to 4 payments."""
+def load_portfolio(engine: Engine, count: int, most_payments: int = 4) -> None:
+    """``count`` active loans of 24 installments, each with 0 to ``most_payments`` payments
+    (loan i has i % (most_payments + 1)), on days 10 to 27 of the months after its payout."""
     uow = UnitOfWork(engine, clock=FixedClock())
     open_account(
         uow,
@@ -150,8 +151,8 @@ def load_portfolio(engine: Engine, count: int) -> None:
             )
         entry_ids += [p.entry.id for p in post(uow, TREASURER, drafts, command="bench")]
     for i in range(count):
-        for k in range(i % 5):
-            payments.append((i, date(2025, 2 + (i + k) % 11, 10 + k), 2_500 + 100 * k))
+        for k in range(i % (most_payments + 1)):
+            payments.append((i, date(2025, 2 + (i + k) % 11, 10 + k % 18), 2_500 + 100 * k))
     pay_ids: list[int] = []
     for start in range(0, len(payments), BATCH):
         drafts = []
