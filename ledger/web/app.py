@@ -96,6 +96,9 @@ def _sign_in_required(request: Request, exc: Exception) -> Response:
     target = "/sign-in" + (f"?next={quote(exc.next_path)}" if exc.next_path != "/" else "")
     if request.headers.get("HX-Request"):
         return Response(status_code=401, headers={"HX-Redirect": target})
+    if request.method == "POST" and exc.kept:
+        # A form sent after its session ended: sign in here, what was typed rides along.
+        return auth.sign_in_page(request, status=401, next_path=exc.next_path, kept=exc.kept)
     return redirect(target)
 
 

@@ -36,11 +36,14 @@ MAX_TOKEN = 256
 
 
 class SignInRequired(Exception):
-    """No valid session: the browser is sent to the sign-in page, then back to ``next``."""
+    """No valid session: the browser is sent to the sign-in page, then back to ``next``. For a
+    form sent after the session ended, ``kept`` holds what was typed (text fields, not files),
+    carried through the sign-in page so that nothing typed is lost."""
 
-    def __init__(self, next_path: str) -> None:
+    def __init__(self, next_path: str, kept: list[tuple[str, str]] | None = None) -> None:
         super().__init__(next_path)
         self.next_path = next_path
+        self.kept = kept or []
 
 
 class CsrfRefused(Exception):
@@ -138,12 +141,32 @@ def check_origin(request: Request) -> None:
         raise CsrfRefused(f"request from {got.netloc or origin!r}, not from this site")
 
 
-async def checked(request: Request, user: SignedIn) -> WebUser:
-    """For every POST of a signed-in page: Origin, then the form's or htmx header's token."""
+#: The most text a form may keep through a sign-in (a signature drawing is not kept).
+MAX_KEPT = 20_000
+
+
+async def checked(request: Request) -> WebUser:
+    """For every POST of a signed-in page: Origin, the session, then the form's or htmx
+    header's token. A form sent after its session ended keeps what was typed (SignInRequired
+    carries its text fields to the sign-in page and back)."""
     check_origin(request)
+    form = await request.form()
+    try:
+        user = current_user(request)
+    except SignInRequired as exc:
+        kept = [
+            (name, value)
+            for name, value in form.multi_items()
+            if isinstance(value, str) and name != CSRF_FIELD
+        ]
+        if sum(len(n) + len(v) for n, v in kept) > MAX_KEPT:
+            kept = []
+        path = request.url.path
+        raise SignInRequired(
+            path if not request.headers.get("HX-Request") else exc.next_path, kept
+        ) from None
     sent = request.headers.get(CSRF_HEADER)
     if sent is None:
-        form = await request.form()
         value = form.get(CSRF_FIELD)
         sent = value if isinstance(value, str) else None
     if not sent or not hmac.compare_digest(sent, user.csrf):

@@ -3,6 +3,7 @@ headers, redirects. (The workflows themselves are tested in a real browser, test
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -15,9 +16,9 @@ from ledger.api.app import create_app
 from ledger.config import Settings
 from ledger.services.users import MAX_FAILED_LOGINS
 from ledger.web.app import ROUTE_MODULES
-from ledger.web.session import SESSION_COOKIE, current_user
+from ledger.web.session import SESSION_COOKIE, checked, current_user
 from tests.support.clock import Clock
-from tests.support.web import client_sign_in, csrf_of, staffed_fund
+from tests.support.web import PASSWORD, client_sign_in, csrf_of, staffed_fund
 
 #: Pages anyone may see: the sign-in page and its form.
 PUBLIC = {("GET", "/sign-in"), ("POST", "/sign-in")}
@@ -50,14 +51,16 @@ def _depends_on(dependant: object, target: object) -> bool:
 
 def test_every_web_route_requires_a_signed_in_user() -> None:
     """A route added without the session dependency (and so without the role checks that
-    follow it) fails here."""
+    follow it) fails here. ``checked`` (every POST) resolves the session itself, after reading
+    the form, so that a form sent after its session ended keeps what was typed."""
     routes = [r for m in ROUTE_MODULES for r in m.router.routes if isinstance(r, APIRoute)]
     assert len(routes) >= 5
     unguarded = [
         (method, r.path)
         for r in routes
         for method in r.methods or ()
-        if (method, r.path) not in PUBLIC and not _depends_on(r.dependant, current_user)
+        if (method, r.path) not in PUBLIC
+        and not (_depends_on(r.dependant, current_user) or _depends_on(r.dependant, checked))
     ]
     assert unguarded == []
 
@@ -193,3 +196,36 @@ def test_an_unexpected_error_on_a_page_is_a_page_that_tells_nothing_away(
     assert "text/html" in response.headers["content-type"]
     assert "Nothing was saved" in response.text
     assert "Jane Doe" not in response.text
+
+
+def test_a_form_sent_after_the_session_ended_keeps_what_was_typed(
+    web: TestClient, clock: Clock
+) -> None:
+    client_sign_in(web, "cas")
+    page = web.get("/")
+    csrf = csrf_of(page.text)
+    clock.advance(hours=2)  # idle too long: the session has ended
+    sent = web.post("/me/language", data={"language": "fr", "back": "/loans", "csrf": csrf})
+    assert sent.status_code == 401
+    assert "what you typed is kept" in sent.text
+    assert 'name="keep.language" value="fr"' in sent.text
+    assert 'name="keep.csrf"' not in sent.text  # the old token is not carried
+    presession = re.search(r'name="presession" value="([^"]+)"', sent.text)
+    assert presession is not None
+    form = {
+        "username": "cas",
+        "password": PASSWORD,
+        "presession": presession.group(1),
+        "next": "/me/language",
+        "keep.language": "fr",
+        "keep.back": "/loans",
+    }
+    resumed = web.post("/sign-in", data=form)
+    assert resumed.status_code == 200
+    assert "Send it now" in resumed.text
+    again = web.post(
+        "/me/language",
+        data={"language": "fr", "back": "/loans", "csrf": csrf_of(resumed.text)},
+    )
+    assert again.status_code == 200
+    assert 'lang="fr"' in again.text  # the language the form asked for, now saved

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from ledger.domain.errors import AuthenticationFailed, TooManyAttempts, ValidationError
@@ -18,6 +19,7 @@ from ledger.web.session import (
     SESSION_COOKIE,
     Checked,
     CsrfRefused,
+    WebUser,
     check_origin,
     new_presession,
     runtime_of,
@@ -35,13 +37,17 @@ def _safe_next(value: str | None) -> str:
     return value[:500]
 
 
-def _sign_in_page(
+KEEP = "keep."  # prefix of a kept field of a form sent after its session ended
+
+
+def sign_in_page(
     request: Request,
     *,
     status: int = 200,
     error: str | None = None,
     username: str = "",
     next_path: str | None = None,
+    kept: list[tuple[str, str]] | None = None,
 ) -> Response:
     runtime = runtime_of(request)
     text = text_for(runtime, request.query_params.get("lang"))
@@ -57,6 +63,7 @@ def _sign_in_page(
         presession=presession,
         next=_safe_next(next_path or request.query_params.get("next")),
         demo_users=_demo_logins() if runtime.settings.demo else (),
+        kept=[(KEEP + name, value) for name, value in kept or []],
         languages=UI_LANGUAGES,
     )
     response.set_cookie(
@@ -80,11 +87,11 @@ def _demo_logins() -> list[tuple[str, str, str]]:
 
 @router.get("/sign-in")
 def sign_in_form(request: Request) -> Response:
-    return _sign_in_page(request)
+    return sign_in_page(request)
 
 
 @router.post("/sign-in")
-def sign_in(
+async def sign_in(
     request: Request,
     username: Annotated[str, Form(max_length=MAX_FIELD)] = "",
     password: Annotated[str, Form(max_length=MAX_FIELD)] = "",
@@ -98,26 +105,51 @@ def sign_in(
     runtime = runtime_of(request)
     text = text_for(runtime, None)
     settings = runtime.settings
+    form = await request.form()
+    kept = [
+        (name.removeprefix(KEEP), value)
+        for name, value in form.multi_items()
+        if name.startswith(KEEP) and isinstance(value, str)
+    ]
     try:
-        issued = users.login(
+        issued = await run_in_threadpool(
+            users.login,
             runtime.unit_of_work(),
             username.strip(),
             password,
             ttl=timedelta(minutes=settings.web_idle_minutes),
         )
     except TooManyAttempts:
-        return _sign_in_page(
+        return sign_in_page(
             request,
             status=429,
             error=text.text("signin.throttled"),
             username=username,
             next_path=next,
+            kept=kept,
         )
     except (AuthenticationFailed, ValidationError):
-        return _sign_in_page(
-            request, status=401, error=text.text("signin.wrong"), username=username, next_path=next
+        return sign_in_page(
+            request,
+            status=401,
+            error=text.text("signin.wrong"),
+            username=username,
+            next_path=next,
+            kept=kept,
         )
-    response = redirect(_safe_next(next))
+    if kept:  # back to the form that was sent: the person checks it and sends it again
+        user = WebUser(issued.actor, issued.token, text_for(runtime, None))
+        response: Response = page(
+            request,
+            "resume.html",
+            user=None,
+            text=user.text,
+            action=_safe_next(next),
+            kept=kept,
+            csrf=user.csrf,
+        )
+    else:
+        response = redirect(_safe_next(next))
     response.set_cookie(
         SESSION_COOKIE,
         issued.token,  # a new token at each sign-in: the session id is never reused
