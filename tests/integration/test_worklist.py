@@ -48,6 +48,9 @@ def test_the_work_list_names_each_thing_to_do_on_my_loans(funded: UnitOfWork) ->
         (ending.id, WorkKind.LEASE_ENDING),
     ]
     assert items[0].on == TODAY  # approved today
+    assert items[0].name == "Amina Kebede"  # each person's read audited
+    reads, _ = audit.list_audit(funded, AUDITOR, by=CASEWORKER.name, action="read_personal_data")
+    assert {r.target for r in reads} == {f"person:{i.beneficiary_id}" for i in items}
     assert items[2].on == date(2026, 5, 10)
     assert draft.id not in {i.loan_id for i in items}
     assert signed.id not in {i.loan_id for i in items}  # the treasurer's turn
@@ -111,8 +114,8 @@ def test_the_queue_never_offers_a_decision_on_ones_own_request(funded: UnitOfWor
     assert own_view.write_offs is None and own_view.payouts is None
     other = {a.loan.id: a for a in loans.approval_queue(funded, CASEWORKER2).applications or []}
     assert other[mine.id].may_approve and other[mine.id].may_reject
-    assert other[mine.id].decision is not None
-    assert other[mine.id].decision.outcome == "pass"
+    decision = other[mine.id].decision
+    assert decision is not None and decision.outcome == "pass"
     assert other[mine.id].installments == 24
     assert other[mine.id].rent_months == 2
     # The application in review: nobody approves it before a supervisor's override.

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
 
@@ -47,6 +47,7 @@ class WorkItem:
     beneficiary_id: str
     kind: WorkKind
     on: date | None
+    name: str | None = None  # the person's name, for roles that see it (None once erased)
 
 
 def worklist(uow: UnitOfWork, actor: Actor, today: date | None = None) -> list[WorkItem]:
@@ -93,7 +94,22 @@ def worklist(uow: UnitOfWork, actor: Actor, today: date | None = None) -> list[W
                     link.at.astimezone(zone).date(),
                 )
             )
+        if items and actor.can(Permission.PERSONAL_READ):
+            items = _named(uow, actor, items)
+            uow.commit()
     return items
+
+
+def _named(uow: UnitOfWork, actor: Actor, items: list[WorkItem]) -> list[WorkItem]:
+    """The items with their people's names, each person's read audited once."""
+    names: dict[str, str | None] = {}
+    for bid in dict.fromkeys(i.beneficiary_id for i in items):
+        person = uow.beneficiaries.get(bid)
+        names[bid] = person.personal.full_name if person.personal is not None else None
+        uow.audit_event(
+            actor, action="read_personal_data", target=f"person:{bid}", details={"via": "worklist"}
+        )
+    return [replace(i, name=names[i.beneficiary_id]) for i in items]
 
 
 def _first_still_unpaid(uow: UnitOfWork, loan_id: str, day: date) -> bool:
