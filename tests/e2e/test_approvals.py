@@ -195,9 +195,8 @@ def test_a_write_off_is_approved_by_another_treasurer_and_booked(
     button.click()
     page.wait_for_url(f"{server.url}/approvals")
     assert plain(messages[0]).startswith(f"Loan {loan.id}: the fund gives up 1.700,00 € for good.")
-    assert (
-        f"Loan {loan.id} is written off: 1.700,00 € booked as a loss."
-        in plain(page.get_by_role("status").inner_text())
+    assert f"Loan {loan.id} is written off: 1.700,00 € booked as a loss." in plain(
+        page.get_by_role("status").inner_text()
     )
     assert status(server, loan.id) is LoanStatus.WRITTEN_OFF
     assert loans.balances_of(UnitOfWork(server.engine), AUDITOR, loan.id).ledger_loan == 0
