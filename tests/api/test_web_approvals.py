@@ -347,3 +347,53 @@ def test_home_lists_my_loans_that_need_something(
     assert "Loans by stage" in words(summary)
     assert 'href="/loans?status=submitted"' in summary.text
     assert "Amina Kebede" not in summary.text
+
+
+# -- wording -------------------------------------------------------------------------------
+
+
+def test_keys_built_from_a_value_have_every_value() -> None:
+    """``t(("work.kind.", kind)|join)``: every kind of work, rule, outcome, setting and role
+    these pages name has its words in English (and so in every language, test_web_catalogs)."""
+    from dataclasses import fields
+
+    from ledger.domain.eligibility import ApplicationFacts, EligibilityRules, Outcome, decide
+    from ledger.services.loans import WorkKind
+    from ledger.web.i18n import web_catalog
+    from ledger.web.routes.admin import PROFILE
+    from tests.support.loans import eur, terms
+
+    t = terms()
+    decision = decide(
+        ApplicationFacts(
+            deposit=t.deposit,
+            monthly_rent=t.monthly_rent,
+            jurisdiction=t.jurisdiction,
+            lease_start=t.lease_start,
+            lease_end=t.lease_end,
+            installments=24,
+            installment=eur("70.84"),
+            monthly_net_income=None,
+            own_savings=None,
+            permit_end=None,
+            has_permit_status=False,
+            other_open_loans=0,
+            past_write_offs=0,
+            public_alternatives=t.public_alternatives,
+            available_cash=eur("0.00"),
+            decision_date=date(2026, 3, 15),
+        ),
+        EligibilityRules(),
+    )
+    settings = [f.name.removesuffix("_minor") for f in fields(EligibilityRules)]
+    wanted = [
+        *(f"approve.rule.{r.rule}" for r in decision.results),
+        *(f"approve.{part}.{o.value}" for part in ("outcome", "result") for o in Outcome),
+        *(f"work.{part}.{k.value}" for part in ("kind", "why", "date", "do") for k in WorkKind),
+        *(f"admin.profile.{name}" for name in PROFILE),
+        *(f"admin.rule.{name}" for name in [*settings, "fingerprint"]),
+        *(f"admin.role_does.{role.value}" for role in Role),
+    ]
+    english = web_catalog("en") or {}
+    assert len(decision.results) == 11
+    assert [key for key in wanted if key not in english] == []

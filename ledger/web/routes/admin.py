@@ -61,6 +61,7 @@ def _users_page(
         status_code=status,
         users=sorted(found, key=lambda u: (not u.active, u.username)),
         roles=list(Role),
+        min_password=users.MIN_PASSWORD,
         errors=errors or {},
         typed=typed or {},
     )
