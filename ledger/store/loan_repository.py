@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypedDict, Unpack
 
@@ -59,6 +60,17 @@ class LoanChanges(TypedDict, total=False):
     approved_by: str | None
     disbursement_entry_id: int | None
     written_off: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RulesUse:
+    """A set of lending rules as the eligibility decisions recorded it, and when it was used."""
+
+    version: str
+    fingerprint: str
+    first: datetime
+    last: datetime
+    decisions: int
 
 
 class LoanRepository:
@@ -541,6 +553,27 @@ class LoanRepository:
             .where(eligibility_decisions.c.id == decision_id)
             .values(override_by=actor, override_at=now, override_reason=reason)
         )
+
+    def rules_history(self) -> list[RulesUse]:
+        """Each set of lending rules that decided an application (its version and
+        fingerprint), with the first and last time it did and how many decisions it made;
+        oldest first."""
+        d = eligibility_decisions
+        rows = self.conn.execute(
+            select(
+                d.c.rules_version,
+                d.c.rules_fingerprint,
+                func.min(d.c.at).label("first"),
+                func.max(d.c.at).label("last"),
+                func.count().label("decisions"),
+            )
+            .group_by(d.c.rules_version, d.c.rules_fingerprint)
+            .order_by(func.min(d.c.at), d.c.rules_version)
+        )
+        return [
+            RulesUse(r.rules_version, r.rules_fingerprint, r.first, r.last, int(r.decisions))
+            for r in rows
+        ]
 
     # -- deposit release and write-off ----------------------------------------------------
     def add_release(

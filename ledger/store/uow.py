@@ -29,6 +29,7 @@ from ledger.store.period_repository import PeriodRepository
 from ledger.store.reconciliation_repository import ReconciliationRepository
 from ledger.store.statement_repository import StatementRepository
 from ledger.store.user_repository import UserRepository
+from ledger.store.work_repository import WorkRepository
 
 Clock = Callable[[], datetime]
 
@@ -57,6 +58,7 @@ class UnitOfWork:
     documents: DocumentRepository
     payment_files: PaymentFileRepository
     reconciliation: ReconciliationRepository
+    work: WorkRepository
     driver: Driver
 
     def __init__(
@@ -104,6 +106,7 @@ class UnitOfWork:
         self.documents = DocumentRepository(conn)
         self.payment_files = PaymentFileRepository(conn)
         self.reconciliation = ReconciliationRepository(conn)
+        self.work = WorkRepository(conn)
         return self
 
     def __exit__(

@@ -14,6 +14,9 @@ One module per use case; callers import from this package, which names them all:
 - ``payments``: payments allocated by the schedule, reversed; credit refunded;
 - ``release``: the deposit released at the end of the lease;
 - ``write_off``: write-offs proposed, approved, rejected;
+- ``queue``: the approvers' queue (what waits for a second person);
+- ``worklist``: what needs a caseworker's attention, and the summary for other roles;
+- ``rules``: the lending rules in force, and the sets of rules that decided applications;
 - ``schedules``: payment holidays and reschedules;
 - ``views``: a loan as of a date, and lists of loans;
 - ``portfolio``: arrears aging and PAR30 of the portfolio;
@@ -35,6 +38,7 @@ from ledger.services.loans.applications import (
 from ledger.services.loans.approvals import _void_contract as _void_contract
 from ledger.services.loans.approvals import (
     approve,
+    own_application,
     record_contract_signed,
     reject,
     sign_contract,
@@ -60,24 +64,47 @@ from ledger.services.loans.payments import (
 )
 from ledger.services.loans.portfolio import Portfolio, compute_portfolio, portfolio
 from ledger.services.loans.position import Balances, balances_of
+from ledger.services.loans.queue import (
+    ApplicationItem,
+    ApprovalQueue,
+    PayoutItem,
+    WriteOffItem,
+    approval_queue,
+)
 from ledger.services.loans.release import ReleaseResult, record_deposit_release
+from ledger.services.loans.rules import RuleSetting, rules_history, rules_in_force
 from ledger.services.loans.schedules import add_holiday, reschedule
 from ledger.services.loans.views import InstallmentView, LoanView, get_loan, list_loans
-from ledger.services.loans.write_off import approve_write_off, propose_write_off, reject_write_off
+from ledger.services.loans.worklist import Summary, WorkItem, WorkKind, summary, worklist
+from ledger.services.loans.write_off import (
+    approve_write_off,
+    own_proposal,
+    propose_write_off,
+    reject_write_off,
+)
 
 __all__ = [
     "MAX_REASON",
     "OPEN_STATUSES",
+    "ApplicationItem",
+    "ApprovalQueue",
     "Balances",
     "InstallmentView",
     "LoanPolicy",
     "LoanView",
     "MoneyResult",
     "PaymentIn",
+    "PayoutItem",
     "Portfolio",
     "ReleaseResult",
+    "RuleSetting",
+    "Summary",
+    "WorkItem",
+    "WorkKind",
+    "WriteOffItem",
     "add_holiday",
     "amend_application",
+    "approval_queue",
     "approve",
     "approve_write_off",
     "balances_of",
@@ -92,6 +119,8 @@ __all__ = [
     "list_loans",
     "open_application",
     "override_eligibility",
+    "own_application",
+    "own_proposal",
     "portfolio",
     "propose_write_off",
     "read_beneficiary",
@@ -104,11 +133,15 @@ __all__ = [
     "reject_write_off",
     "reschedule",
     "reverse_payment",
+    "rules_history",
+    "rules_in_force",
     "sign_contract",
     "submit",
+    "summary",
     "undo_approval",
     "undo_disbursement",
     "update_beneficiary",
     "vars_of",
     "withdraw",
+    "worklist",
 ]

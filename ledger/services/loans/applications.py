@@ -30,7 +30,7 @@ from ledger.domain.schedule import (
     build_schedule,
 )
 from ledger.domain.statuses import LoanStatus
-from ledger.services.loans.approvals import _void_contract
+from ledger.services.loans.approvals import _void_contract, own_application
 from ledger.services.loans.common import OPEN_STATUSES, _reason, _transition
 from ledger.store.uow import UnitOfWork
 
@@ -252,7 +252,7 @@ def override_eligibility(
     why = _reason(reason)
     with uow:
         loan = uow.loans.get(loan_id)
-        if actor.name in (loan.created_by, loan.submitted_by):
+        if own_application(actor, loan):
             raise PermissionDenied(
                 "you opened or submitted this application; another supervisor must decide"
             )

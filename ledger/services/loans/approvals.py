@@ -17,6 +17,11 @@ from ledger.store.loan_repository import LoanChanges
 from ledger.store.uow import UnitOfWork
 
 
+def own_application(actor: Actor, loan: Loan) -> bool:
+    """Four eyes: who opened or submitted an application does not decide on it."""
+    return actor.name in (loan.created_by, loan.submitted_by)
+
+
 def approve(uow: UnitOfWork, actor: Actor, loan_id: str) -> Loan:
     """Four eyes: approved by someone other than who opened or submitted it, with an
     accepted decision."""
@@ -24,7 +29,7 @@ def approve(uow: UnitOfWork, actor: Actor, loan_id: str) -> Loan:
     with uow:
         loan = uow.loans.get(loan_id, lock=True)
         target = next_status(loan.status, LoanAction.APPROVE)
-        if actor.name in (loan.created_by, loan.submitted_by):
+        if own_application(actor, loan):
             done = "submitted" if actor.name == loan.submitted_by else "opened"
             raise PermissionDenied(
                 f"you {done} this application; another caseworker or an admin must approve it"

@@ -31,6 +31,11 @@ from ledger.services.loans.position import _position
 from ledger.store.uow import UnitOfWork
 
 
+def own_proposal(actor: Actor, proposed_by: str) -> bool:
+    """Four eyes: who proposed a write-off does not approve it."""
+    return actor.name == proposed_by
+
+
 def propose_write_off(uow: UnitOfWork, actor: Actor, loan_id: str, reason: str) -> WriteOff:
     actor.require(Permission.WRITE_OFF_PROPOSE)
     why = _reason(reason)
@@ -59,7 +64,7 @@ def approve_write_off(
             return MoneyResult(uow.loans.get(wo.loan_id), original, True)
         if wo.status is not WriteOffStatus.PROPOSED:
             raise Conflict(f"write-off {write_off_id} is already {wo.status}", "status")
-        if actor.name == wo.proposed_by:
+        if own_proposal(actor, wo.proposed_by):
             raise PermissionDenied("you proposed this write-off; another treasurer must approve")
         loan = uow.loans.get(wo.loan_id, lock=True)
         target = next_status(loan.status, LoanAction.WRITE_OFF)

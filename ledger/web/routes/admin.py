@@ -1,7 +1,167 @@
-"""Admin: pages of the web application (see docs/web.md)."""
+"""Administration: the staff's accounts and roles (services/users.py), and the fund as it is
+configured: its profile (environment variables, read-only) and its lending rules in force with
+the history of the rules that decided applications (docs/web.md)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Path, Request
+from fastapi.responses import Response
+
+from ledger.domain.errors import LedgerError
+from ledger.domain.money import Money
+from ledger.domain.roles import Permission, Role
+from ledger.services import loans, users
+from ledger.services.users import MAX_PASSWORD
+from ledger.web.render import page, redirect
+from ledger.web.session import Checked, WebUser, needs, runtime_of
 
 router = APIRouter()
+
+Username = Annotated[str, Path(min_length=1, max_length=64)]
+Password = Annotated[str, Form(max_length=MAX_PASSWORD + 1)]
+
+#: The fund's profile as the admin page shows it, in this order; each is the setting of the
+#: environment variable FUNDLEDGER_<NAME>.
+PROFILE = (
+    "fund_name",
+    "fund_creditor_name",
+    "fund_iban",
+    "fund_bic",
+    "fund_qr_iban",
+    "fund_address",
+    "fund_postcode",
+    "fund_city",
+    "fund_country",
+    "fund_phone",
+    "fund_email",
+    "currency",
+    "timezone",
+    "fund_languages",
+    "rules_file",
+)
+
+
+def _users_page(
+    request: Request,
+    user: WebUser,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    typed: dict[str, str] | None = None,
+) -> Response:
+    found = users.list_users(runtime_of(request).unit_of_work(readonly=True), user.actor)
+    return page(
+        request,
+        "admin/users.html",
+        user=user,
+        text=user.text,
+        status_code=status,
+        users=sorted(found, key=lambda u: (not u.active, u.username)),
+        roles=list(Role),
+        min_password=users.MIN_PASSWORD,
+        errors=errors or {},
+        typed=typed or {},
+    )
+
+
+@router.get("/admin")
+def users_page(request: Request, user: WebUser = needs(Permission.USERS_MANAGE)) -> Response:
+    return _users_page(request, user)
+
+
+@router.post("/admin/users")
+def create_user(
+    request: Request,
+    user: Checked,
+    username: Annotated[str, Form(max_length=100)] = "",
+    role: Annotated[str, Form(max_length=32)] = "",
+    password: Password = "",
+) -> Response:
+    name = username.strip().lower()
+    try:
+        users.create_user(runtime_of(request).unit_of_work(), user.actor, name, password, role)
+    except LedgerError as exc:
+        field = {"username": "new-username", "role": "new-role", "password": "new-password"}
+        errors = {field.get(exc.field or "", "new-username"): _message(user, exc)}
+        typed = {"new-username": username, "new-role": role}  # never the password
+        return _users_page(request, user, status=exc.status, errors=errors, typed=typed)
+    return redirect("/admin", flash=("flash.admin_user_created", {"user": name, "role": role}))
+
+
+@router.post("/admin/users/{username}/password")
+def reset_password(
+    request: Request, user: Checked, username: Username, password: Password = ""
+) -> Response:
+    try:
+        users.set_password(runtime_of(request).unit_of_work(), user.actor, username, password)
+    except LedgerError as exc:
+        errors = {f"password-{username}": _message(user, exc)}
+        return _users_page(request, user, status=exc.status, errors=errors)
+    return redirect("/admin", flash=("flash.admin_password_set", {"user": username}))
+
+
+@router.post("/admin/users/{username}/deactivation")
+def deactivate(request: Request, user: Checked, username: Username) -> Response:
+    users.deactivate_user(runtime_of(request).unit_of_work(), user.actor, username)
+    return redirect("/admin", flash=("flash.admin_user_deactivated", {"user": username}))
+
+
+def _message(user: WebUser, exc: LedgerError) -> str:
+    """The service's refusal, in the user's words where the page knows them."""
+    if exc.field == "password":
+        return user.text.text("admin.password_rule", min=users.MIN_PASSWORD)
+    if exc.field == "username" and exc.status == 422:
+        return user.text.text("admin.username_rule")
+    if exc.field == "username" and exc.status == 409:
+        return user.text.text("admin.username_taken")
+    return exc.detail
+
+
+@router.get("/admin/fund")
+def fund(request: Request, user: WebUser = needs(Permission.AUDIT_READ)) -> Response:
+    runtime = runtime_of(request)
+    settings = runtime.settings
+    profile = [
+        (
+            name,
+            getattr(settings, name),
+            f"FUNDLEDGER_{name.upper()}",
+            name in settings.model_fields_set,
+        )
+        for name in PROFILE
+    ]
+    rules = [
+        (s.name, _kind(s.value), s.value)
+        for s in loans.rules_in_force(user.actor, runtime.policy, settings.currency)
+    ]
+    history = loans.rules_history(runtime.unit_of_work(readonly=True), user.actor)
+    return page(
+        request,
+        "admin/fund.html",
+        user=user,
+        text=user.text,
+        profile=profile,
+        problems=settings.profile_problems(),
+        rules=rules,
+        fingerprint=runtime.policy.rules.fingerprint,
+        history=list(reversed(history)),
+        demo_fund=settings.demo,
+    )
+
+
+def _kind(value: Any) -> str:
+    """How the page writes a rule's value."""
+    if isinstance(value, Money):
+        return "money"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, dict):
+        return "regions"
+    if isinstance(value, Decimal):
+        return "percent"
+    if isinstance(value, int):
+        return "months"
+    return "text"

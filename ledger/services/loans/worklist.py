@@ -1,0 +1,134 @@
+"""What needs a caseworker's attention (their home page), and the summary other roles see.
+
+"Mine" is the loans a caseworker opened (``Loan.created_by``); an admin sees every loan's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from enum import StrEnum
+
+from ledger.domain.repayment import allocate
+from ledger.domain.roles import Actor, Permission, Role
+from ledger.domain.statuses import LoanStatus
+from ledger.services.loans.common import OPEN_STATUSES
+from ledger.store.uow import UnitOfWork
+
+#: A lease ending this soon needs its deposit release prepared.
+LEASE_ENDING_DAYS = 60
+#: A personal link ending this soon should be renewed.
+LINK_EXPIRING_DAYS = 14
+#: Loans whose beneficiaries may still use their personal link.
+LINKED_STATUSES = (
+    LoanStatus.APPROVED,
+    LoanStatus.CONTRACT_SIGNED,
+    LoanStatus.ACTIVE,
+    LoanStatus.OVERPAID,
+)
+
+
+class WorkKind(StrEnum):
+    """Why a loan is on the list, in the order the list shows them."""
+
+    FIRST_INSTALLMENT_LATE = "first_installment_late"
+    CONTRACT_NOT_SIGNED = "contract_not_signed"
+    APPROVAL_WAITING = "approval_waiting"
+    LEASE_ENDING = "lease_ending"
+    LINK_EXPIRING = "link_expiring"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkItem:
+    """One thing to do about one loan. ``on``: the day that matters (since when it waits,
+    when it fell due, when the lease or the link ends), in the fund's calendar."""
+
+    loan_id: str
+    beneficiary_id: str
+    kind: WorkKind
+    on: date | None
+    name: str | None = None  # the person's name, for roles that see it (None once erased)
+
+
+def worklist(uow: UnitOfWork, actor: Actor, today: date | None = None) -> list[WorkItem]:
+    """The loans that need something from ``actor`` (a caseworker: the loans they opened; an
+    admin: all), grouped by kind in ``WorkKind`` order, the oldest or soonest first in each:
+    an active loan whose first installment is late, an approved loan whose contract is not
+    signed, an application waiting for approval, a lease ending within 60 days, the last
+    personal link of a loan ending within 14 days."""
+    actor.require(Permission.LOANS_APPLY)
+    mine = None if actor.system or actor.role is Role.ADMIN else actor.name
+    with uow:
+        day = today or uow.today()
+        zone = uow.zone
+        items: list[WorkItem] = []
+        for late in uow.work.first_installment_unpaid(day, created_by=mine):
+            if _first_still_unpaid(uow, late.loan_id, day):
+                items.append(
+                    WorkItem(
+                        late.loan_id, late.beneficiary_id, WorkKind.FIRST_INSTALLMENT_LATE, late.on
+                    )
+                )
+        for status, kind in (
+            (LoanStatus.APPROVED, WorkKind.CONTRACT_NOT_SIGNED),
+            (LoanStatus.SUBMITTED, WorkKind.APPROVAL_WAITING),
+        ):
+            for waiting in uow.work.in_status((status,), created_by=mine):
+                since = waiting.since.astimezone(zone).date() if waiting.since else None
+                items.append(WorkItem(waiting.loan_id, waiting.beneficiary_id, kind, since))
+        for lease in uow.work.leases_ending(
+            day, day + timedelta(days=LEASE_ENDING_DAYS), sorted(OPEN_STATUSES), created_by=mine
+        ):
+            items.append(
+                WorkItem(lease.loan_id, lease.beneficiary_id, WorkKind.LEASE_ENDING, lease.on)
+            )
+        now = uow.now()
+        for link in uow.work.links_expiring(
+            now, now + timedelta(days=LINK_EXPIRING_DAYS), LINKED_STATUSES, created_by=mine
+        ):
+            items.append(
+                WorkItem(
+                    link.loan_id,
+                    link.beneficiary_id,
+                    WorkKind.LINK_EXPIRING,
+                    link.at.astimezone(zone).date(),
+                )
+            )
+        if items and actor.can(Permission.PERSONAL_READ):
+            items = _named(uow, actor, items)
+            uow.commit()
+    return items
+
+
+def _named(uow: UnitOfWork, actor: Actor, items: list[WorkItem]) -> list[WorkItem]:
+    """The items with their people's names, each person's read audited once."""
+    names: dict[str, str | None] = {}
+    for bid in dict.fromkeys(i.beneficiary_id for i in items):
+        person = uow.beneficiaries.get(bid)
+        names[bid] = person.personal.full_name if person.personal is not None else None
+        uow.audit_event(
+            actor, action="read_personal_data", target=f"person:{bid}", details={"via": "worklist"}
+        )
+    return [replace(i, name=names[i.beneficiary_id]) for i in items]
+
+
+def _first_still_unpaid(uow: UnitOfWork, loan_id: str, day: date) -> bool:
+    """The domain's allocation says the first installment is not fully paid by ``day``."""
+    _, schedule = uow.loans.schedule(loan_id)
+    valid = [p for p, _, _ in uow.loans.payments(loan_id, as_of=day)]
+    paid = allocate(schedule.installments, valid).paid
+    return bool(schedule.installments) and paid[0] < schedule.installments[0].minor
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """The fund at a glance: loans in each state, write-offs waiting for a treasurer."""
+
+    by_status: dict[LoanStatus, int]
+    write_offs_waiting: int
+
+
+def summary(uow: UnitOfWork, actor: Actor) -> Summary:
+    actor.require(Permission.LOANS_READ)
+    with uow:
+        return Summary(uow.work.status_counts(), len(uow.work.pending_write_offs()))

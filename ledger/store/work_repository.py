@@ -1,0 +1,213 @@
+"""What waits for someone: the approvers' queue and the caseworkers' work list (the home page).
+Read-only queries across loans, their events, schedules, payments, write-offs and personal
+links, one query per kind of item whatever the number of loans. Never commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import ColumnElement, Connection, and_, exists, func, select, true
+from sqlalchemy.orm import aliased
+
+from ledger.domain.statuses import LoanStatus, PaymentKind, WriteOffStatus
+from ledger.store.tables import (
+    access_links,
+    installments,
+    journal_entries,
+    loan_events,
+    loan_payments,
+    loans,
+    schedule_versions,
+    write_offs,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LoanSince:
+    """A loan in a state, and since when (the last time it entered that state)."""
+
+    loan_id: str
+    beneficiary_id: str
+    status: LoanStatus
+    since: datetime | None
+    by: str | None  # who moved it there
+
+
+@dataclass(frozen=True, slots=True)
+class LoanOn:
+    """A loan and a day that matters for it (a lease's end, a due date)."""
+
+    loan_id: str
+    beneficiary_id: str
+    on: date
+
+
+@dataclass(frozen=True, slots=True)
+class LoanAt:
+    """A loan and an instant that matters for it (a personal link's expiry)."""
+
+    loan_id: str
+    beneficiary_id: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PendingWriteOff:
+    id: int
+    loan_id: str
+    beneficiary_id: str
+    proposed_by: str
+    proposed_at: datetime
+    reason: str
+    account_id: int | None
+
+
+class WorkRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    @staticmethod
+    def _mine(created_by: str | None) -> ColumnElement[bool]:
+        return true() if created_by is None else loans.c.created_by == created_by
+
+    def in_status(
+        self, statuses: Sequence[LoanStatus], *, created_by: str | None = None
+    ) -> list[LoanSince]:
+        """Loans in ``statuses`` (of one creator, or all), oldest waiting first, with when and
+        by whom they last entered their state."""
+        ev = loan_events
+        last = (
+            select(ev.c.loan_id, func.max(ev.c.id).label("event_id"))
+            .join(loans, and_(loans.c.id == ev.c.loan_id, loans.c.status == ev.c.to_status))
+            .group_by(ev.c.loan_id)
+            .subquery()
+        )
+        moved = aliased(loan_events)
+        rows = self.conn.execute(
+            select(loans.c.id, loans.c.beneficiary_id, loans.c.status, moved.c.at, moved.c.actor)
+            .outerjoin(last, last.c.loan_id == loans.c.id)
+            .outerjoin(moved, moved.c.id == last.c.event_id)
+            .where(loans.c.status.in_([s.value for s in statuses]), self._mine(created_by))
+            .order_by(moved.c.at, loans.c.number)
+        )
+        return [
+            LoanSince(r.id, r.beneficiary_id, LoanStatus(r.status), r.at, r.actor) for r in rows
+        ]
+
+    def leases_ending(
+        self,
+        first: date,
+        last: date,
+        statuses: Sequence[LoanStatus],
+        *,
+        created_by: str | None = None,
+    ) -> list[LoanOn]:
+        """Loans in ``statuses`` whose lease ends from ``first`` to ``last``, soonest first."""
+        rows = self.conn.execute(
+            select(loans.c.id, loans.c.beneficiary_id, loans.c.lease_end)
+            .where(
+                loans.c.status.in_([s.value for s in statuses]),
+                loans.c.lease_end >= first,
+                loans.c.lease_end <= last,
+                self._mine(created_by),
+            )
+            .order_by(loans.c.lease_end, loans.c.number)
+        )
+        return [LoanOn(r.id, r.beneficiary_id, r.lease_end) for r in rows]
+
+    def first_installment_unpaid(
+        self, today: date, *, created_by: str | None = None
+    ) -> list[LoanOn]:
+        """Active loans whose current schedule's first installment fell due before ``today``
+        and whose valid payments by today (not reversed) do not reach its amount: the
+        candidates a service confirms with the domain's allocation."""
+        sv = schedule_versions
+        current = (
+            select(sv.c.loan_id, func.max(sv.c.version).label("v")).group_by(sv.c.loan_id)
+        ).subquery()
+        rev = aliased(journal_entries)
+        paid = (
+            select(func.coalesce(func.sum(loan_payments.c.amount_minor), 0))
+            .where(
+                loan_payments.c.loan_id == loans.c.id,
+                loan_payments.c.kind.in_(
+                    [PaymentKind.REPAYMENT.value, PaymentKind.DEPOSIT_RELEASE.value]
+                ),
+                loan_payments.c.received_on <= today,
+                ~exists().where(rev.c.reverses_id == loan_payments.c.entry_id),
+            )
+            .scalar_subquery()
+        )
+        rows = self.conn.execute(
+            select(loans.c.id, loans.c.beneficiary_id, installments.c.due_date)
+            .join(current, current.c.loan_id == loans.c.id)
+            .join(sv, and_(sv.c.loan_id == loans.c.id, sv.c.version == current.c.v))
+            .join(
+                installments,
+                and_(installments.c.schedule_id == sv.c.id, installments.c.number == 1),
+            )
+            .where(
+                loans.c.status == LoanStatus.ACTIVE.value,
+                installments.c.due_date < today,
+                paid < installments.c.amount_minor,
+                self._mine(created_by),
+            )
+            .order_by(installments.c.due_date, loans.c.number)
+        )
+        return [LoanOn(r.id, r.beneficiary_id, r.due_date) for r in rows]
+
+    def links_expiring(
+        self,
+        after: datetime,
+        until: datetime,
+        statuses: Sequence[LoanStatus],
+        *,
+        created_by: str | None = None,
+    ) -> list[LoanAt]:
+        """Loans in ``statuses`` whose personal links (not withdrawn) all end from ``after``
+        to ``until``: the last of them, soonest first."""
+        ends = func.max(access_links.c.expires_at)
+        rows = self.conn.execute(
+            select(loans.c.id, loans.c.beneficiary_id, ends.label("ends"))
+            .join(access_links, access_links.c.loan_id == loans.c.id)
+            .where(
+                access_links.c.revoked_at.is_(None),
+                loans.c.status.in_([s.value for s in statuses]),
+                self._mine(created_by),
+            )
+            .group_by(loans.c.id, loans.c.beneficiary_id, loans.c.number)
+            .having(and_(ends > after, ends <= until))
+            .order_by(ends, loans.c.number)
+        )
+        return [LoanAt(r.id, r.beneficiary_id, r.ends) for r in rows]
+
+    def pending_write_offs(self) -> list[PendingWriteOff]:
+        """Write-offs proposed and not decided yet, oldest first."""
+        rows = self.conn.execute(
+            select(write_offs, loans.c.beneficiary_id, loans.c.account_id)
+            .join(loans, loans.c.id == write_offs.c.loan_id)
+            .where(write_offs.c.status == WriteOffStatus.PROPOSED.value)
+            .order_by(write_offs.c.proposed_at, write_offs.c.id)
+        )
+        return [
+            PendingWriteOff(
+                int(r.id),
+                r.loan_id,
+                r.beneficiary_id,
+                r.proposed_by,
+                r.proposed_at,
+                r.reason,
+                r.account_id,
+            )
+            for r in rows
+        ]
+
+    def status_counts(self) -> dict[LoanStatus, int]:
+        """How many loans are in each state (states without a loan: 0)."""
+        counts = dict.fromkeys(LoanStatus, 0)
+        rows = self.conn.execute(select(loans.c.status, func.count()).group_by(loans.c.status))
+        for status, count in rows:
+            counts[LoanStatus(status)] = int(count)
+        return counts
