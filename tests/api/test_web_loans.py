@@ -31,7 +31,7 @@ from ledger.store.uow import UnitOfWork
 from ledger.web.routes.loans import NEW_LINK_COOKIE
 from tests.support.clock import Clock
 from tests.support.loan_page import PDF_BYTES, funded_loan, store_document
-from tests.support.loans import AUDITOR
+from tests.support.loans import AUDITOR, TREASURER, eur, loan_in
 from tests.support.web import client_sign_in, csrf_of, staffed_fund
 
 LOCALE = Path(__file__).resolve().parents[2] / "ledger" / "web" / "locale"
@@ -165,6 +165,36 @@ def test_roles_without_personal_data_see_the_loan_but_no_name_nor_landlord(
     assert (f"/loans/{fund.loan.id}/payments/new" in html) is treasurer
     assert (f"/loans/{fund.loan.id}/deposit-release/new" in html) is treasurer
     assert fund.audited(name, "read_personal_data") == 0
+
+
+def test_a_reversed_payment_is_marked_and_its_installment_is_owed_again(fund: Fund) -> None:
+    paid = loans.record_payment(
+        fund.uow(), TREASURER, fund.loan.id, eur("70.83"), on=date(2026, 4, 2), idempotency_key="k1"
+    )
+    loans.reverse_payment(
+        fund.uow(),
+        TREASURER,
+        paid.entry.id,
+        on=date(2026, 4, 20),
+        reason="bounced",
+        idempotency_key="k2",
+    )
+    client_sign_in(fund.client, "tom")
+    html = fund.client.get(f"/loans/{fund.loan.id}").text
+    assert '<tr class="reversed">' in html
+    assert "cancelled (bounced or booked by mistake)" in _words(html)
+    assert html.count('class="inst-late"') == 2  # the arrears reopened
+
+
+def test_a_loan_not_paid_out_shows_its_plan_and_no_money_forms(fund: Fund) -> None:
+    waiting = loan_in(fund.uow(), LoanStatus.SUBMITTED)
+    client_sign_in(fund.client, "tom")
+    html = fund.client.get(f"/loans/{waiting.id}").text
+    assert "waiting for approval" in html
+    assert html.count('class="inst-planned"') == 24
+    assert "The loan is not paid out yet: nothing can be late." in _words(html)
+    assert "/payments/new" not in html and "/deposit-release/new" not in html
+    assert "No payment yet." in html
 
 
 def test_an_unknown_loan_is_a_404_page(fund: Fund) -> None:

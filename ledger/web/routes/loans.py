@@ -57,6 +57,9 @@ KEEPS_PERSONAL_DATA = [needs(Permission.PERSONAL_WRITE)]
 #: Loans that take a payment: paid out and not yet repaid (a written-off loan takes recoveries).
 PAYABLE = frozenset({LoanStatus.ACTIVE, LoanStatus.OVERPAID, LoanStatus.WRITTEN_OFF})
 
+#: Installments shown before the later ones are folded away.
+SHOWN_AT_LEAST = 3
+
 #: The cookie that carries a new personal link from its form to the page that shows it, once.
 NEW_LINK_COOKIE = "fl_newlink"
 _NEW_LINK = re.compile(r"^([0-9]{1,19}):([A-Za-z0-9_-]{20,128})$")
@@ -108,6 +111,22 @@ class LoanPage:
     def paid_out(self) -> bool:
         """Paid out (whatever since): it has arrears, and its deposit can come back."""
         return self.view.loan.status in DISBURSED
+
+    @property
+    def schedule_now(self) -> tuple[InstallmentRow, ...]:
+        """The installments due by today and the next one: what a reader looks for first."""
+        return self.installments[: self._cut]
+
+    @property
+    def schedule_later(self) -> tuple[InstallmentRow, ...]:
+        """The later ones, folded away on the page (a phone would scroll through them all)."""
+        return self.installments[self._cut :]
+
+    @property
+    def _cut(self) -> int:
+        coming = (n for n, i in enumerate(self.installments) if i.due_date > self.view.as_of)
+        first_to_come = next(coming, len(self.installments))
+        return max(first_to_come + 1, SHOWN_AT_LEAST)
 
     @property
     def next_due(self) -> InstallmentRow | None:
