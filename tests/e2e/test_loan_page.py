@@ -196,4 +196,13 @@ def test_a_caseworker_sees_the_person_downloads_a_document_and_gives_a_link(
     assert "stopped on" in page.locator("table.links").inner_text()
     assert beneficiary.goto(url).status == 410
     shoot(page, "loan-links-stopped")
+
+    page.locator("#language").select_option("de")  # the longest words: still no sideways scroll
+    page.wait_for_load_state()
+    page.goto(f"{server.url}/loans/{loan.id}")
+    assert page.get_by_role("heading", level=1).inner_text().startswith(f"Darlehen {loan.id}")
+    assert serious_violations(page) == []
+    shoot(page, "loan-page-caseworker-de")
+    page.goto(f"{server.url}/loans/{loan.id}/links")
+    shoot(page, "loan-links-de")
     assert errors == []

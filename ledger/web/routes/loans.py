@@ -5,6 +5,11 @@ arrears, its documents and the history of its events. From it, a treasurer recor
 payment or the deposit the landlord released at the end of the lease, and a caseworker makes
 (and stops) the beneficiary's personal link. Every rule is the services'; this module reads the
 forms, calls them, and shows what they return.
+
+A new personal link's token is shown once. The form that makes it redirects (post/redirect/get)
+with the token in a cookie that only the links page of that loan receives (HttpOnly, SameSite
+Strict, ten minutes at most), which the page reads and deletes: the token never appears in a
+URL, a log line or the flash message, and reloading the page does not show it again.
 """
 
 from __future__ import annotations
