@@ -29,6 +29,8 @@ from ledger.services.loans.applications import (
     check_eligibility,
     open_application,
     override_eligibility,
+    preview_eligibility,
+    stored_reasons,
     submit,
     vars_of,
 )
@@ -45,6 +47,7 @@ from ledger.services.loans.beneficiaries import (
     erase_beneficiary,
     read_beneficiary,
     register_beneficiary,
+    search_beneficiaries,
     update_beneficiary,
 )
 from ledger.services.loans.common import MAX_REASON, OPEN_STATUSES, MoneyResult
@@ -93,6 +96,7 @@ __all__ = [
     "open_application",
     "override_eligibility",
     "portfolio",
+    "preview_eligibility",
     "propose_write_off",
     "read_beneficiary",
     "record_contract_signed",
@@ -104,7 +108,9 @@ __all__ = [
     "reject_write_off",
     "reschedule",
     "reverse_payment",
+    "search_beneficiaries",
     "sign_contract",
+    "stored_reasons",
     "submit",
     "undo_approval",
     "undo_disbursement",
