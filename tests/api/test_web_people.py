@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,7 +19,12 @@ from sqlalchemy import Engine, func, select
 from ledger.api.app import create_app
 from ledger.config import Settings
 from ledger.domain.beneficiaries import PersonalData
-from ledger.domain.eligibility import EligibilityRules, PublicAlternatives
+from ledger.domain.eligibility import (
+    ApplicationFacts,
+    EligibilityRules,
+    PublicAlternatives,
+    decide,
+)
 from ledger.domain.errors import PermissionDenied, ValidationError
 from ledger.domain.loans import DepositForm, Lease, LoanTerms
 from ledger.domain.money import Money, money
@@ -29,6 +35,8 @@ from ledger.services import loans
 from ledger.store.tables import audit_log, beneficiaries, eligibility_decisions
 from ledger.store.tables import loans as loan_table
 from ledger.store.uow import UnitOfWork
+from ledger.web.i18n import WebText, web_catalog
+from ledger.web.routes.applications import reason_of
 from tests.support.clock import Clock
 from tests.support.ledgertext import book
 from tests.support.web import client_sign_in, csrf_of, staffed_fund
@@ -605,3 +613,66 @@ def test_the_preview_refuses_another_persons_draft(web: TestClient, engine: Engi
         loans.preview_eligibility(_uow(engine), CAS, other, _terms(), LoanPolicy(), loan_id=loan.id)
     with pytest.raises(PermissionDenied):
         loans.preview_eligibility(_uow(engine), TOM, bid, _terms(), LoanPolicy())
+
+
+def _facts(**changes: Any) -> ApplicationFacts:
+    base: dict[str, Any] = {
+        "deposit": eur("1700.00"),
+        "monthly_rent": eur("850.00"),
+        "jurisdiction": "BE-BRU",
+        "lease_start": date(2026, 4, 1),
+        "lease_end": date(2029, 3, 31),
+        "installments": 24,
+        "installment": eur("70.84"),
+        "monthly_net_income": eur("1400.00"),
+        "own_savings": eur("100.00"),
+        "permit_end": None,
+        "has_permit_status": True,
+        "other_open_loans": 0,
+        "past_write_offs": 0,
+        "public_alternatives": PublicAlternatives.REFUSED,
+        "available_cash": eur("10000.00"),
+        "decision_date": date(2026, 3, 15),
+    }
+    base.update(changes)
+    return ApplicationFacts(**base)
+
+
+def test_every_case_of_every_rule_has_its_words_in_each_language() -> None:
+    """Each case a rule can answer (``RuleResult.code``) has a message in every catalog, with
+    the figures it quotes; and no message is left for a case that no longer exists."""
+    short_lease = date(2026, 9, 30)
+    variants: list[dict[str, Any]] = [
+        {},
+        {"jurisdiction": "XX"},
+        {"deposit": eur("5000.00")},
+        {"other_open_loans": 1},
+        {"past_write_offs": 1},
+        {"public_alternatives": PublicAlternatives.NOT_TRIED},
+        {"own_savings": None},
+        {"own_savings": eur("2000.00")},
+        {"monthly_net_income": None},
+        {"monthly_net_income": eur("100.00")},
+        {"has_permit_status": False},
+        {"permit_end": date(2026, 1, 1)},
+        {"lease_end": None, "installments": 30},
+        {"lease_end": short_lease},
+        {"lease_end": short_lease, "installments": 3},
+        {"installments": 100, "installment": eur("17.00")},
+        {"available_cash": eur("500.00")},
+    ]
+    rules = EligibilityRules()
+    results = [r for v in variants for r in decide(_facts(**v), rules).results]
+    results += decide(_facts(), EligibilityRules(require_valid_permit=False)).results
+    english = web_catalog("en")
+    assert english is not None
+    cases = {f"apply.rule.{r.rule}.{r.code}" for r in results}
+    keys = {k for k in english if k.startswith("apply.rule.") and k.count(".") == 3}
+    assert cases == keys
+    assert {f"apply.rule.{r.rule}" for r in results} <= set(english)
+    for language in ("en", "fr", "nl", "de"):
+        text = WebText(language, "BE", ZoneInfo("Europe/Brussels"))
+        for result in results:
+            worded = str(reason_of(text, result))
+            assert "%(" not in worded and text.missing == (), (language, result.rule)
+            assert worded != result.reason or language == "en"

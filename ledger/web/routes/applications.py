@@ -75,6 +75,12 @@ TERMS_ERRORS = {
     "landlord": "apply.error.landlord",
     "address": "apply.error.address",
     "jurisdiction": "apply.error.jurisdiction",
+    "status": "apply.error.not_draft",
+    "beneficiary_id": "apply.error.erased",
+}
+OVERRIDE_ERRORS = {
+    "status": "apply.error.no_decision",
+    "outcome": "apply.error.nothing_to_accept",
 }
 MAX_REASON = loans.MAX_REASON
 
@@ -144,7 +150,7 @@ def create_application(
                 runtime.unit_of_work(), user.actor, person_id, terms, lease, runtime.policy
             )
         except REFUSALS as exc:
-            refusal(user.text, exc, errors, TERMS_ERRORS)
+            refusal(user.text, exc, errors, TERMS_ERRORS, FIELDS)
         else:
             if action == "submit":
                 return _submit(request, user, loan.id)
@@ -213,7 +219,7 @@ def update_application(
         try:
             loans.amend_application(runtime.unit_of_work(), user.actor, loan_id, terms, lease)
         except REFUSALS as exc:
-            refusal(user.text, exc, errors, TERMS_ERRORS)
+            refusal(user.text, exc, errors, TERMS_ERRORS, FIELDS)
         else:
             if action == "submit":
                 return _submit(request, user, loan_id)
@@ -294,7 +300,7 @@ def override(
         try:
             loans.override_eligibility(runtime.unit_of_work(), user.actor, loan_id, reason)
         except REFUSALS as exc:
-            refusal(user.text, exc, errors, {})
+            refusal(user.text, exc, errors, OVERRIDE_ERRORS, ("reason",))
         else:
             return redirect(
                 f"/applications/{loan_id}", flash=("flash.apply_overridden", {"loan": loan_id})
@@ -388,7 +394,7 @@ def _check(
                 loan_id=loan_id,
             )
         except REFUSALS as exc:
-            refusal(t, exc, errors, TERMS_ERRORS)
+            refusal(t, exc, errors, TERMS_ERRORS, FIELDS)
         else:
             return _check_view(t, decision)
     return CheckView(problems=tuple((_label(t, name), message) for name, message in errors.items()))
@@ -485,7 +491,7 @@ def read_terms(
             public_alternatives=tried,
         )
     except ValidationError as exc:
-        refusal(t, exc, errors, TERMS_ERRORS)
+        refusal(t, exc, errors, TERMS_ERRORS, FIELDS)
         return None
 
 
@@ -501,7 +507,7 @@ def read_application(
             form.get("landlord_iban", "").strip() or None,
         )
     except ValidationError as exc:
-        refusal(t, exc, errors, TERMS_ERRORS)
+        refusal(t, exc, errors, TERMS_ERRORS, FIELDS)
         return None
     return None if terms is None or errors else (terms, lease)
 

@@ -8,7 +8,7 @@ visit). The form helpers at the end are shared with the application pages.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Annotated
 
@@ -48,6 +48,7 @@ PERSON_ERRORS = {
     "residence_status": "people.error.residence_status",
     "household_size": "people.error.household_size",
     "iban": "people.error.iban",
+    "beneficiary_id": "people.error.erased",
 }
 PERSON_FIELDS = (
     "full_name",
@@ -120,7 +121,7 @@ def create_person(request: Request, user: Checked, form: FormValues, _: Writing)
                 runtime.unit_of_work(), user.actor, runtime.settings.currency, data
             )
         except REFUSALS as exc:
-            refusal(user.text, exc, errors, PERSON_ERRORS)
+            refusal(user.text, exc, errors, PERSON_ERRORS, PERSON_FIELDS)
         else:
             return redirect(f"/beneficiaries/{person.id}", flash=("flash.people_created", {}))
     return _person_form(request, user, None, form, errors, status=422)
@@ -178,7 +179,7 @@ def update_person(
         try:
             loans.update_beneficiary(runtime.unit_of_work(), user.actor, person_id, data)
         except REFUSALS as exc:
-            refusal(user.text, exc, errors, PERSON_ERRORS)
+            refusal(user.text, exc, errors, PERSON_ERRORS, PERSON_FIELDS)
         else:
             return redirect(f"/beneficiaries/{person_id}", flash=("flash.people_saved", {}))
     return _person_form(request, user, person_id, form, errors, status=422)
@@ -244,7 +245,7 @@ def read_person(
             iban=form.get("iban", "").strip() or None,
         )
     except ValidationError as exc:
-        refusal(t, exc, errors, PERSON_ERRORS)
+        refusal(t, exc, errors, PERSON_ERRORS, PERSON_FIELDS)
         return None
 
 
@@ -280,14 +281,18 @@ REFUSALS = (ValidationError, Conflict)
 
 
 def refusal(
-    t: WebText, exc: LedgerError, errors: dict[str, str], worded: Mapping[str, str]
+    t: WebText,
+    exc: LedgerError,
+    errors: dict[str, str],
+    worded: Mapping[str, str],
+    fields: Iterable[str],
 ) -> None:
-    """A service's refusal beside its field: in the screen's words where the field has one
-    reason to be refused, else as the service says it; in the summary when it names no field
-    of the form."""
-    field = exc.field or "form"
-    key = worded.get(field)
-    errors[field] = t.text(key) if key is not None else exc.detail
+    """A service's refusal beside its field (in the summary, under "form", when it names none
+    of ``fields``): in the screen's words where ``worded`` has the field (it has one reason
+    to be refused), else as the service says it."""
+    key = worded.get(exc.field or "")
+    where = exc.field if exc.field in set(fields) else "form"
+    errors[where] = t.text(key) if key is not None else exc.detail
 
 
 def read_date(
