@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
-from ledger.domain.money import Money, from_minor, to_minor
+from ledger.domain.errors import ValidationError
+from ledger.domain.money import Money, from_minor, money, to_minor
 from ledger.domain.schedule import add_months
 
 
@@ -85,11 +87,21 @@ class ApplicationFacts:
     decision_date: date
 
 
+#: A figure a rule's reason quotes: an amount, a count, a percentage, a date or a code.
+Value = Money | int | Decimal | date | str
+
+
 @dataclass(frozen=True, slots=True)
 class RuleResult:
+    """A rule's outcome, its reason in English (stored with the decision), and the same reason
+    as data for the screens to word in each language: ``code`` names which of the rule's
+    cases it is, ``values`` the figures it quotes."""
+
     rule: str
     outcome: Outcome
     reason: str
+    code: str = ""
+    values: Mapping[str, Value] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +123,12 @@ def lease_months(start: date, end: date) -> int:
 Rule = Callable[[ApplicationFacts, EligibilityRules], RuleResult]
 
 
+def _money(minor: int, like: Money) -> Money:
+    return from_minor(minor, str(like.currency.code))
+
+
 def _fmt(minor: int, like: Money) -> str:
-    return str(from_minor(minor, str(like.currency.code)))
+    return str(_money(minor, like))
 
 
 def rule_legal_maximum(f: ApplicationFacts, r: EligibilityRules) -> RuleResult:
@@ -122,6 +138,8 @@ def rule_legal_maximum(f: ApplicationFacts, r: EligibilityRules) -> RuleResult:
             "legal_maximum",
             Outcome.REVIEW,
             f"no legal maximum is configured for {f.jurisdiction}; check the law",
+            "unknown",
+            {"jurisdiction": f.jurisdiction},
         )
     limit = to_minor(f.monthly_rent) * months
     if to_minor(f.deposit) > limit:
@@ -130,30 +148,57 @@ def rule_legal_maximum(f: ApplicationFacts, r: EligibilityRules) -> RuleResult:
             Outcome.FAIL,
             f"the deposit {f.deposit} is more than the legal maximum of {months} "
             f"months' rent ({_fmt(limit, f.deposit)}) in {f.jurisdiction}",
+            "over",
+            {
+                "deposit": f.deposit,
+                "months": months,
+                "limit": _money(limit, f.deposit),
+                "jurisdiction": f.jurisdiction,
+            },
         )
-    return RuleResult("legal_maximum", Outcome.PASS, f"the deposit is within {months} months' rent")
+    return RuleResult(
+        "legal_maximum",
+        Outcome.PASS,
+        f"the deposit is within {months} months' rent",
+        "within",
+        {"months": months, "jurisdiction": f.jurisdiction},
+    )
 
 
 def rule_fund_cap(f: ApplicationFacts, r: EligibilityRules) -> RuleResult:
     if to_minor(f.deposit) > r.fund_cap_minor:
         return RuleResult(
-            "fund_cap", Outcome.FAIL, f"the fund lends at most {_fmt(r.fund_cap_minor, f.deposit)}"
+            "fund_cap",
+            Outcome.FAIL,
+            f"the fund lends at most {_fmt(r.fund_cap_minor, f.deposit)}",
+            "over",
+            {"cap": _money(r.fund_cap_minor, f.deposit)},
         )
-    return RuleResult("fund_cap", Outcome.PASS, "the amount is within the fund's cap")
+    return RuleResult(
+        "fund_cap",
+        Outcome.PASS,
+        "the amount is within the fund's cap",
+        "within",
+        {"cap": _money(r.fund_cap_minor, f.deposit)},
+    )
 
 
 def rule_no_other_loan(f: ApplicationFacts, _r: EligibilityRules) -> RuleResult:
     if f.other_open_loans:
         return RuleResult(
-            "no_other_loan", Outcome.FAIL, "the person already has a loan that is not repaid"
+            "no_other_loan",
+            Outcome.FAIL,
+            "the person already has a loan that is not repaid",
+            "open_loan",
         )
     if f.past_write_offs:
         return RuleResult(
             "no_other_loan",
             Outcome.REVIEW,
             "an earlier loan of this person was written off; a supervisor decides",
+            "written_off",
         )
-    return RuleResult("no_other_loan", Outcome.PASS, "no other loan is open")
+    return RuleResult("no_other_loan", Outcome.PASS, "no other loan is open", "none")
 
 
 def rule_public_alternatives(f: ApplicationFacts, _r: EligibilityRules) -> RuleResult:
@@ -162,90 +207,138 @@ def rule_public_alternatives(f: ApplicationFacts, _r: EligibilityRules) -> RuleR
             "public_alternatives",
             Outcome.REVIEW,
             "public guarantee schemes (CPAS, housing fund) were not tried yet",
+            "not_tried",
         )
     return RuleResult(
         "public_alternatives",
         Outcome.PASS,
         "public schemes were tried or are not open to this person",
+        "tried",
     )
 
 
 def rule_savings(f: ApplicationFacts, _r: EligibilityRules) -> RuleResult:
     if f.own_savings is None:
-        return RuleResult("own_savings", Outcome.REVIEW, "own savings were not recorded")
+        return RuleResult("own_savings", Outcome.REVIEW, "own savings were not recorded", "unknown")
     if to_minor(f.own_savings) >= to_minor(f.deposit):
         return RuleResult(
-            "own_savings", Outcome.FAIL, f"own savings of {f.own_savings} cover the deposit"
+            "own_savings",
+            Outcome.FAIL,
+            f"own savings of {f.own_savings} cover the deposit",
+            "cover",
+            {"savings": f.own_savings},
         )
-    return RuleResult("own_savings", Outcome.PASS, "own savings do not cover the deposit")
+    return RuleResult("own_savings", Outcome.PASS, "own savings do not cover the deposit", "short")
 
 
 def rule_affordability(f: ApplicationFacts, r: EligibilityRules) -> RuleResult:
+    share = r.max_income_share_percent
     if f.monthly_net_income is None or to_minor(f.monthly_net_income) <= 0:
-        return RuleResult("affordability", Outcome.REVIEW, "monthly net income was not recorded")
-    limit = Decimal(to_minor(f.monthly_net_income)) * r.max_income_share_percent / 100
+        return RuleResult(
+            "affordability", Outcome.REVIEW, "monthly net income was not recorded", "unknown"
+        )
+    limit = Decimal(to_minor(f.monthly_net_income)) * share / 100
     if to_minor(f.installment) > limit:
         return RuleResult(
             "affordability",
             Outcome.FAIL,
-            f"the installment {f.installment} is more than "
-            f"{r.max_income_share_percent}% of the monthly income",
+            f"the installment {f.installment} is more than {share}% of the monthly income",
+            "over",
+            {"installment": f.installment, "percent": share},
         )
     return RuleResult(
         "affordability",
         Outcome.PASS,
-        f"the installment is within {r.max_income_share_percent}% of income",
+        f"the installment is within {share}% of income",
+        "within",
+        {"installment": f.installment, "percent": share},
     )
 
 
 def rule_permit(f: ApplicationFacts, r: EligibilityRules) -> RuleResult:
     if not r.require_valid_permit:
-        return RuleResult("residence_permit", Outcome.PASS, "the fund does not check permits")
+        return RuleResult(
+            "residence_permit", Outcome.PASS, "the fund does not check permits", "not_checked"
+        )
     if not f.has_permit_status:
-        return RuleResult("residence_permit", Outcome.REVIEW, "residence status was not recorded")
+        return RuleResult(
+            "residence_permit", Outcome.REVIEW, "residence status was not recorded", "unknown"
+        )
     if f.permit_end is not None and f.permit_end < f.decision_date:
         return RuleResult(
-            "residence_permit", Outcome.FAIL, f"the residence permit ended on {f.permit_end}"
+            "residence_permit",
+            Outcome.FAIL,
+            f"the residence permit ended on {f.permit_end}",
+            "ended",
+            {"end": f.permit_end},
         )
-    return RuleResult("residence_permit", Outcome.PASS, "the residence permit is valid")
+    return RuleResult("residence_permit", Outcome.PASS, "the residence permit is valid", "valid")
 
 
 def rule_lease_length(f: ApplicationFacts, r: EligibilityRules) -> RuleResult:
     if f.lease_end is None:
-        return RuleResult("lease_length", Outcome.PASS, "the lease has no end date")
+        return RuleResult("lease_length", Outcome.PASS, "the lease has no end date", "open")
     months = lease_months(f.lease_start, f.lease_end)
     if months < r.min_lease_months:
         return RuleResult(
             "lease_length",
             Outcome.FAIL,
             f"the lease runs {months} months; at least {r.min_lease_months} needed",
+            "short",
+            {"months": months, "minimum": r.min_lease_months},
         )
-    return RuleResult("lease_length", Outcome.PASS, f"the lease runs {months} months")
+    return RuleResult(
+        "lease_length",
+        Outcome.PASS,
+        f"the lease runs {months} months",
+        "long_enough",
+        {"months": months},
+    )
 
 
 def rule_duration(f: ApplicationFacts, r: EligibilityRules) -> RuleResult:
-    limit = r.max_months
+    limit, by = r.max_months, "fund"
     why = f"the fund's maximum of {r.max_months} months"
     if f.lease_end is not None:
         lease = lease_months(f.lease_start, f.lease_end)
         if lease < limit:
-            limit, why = lease, f"the lease's {lease} months"
+            limit, by, why = lease, "lease", f"the lease's {lease} months"
+    values: dict[str, Value] = {"installments": f.installments, "months": limit}
     if f.installments > limit:
         return RuleResult(
-            "duration", Outcome.FAIL, f"{f.installments} installments are more than {why}"
+            "duration",
+            Outcome.FAIL,
+            f"{f.installments} installments are more than {why}",
+            f"over_{by}",
+            values,
         )
-    return RuleResult("duration", Outcome.PASS, f"{f.installments} installments are within {why}")
+    return RuleResult(
+        "duration",
+        Outcome.PASS,
+        f"{f.installments} installments are within {why}",
+        f"within_{by}",
+        values,
+    )
 
 
 def rule_minimum_installment(f: ApplicationFacts, r: EligibilityRules) -> RuleResult:
+    minimum = _money(r.min_installment_minor, f.installment)
     if f.installments > 1 and to_minor(f.installment) < r.min_installment_minor:
         return RuleResult(
             "minimum_installment",
             Outcome.FAIL,
             f"the installment {f.installment} is below the fund's minimum of "
             f"{_fmt(r.min_installment_minor, f.installment)}",
+            "below",
+            {"installment": f.installment, "minimum": minimum},
         )
-    return RuleResult("minimum_installment", Outcome.PASS, "the installment meets the minimum")
+    return RuleResult(
+        "minimum_installment",
+        Outcome.PASS,
+        "the installment meets the minimum",
+        "enough",
+        {"installment": f.installment, "minimum": minimum},
+    )
 
 
 def rule_cash(f: ApplicationFacts, r: EligibilityRules) -> RuleResult:
@@ -256,8 +349,13 @@ def rule_cash(f: ApplicationFacts, r: EligibilityRules) -> RuleResult:
             Outcome.FAIL,
             f"the fund has {_fmt(max(free, 0), f.deposit)} free to lend after its "
             f"reserve of {_fmt(r.cash_reserve_minor, f.deposit)}",
+            "short",
+            {
+                "free": _money(max(free, 0), f.deposit),
+                "reserve": _money(r.cash_reserve_minor, f.deposit),
+            },
         )
-    return RuleResult("fund_cash", Outcome.PASS, "the fund has the cash")
+    return RuleResult("fund_cash", Outcome.PASS, "the fund has the cash", "enough")
 
 
 #: Rules whose reasons quote the person's own figures (savings, income, the permit's end date):
@@ -292,3 +390,50 @@ def decide(
         else Outcome.PASS
     )
     return Decision(overall, results, rules.version, rules.fingerprint)
+
+
+def facts_from_record(recorded: Mapping[str, Any], currency: str) -> ApplicationFacts | None:
+    """The facts of a stored decision, read back from what was recorded with it (amounts as
+    decimal strings in the loan's currency, dates as ISO text); None when they cannot be
+    (erased, withheld, or recorded otherwise). With the same rules (the same fingerprint),
+    ``decide`` on them gives the stored decision again, each reason with its figures."""
+
+    def amount(name: str) -> Money:
+        return money(str(recorded[name]), currency)
+
+    def maybe_amount(name: str) -> Money | None:
+        return None if recorded[name] is None else amount(name)
+
+    def day(name: str) -> date:
+        return date.fromisoformat(str(recorded[name]))
+
+    def maybe_day(name: str) -> date | None:
+        return None if recorded[name] is None else day(name)
+
+    def count(name: str) -> int:
+        value = recorded[name]
+        if not isinstance(value, int):
+            raise TypeError(name)
+        return value
+
+    try:
+        return ApplicationFacts(
+            deposit=amount("deposit"),
+            monthly_rent=amount("monthly_rent"),
+            jurisdiction=str(recorded["jurisdiction"]),
+            lease_start=day("lease_start"),
+            lease_end=maybe_day("lease_end"),
+            installments=count("installments"),
+            installment=amount("installment"),
+            monthly_net_income=maybe_amount("monthly_net_income"),
+            own_savings=maybe_amount("own_savings"),
+            permit_end=maybe_day("permit_end"),
+            has_permit_status=bool(recorded["has_permit_status"]),
+            other_open_loans=count("other_open_loans"),
+            past_write_offs=count("past_write_offs"),
+            public_alternatives=PublicAlternatives(str(recorded["public_alternatives"])),
+            available_cash=amount("available_cash"),
+            decision_date=day("decision_date"),
+        )
+    except (KeyError, ValueError, ArithmeticError, TypeError, ValidationError):
+        return None

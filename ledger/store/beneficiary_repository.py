@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Row, and_, func, insert, or_, select, update
 
 from ledger.domain.beneficiaries import Beneficiary, PersonalData
 from ledger.domain.errors import NotFound
@@ -37,22 +37,7 @@ class BeneficiaryRepository:
         row = self.conn.execute(select(beneficiaries).where(beneficiaries.c.id == bid)).first()
         if row is None:
             raise NotFound(f"beneficiary {bid} does not exist", "beneficiary_id")
-        personal = None
-        if row.erased_at is None:
-            cur = row.currency
-            personal = PersonalData(
-                full_name=row.full_name,
-                preferred_language=row.preferred_language,
-                email=row.email,
-                phone=row.phone,
-                residence_status=row.residence_status,
-                permit_end_date=row.permit_end_date,
-                monthly_net_income=_money(row.monthly_net_income_minor, cur),
-                household_size=row.household_size,
-                own_savings=_money(row.own_savings_minor, cur),
-                iban=row.iban,
-            )
-        return Beneficiary(row.id, row.currency, personal, row.erased_at is not None)
+        return _person(row)
 
     def update(self, bid: str, data: PersonalData) -> None:
         self.conn.execute(
@@ -92,12 +77,69 @@ class BeneficiaryRepository:
                 .values(facts=json.dumps({"erased": True}), results=json.dumps(kept))
             )
 
+    def search(self, text: str, *, limit: int, offset: int) -> tuple[list[Beneficiary], int]:
+        """People whose name holds ``text`` (any case: "élodie" finds "Élodie"), or whose id
+        is ``text`` (an erased person too, by id only); all who are not erased for an empty
+        ``text``. By name, then id; with the number of them all."""
+        wanted = text.strip()
+        where: ColumnElement[bool] = beneficiaries.c.erased_at.is_(None)
+        if wanted:
+            escaped = wanted.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            by_name = and_(
+                where, self._lower(beneficiaries.c.full_name).like(f"%{escaped}%", escape="\\")
+            )
+            where = or_(by_name, beneficiaries.c.id == wanted.upper())
+        total = self.conn.execute(
+            select(func.count()).select_from(beneficiaries).where(where)
+        ).scalar_one()
+        rows = self.conn.execute(
+            select(beneficiaries)
+            .where(where)
+            .order_by(self._lower(beneficiaries.c.full_name), beneficiaries.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return [_person(r) for r in rows], int(total)
+
+    def _lower(self, column: ColumnElement[str]) -> ColumnElement[str]:
+        """``lower()`` of every letter on both engines: SQLite's own lowers only A to Z, so
+        there it is Python's ``str.lower`` (PostgreSQL's, in a UTF-8 locale, agrees)."""
+        if self.conn.dialect.name != "sqlite":
+            return func.lower(column)
+        raw = self.conn.connection.driver_connection
+        if raw is not None:
+            raw.create_function("fl_lower", 1, _lower_text, deterministic=True)
+        return func.fl_lower(column)
+
     def page(self, *, limit: int, offset: int) -> tuple[list[str], int]:
         total = self.conn.execute(select(func.count()).select_from(beneficiaries)).scalar_one()
         rows = self.conn.execute(
             select(beneficiaries.c.id).order_by(beneficiaries.c.id).limit(limit).offset(offset)
         )
         return [r.id for r in rows], int(total)
+
+
+def _person(row: Row[Any]) -> Beneficiary:
+    personal = None
+    if row.erased_at is None:
+        cur = row.currency
+        personal = PersonalData(
+            full_name=row.full_name,
+            preferred_language=row.preferred_language,
+            email=row.email,
+            phone=row.phone,
+            residence_status=row.residence_status,
+            permit_end_date=row.permit_end_date,
+            monthly_net_income=_money(row.monthly_net_income_minor, cur),
+            household_size=row.household_size,
+            own_savings=_money(row.own_savings_minor, cur),
+            iban=row.iban,
+        )
+    return Beneficiary(row.id, row.currency, personal, row.erased_at is not None)
+
+
+def _lower_text(value: str | None) -> str | None:
+    return None if value is None else value.lower()
 
 
 def _money(minor: int | None, currency: str) -> Any:

@@ -32,8 +32,15 @@ def used_keys() -> set[str]:
 
 
 def test_every_key_a_page_uses_is_in_the_english_catalog() -> None:
+    """A literal key must be there; a prefix that a page completes with a value
+    (``t("status." ~ loan.status.value)``) must have keys (each value's: tested below or in
+    the area's own tests)."""
     english = web_catalog("en") or {}
-    missing = sorted(k for k in used_keys() if k not in english)
+    missing = sorted(
+        k
+        for k in used_keys()
+        if (k not in english if not k.endswith(".") else not any(e.startswith(k) for e in english))
+    )
     assert missing == []
 
 

@@ -32,6 +32,8 @@ from ledger.services.loans.applications import (
     check_eligibility,
     open_application,
     override_eligibility,
+    preview_eligibility,
+    stored_reasons,
     submit,
     vars_of,
 )
@@ -49,6 +51,7 @@ from ledger.services.loans.beneficiaries import (
     erase_beneficiary,
     read_beneficiary,
     register_beneficiary,
+    search_beneficiaries,
     update_beneficiary,
 )
 from ledger.services.loans.common import MAX_REASON, OPEN_STATUSES, MoneyResult
@@ -122,6 +125,7 @@ __all__ = [
     "own_application",
     "own_proposal",
     "portfolio",
+    "preview_eligibility",
     "propose_write_off",
     "read_beneficiary",
     "record_contract_signed",
@@ -135,7 +139,9 @@ __all__ = [
     "reverse_payment",
     "rules_history",
     "rules_in_force",
+    "search_beneficiaries",
     "sign_contract",
+    "stored_reasons",
     "submit",
     "summary",
     "undo_approval",

@@ -6,7 +6,13 @@ from dataclasses import replace
 from typing import Any
 
 from ledger.domain.accounts import AccountRole
-from ledger.domain.eligibility import PERSONAL_RULES, ApplicationFacts, decide
+from ledger.domain.eligibility import (
+    PERSONAL_RULES,
+    ApplicationFacts,
+    Decision,
+    decide,
+    facts_from_record,
+)
 from ledger.domain.errors import (
     Conflict,
     PermissionDenied,
@@ -144,22 +150,30 @@ def amend_application(
 
 
 def _facts(uow: UnitOfWork, loan: Loan, schedule: Schedule) -> ApplicationFacts:
-    person = uow.beneficiaries.get(loan.beneficiary_id)
+    return _facts_of(uow, loan.beneficiary_id, loan.terms, schedule, loan_id=loan.id)
+
+
+def _facts_of(
+    uow: UnitOfWork, beneficiary_id: str, terms: LoanTerms, schedule: Schedule, *, loan_id: str
+) -> ApplicationFacts:
+    """The facts the rules look at, for an application of ``terms`` (``loan_id``: the loan
+    itself, left out of the person's other loans and of the cash committed; "" for none)."""
+    person = uow.beneficiaries.get(beneficiary_id)
     if person.personal is None:
         raise Conflict("the beneficiary's personal data was erased", "beneficiary_id")
     p = person.personal
-    others = [ln for ln in uow.loans.of_beneficiary(loan.beneficiary_id) if ln.id != loan.id]
-    cur = loan.currency
+    others = [ln for ln in uow.loans.of_beneficiary(beneficiary_id) if ln.id != loan_id]
+    cur = terms.currency
     bank = uow.accounts.by_role(AccountRole.BANK, cur)
     committed = uow.loans.committed_minor(
-        cur, (LoanStatus.APPROVED, LoanStatus.CONTRACT_SIGNED), exclude=loan.id
+        cur, (LoanStatus.APPROVED, LoanStatus.CONTRACT_SIGNED), exclude=loan_id
     )
     return ApplicationFacts(
-        deposit=loan.terms.deposit,
-        monthly_rent=loan.terms.monthly_rent,
-        jurisdiction=loan.terms.jurisdiction,
-        lease_start=loan.terms.lease_start,
-        lease_end=loan.terms.lease_end,
+        deposit=terms.deposit,
+        monthly_rent=terms.monthly_rent,
+        jurisdiction=terms.jurisdiction,
+        lease_start=terms.lease_start,
+        lease_end=terms.lease_end,
         installments=len(schedule.installments),
         installment=schedule.installments[0].amount,
         monthly_net_income=p.monthly_net_income,
@@ -168,10 +182,61 @@ def _facts(uow: UnitOfWork, loan: Loan, schedule: Schedule) -> ApplicationFacts:
         has_permit_status=p.residence_status is not None,
         other_open_loans=sum(1 for ln in others if ln.status in OPEN_STATUSES),
         past_write_offs=sum(1 for ln in others if ln.written_off),
-        public_alternatives=loan.terms.public_alternatives,
+        public_alternatives=terms.public_alternatives,
         available_cash=from_minor(bank.balance_minor - committed, cur),
         decision_date=uow.today(),
     )
+
+
+def preview_eligibility(
+    uow: UnitOfWork,
+    actor: Actor,
+    beneficiary_id: str,
+    terms: LoanTerms,
+    policy: LoanPolicy,
+    *,
+    loan_id: str | None = None,
+) -> Decision:
+    """The rules run on an application as it is being typed, before it is saved (``loan_id``:
+    the draft being changed, if any): nothing is stored but the audit record of the personal
+    data read (the person's income, savings and permit, which the reasons quote). The decision
+    that counts is the one ``submit`` or ``check_eligibility`` stores."""
+    actor.require(Permission.LOANS_APPLY)
+    actor.require(Permission.PERSONAL_READ)
+    schedule = _schedule_for(terms)
+    with uow:
+        if loan_id is not None:
+            loan = uow.loans.get(loan_id)
+            if loan.beneficiary_id != beneficiary_id:
+                raise ValidationError(f"loan {loan_id} is not this person's", "beneficiary_id")
+        facts = _facts_of(uow, beneficiary_id, terms, schedule, loan_id=loan_id or "")
+        uow.audit_event(
+            actor,
+            action="read_personal_data",
+            target=f"person:{beneficiary_id}",
+            details={"for": "eligibility_preview"},
+        )
+        uow.commit()
+    return decide(facts, policy.rules)
+
+
+def stored_reasons(decision: StoredDecision, currency: str, policy: LoanPolicy) -> Decision | None:
+    """A stored decision's results again, each with its reason as data (``RuleResult.code``
+    and ``values``) for the screens to word: the rules run once more on the facts recorded
+    with it. None when that cannot give the same decision (facts withheld or erased, or the
+    fund's rules changed since: another fingerprint)."""
+    if decision.facts is None or decision.rules_fingerprint != policy.rules.fingerprint:
+        return None
+    facts = facts_from_record(decision.facts, currency)
+    if facts is None:
+        return None
+    again = decide(facts, policy.rules)
+    stored = [(r["rule"], r["outcome"]) for r in decision.results]
+    if again.outcome.value != decision.outcome or stored != [
+        (r.rule, r.outcome.value) for r in again.results
+    ]:
+        return None
+    return again
 
 
 def _decide(uow: UnitOfWork, actor: Actor, loan: Loan, policy: LoanPolicy) -> StoredDecision:

@@ -12,6 +12,9 @@ from ledger.domain.roles import Actor, Permission
 from ledger.services.loans.common import OPEN_STATUSES
 from ledger.store.uow import UnitOfWork
 
+MAX_SEARCH = 200
+MAX_PAGE = 200
+
 
 def _check_amounts(data: PersonalData, code: str, who: str) -> None:
     """A person's amounts are kept in minor units of their fund's currency: another currency
@@ -46,6 +49,29 @@ def read_beneficiary(uow: UnitOfWork, actor: Actor, bid: str) -> Beneficiary:
         uow.audit_event(actor, action="read_personal_data", target=f"person:{bid}")
         uow.commit()
     return person
+
+
+def search_beneficiaries(
+    uow: UnitOfWork, actor: Actor, text: str, *, limit: int, offset: int
+) -> tuple[list[Beneficiary], int]:
+    """People by name (any case, any part of it) or by their id, a page at a time, with the
+    number found. A read of personal data: audited once per search, with the ids shown (never
+    the words searched for, which may be a name)."""
+    actor.require(Permission.PERSONAL_READ)
+    if len(text) > MAX_SEARCH:
+        raise ValidationError(f"search for at most {MAX_SEARCH} characters", "q")
+    if not 1 <= limit <= MAX_PAGE or offset < 0:
+        raise ValidationError(f"a page has 1 to {MAX_PAGE} people", "limit")
+    with uow:
+        found, total = uow.beneficiaries.search(text, limit=limit, offset=offset)
+        uow.audit_event(
+            actor,
+            action="read_personal_data",
+            target="people:search",
+            details={"shown": [person.id for person in found], "total": total},
+        )
+        uow.commit()
+    return found, total
 
 
 def update_beneficiary(uow: UnitOfWork, actor: Actor, bid: str, data: PersonalData) -> None:
