@@ -17,7 +17,7 @@ from ledger.services.loans import LoanView
 from ledger.store.uow import UnitOfWork
 from tests.support.loan_page import PDF_BYTES, funded_loan, store_document
 from tests.support.loans import AUDITOR, TREASURER
-from tests.support.web import LiveServer, serious_violations, shoot, sign_in
+from tests.support.web import LiveServer, choose_language, serious_violations, shoot, sign_in
 
 
 def _today(server: LiveServer) -> date:
@@ -197,8 +197,7 @@ def test_a_caseworker_sees_the_person_downloads_a_document_and_gives_a_link(
     assert beneficiary.goto(url).status == 410
     shoot(page, "loan-links-stopped")
 
-    page.locator("#language").select_option("de")  # the longest words: still no sideways scroll
-    page.wait_for_load_state()
+    choose_language(page, "de")  # the longest words: still no sideways scroll
     page.goto(f"{server.url}/loans/{loan.id}")
     assert page.get_by_role("heading", level=1).inner_text().startswith(f"Darlehen {loan.id}")
     assert serious_violations(page) == []

@@ -21,7 +21,7 @@ from ledger.domain.statuses import LoanStatus
 from ledger.services import loans
 from ledger.store.uow import UnitOfWork
 from tests.support.ledgertext import book
-from tests.support.web import LiveServer, serious_violations, shoot, sign_in
+from tests.support.web import LiveServer, choose_language, serious_violations, shoot, sign_in
 
 CAS = Actor("cas", Role.CASEWORKER)
 ADA = Actor("ada", Role.ADMIN)
@@ -221,8 +221,7 @@ def test_an_admin_accepts_a_failed_application_with_a_reason(server: LiveServer,
 def test_the_check_speaks_french_on_a_phone(server: LiveServer, page: Any) -> None:
     person_id, _ = _failing_application(server)
     sign_in(page, server.url, "cas")
-    page.locator("#language").select_option("fr")
-    page.wait_for_load_state()
+    choose_language(page, "fr")
     page.set_viewport_size({"width": 390, "height": 844})
     page.goto(f"{server.url}/beneficiaries/{person_id}/applications/new")
     start = _first_of_next_month()

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support.web import PASSWORD, LiveServer, serious_violations, shoot, sign_in
+from tests.support.web import (
+    PASSWORD,
+    LiveServer,
+    choose_language,
+    serious_violations,
+    shoot,
+    sign_in,
+)
 
 
 def test_a_wrong_password_is_said_and_a_right_one_lands_home(server: LiveServer, page: Any) -> None:
@@ -30,8 +37,7 @@ def test_the_language_menu_changes_the_screens_for_this_user(server: LiveServer,
     sign_in(page, server.url, "cas")
     page.goto(f"{server.url}/")
     assert page.locator("html").get_attribute("lang") == "en"
-    page.locator("#language").select_option("fr")
-    page.wait_for_load_state()
+    choose_language(page, "fr")
     assert page.locator("html").get_attribute("lang") == "fr"
     assert page.get_by_role("heading", level=1).inner_text() == "Accueil"
     assert serious_violations(page) == []

@@ -153,3 +153,11 @@ def csrf_of(html: str) -> str:
     if found is None:
         raise AssertionError("no CSRF field on the page")
     return found.group(1)
+
+
+def choose_language(page: Any, code: str) -> None:
+    """Pick a language in the menu (it sends its form) and wait until the page is in it."""
+    from playwright.sync_api import expect
+
+    page.locator("#language").select_option(code)
+    expect(page.locator("html")).to_have_attribute("lang", code)
