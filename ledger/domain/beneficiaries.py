@@ -110,6 +110,13 @@ _PLAIN_LETTERS = str.maketrans(
 )
 
 
+class NameMismatch(ValidationError):
+    """The name typed to sign is not the name registered for the beneficiary."""
+
+    code = "name-mismatch"
+    title = "Name does not match"
+
+
 def name_words(name: str) -> tuple[str, ...]:
     """The words of a name as compared: case, accents and punctuation dropped, in order."""
     text = unicodedata.normalize("NFKD", name.casefold())

@@ -39,7 +39,7 @@ from ledger.documents.model import FundInfo, contract_data, schedule_data
 from ledger.documents.render import render_contract, render_schedule
 from ledger.documents.signing import FundKey, SignatureCheck
 from ledger.documents.store import DocumentStore, DocumentUnavailable
-from ledger.domain.beneficiaries import same_name
+from ledger.domain.beneficiaries import NameMismatch, same_name
 from ledger.domain.documents import (
     BENEFICIARY_KINDS,
     CONTRACT_KINDS,
@@ -492,7 +492,7 @@ def record_on_screen_signature(
         raise Conflict(f"the personal data of {beneficiary_id} was erased", "beneficiary_id")
     if not same_name(name, person.personal.full_name):
         # The message names neither: it is logged and shown, and holds no personal data.
-        raise ValidationError(
+        raise NameMismatch(
             "the typed name is not the name registered for the beneficiary: type the full "
             "name as it is written on the contract",
             "full_name",

@@ -216,7 +216,8 @@ def test_signing_on_screen_needs_read_and_approved_and_the_registered_name(
     body = {"full_name": "Olena Kovalenko", "signature_png": png_data_url()}
     assert_problem(api.post(path, json=body, headers=caseworker), 422, field="read_and_approved")
     other = {**body, "full_name": "Someone Else", "read_and_approved": True}
-    problem = assert_problem(api.post(path, json=other, headers=caseworker), 422, field="full_name")
+    refused = api.post(path, json=other, headers=caseworker)
+    problem = assert_problem(refused, 422, field="full_name", code="name-mismatch")
     assert "not the name registered" in problem["detail"]
     assert document_rows(engine) == rows
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from ledger.domain.beneficiaries import NameMismatch
 from ledger.domain.documents import DocumentKind
 from ledger.domain.errors import PermissionDenied, ValidationError
 from ledger.domain.statuses import LoanStatus
@@ -87,7 +88,7 @@ def test_the_typed_name_must_be_the_registered_one(
     contracts.generate_contract(uow, CASEWORKER, docs, loan.id)
     count, files = rows(uow), stored_files(docs.store.root)
     for wrong in ("Hélène Dupont", "Helene Martin", "Olena Kovalenko"):
-        with pytest.raises(ValidationError) as refused:
+        with pytest.raises(NameMismatch) as refused:
             sign(uow, docs, loan.id, wrong)
         assert refused.value.field == "full_name"
         assert "not the name registered" in refused.value.detail
