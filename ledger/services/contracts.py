@@ -27,7 +27,7 @@ but not read it: they need to know the contract is signed, not what it says abou
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -174,15 +174,19 @@ class ContractOverview:
     loan: Loan
     status: ContractStatus
     history: tuple[StoredDocument, ...]  # every contract document, voided ones too, oldest first
+    paid_out_on: date | None  # the payout's booking date, while it stands
 
 
 def contract_overview(uow: UnitOfWork, actor: Actor, loan_id: str) -> ContractOverview:
-    """The loan, its contract version in force and the contract's documents (metadata)."""
+    """The loan, its contract version in force, the contract's documents (metadata) and when
+    the deposit was paid out."""
     actor.require(Permission.LOANS_READ)
     with uow:
         loan = uow.loans.get(loan_id)
         history = tuple(d for d in uow.documents.of_loan(loan_id) if d.kind in CONTRACT_KINDS)
-        return ContractOverview(loan, _status(uow, loan_id), history)
+        payout = loan.disbursement_entry_id
+        paid_on = uow.journal.get(payout).booking_date if payout is not None else None
+        return ContractOverview(loan, _status(uow, loan_id), history, paid_on)
 
 
 def list_documents(uow: UnitOfWork, actor: Actor, loan_id: str) -> list[StoredDocument]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from ledger.domain.beneficiaries import NameMismatch
 from ledger.domain.documents import DocumentKind
 from ledger.domain.errors import PermissionDenied, ValidationError
 from ledger.domain.statuses import LoanStatus
-from ledger.services import contracts
+from ledger.services import contracts, loans
 from ledger.services.contracts import DocumentSettings
 from ledger.store.tables import audit_log, documents
 from ledger.store.uow import UnitOfWork
@@ -155,7 +156,7 @@ def test_the_overview_reads_the_loan_and_every_contract_document(
         LoanStatus.APPROVED,
         "none",
     )
-    assert empty.history == ()
+    assert (empty.history, empty.paid_out_on) == ((), None)
     contracts.generate_contract(uow, CASEWORKER, docs, loan.id)
     contracts.generate_contract(uow, CASEWORKER, docs, loan.id)  # supersedes version 1
     sign(uow, docs, loan.id, "Olena Kovalenko", version=2)
@@ -169,3 +170,7 @@ def test_the_overview_reads_the_loan_and_every_contract_document(
         (2, DocumentKind.BENEFICIARY_SIGNED, False),
         (2, DocumentKind.SIGNED_CONTRACT, False),
     ]
+    assert seen.paid_out_on is None
+    loans.disburse(uow, TREASURER, loan.id, on=date(2026, 3, 14), idempotency_key="p-1")
+    paid = contracts.contract_overview(uow, AUDITOR, loan.id)
+    assert (paid.loan.status, paid.paid_out_on) == (LoanStatus.ACTIVE, date(2026, 3, 14))
