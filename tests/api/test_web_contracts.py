@@ -17,13 +17,14 @@ from sqlalchemy import Engine, func, select
 
 from ledger.api.app import create_app
 from ledger.config import Settings
-from ledger.domain.documents import DocumentKind, NewDocument
+from ledger.domain.documents import CONTRACT_KINDS, DocumentKind, NewDocument
 from ledger.domain.loans import Loan
 from ledger.domain.statuses import LoanStatus
 from ledger.services import contracts, loans
 from ledger.services.contracts import DocumentSettings
 from ledger.store.tables import audit_log, documents, journal_entries
 from ledger.store.uow import UnitOfWork
+from ledger.web.i18n import UI_LANGUAGES, web_catalog
 from tests.support.actors import AUDITOR, TREASURER
 from tests.support.clock import Clock
 from tests.support.contracts import (
@@ -517,3 +518,17 @@ def test_a_loan_whose_state_lags_behind_its_signed_contract_catches_up(
     assert "The loan now shows that its contract is signed." in caught.text
     assert "The loan is waiting for the payout by the treasurer" in caught.text
     assert loans.get_loan(uow, AUDITOR, loan.id).loan.status is LoanStatus.CONTRACT_SIGNED
+
+
+def test_the_contract_page_speaks_every_language_of_the_screens() -> None:
+    english = web_catalog("en")
+    assert english is not None
+    ours = {k for k in english if k.startswith(("contract.", "flash.contract_"))}
+    for kind in CONTRACT_KINDS:  # names made from the documents' kinds and states
+        assert f"contract.kind_{kind.value}" in ours
+    for state in ("none", "generated", "signed_by_beneficiary", "signed"):
+        assert f"contract.state_{state}" in ours
+    for language in UI_LANGUAGES:
+        catalog = web_catalog(language)
+        assert catalog is not None and ours <= set(catalog), language
+        assert all(catalog[k].strip() for k in ours), language

@@ -45,13 +45,20 @@ def fund_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def web_settings(web_settings: Settings, tmp_path: Path, fund_key: Path) -> Settings:
-    """The e2e fund's settings, with a signing key for the fund's signature."""
+def web_settings(
+    web_settings: Settings, tmp_path: Path, fund_key: Path, request: pytest.FixtureRequest
+) -> Settings:
+    """The e2e fund's settings, with a signing key for the fund's signature (and, when a test
+    is parametrized with one, its largest scan)."""
     key = tmp_path / "fund.p12"
     shutil.copyfile(fund_key, key)
-    return web_settings.model_copy(
-        update={"signing_key_file": key, "signing_key_password": SecretStr(KEY_PASSWORD)}
-    )
+    update: dict[str, object] = {
+        "signing_key_file": key,
+        "signing_key_password": SecretStr(KEY_PASSWORD),
+    }
+    if hasattr(request, "param"):
+        update["max_upload_bytes"] = request.param
+    return web_settings.model_copy(update=update)
 
 
 def approved_loan(engine: Engine, name: str, language: str) -> Loan:
@@ -265,9 +272,11 @@ def test_signed_on_screen_then_for_the_fund_then_paid_out(server: LiveServer, pa
     assert [e for e in errors if "status of 422" not in e] == [], errors
 
 
+@pytest.mark.parametrize("web_settings", [50_000], indirect=True)  # the largest scan
 def test_signed_on_paper_at_a_phone_then_waiting_for_payout(
     server: LiveServer, page: Any, tmp_path: Path
 ) -> None:
+    big = b"0" * 60_000
     loan = approved_loan(server.engine, "Hélène Dupont-Moreau", "fr")
     url = f"{server.url}/loans/{loan.id}/contract"
     sign_in(page, server.url, "cas")
@@ -295,7 +304,24 @@ def test_signed_on_paper_at_a_phone_then_waiting_for_payout(
     shoot(page, "contract-scan-refused")
     assert contracts.contract_status(UnitOfWork(server.engine), AUD, loan.id).state == "generated"
 
+    # A file over the size limit is refused in the browser, before a long upload.
+    page.set_input_files(
+        "#scan",
+        files=[{"name": "huge.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-" + big}],
+    )
+    assert (
+        page.locator("#scan-js-error").inner_text().startswith("The file is larger than 0,05 MB.")
+    )
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if r.method == "POST" else None)
+    page.get_by_role("button", name="Upload the signed contract").click()
+    page.wait_for_timeout(300)
+    assert sent == [] and page.locator("#scan-js-error").is_visible()
+    assert page.locator("#scan").get_attribute("aria-invalid") == "true"
+
     # No file chosen: said in the reader's words.
+    page.set_input_files("#scan", [])
+    assert page.locator("#scan-js-error").is_hidden()
     page.get_by_role("button", name="Upload the signed contract").click()
     assert page.locator("#scan-error").inner_text() == "Choose the PDF file of the signed contract."
 

@@ -286,7 +286,7 @@ def _png_of(field: str) -> bytes:
 
 
 @router.post(SCAN_PATH)
-async def upload_scan(
+def upload_scan(
     request: Request,
     user: Checked,
     loan_id: Annotated[str, Form(min_length=1, max_length=MAX_LOAN_ID)],
@@ -299,8 +299,7 @@ async def upload_scan(
     docs = document_settings(request)
     data = b""
     if file is not None:
-        data = await file.read(docs.max_upload_bytes + 1)  # one more: the service refuses it
-        await file.close()
+        data = file.file.read(docs.max_upload_bytes + 1)  # one more: the service refuses it
     if file is None or (not data and not file.filename):
         return _refused(request, user, loan_id, text.text("contract.err_no_file"), "scan")
     try:
