@@ -115,7 +115,6 @@ def _contract_page(
         state=status.state,
         history=seen.history,
         paid_out_on=seen.paid_out_on,
-        current_ids={d.id for d in (status.contract, status.beneficiary, status.signed) if d},
         language=_language_name(status.contract.language, user.text) if status.contract else "",
         can_make=loan.status in GENERATE_FROM and status.signed is None,
         may_make=user.can(Permission.LOANS_APPLY) and user.can(Permission.PERSONAL_READ),
