@@ -34,6 +34,7 @@ from ledger.config import Settings
 from ledger.domain.journal import MAX_REFERENCE
 from ledger.store.uow import Clock
 from ledger.web import app as web
+from ledger.web.routes import contracts as web_contracts
 
 DESCRIPTION = """
 Double-entry ledger of a rental guarantee loan fund.
@@ -90,6 +91,7 @@ def create_app(
         larger={
             statements.UPLOAD_PATH: settings.max_statement_bytes,
             documents.UPLOAD_PATH: settings.max_upload_bytes + documents.MULTIPART_OVERHEAD,
+            web_contracts.SCAN_PATH: settings.max_upload_bytes + documents.MULTIPART_OVERHEAD,
         },
     )
     # Added last: the outermost, so it sees every error; the web's paths get a page.

@@ -99,7 +99,19 @@ class ContractStatusOut(BaseModel):
 class OnScreenSignatureIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    full_name: Annotated[str, Field(min_length=1, max_length=200)]
+    full_name: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=200,
+            description="typed by the beneficiary; must be the name registered for them",
+        ),
+    ]
+    read_and_approved: bool = Field(
+        default=False,
+        description="the beneficiary confirms they read and approve the contract (on paper, "
+        'the words "read and approved" before the signature); refused unless true',
+    )
     signature_png: Annotated[
         str,
         Field(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass, fields
 from datetime import date
 
@@ -98,3 +99,40 @@ class Beneficiary:
     currency: str
     personal: PersonalData | None  # None once erased, or for a role that may not see it
     erased: bool
+
+
+#: What separates the words of a name: spaces, hyphens and dashes, apostrophes, dots, commas,
+#: and the slash between the forms of a name written in two scripts.
+_NAME_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015'\u2018\u2019\u02bc`.,/]+")
+#: Latin letters a keyboard may not have, written as their nearest plain letters.
+_PLAIN_LETTERS = str.maketrans(
+    {"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"}
+)
+
+
+class NameMismatch(ValidationError):
+    """The name typed to sign is not the name registered for the beneficiary."""
+
+    code = "name-mismatch"
+    title = "Name does not match"
+
+
+def name_words(name: str) -> tuple[str, ...]:
+    """The words of a name as compared: case, accents and punctuation dropped, in order."""
+    text = unicodedata.normalize("NFKD", name.casefold())
+    plain = "".join(c for c in text if not unicodedata.combining(c)).translate(_PLAIN_LETTERS)
+    return tuple(w for w in _NAME_SEPARATORS.split(plain) if w)
+
+
+def same_name(typed: str, registered: str) -> bool:
+    """Whether the name a beneficiary typed (to sign on screen) is the name registered for them.
+
+    The same words, whatever the capitals, accents (Helene for Hélène), hyphens, apostrophes,
+    spaces and the order of first and family names; a registered name written in two scripts,
+    separated by a slash ("Olena Kovalenko / Олена Коваленко"), is matched by either form or by
+    both. Words missing or added (a middle name, an initial) do not match."""
+    typed_words = sorted(name_words(typed))
+    if not typed_words:
+        return False
+    forms = (registered, *registered.split("/"))
+    return any(sorted(name_words(form)) == typed_words for form in forms)

@@ -5,8 +5,10 @@ A contract version goes through three documents, each stored immutably with its 
 1. ``contract``: version N, rendered for an approved loan (or for a loan being repaid whose
    contract was voided by a new schedule);
 2. ``beneficiary_scan`` (signed on paper, scanned and uploaded by staff) or
-   ``beneficiary_signed`` (signed on screen: typed name, drawn signature and time stamped into
-   the contract as an incremental update); recording it again replaces the previous one;
+   ``beneficiary_signed`` (signed on screen: the typed name, which must be the registered
+   one, and the drawn signature, once the beneficiary said "read and approved", stamped into
+   the contract with the time as an incremental update); recording it again replaces the
+   previous one;
 3. ``signed_contract``: the fund's PAdES signature over (2). An approved loan becomes
    ``contract_signed``; only then can it be paid out (``loans.disburse`` checks it too).
 
@@ -25,7 +27,7 @@ but not read it: they need to know the contract is signed, not what it says abou
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -37,8 +39,15 @@ from ledger.documents.model import FundInfo, contract_data, schedule_data
 from ledger.documents.render import render_contract, render_schedule
 from ledger.documents.signing import FundKey, SignatureCheck
 from ledger.documents.store import DocumentStore, DocumentUnavailable
-from ledger.domain.documents import BENEFICIARY_KINDS, DocumentKind, NewDocument, StoredDocument
-from ledger.domain.errors import Conflict, NotFound, PermissionDenied
+from ledger.domain.beneficiaries import NameMismatch, same_name
+from ledger.domain.documents import (
+    BENEFICIARY_KINDS,
+    CONTRACT_KINDS,
+    DocumentKind,
+    NewDocument,
+    StoredDocument,
+)
+from ledger.domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from ledger.domain.loans import Loan
 from ledger.domain.money import to_minor
 from ledger.domain.roles import Actor, Permission
@@ -156,6 +165,28 @@ def contract_status(uow: UnitOfWork, actor: Actor, loan_id: str) -> ContractStat
     with uow:
         uow.loans.get(loan_id)
         return _status(uow, loan_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ContractOverview:
+    """A loan's contract as a page shows it, read in one snapshot (no personal data)."""
+
+    loan: Loan
+    status: ContractStatus
+    history: tuple[StoredDocument, ...]  # every contract document, voided ones too, oldest first
+    paid_out_on: date | None  # the payout's booking date, while it stands
+
+
+def contract_overview(uow: UnitOfWork, actor: Actor, loan_id: str) -> ContractOverview:
+    """The loan, its contract version in force, the contract's documents (metadata) and when
+    the deposit was paid out."""
+    actor.require(Permission.LOANS_READ)
+    with uow:
+        loan = uow.loans.get(loan_id)
+        history = tuple(d for d in uow.documents.of_loan(loan_id) if d.kind in CONTRACT_KINDS)
+        payout = loan.disbursement_entry_id
+        paid_on = uow.journal.get(payout).booking_date if payout is not None else None
+        return ContractOverview(loan, _status(uow, loan_id), history, paid_on)
 
 
 def list_documents(uow: UnitOfWork, actor: Actor, loan_id: str) -> list[StoredDocument]:
@@ -347,6 +378,7 @@ def _record_beneficiary(
     pdf: bytes,
     expected_source: int,
     signed_at: datetime,
+    audit: dict[str, object] | None = None,
 ) -> StoredDocument:
     with uow:
         loan = uow.loans.get(loan_id, lock=True)
@@ -388,7 +420,13 @@ def _record_beneficiary(
             actor,
             action="contract_signed_by_beneficiary",
             target=f"loan:{loan_id}",
-            details={"document": doc.id, "version": version, "method": method, "sha256": sha},
+            details={
+                "document": doc.id,
+                "version": version,
+                "method": method,
+                "sha256": sha,
+                **(audit or {}),
+            },
         )
         uow.commit()
     return doc
@@ -431,13 +469,38 @@ def record_on_screen_signature(
     *,
     full_name: str,
     signature_png: bytes,
+    read_and_approved: bool,
 ) -> StoredDocument:
     """The beneficiary signs on screen (with staff beside them): their typed name, the drawn
-    signature and the time are stamped into the contract's signature block."""
+    signature and the time are stamped into the contract's signature block.
+
+    As on paper, where the signature is preceded by the words "read and approved", the
+    beneficiary must say they read and approve the contract (``read_and_approved``, kept in
+    the audit record), and the name they type must be the name registered for them
+    (``domain.beneficiaries.same_name``): reading it is a personal-data read, audited."""
     actor.require(Permission.LOANS_APPLY)
+    actor.require(Permission.PERSONAL_READ)
     name = beneficiary.check_typed_name(full_name)
     png = beneficiary.check_signature_image(signature_png, docs.max_signature_image_bytes)
+    if not read_and_approved:
+        raise ValidationError(
+            "the beneficiary must confirm they read and approve the contract "
+            '("read and approved") before signing',
+            "read_and_approved",
+        )
     contract = _contract_of(uow, loan_id, version)
+    with uow:
+        beneficiary_id = uow.loans.get(loan_id).beneficiary_id
+    person = loans.read_beneficiary(uow, actor, beneficiary_id)
+    if person.personal is None:
+        raise Conflict(f"the personal data of {beneficiary_id} was erased", "beneficiary_id")
+    if not same_name(name, person.personal.full_name):
+        # The message names neither: it is logged and shown, and holds no personal data.
+        raise NameMismatch(
+            "the typed name is not the name registered for the beneficiary: type the full "
+            "name as it is written on the contract",
+            "full_name",
+        )
     signed_at = uow.now()
     stamped = stamps.stamp_signature(
         docs.store.get(contract.sha256), name=name, png=png, signed_at=signed_at
@@ -453,6 +516,7 @@ def record_on_screen_signature(
         pdf=stamped,
         expected_source=contract.id,
         signed_at=signed_at,
+        audit={"read_and_approved": True},
     )
 
 

@@ -79,7 +79,11 @@ def test_contract_signed_on_screen_then_by_the_fund(
     assert made.json()["missing_translations"] == []
     assert_problem(api.post(f"/api/loans/{loan.id}/contracts", headers=treasurer), 403)
 
-    body = {"full_name": "Olena Kovalenko", "signature_png": png_data_url()}
+    body = {
+        "full_name": "Olena Kovalenko",
+        "read_and_approved": True,
+        "signature_png": png_data_url(),
+    }
     signed = api.post(
         f"/api/loans/{loan.id}/contracts/1/on-screen-signature", json=body, headers=caseworker
     )
@@ -202,13 +206,33 @@ def test_the_access_log_hides_tokens(api: TestClient) -> None:
     assert "s3cret-t0ken" not in record.getMessage() and "/b/***" in record.getMessage()
 
 
+def test_signing_on_screen_needs_read_and_approved_and_the_registered_name(
+    api: TestClient, login: Login, loan: Loan, engine: Engine
+) -> None:
+    caseworker = login(Role.CASEWORKER)
+    api.post(f"/api/loans/{loan.id}/contracts", headers=caseworker).raise_for_status()
+    path = f"/api/loans/{loan.id}/contracts/1/on-screen-signature"
+    rows = document_rows(engine)
+    body = {"full_name": "Olena Kovalenko", "signature_png": png_data_url()}
+    assert_problem(api.post(path, json=body, headers=caseworker), 422, field="read_and_approved")
+    other = {**body, "full_name": "Someone Else", "read_and_approved": True}
+    refused = api.post(path, json=other, headers=caseworker)
+    problem = assert_problem(refused, 422, field="full_name", code="name-mismatch")
+    assert "not the name registered" in problem["detail"]
+    assert document_rows(engine) == rows
+
+
 def test_the_fund_signs_through_another_staff_member(
     api: TestClient, login: Login, loan: Loan
 ) -> None:
     """Four eyes: who recorded the beneficiary's signature may not sign for the fund."""
     caseworker, admin = login(Role.CASEWORKER), login(Role.ADMIN)
     api.post(f"/api/loans/{loan.id}/contracts", headers=caseworker).raise_for_status()
-    body = {"full_name": "Olena Kovalenko", "signature_png": png_data_url()}
+    body = {
+        "full_name": "Olena Kovalenko",
+        "read_and_approved": True,
+        "signature_png": png_data_url(),
+    }
     api.post(
         f"/api/loans/{loan.id}/contracts/1/on-screen-signature", json=body, headers=admin
     ).raise_for_status()

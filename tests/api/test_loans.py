@@ -107,7 +107,11 @@ def test_a_loan_from_application_to_closure(api: TestClient, team: Team, engine:
     assert (approved["status"], approved["approved_by"]) == ("approved", CW2)
     # The contract: generated, signed on screen by the beneficiary, then for the fund.
     version = ok(api.post(f"/api/loans/{lid}/contracts", headers=team(CW1)), 201)
-    signature = {"full_name": "Amina Haile", "signature_png": png_data_url()}
+    signature = {
+        "full_name": "Amina Haile",
+        "read_and_approved": True,
+        "signature_png": png_data_url(),
+    }
     ok(
         api.post(
             f"/api/loans/{lid}/contracts/{version['contract_version']}/on-screen-signature",

@@ -65,6 +65,7 @@ def sign_on_screen(uow: UnitOfWork, docs: DocumentSettings, loan_id: str, versio
         version,
         full_name="Olena Kovalenko",
         signature_png=drawn_signature(),
+        read_and_approved=True,
     )
 
 
@@ -197,7 +198,14 @@ def test_a_bad_upload_stores_nothing(funded: UnitOfWork, docs: DocumentSettings)
         assert getattr(refused.value, "status", None) == status
     with pytest.raises(ValidationError, match="not a PNG"):
         contracts.record_on_screen_signature(
-            uow, CASEWORKER, docs, loan.id, 1, full_name="X", signature_png=b"%PDF-1.4"
+            uow,
+            CASEWORKER,
+            docs,
+            loan.id,
+            1,
+            full_name="X",
+            signature_png=b"%PDF-1.4",
+            read_and_approved=True,
         )
     assert stored_files(docs.store.root) == files
     assert rows(uow) == count

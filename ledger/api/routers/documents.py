@@ -123,8 +123,9 @@ def upload_scan(
     "/api/loans/{loan_id}/contracts/{version}/on-screen-signature",
     status_code=201,
     tags=["contracts"],
-    summary="Record the beneficiary's signature drawn on screen: typed name and signature "
-    "(PNG) are stamped into the contract (roles: admin, caseworker)",
+    summary="Record the beneficiary's signature drawn on screen, once they confirm they read "
+    "and approve it: the typed name (the registered one) and the signature (PNG) are stamped "
+    "into the contract (roles: admin, caseworker)",
 )
 def sign_on_screen(
     loan_id: LoanId,
@@ -142,6 +143,7 @@ def sign_on_screen(
         version,
         full_name=body.full_name,
         signature_png=body.png(),
+        read_and_approved=body.read_and_approved,
     )
     return DocumentOut.of(doc)
 

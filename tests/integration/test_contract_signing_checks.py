@@ -1,0 +1,176 @@
+"""Signing on screen: the beneficiary says "read and approved" and types their registered name;
+the contract page's overview. On SQLite and PostgreSQL, with the real rendering."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from ledger.domain.beneficiaries import NameMismatch
+from ledger.domain.documents import DocumentKind
+from ledger.domain.errors import PermissionDenied, ValidationError
+from ledger.domain.statuses import LoanStatus
+from ledger.services import contracts, loans
+from ledger.services.contracts import DocumentSettings
+from ledger.store.tables import audit_log, documents
+from ledger.store.uow import UnitOfWork
+from tests.support.actors import AUDITOR, TREASURER
+from tests.support.contracts import (
+    CASEWORKER,
+    CASEWORKER2,
+    approved_loan,
+    document_settings,
+    drawn_signature,
+    key_file,
+    stored_files,
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture(scope="session")
+def fund_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return key_file(tmp_path_factory.mktemp("key"))
+
+
+@pytest.fixture
+def docs(tmp_path: Path, fund_key_file: Path) -> DocumentSettings:
+    key = tmp_path / "fund.p12"
+    shutil.copyfile(fund_key_file, key)
+    return document_settings(tmp_path / "documents", key)
+
+
+def rows(uow: UnitOfWork) -> int:
+    with uow:
+        return int(uow.connection.execute(select(func.count()).select_from(documents)).scalar_one())
+
+
+def audit(uow: UnitOfWork, action: str) -> list[tuple[str, str | None]]:
+    with uow:
+        found = uow.connection.execute(
+            select(audit_log.c.actor, audit_log.c.details)
+            .where(audit_log.c.action == action)
+            .order_by(audit_log.c.id)
+        )
+        return [(r.actor, r.details) for r in found]
+
+
+def sign(
+    uow: UnitOfWork,
+    docs: DocumentSettings,
+    loan_id: str,
+    name: str,
+    *,
+    approved: bool = True,
+    version: int = 1,
+) -> None:
+    contracts.record_on_screen_signature(
+        uow,
+        CASEWORKER,
+        docs,
+        loan_id,
+        version,
+        full_name=name,
+        signature_png=drawn_signature(),
+        read_and_approved=approved,
+    )
+
+
+def test_the_typed_name_must_be_the_registered_one(
+    funded: UnitOfWork, docs: DocumentSettings
+) -> None:
+    uow = funded
+    loan = approved_loan(uow, name="Hélène Dupont-Moreau")
+    contracts.generate_contract(uow, CASEWORKER, docs, loan.id)
+    count, files = rows(uow), stored_files(docs.store.root)
+    for wrong in ("Hélène Dupont", "Helene Martin", "Olena Kovalenko"):
+        with pytest.raises(NameMismatch) as refused:
+            sign(uow, docs, loan.id, wrong)
+        assert refused.value.field == "full_name"
+        assert "not the name registered" in refused.value.detail
+        assert "Dupont" not in refused.value.detail  # no personal data in the message
+    assert (rows(uow), stored_files(docs.store.root)) == (count, files)  # nothing kept
+
+    sign(uow, docs, loan.id, "moreau helene dupont")  # as a phone's keyboard may type it
+    status = contracts.contract_status(uow, AUDITOR, loan.id)
+    assert status.state == "signed_by_beneficiary"
+    assert status.beneficiary is not None
+    assert status.beneficiary.kind is DocumentKind.BENEFICIARY_SIGNED
+
+
+def test_read_and_approved_must_be_given(funded: UnitOfWork, docs: DocumentSettings) -> None:
+    uow = funded
+    loan = approved_loan(uow)
+    contracts.generate_contract(uow, CASEWORKER, docs, loan.id)
+    count, files = rows(uow), stored_files(docs.store.root)
+    with pytest.raises(ValidationError) as refused:
+        sign(uow, docs, loan.id, "Olena Kovalenko", approved=False)
+    assert refused.value.field == "read_and_approved"
+    assert "read and approve" in refused.value.detail
+    assert (rows(uow), stored_files(docs.store.root)) == (count, files)
+    assert audit(uow, "contract_signed_by_beneficiary") == []
+
+    reads = len(audit(uow, "read_personal_data"))
+    sign(uow, docs, loan.id, "Олена Коваленко")  # the name's other script
+    recorded = audit(uow, "contract_signed_by_beneficiary")
+    assert [actor for actor, _ in recorded] == [CASEWORKER.name]
+    details = json.loads(recorded[0][1] or "{}")
+    assert details["read_and_approved"] is True and details["method"] == "on_screen"
+    # Reading the registered name to compare it is a personal-data read, audited.
+    assert len(audit(uow, "read_personal_data")) == reads + 1
+
+
+def test_only_staff_who_see_personal_data_record_a_signature(
+    funded: UnitOfWork, docs: DocumentSettings
+) -> None:
+    uow = funded
+    loan = approved_loan(uow)
+    contracts.generate_contract(uow, CASEWORKER, docs, loan.id)
+    for actor in (TREASURER, AUDITOR):
+        with pytest.raises(PermissionDenied):
+            contracts.record_on_screen_signature(
+                uow,
+                actor,
+                docs,
+                loan.id,
+                1,
+                full_name="Olena Kovalenko",
+                signature_png=drawn_signature(),
+                read_and_approved=True,
+            )
+
+
+def test_the_overview_reads_the_loan_and_every_contract_document(
+    funded: UnitOfWork, docs: DocumentSettings
+) -> None:
+    uow = funded
+    loan = approved_loan(uow)
+    empty = contracts.contract_overview(uow, TREASURER, loan.id)
+    assert (empty.loan.id, empty.loan.status, empty.status.state) == (
+        loan.id,
+        LoanStatus.APPROVED,
+        "none",
+    )
+    assert (empty.history, empty.paid_out_on) == ((), None)
+    contracts.generate_contract(uow, CASEWORKER, docs, loan.id)
+    contracts.generate_contract(uow, CASEWORKER, docs, loan.id)  # supersedes version 1
+    sign(uow, docs, loan.id, "Olena Kovalenko", version=2)
+    contracts.sign_as_fund(uow, CASEWORKER2, docs, loan.id, 2)
+    seen = contracts.contract_overview(uow, AUDITOR, loan.id)
+    assert seen.loan.status is LoanStatus.CONTRACT_SIGNED
+    assert (seen.status.state, seen.status.version) == ("signed", 2)
+    assert [(d.contract_version, d.kind, d.voided) for d in seen.history] == [
+        (1, DocumentKind.CONTRACT, True),
+        (2, DocumentKind.CONTRACT, False),
+        (2, DocumentKind.BENEFICIARY_SIGNED, False),
+        (2, DocumentKind.SIGNED_CONTRACT, False),
+    ]
+    assert seen.paid_out_on is None
+    loans.disburse(uow, TREASURER, loan.id, on=date(2026, 3, 14), idempotency_key="p-1")
+    paid = contracts.contract_overview(uow, AUDITOR, loan.id)
+    assert (paid.loan.status, paid.paid_out_on) == (LoanStatus.ACTIVE, date(2026, 3, 14))
