@@ -52,9 +52,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-# One worker per core (pytest-xdist); each worker gets its own PostgreSQL database.
+# One worker per core (pytest-xdist); each worker gets its own PostgreSQL database. The browser
+# tests run in a pytest run of their own: Playwright keeps an event loop running in the process,
+# which code that starts its own (pyHanko's signing, anyio.run) cannot share.
 pytest: install
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n auto --ignore=tests/e2e
+	$(BIN)/pytest -n auto tests/e2e
 
 test: lock-check lint typecheck migrations-check pytest
 

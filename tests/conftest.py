@@ -98,3 +98,15 @@ def chart(uow: UnitOfWork) -> UnitOfWork:
     """The unit of work on a database with the default EUR chart installed."""
     install_chart(uow, SYSTEM, default_chart("EUR"))
     return uow
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The browser tests need a pytest run of their own (``make pytest`` runs two): Playwright
+    keeps an event loop running in the process, and code that starts its own (pyHanko's
+    signing, anyio.run) then fails, depending on the order the tests happened to run in."""
+    e2e = [i for i in items if "/tests/e2e/" in str(i.path)]
+    if e2e and len(e2e) != len(items):
+        raise pytest.UsageError(
+            "run the browser tests on their own: `pytest tests/e2e` in one run and "
+            "`pytest --ignore=tests/e2e` in another (`make pytest` does both)"
+        )

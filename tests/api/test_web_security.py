@@ -229,3 +229,11 @@ def test_a_form_sent_after_the_session_ended_keeps_what_was_typed(
     )
     assert again.status_code == 200
     assert 'lang="fr"' in again.text  # the language the form asked for, now saved
+
+
+def test_only_a_demo_funds_sign_in_page_lists_logins(engine: Engine, clock: Clock) -> None:
+    for demo in (False, True):
+        settings = Settings(_env_file=None, database_url="sqlite://", demo=demo)
+        with TestClient(create_app(settings, engine=engine, clock=clock)) as client:
+            page = client.get("/sign-in").text
+        assert ("demo-caseworker-password" in page) is demo
