@@ -158,6 +158,15 @@ class ReasonIn(RequestModel):
     reason: Reason
 
 
+class SubmitIn(RequestModel):
+    exception_request: str | None = Field(
+        default=None,
+        max_length=1000,
+        description="why the fund should lend although a rule is not met, for the supervisor "
+        "who may override the decision; kept as the reason of the submission",
+    )
+
+
 class OnIn(RequestModel):
     on: IsoDate = Field(description="booking date, YYYY-MM-DD")
 

@@ -599,3 +599,20 @@ def test_a_release_that_brought_nothing_back_is_answered_on_retry(
     other = api.post(path, json={**body, "kept": "1600.00"}, headers=team.keyed(TR1, "rel-0"))
     assert "kept" in assert_problem(other, 409, field="kept")["detail"]
     assert loan_counts(engine) == before
+
+
+def test_a_submission_may_carry_an_exception_request(api: TestClient, team: Team) -> None:
+    lid = open_loan(api, team)["id"]
+    too_long = api.post(
+        f"/api/loans/{lid}/submit", json={"exception_request": "x" * 1001}, headers=team(CW1)
+    )
+    assert_problem(too_long, 422)
+    sent = api.post(
+        f"/api/loans/{lid}/submit",
+        json={"exception_request": "income confirmed by the shelter"},
+        headers=team(CW1),
+    )
+    assert ok(sent)["status"] == "submitted"
+    view = ok(api.get(f"/api/loans/{lid}", headers=team(CW2)))
+    submit = [e for e in view["events"] if e["action"] == "submit"]
+    assert submit[-1]["reason"] == "income confirmed by the shelter"

@@ -397,3 +397,44 @@ def test_keys_built_from_a_value_have_every_value() -> None:
     english = web_catalog("en") or {}
     assert len(decision.results) == 11
     assert [key for key in wanted if key not in english] == []
+
+
+def test_a_caseworker_asks_for_an_exception_and_the_supervisor_reads_why(
+    web: TestClient, engine: Engine, clock: Clock
+) -> None:
+    """The application's form sends the caseworker's reason with the submission; it is kept in
+    the loan's history and shown to the supervisor who may override the rules."""
+    uow = UnitOfWork(engine, clock=clock)
+    review = application(uow, person(uow, own_savings=None), by=CAS)
+    client_sign_in(web, "cas")
+    form = web.get(f"/applications/{review.id}/edit")
+    assert 'name="exception_request"' in form.text
+    loans.submit(
+        uow,
+        CAS,
+        review.id,
+        POLICY,
+        exception_request="  Savings unknown: she left the shelter "
+        "last week; her social worker confirms the income.  ",
+    )
+    event = [e for e in loans.get_loan(uow, AUDITOR, review.id).events if e.action == "submit"]
+    assert event[-1].reason == (
+        "Savings unknown: she left the shelter last week; her social worker confirms the income."
+    )
+    client_sign_in(web, "ada")
+    page = web.get("/approvals")
+    assert "cas asks for an exception: Savings unknown: she left the shelter" in words(page)
+    plain = submitted(engine, clock)  # no reason given: nothing shown for it
+    assert loans.get_loan(uow, AUDITOR, plain.id).events[-1].reason is None
+
+
+def test_an_exception_request_longer_than_a_reason_may_be_is_refused(
+    engine: Engine, clock: Clock
+) -> None:
+    from ledger.domain.errors import ValidationError
+
+    uow = UnitOfWork(engine, clock=clock)
+    loan = application(uow, by=CAS)
+    with pytest.raises(ValidationError, match="longer than 1000"):
+        loans.submit(uow, CAS, loan.id, POLICY, exception_request="x" * 1001)
+    assert status(engine, loan.id) is LoanStatus.DRAFT

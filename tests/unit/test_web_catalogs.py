@@ -14,7 +14,7 @@ from ledger.web.i18n import LOCALE_DIR, UI_LANGUAGES, web_catalog
 
 WEB = Path(__file__).resolve().parents[2] / "ledger" / "web"
 #: t("key" ...), t.text("key" ...), text.text("key" ...), and "flash.x" keys for redirect(...).
-_USED = re.compile(r"""(?:\bt|\.text)\(\s*["']([a-z0-9_]+\.[a-z0-9_.]+)["']""")
+_USED = re.compile(r"""(?:\bt|\.text)\(\s*["']([a-z0-9_]+\.[a-z0-9_.]*)["']\s*(~)?""")
 _FLASH = re.compile(r"""["'](flash\.[a-z0-9_]+)["']""")
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
@@ -27,7 +27,9 @@ def used_keys() -> set[str]:
     keys: set[str] = set()
     for path in _sources():
         text = path.read_text(encoding="utf-8")
-        keys |= set(_USED.findall(text)) | set(_FLASH.findall(text))
+        # A literal followed by ~ is a prefix the page completes with a value: marked by "~".
+        keys |= {key + ("~" if tilde else "") for key, tilde in _USED.findall(text)}
+        keys |= set(_FLASH.findall(text))
     return keys
 
 
@@ -39,7 +41,11 @@ def test_every_key_a_page_uses_is_in_the_english_catalog() -> None:
     missing = sorted(
         k
         for k in used_keys()
-        if (k not in english if not k.endswith(".") else not any(e.startswith(k) for e in english))
+        if (
+            k not in english
+            if not k.endswith("~")
+            else not any(e.startswith(k[:-1]) for e in english)
+        )
     )
     assert missing == []
 

@@ -40,6 +40,7 @@ from ledger.api.loan_schemas import (
     ReleaseOut,
     RescheduleIn,
     ScheduleOut,
+    SubmitIn,
     TermsIn,
     WriteOffOut,
 )
@@ -183,8 +184,15 @@ def override_eligibility(
     "/loans/{loan_id}/submit",
     summary="Submit for approval; eligibility is decided on the way (roles: admin, caseworker)",
 )
-def submit(loan_id: LoanId, actor: CurrentActor, uow: WriteUoW, policy: Policy) -> LoanOut:
-    return LoanOut.of(loans.submit(uow, actor, loan_id, policy))
+def submit(
+    loan_id: LoanId,
+    actor: CurrentActor,
+    uow: WriteUoW,
+    policy: Policy,
+    body: SubmitIn | None = None,
+) -> LoanOut:
+    request = body.exception_request if body is not None else None
+    return LoanOut.of(loans.submit(uow, actor, loan_id, policy, exception_request=request))
 
 
 @router.post(

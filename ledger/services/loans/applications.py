@@ -297,14 +297,27 @@ def check_eligibility(
     return shown
 
 
-def submit(uow: UnitOfWork, actor: Actor, loan_id: str, policy: LoanPolicy) -> Loan:
-    """Submit for approval; eligibility is decided (and stored) as part of it."""
+def submit(
+    uow: UnitOfWork,
+    actor: Actor,
+    loan_id: str,
+    policy: LoanPolicy,
+    *,
+    exception_request: str | None = None,
+) -> Loan:
+    """Submit for approval; eligibility is decided (and stored) as part of it.
+    ``exception_request``: why the fund should lend although a rule is not met, written by the
+    caseworker for the supervisor who may override the decision; kept as the reason of the
+    submission in the loan's history."""
     actor.require(Permission.LOANS_APPLY)
+    why = _reason(exception_request, required=False)
     with uow:
         loan = uow.loans.get(loan_id, lock=True)
         target = next_status(loan.status, LoanAction.SUBMIT)
         _decide(uow, actor, loan, policy)
-        loan = _transition(uow, actor, loan, LoanAction.SUBMIT, target, submitted_by=actor.name)
+        loan = _transition(
+            uow, actor, loan, LoanAction.SUBMIT, target, reason=why, submitted_by=actor.name
+        )
         uow.commit()
     return loan
 

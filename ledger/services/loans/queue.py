@@ -13,7 +13,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from ledger.domain.errors import PermissionDenied
-from ledger.domain.loans import Loan, StoredDecision
+from ledger.domain.loans import Loan, LoanAction, StoredDecision
 from ledger.domain.money import Money, from_minor, to_minor
 from ledger.domain.roles import Actor, Permission
 from ledger.domain.statuses import LoanStatus
@@ -43,6 +43,7 @@ class ApplicationItem:
     last_due: date | None
     rent_months: Decimal  # the deposit in months of rent, one decimal
     decision: StoredDecision | None
+    exception_request: str | None  # the caseworker's reason for an exception to the rules
     own: bool  # this person opened or submitted it: they do not decide on it
     may_approve: bool
     may_reject: bool
@@ -170,8 +171,15 @@ def _application(
         last_due=schedule.maturity if schedule.installments else None,
         rent_months=months.quantize(Decimal("0.1"), ROUND_HALF_UP),
         decision=decision,
+        exception_request=_exception_request(uow, loan.id),
         own=own,
         may_approve=decides and not own and accepted,
         may_reject=decides and not own,
         may_override=overrides and not own and decision is not None and not accepted,
     )
+
+
+def _exception_request(uow: UnitOfWork, loan_id: str) -> str | None:
+    """The reason given with the latest submission of the application, if any."""
+    submits = [e for e in uow.loans.events(loan_id) if e.action == LoanAction.SUBMIT.value]
+    return submits[-1].reason if submits else None

@@ -153,7 +153,7 @@ def create_application(
             refusal(user.text, exc, errors, TERMS_ERRORS, FIELDS)
         else:
             if action == "submit":
-                return _submit(request, user, loan.id)
+                return _submit(request, user, loan.id, form.get("exception_request"))
             saved = ("flash.apply_draft_saved", {"loan": loan.id})
             return redirect(f"/applications/{loan.id}/edit", flash=saved)
     person = loans.read_beneficiary(runtime.unit_of_work(), user.actor, person_id)
@@ -222,7 +222,7 @@ def update_application(
             refusal(user.text, exc, errors, TERMS_ERRORS, FIELDS)
         else:
             if action == "submit":
-                return _submit(request, user, loan_id)
+                return _submit(request, user, loan_id, form.get("exception_request"))
             return redirect(
                 f"/applications/{loan_id}/edit", flash=("flash.apply_saved", {"loan": loan_id})
             )
@@ -250,13 +250,21 @@ def check_draft(
     return _check_panel(request, user, _check(request, user, person_id, loan_id, form))
 
 
-def _submit(request: Request, user: WebUser, loan_id: str) -> Response:
+def _submit(
+    request: Request, user: WebUser, loan_id: str, exception_request: str | None = None
+) -> Response:
     """Submit a saved draft; the decision is stored on the way, and the message after the
     redirect says whether an admin must look at it first. If the service refuses, the draft
     stays and its page is shown again."""
     runtime = runtime_of(request)
     try:
-        loans.submit(runtime.unit_of_work(), user.actor, loan_id, runtime.policy)
+        loans.submit(
+            runtime.unit_of_work(),
+            user.actor,
+            loan_id,
+            runtime.policy,
+            exception_request=exception_request,
+        )
     except REFUSALS:
         return redirect(
             f"/applications/{loan_id}/edit", flash=("flash.apply_not_submitted", {"loan": loan_id})
