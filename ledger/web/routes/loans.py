@@ -353,16 +353,19 @@ PAYMENT_FIELDS = {
 }
 
 
-def _payment_page(
+def _money_form_page(
     request: Request,
     user: WebUser,
     view: LoanView,
+    template: str,
     values: Mapping[str, str],
     errors: Mapping[str, str],
+    **extra: object,
 ) -> Response:
+    """A form that books money on a loan (a cash payment, a deposit back), with its errors."""
     return page(
         request,
-        "loans/payment.html",
+        template,
         user=user,
         text=user.text,
         status_code=422 if errors else 200,
@@ -372,6 +375,7 @@ def _payment_page(
         errors=errors,
         today=view.as_of,
         example=user.text.amount_input(from_minor(5000, view.loan.currency)),
+        **extra,
     )
 
 
@@ -381,7 +385,7 @@ def payment_form(
 ) -> Response:
     view = _read_loan(request, user, loan_id)
     values = {"amount": "", "on": view.as_of.isoformat(), "idempotency_key": form_key()}
-    return _payment_page(request, user, view, values, {})
+    return _money_form_page(request, user, view, "loans/payment.html", values, {})
 
 
 @router.post("/loans/{loan_id}/payments", dependencies=RECORDS_PAYMENTS)
@@ -423,7 +427,7 @@ def payment_record(
                 f"/loans/{loan_id}",
                 flash=(flash, {"amount": user.text.amount(paid), "status": status}),
             )
-    return _payment_page(request, user, view, values, errors)
+    return _money_form_page(request, user, view, "loans/payment.html", values, errors)
 
 
 # -- the deposit, released at the end of the lease -------------------------------------------
@@ -440,29 +444,6 @@ RELEASE_FIELDS = {
 RELEASE_KINDS = ("full", "partial")
 
 
-def _release_page(
-    request: Request,
-    user: WebUser,
-    view: LoanView,
-    values: Mapping[str, str],
-    errors: Mapping[str, str],
-) -> Response:
-    return page(
-        request,
-        "loans/release.html",
-        user=user,
-        text=user.text,
-        status_code=422 if errors else 200,
-        lp=loan_page_of(view),
-        loan=view.loan,
-        values=values,
-        errors=errors,
-        today=view.as_of,
-        example=user.text.amount_input(from_minor(5000, view.loan.currency)),
-        max_reason=loans.MAX_REASON,
-    )
-
-
 @router.get("/loans/{loan_id}/deposit-release/new")
 def release_form(
     request: Request, loan_id: LoanId, user: WebUser = needs(Permission.PAYMENTS_RECORD)
@@ -476,7 +457,9 @@ def release_form(
         "on": view.as_of.isoformat(),
         "idempotency_key": form_key(),
     }
-    return _release_page(request, user, view, values, {})
+    return _money_form_page(
+        request, user, view, "loans/release.html", values, {}, max_reason=loans.MAX_REASON
+    )
 
 
 @router.post("/loans/{loan_id}/deposit-release", dependencies=RECORDS_PAYMENTS)
@@ -552,7 +535,9 @@ def release_record(
                     },
                 ),
             )
-    return _release_page(request, user, view, values, errors)
+    return _money_form_page(
+        request, user, view, "loans/release.html", values, errors, max_reason=loans.MAX_REASON
+    )
 
 
 # -- the beneficiary's personal link ---------------------------------------------------------
