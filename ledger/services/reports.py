@@ -3,10 +3,8 @@ trial balance). Reading the ledger: treasurer, admin, auditor."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -19,14 +17,14 @@ from ledger.domain.money import from_minor
 from ledger.domain.reconciliation import MonthReconciliation
 from ledger.domain.roles import Actor, Permission
 from ledger.domain.statuses import PeriodAction
+from ledger.services.csv_text import FORMULA_START as FORMULA_START
+from ledger.services.csv_text import csv_text, safe_cell
 from ledger.services.journal import compute_trial_balance
 from ledger.services.reconciliation import compute_reconciliation
 from ledger.store.report_repository import CASH, LOANS, ReportRepository
 from ledger.store.uow import UnitOfWork
 
 HISTORY_MONTHS = 12
-#: A spreadsheet runs a cell that starts with one of these as a formula (OWASP, CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 JOURNAL_COLUMNS = (
     "entry_id",
     "booking_date",
@@ -160,13 +158,6 @@ def monthly_report(
 # -- CSV exports ------------------------------------------------------------------------------
 
 
-def safe_cell(value: str | None) -> str:
-    """A text cell a spreadsheet shows as text: a leading apostrophe where it would run it."""
-    if value is None:
-        return ""
-    return "'" + value if value.startswith(FORMULA_START) else value
-
-
 def _decimal(minor: int, currency: str) -> str:
     return str(from_minor(minor, currency).amount)
 
@@ -176,12 +167,6 @@ def _sides(minor: int, currency: str) -> tuple[str, str]:
     if minor >= 0:
         return _decimal(minor, currency), ""
     return "", _decimal(-minor, currency)
-
-
-def _csv_text(rows: Iterable[Sequence[str]]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
-    return buffer.getvalue()
 
 
 def _check_range(start: date, end: date) -> None:
@@ -200,7 +185,7 @@ def journal_csv(uow: UnitOfWork, actor: Actor, start: date, end: date) -> Iterat
 
 
 def _journal_chunks(uow: UnitOfWork, start: date, end: date) -> Iterator[str]:
-    yield _csv_text([JOURNAL_COLUMNS])
+    yield csv_text([JOURNAL_COLUMNS])
     with uow:
         rows: list[Sequence[str]] = []
         for leg in ReportRepository(uow.connection).journal_legs(start, end):
@@ -223,10 +208,10 @@ def _journal_chunks(uow: UnitOfWork, start: date, end: date) -> Iterator[str]:
                 )
             )
             if len(rows) >= CHUNK_ROWS:
-                yield _csv_text(rows)
+                yield csv_text(rows)
                 rows = []
         if rows:
-            yield _csv_text(rows)
+            yield csv_text(rows)
 
 
 def trial_balance_csv(uow: UnitOfWork, actor: Actor, as_of: date) -> str:
@@ -246,4 +231,4 @@ def trial_balance_csv(uow: UnitOfWork, actor: Actor, as_of: date) -> str:
         rows.append((safe_cell(a.code), safe_cell(a.name), a.type.value, a.currency, debit, credit))
     for cur in sorted(set(debits) | set(credits)):
         rows.append(("", "Total", "", cur, _decimal(debits[cur], cur), _decimal(credits[cur], cur)))
-    return _csv_text(rows)
+    return csv_text(rows)
