@@ -306,39 +306,44 @@ class ArrearsRepository:
         offset: int,
     ) -> tuple[list[ArrearsRow], int]:
         """Loans late on ``as_of`` (``late_since`` before ``late_before``, and on or after
-        ``late_from``), the longest late first; and how many there are in all."""
+        ``late_from``), the longest late first, then by loan id; and how many there are in all.
+        The loans table is joined for a caseworker's loans only; otherwise the page is read
+        from the projection's index alone and its few loans looked up after."""
         late = loan_arrears.c.late_since
         where = [*_valid_on(currency, as_of), late < late_before]
         if late_from is not None:
             where.append(late >= late_from)
+        source: Any = loan_arrears
         if caseworker is not None:
+            source = loan_arrears.join(loans, loans.c.id == loan_arrears.c.loan_id)
             where.append(loans.c.created_by == caseworker)
-        joined = loan_arrears.join(loans, loans.c.id == loan_arrears.c.loan_id)
-        total = self.conn.execute(
-            select(func.count()).select_from(joined).where(*where)
-        ).scalar_one()
+        total = self.conn.execute(select(func.count()).select_from(source).where(*where))
         stmt = (
-            select(
-                loan_arrears.c.loan_id,
-                loans.c.number,
-                loans.c.created_by,
-                loan_arrears.c.outstanding_minor,
-                late,
-            )
-            .select_from(joined)
+            select(loan_arrears.c.loan_id, loan_arrears.c.outstanding_minor, late)
+            .select_from(source)
             .where(*where)
-            .order_by(late, loans.c.number)
+            .order_by(late, loan_arrears.c.loan_id)
             .offset(offset)
         )
         if limit is not None:
             stmt = stmt.limit(limit)
-        rows = [
-            ArrearsRow(
-                r.loan_id, int(r.number), r.created_by, int(r.outstanding_minor), r.late_since
+        page = self.conn.execute(stmt).all()
+        who: dict[str, tuple[int, str]] = {}
+        ids = [r.loan_id for r in page]
+        for start in range(0, len(ids), CHUNK):
+            who.update(
+                (r.id, (int(r.number), r.created_by))
+                for r in self.conn.execute(
+                    select(loans.c.id, loans.c.number, loans.c.created_by).where(
+                        loans.c.id.in_(ids[start : start + CHUNK])
+                    )
+                )
             )
-            for r in self.conn.execute(stmt)
+        rows = [
+            ArrearsRow(r.loan_id, *who[r.loan_id], int(r.outstanding_minor), r.late_since)
+            for r in page
         ]
-        return rows, int(total)
+        return rows, int(total.scalar_one())
 
     def caseworkers(self, currency: str, as_of: date) -> list[tuple[str, int]]:
         """(caseworker, loans late on ``as_of``) for each caseworker with such a loan."""

@@ -81,7 +81,7 @@ def arrears_list(
     offset: int = 0,
 ) -> ArrearsList:
     """A page of the loans late on ``as_of`` in ``currency``, the longest late first (then by
-    loan number), of one bucket and one caseworker if asked."""
+    loan id), of one bucket and one caseworker if asked."""
     actor.require(Permission.LEDGER_READ)
     late_bucket = _late_bucket(bucket)
     if not 1 <= limit <= MAX_PAGE:
@@ -226,7 +226,7 @@ def projection_problems(uow: UnitOfWork) -> Iterator[str]:
     stored = uow.arrears.stored()
     for computed in uow.arrears.computed():
         held = stored.pop(computed.loan_id, None)
-        if held is None or held.steps != computed.steps:
+        if (held.steps if held is not None else ()) != computed.steps:
             yield _difference(computed.loan_id, held, computed)
     for loan_id, held in sorted(stored.items()):
         if held.steps:
