@@ -17,6 +17,7 @@ from datetime import date, tzinfo
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     bindparam,
     case,
@@ -270,6 +271,32 @@ class ArrearsRepository:
             yield from map(steps_of, self.histories(ids[start : start + CHUNK]))
 
     # -- reading -----------------------------------------------------------------------------
+    def _valid_on(self, currency: str, day: date) -> list[Any]:
+        """The steps valid on ``day``: started by then, ending after it. Either bound can be
+        read from its own index (``ix_loan_arrears_ending`` or ``_starting``): the steps ending
+        after a recent day are few (the open ones and the last weeks'), those started by an
+        old day too. PostgreSQL's planner chooses by its statistics; SQLite's, without range
+        statistics, would always take the same one, so on SQLite the other bound is written
+        so that no index serves it (a function of the column): the index is the one whose
+        side of the day holds fewer steps, judged by where the day falls between the first
+        and the last step's start (two index lookups)."""
+        start: ColumnElement[date] = loan_arrears.c.valid_from
+        end: ColumnElement[date] = loan_arrears.c.valid_to
+        if self.conn.dialect.name == "sqlite":
+            mine = loan_arrears.c.currency == currency
+            # Two subqueries: SQLite reads a lone min() or max() from the index's either end.
+            first, last = self.conn.execute(
+                select(
+                    select(func.min(start)).where(mine).scalar_subquery(),
+                    select(func.max(start)).where(mine).scalar_subquery(),
+                )
+            ).one()
+            if first is not None and last is not None and day >= first + (last - first) / 2:
+                start = func.coalesce(start, start)
+            else:
+                end = func.coalesce(end, end)
+        return [loan_arrears.c.currency == currency, start <= day, end > day]
+
     def aging(self, currency: str, as_of: date) -> dict[str, tuple[int, int]]:
         """bucket -> (loans, outstanding) of the loans owing something in ``currency`` on
         ``as_of``: one aggregate over the steps valid that day."""
@@ -284,7 +311,7 @@ class ArrearsRepository:
                 case(*whens, else_=literal(AgingBucket.OVER_360.value)).label("bucket"),
                 loan_arrears.c.outstanding_minor,
             )
-            .where(*_valid_on(currency, as_of))
+            .where(*self._valid_on(currency, as_of))
             .subquery()
         )
         rows = self.conn.execute(
@@ -310,7 +337,7 @@ class ArrearsRepository:
         The loans table is joined for a caseworker's loans only; otherwise the page is read
         from the projection's index alone and its few loans looked up after."""
         late = loan_arrears.c.late_since
-        where = [*_valid_on(currency, as_of), late < late_before]
+        where = [*self._valid_on(currency, as_of), late < late_before]
         if late_from is not None:
             where.append(late >= late_from)
         source: Any = loan_arrears
@@ -350,19 +377,11 @@ class ArrearsRepository:
         rows = self.conn.execute(
             select(loans.c.created_by, func.count())
             .select_from(loan_arrears.join(loans, loans.c.id == loan_arrears.c.loan_id))
-            .where(*_valid_on(currency, as_of), loan_arrears.c.late_since < as_of)
+            .where(*self._valid_on(currency, as_of), loan_arrears.c.late_since < as_of)
             .group_by(loans.c.created_by)
             .order_by(loans.c.created_by)
         )
         return [(r[0], int(r[1])) for r in rows]
-
-
-def _valid_on(currency: str, day: date) -> list[Any]:
-    return [
-        loan_arrears.c.currency == currency,
-        loan_arrears.c.valid_from <= day,
-        loan_arrears.c.valid_to > day,
-    ]
 
 
 def _row(loan_id: str, currency: str, step: ArrearsStep) -> dict[str, Any]:

@@ -733,6 +733,7 @@ class LoanRepository:
                 ).label("v"),
             )
             .join(eligible, eligible.c.id == schedule_versions.c.loan_id)
+            .where(*([schedule_versions.c.loan_id.in_(loan_ids)] if loan_ids is not None else []))
             .group_by(schedule_versions.c.loan_id)
             .subquery()
         )
@@ -766,6 +767,7 @@ class LoanRepository:
             )
             .join(eligible, eligible.c.id == loan_payments.c.loan_id)
             .where(
+                *([loan_payments.c.loan_id.in_(loan_ids)] if loan_ids is not None else []),
                 loan_payments.c.kind.in_(
                     [PaymentKind.REPAYMENT.value, PaymentKind.DEPOSIT_RELEASE.value]
                 ),
