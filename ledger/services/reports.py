@@ -20,6 +20,7 @@ from ledger.domain.statuses import PeriodAction
 from ledger.services.csv_text import FORMULA_START as FORMULA_START
 from ledger.services.csv_text import csv_text, safe_cell
 from ledger.services.journal import compute_trial_balance
+from ledger.services.loans.portfolio import Portfolio, compute_portfolio
 from ledger.services.reconciliation import compute_reconciliation
 from ledger.store.report_repository import CASH, LOANS, ReportRepository
 from ledger.store.uow import UnitOfWork
@@ -87,6 +88,20 @@ def history(uow: UnitOfWork, month: str) -> list[History]:
         )
         for cur in currencies
     ]
+
+
+def aging_history(uow: UnitOfWork, actor: Actor, month: str, currency: str) -> list[Portfolio]:
+    """The aging and PAR30 at the last 12 month ends up to ``month``'s, oldest first: the
+    12-month chart of PAR30 (each one query on the arrears projection)."""
+    actor.require(Permission.LOANS_READ)
+    month = _check_month(uow, month)
+    with uow:
+        return compute_aging_history(uow, month, currency)
+
+
+def compute_aging_history(uow: UnitOfWork, month: str, currency: str) -> list[Portfolio]:
+    """``aging_history`` inside an open unit of work (the caller checks permission and month)."""
+    return [compute_portfolio(uow, end, currency) for end in month_ends(month)]
 
 
 def _check_month(uow: UnitOfWork, month: str) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from ledger.domain.errors import PermissionDenied, ValidationError
 from ledger.domain.roles import SYSTEM, Actor, Role
 from ledger.domain.statuses import LoanStatus
-from ledger.services import loans
+from ledger.services import loans, reports
 from ledger.services.loans.arrears import CSV_COLUMNS
 from ledger.services.verify import verify
 from ledger.store.uow import UnitOfWork
@@ -243,3 +243,22 @@ def test_verify_finds_an_altered_missing_or_extra_step_and_the_rebuild_mends_it(
     same_as_replay(fund, "2026-04-05", "2026-05-20")
     with pytest.raises(PermissionDenied):
         loans.rebuild_arrears(fund, AUDITOR)
+
+
+def test_the_aging_history_reads_twelve_month_ends(fund: UnitOfWork, clock: Clock) -> None:
+    a = paid_out(fund, CASEWORKER)
+    paid_out(fund, EVE)
+    clock.now = datetime(2026, 6, 10, 9, tzinfo=UTC)
+    pay(fund, a, "141.66", "2026-04-30", "a1")
+    history = reports.aging_history(fund, AUDITOR, "2026-06", "EUR")
+    assert [p.as_of for p in history] == reports.month_ends("2026-06")
+    assert [(p.as_of.isoformat(), p.loans, p.par30) for p in history[-5:]] == [
+        ("2026-02-28", 0, 0),
+        ("2026-03-31", 2, 0),
+        ("2026-04-30", 2, 0),  # B 30 days late, A current
+        ("2026-05-31", 2, 170000),  # B 61 days late
+        ("2026-06-30", 2, 170000),  # B 91, A 30: not more than 30
+    ]
+    with fund:
+        for p in history:
+            assert p == loans.replay_portfolio(fund, p.as_of, "EUR")
