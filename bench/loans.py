@@ -7,10 +7,11 @@
 2. Arrears, aging buckets and PAR30 as of a date for N active loans of 24 installments each
    (2.4 million installments for 100,000 loans) by the full replay of every loan's payments
    (``ledger.services.loans.replay_portfolio``; the services read the arrears projection
-   instead, measured by ``bench.arrears``), on SQLite and PostgreSQL. The loans are loaded for the benchmark with bulk SQL (beneficiary,
-   loan, schedule and installment rows) over real journal entries posted through the service
-   layer for their payouts and payments, because opening 100,000 loans one by one through
-   the use cases would take hours and is not what is measured.
+   instead, measured by ``bench.arrears``), on SQLite and PostgreSQL. The loans are loaded
+   for the benchmark with bulk SQL (beneficiary, loan, schedule and installment rows) over
+   real journal entries posted through the service layer for their payouts and payments,
+   because opening 100,000 loans one by one through the use cases would take hours and is
+   not what is measured.
 3. One loan with 500 payments recorded through ``record_payment``, then backdated payments
    recorded through the same use case, each re-allocating all 500 in date order and
    settling the ledger: median time of one such call, and of loading the loan (``get_loan``).
