@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -71,6 +71,7 @@ class LoanHistory:
 
     loan_id: str
     currency: str
+    caseworker: str  # who opened the loan (``loans.created_by``): the arrears list's filter
     paid_out_on: date
     written_off_on: date | None
     schedules: tuple[ScheduleVersion, ...]
@@ -102,6 +103,7 @@ class LoanSteps:
 
     loan_id: str
     currency: str
+    caseworker: str
     steps: tuple[ArrearsStep, ...]
 
     def on(self, day: date) -> ArrearsStep | None:
@@ -170,7 +172,7 @@ def steps_of(history: LoanHistory) -> LoanSteps:
             steps[-1] = ArrearsStep(last.valid_from, next_day, outstanding, late_since)
         else:
             steps.append(ArrearsStep(day, next_day, outstanding, late_since))
-    return LoanSteps(history.loan_id, history.currency, tuple(steps))
+    return LoanSteps(history.loan_id, history.currency, history.caseworker, tuple(steps))
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +202,3 @@ def bucket_bounds(as_of: date) -> BucketBounds:
     each bucket up to "181-360"; ">360" has no earliest."""
     limits = tuple((name, as_of - timedelta(days=limit)) for limit, name in BUCKET_LIMITS)
     return BucketBounds(as_of, limits)
-
-
-def steps_by_loan(steps: Iterable[LoanSteps]) -> dict[str, LoanSteps]:
-    return {s.loan_id: s for s in steps}

@@ -97,7 +97,7 @@ class ArrearsRepository:
     def _histories(self, ids: list[str]) -> list[LoanHistory]:
         disb = aliased(journal_entries)
         heads = self.conn.execute(
-            select(loans.c.id, loans.c.currency, disb.c.booking_date)
+            select(loans.c.id, loans.c.currency, loans.c.created_by, disb.c.booking_date)
             .join(disb, disb.c.id == loans.c.disbursement_entry_id)
             .where(loans.c.id.in_(ids), loans.c.status.in_([s.value for s in PAID_OUT]))
             .order_by(loans.c.id)
@@ -181,6 +181,7 @@ class ArrearsRepository:
             LoanHistory(
                 loan_id=h.id,
                 currency=h.currency,
+                caseworker=h.created_by,
                 paid_out_on=h.booking_date,
                 written_off_on=written_off.get(h.id),
                 schedules=tuple(
@@ -234,8 +235,7 @@ class ArrearsRepository:
             if same < len(before):
                 deletes.append({"l": loan_id, "d": before[same].valid_from})
             if same < len(after):
-                currency = new[loan_id].currency
-                inserts += [_row(loan_id, currency, s) for s in after[same:]]
+                inserts += [_row(new[loan_id], s) for s in after[same:]]
         if deletes:
             self.conn.execute(
                 delete(loan_arrears).where(
@@ -255,7 +255,7 @@ class ArrearsRepository:
         ids = self.loan_ids()
         for start in range(0, len(ids), CHUNK):
             rows = [
-                _row(s.loan_id, s.currency, step)
+                _row(s, step)
                 for s in map(steps_of, self.histories(ids[start : start + CHUNK]))
                 for step in s.steps
             ]
@@ -334,20 +334,22 @@ class ArrearsRepository:
     ) -> tuple[list[ArrearsRow], int]:
         """Loans late on ``as_of`` (``late_since`` before ``late_before``, and on or after
         ``late_from``), the longest late first, then by loan id; and how many there are in all.
-        The loans table is joined for a caseworker's loans only; otherwise the page is read
-        from the projection's index alone and its few loans looked up after."""
+        The page is read from the projection's index alone (the caseworker is copied into
+        it); its few loans' numbers are looked up after."""
         late = loan_arrears.c.late_since
         where = [*self._valid_on(currency, as_of), late < late_before]
         if late_from is not None:
             where.append(late >= late_from)
-        source: Any = loan_arrears
         if caseworker is not None:
-            source = loan_arrears.join(loans, loans.c.id == loan_arrears.c.loan_id)
-            where.append(loans.c.created_by == caseworker)
-        total = self.conn.execute(select(func.count()).select_from(source).where(*where))
+            where.append(loan_arrears.c.caseworker == caseworker)
+        total = self.conn.execute(select(func.count()).where(*where))
         stmt = (
-            select(loan_arrears.c.loan_id, loan_arrears.c.outstanding_minor, late)
-            .select_from(source)
+            select(
+                loan_arrears.c.loan_id,
+                loan_arrears.c.caseworker,
+                loan_arrears.c.outstanding_minor,
+                late,
+            )
             .where(*where)
             .order_by(late, loan_arrears.c.loan_id)
             .offset(offset)
@@ -355,19 +357,21 @@ class ArrearsRepository:
         if limit is not None:
             stmt = stmt.limit(limit)
         page = self.conn.execute(stmt).all()
-        who: dict[str, tuple[int, str]] = {}
+        numbers: dict[str, int] = {}
         ids = [r.loan_id for r in page]
         for start in range(0, len(ids), CHUNK):
-            who.update(
-                (r.id, (int(r.number), r.created_by))
+            numbers.update(
+                (r.id, int(r.number))
                 for r in self.conn.execute(
-                    select(loans.c.id, loans.c.number, loans.c.created_by).where(
+                    select(loans.c.id, loans.c.number).where(
                         loans.c.id.in_(ids[start : start + CHUNK])
                     )
                 )
             )
         rows = [
-            ArrearsRow(r.loan_id, *who[r.loan_id], int(r.outstanding_minor), r.late_since)
+            ArrearsRow(
+                r.loan_id, numbers[r.loan_id], r.caseworker, int(r.outstanding_minor), r.late_since
+            )
             for r in page
         ]
         return rows, int(total.scalar_one())
@@ -375,21 +379,21 @@ class ArrearsRepository:
     def caseworkers(self, currency: str, as_of: date) -> list[tuple[str, int]]:
         """(caseworker, loans late on ``as_of``) for each caseworker with such a loan."""
         rows = self.conn.execute(
-            select(loans.c.created_by, func.count())
-            .select_from(loan_arrears.join(loans, loans.c.id == loan_arrears.c.loan_id))
+            select(loan_arrears.c.caseworker, func.count())
             .where(*self._valid_on(currency, as_of), loan_arrears.c.late_since < as_of)
-            .group_by(loans.c.created_by)
-            .order_by(loans.c.created_by)
+            .group_by(loan_arrears.c.caseworker)
+            .order_by(loan_arrears.c.caseworker)
         )
         return [(r[0], int(r[1])) for r in rows]
 
 
-def _row(loan_id: str, currency: str, step: ArrearsStep) -> dict[str, Any]:
+def _row(loan: LoanSteps, step: ArrearsStep) -> dict[str, Any]:
     return {
-        "loan_id": loan_id,
+        "loan_id": loan.loan_id,
         "valid_from": step.valid_from,
         "valid_to": step.valid_to,
-        "currency": currency,
+        "currency": loan.currency,
+        "caseworker": loan.caseworker,
         "outstanding_minor": step.outstanding_minor,
         "late_since": step.late_since,
     }
@@ -403,6 +407,7 @@ def _group(rows: Iterable[Any]) -> dict[str, LoanSteps]:
         loan_id: LoanSteps(
             loan_id,
             found[0].currency,
+            found[0].caseworker,
             tuple(
                 ArrearsStep(r.valid_from, r.valid_to, int(r.outstanding_minor), r.late_since)
                 for r in sorted(found, key=lambda r: r.valid_from)

@@ -460,6 +460,9 @@ loan_arrears = Table(
     Column("currency", String(3), nullable=False),
     Column("outstanding_minor", BigInteger, nullable=False),
     Column("late_since", Date, nullable=True),
+    # The loan's caseworker (``loans.created_by``, never changed), copied: the list filters
+    # by it from the index alone, without a join to every loan.
+    Column("caseworker", String(64), nullable=False),
     CheckConstraint("outstanding_minor > 0", name="outstanding_positive"),
     CheckConstraint("valid_from < valid_to", name="interval"),
     Index(
@@ -470,6 +473,7 @@ loan_arrears = Table(
         "late_since",
         "outstanding_minor",
         "loan_id",
+        "caseworker",
     ),
     Index(
         "ix_loan_arrears_starting",
@@ -479,6 +483,7 @@ loan_arrears = Table(
         "late_since",
         "outstanding_minor",
         "loan_id",
+        "caseworker",
     ),
 )
 

@@ -6,7 +6,8 @@ Create Date: 2026-12-08 18:00:00
 
 One row per step of a loan (``ledger.domain.arrears``): from ``valid_from`` to the day before
 ``valid_to`` (9999-12-31 while nothing ends it), what the loan still owes and since when part
-of it is late. The table starts empty: ``fundledger init`` fills it for the loans already paid
+of it is late, and the loan's caseworker (who opened it), by which the arrears list filters. The
+table starts empty: ``fundledger init`` fills it for the loans already paid
 out once the schema is migrated (``fundledger loan arrears-rebuild`` does it by hand), because
 a migration that ran the application's own code would change meaning with that code.
 """
@@ -31,6 +32,7 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(3), nullable=False),
         sa.Column("outstanding_minor", sa.BigInteger(), nullable=False),
         sa.Column("late_since", sa.Date(), nullable=True),
+        sa.Column("caseworker", sa.String(64), nullable=False),
         sa.CheckConstraint("outstanding_minor > 0", name="ck_loan_arrears_outstanding_positive"),
         sa.CheckConstraint("valid_from < valid_to", name="ck_loan_arrears_interval"),
         sa.ForeignKeyConstraint(["loan_id"], ["loans.id"], name="fk_loan_arrears_loan_id_loans"),
@@ -39,12 +41,28 @@ def upgrade() -> None:
     op.create_index(
         "ix_loan_arrears_ending",
         "loan_arrears",
-        ["currency", "valid_to", "valid_from", "late_since", "outstanding_minor", "loan_id"],
+        [
+            "currency",
+            "valid_to",
+            "valid_from",
+            "late_since",
+            "outstanding_minor",
+            "loan_id",
+            "caseworker",
+        ],
     )
     op.create_index(
         "ix_loan_arrears_starting",
         "loan_arrears",
-        ["currency", "valid_from", "valid_to", "late_since", "outstanding_minor", "loan_id"],
+        [
+            "currency",
+            "valid_from",
+            "valid_to",
+            "late_since",
+            "outstanding_minor",
+            "loan_id",
+            "caseworker",
+        ],
     )
 
 

@@ -232,11 +232,18 @@ def test_verify_finds_an_altered_missing_or_extra_step_and_the_rebuild_mends_it(
     tamper(
         fund,
         "INSERT INTO loan_arrears (loan_id, valid_from, valid_to, currency, outstanding_minor, "
-        f"late_since) VALUES ('{b}', '2030-01-01', '9999-12-31', 'EUR', 5, NULL)",
+        f"late_since, caseworker) VALUES ('{b}', '2030-01-01', '9999-12-31', 'EUR', 5, NULL, "
+        "'carl.caseworker')",
     )
     assert verify(fund, AUDITOR).problems == [
         f"loan {b}: its arrears projection differs from the full computation from 2030-01-01 "
         "(2 step(s) stored, 1 computed); run `fundledger loan arrears-rebuild`"
+    ]
+    assert loans.rebuild_arrears(fund, SYSTEM) == 3
+    tamper(fund, f"UPDATE loan_arrears SET caseworker = 'someone.else' WHERE loan_id = '{a}'")
+    assert verify(fund, AUDITOR).problems == [
+        f"loan {a}: its arrears projection differs from the full computation from 2026-03-15 "
+        "(2 step(s) stored, 2 computed); run `fundledger loan arrears-rebuild`"
     ]
     assert loans.rebuild_arrears(fund, SYSTEM) == 3
     assert_verified(fund)

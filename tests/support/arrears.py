@@ -67,6 +67,7 @@ def histories(draw: st.DrawFn, loan_id: str = "L000001") -> LoanHistory:
     return LoanHistory(
         loan_id=loan_id,
         currency="EUR",
+        caseworker="carl.caseworker",
         paid_out_on=paid_out,
         written_off_on=written_off,
         schedules=tuple(draw(schedules(v)) for v in range(1, versions + 1)),

@@ -40,6 +40,7 @@ def loan(*payments: TimedPayment, written_off: str | None = None, **more: object
     return LoanHistory(
         loan_id="L000001",
         currency="EUR",
+        caseworker="carl.caseworker",
         paid_out_on=D("2026-01-15"),
         written_off_on=D(written_off) if written_off else None,
         schedules=more.get("schedules", (PLAN,)),  # type: ignore[arg-type]

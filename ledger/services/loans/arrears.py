@@ -226,11 +226,18 @@ def projection_problems(uow: UnitOfWork) -> Iterator[str]:
     stored = uow.arrears.stored()
     for computed in uow.arrears.computed():
         held = stored.pop(computed.loan_id, None)
-        if (held.steps if held is not None else ()) != computed.steps:
+        if _kept(held) != _kept(computed):
             yield _difference(computed.loan_id, held, computed)
     for loan_id, held in sorted(stored.items()):
         if held.steps:
             yield _difference(loan_id, held, None)
+
+
+def _kept(loan: LoanSteps | None) -> tuple[object, ...]:
+    """What a loan's stored rows say (nothing at all when it has no step)."""
+    if loan is None or not loan.steps:
+        return ()
+    return (loan.currency, loan.caseworker, loan.steps)
 
 
 def _difference(loan_id: str, held: LoanSteps | None, computed: LoanSteps | None) -> str:
@@ -240,6 +247,8 @@ def _difference(loan_id: str, held: LoanSteps | None, computed: LoanSteps | None
         (i for i, (a, b) in enumerate(zip(have, want, strict=False)) if a != b),
         min(len(have), len(want)),
     )
+    if first == len(have) == len(want):  # the same steps, of another currency or caseworker
+        first = 0
     day = (have[first] if first < len(have) else want[first]).valid_from
     return (
         f"loan {loan_id}: its arrears projection differs from the full computation from "
