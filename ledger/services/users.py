@@ -53,7 +53,9 @@ def create_user(uow: UnitOfWork, actor: Actor, username: str, password: str, rol
         parsed = Role(role)
     except ValueError:
         allowed = ", ".join(r.value for r in Role)
-        raise ValidationError(f"role {role!r} is unknown; use one of {allowed}", "role") from None
+        raise ValidationError(
+            f"role {role!r} is unknown; use one of {allowed}", "role", key="err.user.role"
+        ) from None
     _check_password(password)
     with uow:
         user = uow.users.add(
@@ -122,7 +124,9 @@ def login(uow: UnitOfWork, username: str, password: str, *, ttl: timedelta) -> I
             minutes = int(THROTTLE_WINDOW.total_seconds() // 60)
             raise TooManyAttempts(
                 f"{MAX_FAILED_LOGINS} failed sign-ins in a row for this name: wait {minutes} "
-                "minutes and try again, or ask an admin to reset the password"
+                "minutes and try again, or ask an admin to reset the password",
+                key="err.signin.throttled",
+                params={"minutes": minutes},
             )
         user = uow.users.find(username) if isinstance(username, str) else None
         try:
@@ -191,7 +195,9 @@ def set_language(uow: UnitOfWork, actor: Actor, language: str, offered: tuple[st
     """A user chooses the language of their own screens, among those the fund offers."""
     if language not in offered:
         raise ValidationError(
-            f"choose one of the fund's languages: {', '.join(offered)}", field="language"
+            f"choose one of the fund's languages: {', '.join(offered)}",
+            field="language",
+            key="err.user.language",
         )
     with uow:
         user = uow.users.find(actor.name)

@@ -128,7 +128,7 @@ def _error_page(request: Request, exc: Exception) -> Response:
     text = text_for(runtime_of(request), None)
     status, title, message = 500, text.text("error.server.title"), text.text("error.server.text")
     if isinstance(exc, LedgerError):
-        status, title, message = exc.status, exc.title, exc.detail
+        status, title, message = exc.status, text.refusal_title(exc), text.refusal(exc)
     elif isinstance(exc, StarletteHTTPException):
         status = exc.status_code
         key = "notfound" if status == 404 else "request"

@@ -109,7 +109,7 @@ def test_the_service_refusing_ones_own_request_is_said_and_nothing_changes(
     )
     assert refused.status_code == 403
     assert "This was not done" in words(refused)
-    assert "you submitted this application" in words(refused)
+    assert "You opened or submitted this application. Another caseworker" in words(refused)
     assert status(engine, loan.id) is LoanStatus.SUBMITTED
 
 

@@ -313,7 +313,7 @@ def test_signed_on_screen_then_for_the_fund_by_someone_else(
     refused = web.post(
         f"/loans/{loan.id}/contract/versions/1/fund-signature", data={"csrf": csrf_of(signed.text)}
     )
-    assert refused.status_code == 403 and "another staff member" in refused.text
+    assert refused.status_code == 403 and "Another staff member" in refused.text
     status = contracts.contract_status(UnitOfWork(engine, clock=clock), AUDITOR, loan.id)
     assert status.state == "signed_by_beneficiary"
 
@@ -475,7 +475,7 @@ def test_a_payout_before_the_contract_is_signed_is_refused(
     )
     assert refused.status_code == 422  # said in the summary: the form is not on the page
     summary = plain(refused.text.split('id="error-summary"')[1].split("</div>")[0])
-    assert "paid out once approved and its contract signed" in summary
+    assert "A loan is paid out once it is approved and its contract signed." in summary
     assert entries(engine) == 1
 
 

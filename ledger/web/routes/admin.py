@@ -117,7 +117,7 @@ def _message(user: WebUser, exc: LedgerError) -> str:
         return user.text.text("admin.username_rule")
     if exc.field == "username" and exc.status == 409:
         return user.text.text("admin.username_taken")
-    return exc.detail
+    return user.text.refusal(exc)
 
 
 @router.get("/admin/fund")
