@@ -78,3 +78,16 @@ def user_deactivate(username: Annotated[str, typer.Argument()]) -> None:
     except LedgerError as exc:
         fail(exc.detail)
     typer.echo(f"user {username} deactivated")
+
+
+@user_app.command("reactivate")
+def user_reactivate(username: Annotated[str, typer.Argument()]) -> None:
+    """Let a deactivated user log in again (with their old password; reset it if needed)."""
+    from ledger.services.users import reactivate_user
+
+    engine = open_engine(get_settings())
+    try:
+        reactivate_user(unit_of_work(engine), operator(), username)
+    except LedgerError as exc:
+        fail(exc.detail)
+    typer.echo(f"user {username} reactivated")

@@ -12,7 +12,13 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from ledger.domain.errors import AuthenticationFailed, NotFound, TooManyAttempts, ValidationError
+from ledger.domain.errors import (
+    AuthenticationFailed,
+    Conflict,
+    NotFound,
+    TooManyAttempts,
+    ValidationError,
+)
 from ledger.domain.roles import Actor, Permission, Role
 from ledger.domain.users import User
 from ledger.store.uow import UnitOfWork
@@ -91,14 +97,46 @@ def set_password(uow: UnitOfWork, actor: Actor, username: str, password: str) ->
 
 
 def deactivate_user(uow: UnitOfWork, actor: Actor, username: str) -> None:
+    """Stop a user from signing in and end their sessions; their past work stays theirs. One
+    cannot switch oneself off, nor the last admin who can still sign in (nobody could then
+    manage the users from the application)."""
     actor.require(Permission.USERS_MANAGE)
     with uow:
         user = uow.users.find(username)
         if user is None:
             raise NotFound(f"user {username} does not exist", field="username")
+        if username == actor.name:
+            raise Conflict(
+                "you cannot switch off your own account; ask another admin",
+                "username",
+                key="err.user.self",
+            )
+        admins = [u for u in uow.users.all() if u.active and u.role == Role.ADMIN]
+        if user.active and [u.username for u in admins] == [username]:
+            raise Conflict(
+                f"{username} is the last admin who can sign in; make another admin first",
+                "username",
+                key="err.user.last_admin",
+                params={"user": username},
+            )
         uow.users.set_active(user.id, False)
         uow.users.revoke_all(user.id, uow.now())
         uow.audit_event(actor, action="deactivate_user", target=f"user:{username}")
+        uow.commit()
+
+
+def reactivate_user(uow: UnitOfWork, actor: Actor, username: str) -> None:
+    """Let a switched-off user sign in again, with their password as it was (an admin may
+    reset it too); nothing they did is changed."""
+    actor.require(Permission.USERS_MANAGE)
+    with uow:
+        user = uow.users.find(username)
+        if user is None:
+            raise NotFound(f"user {username} does not exist", field="username")
+        if user.active:
+            raise Conflict(f"{username} can already sign in", "username", key="err.user.active")
+        uow.users.set_active(user.id, True)
+        uow.audit_event(actor, action="reactivate_user", target=f"user:{username}")
         uow.commit()
 
 

@@ -105,8 +105,28 @@ def reset_password(
 
 @router.post("/admin/users/{username}/deactivation")
 def deactivate(request: Request, user: Checked, username: Username) -> Response:
-    users.deactivate_user(runtime_of(request).unit_of_work(), user.actor, username)
+    try:
+        users.deactivate_user(runtime_of(request).unit_of_work(), user.actor, username)
+    except LedgerError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        return _users_page(
+            request, user, status=exc.status, errors={f"user-{username}": user.text.refusal(exc)}
+        )
     return redirect("/admin", flash=("flash.admin_user_deactivated", {"user": username}))
+
+
+@router.post("/admin/users/{username}/reactivation")
+def reactivate(request: Request, user: Checked, username: Username) -> Response:
+    try:
+        users.reactivate_user(runtime_of(request).unit_of_work(), user.actor, username)
+    except LedgerError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        return _users_page(
+            request, user, status=exc.status, errors={f"user-{username}": user.text.refusal(exc)}
+        )
+    return redirect("/admin", flash=("flash.admin_user_reactivated", {"user": username}))
 
 
 def _message(user: WebUser, exc: LedgerError) -> str:
