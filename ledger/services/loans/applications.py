@@ -18,6 +18,7 @@ from ledger.domain.errors import (
     PermissionDenied,
     ValidationError,
 )
+from ledger.domain.idempotency import check_same_request
 from ledger.domain.loans import (
     Lease,
     Loan,
@@ -63,6 +64,10 @@ def _check_lease(terms: LoanTerms, schedule: Schedule) -> None:
         )
 
 
+#: The longest idempotency key an application may carry (the column's size).
+MAX_KEY = 64
+
+
 def open_application(
     uow: UnitOfWork,
     actor: Actor,
@@ -70,13 +75,32 @@ def open_application(
     terms: LoanTerms,
     lease: Lease,
     policy: LoanPolicy,
+    *,
+    idempotency_key: str | None = None,
 ) -> Loan:
+    """A new draft application. With an ``idempotency_key`` (the web form's), the same form
+    sent again gets the loan it opened the first time, not a second one; the key reused for
+    another person or other terms is refused (IdempotencyConflict)."""
     actor.require(Permission.LOANS_APPLY)
     _check_lease_texts(lease)
     schedule = _schedule_for(terms)
     _check_lease(terms, schedule)
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_KEY:
+        raise ValidationError(
+            f"an idempotency key has 1 to {MAX_KEY} characters", "idempotency_key"
+        )
     with uow:
         uow.journal.lock_head()  # loan numbers are handed out one at a time
+        if idempotency_key is not None:
+            first = uow.loans.by_opening_key(idempotency_key)
+            if first is not None:
+                check_same_request(
+                    {"beneficiary_id": first.beneficiary_id, "by": first.created_by},
+                    {"beneficiary_id": beneficiary_id, "by": actor.name},
+                    first_use=f"Idempotency-Key {idempotency_key} first opened {first.id}",
+                    new="application",
+                )
+                return first
         person = uow.beneficiaries.get(beneficiary_id)
         if person.erased:
             raise Conflict(
@@ -107,7 +131,7 @@ def open_application(
             written_off=False,
             version=1,
         )
-        uow.loans.add_loan(loan, lease, now=uow.now())
+        uow.loans.add_loan(loan, lease, now=uow.now(), opening_key=idempotency_key)
         uow.loans.add_schedule(
             loan.id, schedule, reason="application", actor=actor.name, now=uow.now()
         )
