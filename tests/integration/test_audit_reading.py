@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine, insert, text
 
-from ledger.domain.audit import PERSONAL_READS
+from ledger.domain.audit import PERSONAL_READS, PersonalRead
 from ledger.domain.errors import NotFound, PermissionDenied, ValidationError
 from ledger.domain.journal import GENESIS_HASH, Entry, JournalFilter
 from ledger.domain.money import money
@@ -175,7 +175,7 @@ def test_the_trial_balance_adds_the_loans_accounts_up(chart: UnitOfWork) -> None
 # -- reads of personal data ------------------------------------------------------------------
 
 
-def _reads(uow: UnitOfWork, flt: ReadsFilter | None = None) -> list[audit.PersonalRead]:
+def _reads(uow: UnitOfWork, flt: ReadsFilter | None = None) -> list[PersonalRead]:
     found, total = audit.personal_reads(uow, AUDITOR, flt or ReadsFilter(), limit=50)
     assert total == len(found)
     return found
