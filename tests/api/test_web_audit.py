@@ -140,7 +140,7 @@ def test_the_journal_pages_through_every_entry(fund: Fund) -> None:
     first = fund.client.get("/journal")
     assert first.status_code == 200
     total = 2 + GIFTS
-    assert f"{total} entries" in words(first.text)
+    assert f"Entries found: {total}" in words(first.text)
     assert f"1 to 25 of {total}" in words(first.text)
     assert entry_links(first.text) == list(range(1, 26))
     assert 'href="/journal?offset=25"' in first.text
@@ -297,9 +297,9 @@ def test_reads_of_personal_data_show_ids_not_names(fund: Fund) -> None:
     assert f'href="/loans/{fund.loan.id}"' in page.text
     assert 'href="/audit?who=cas"' in page.text
     mine = fund.client.get("/audit?who=aud")
-    assert "0 reads" in words(mine.text)
+    assert "Reads found: 0" in words(mine.text)
     later = fund.client.get("/audit?from=2026-03-16")
-    assert "0 reads" in words(later.text)
+    assert "Reads found: 0" in words(later.text)
     bad = fund.client.get("/audit?from=2026-03-16&to=2026-03-15&who=cas")
     assert bad.status_code == 422
     assert "first day is after" in error_of(bad.text, "from")
