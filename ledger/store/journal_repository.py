@@ -363,7 +363,11 @@ class JournalRepository:
         ).first()
         return self._entries([row])[0] if row else None
 
-    def page(self, flt: JournalFilter, *, limit: int, offset: int) -> tuple[list[Entry], int]:
+    def page(
+        self, flt: JournalFilter, *, limit: int, offset: int, latest_first: bool = False
+    ) -> tuple[list[Entry], int]:
+        """Entries by booking date, or the latest recorded first (by id: the chain's order,
+        which the primary key serves at any depth of paging)."""
         conditions: list[ColumnElement[bool]] = []
         if flt.date_from is not None:
             conditions.append(journal_entries.c.booking_date >= flt.date_from)
@@ -388,7 +392,13 @@ class JournalRepository:
         rows = self.conn.execute(
             self._select_entries()
             .where(where)
-            .order_by(journal_entries.c.booking_date, journal_entries.c.id)
+            .order_by(
+                *(
+                    (journal_entries.c.id.desc(),)
+                    if latest_first
+                    else (journal_entries.c.booking_date, journal_entries.c.id)
+                )
+            )
             .limit(limit)
             .offset(offset)
         ).all()

@@ -142,12 +142,12 @@ def test_the_journal_pages_through_every_entry(fund: Fund) -> None:
     total = 2 + GIFTS
     assert f"Entries found: {total}" in words(first.text)
     assert f"1 to 25 of {total}" in words(first.text)
-    assert entry_links(first.text) == list(range(1, 26))
+    assert entry_links(first.text) == list(range(total, total - 25, -1))  # the latest first
     assert 'href="/journal?offset=25"' in first.text
     second = fund.client.get("/journal?offset=25")
-    assert entry_links(second.text) == list(range(26, total + 1))
+    assert entry_links(second.text) == list(range(total - 25, 0, -1))
     gifts = fund.client.get("/journal?kind=donation&offset=25")
-    assert entry_links(gifts.text) == list(range(28, total + 1))
+    assert entry_links(gifts.text) == list(range(GIFTS + 2 - 25, 2, -1))
     assert 'href="/journal?kind=donation&amp;offset=0"' in gifts.text
 
 
@@ -161,7 +161,7 @@ def test_the_journal_filters(fund: Fund) -> None:
         return entry_links(response.text)
 
     assert found(f"loan={loan}") == [2]
-    assert found("account=4000&min=29&max=30")[:2] == [31, 32]
+    assert found("account=4000&min=29&max=30") == [32, 31]
     assert found("min=1700&max=1700") == [2]  # the payout, on either side
     assert found("min=10000") == [1]
     assert found("max=1,50") == [3]  # gift 1: 1.00 (a Belgian fund: "1,50" in English too)

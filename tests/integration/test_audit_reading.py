@@ -82,6 +82,21 @@ def test_an_amount_with_an_account_is_looked_for_on_that_account(books: UnitOfWo
     assert ids(journal.list_entries(books, AUDITOR, bank_big)) == [1]
 
 
+def test_the_latest_entries_first(books: UnitOfWork) -> None:
+    """By entry number, the latest recorded first, whatever their booking dates."""
+    book(books, TREASURER, "2026-02-20 donation 5.00 Dr 1000 Cr 4000")  # 6, backdated
+    latest, total = journal.list_entries(
+        books, AUDITOR, JournalFilter(), limit=4, latest_first=True
+    )
+    assert total == 6 and [e.id for e in latest] == [6, 5, 4, 3]
+    rest, _ = journal.list_entries(
+        books, AUDITOR, JournalFilter(), limit=4, offset=4, latest_first=True
+    )
+    assert [e.id for e in rest] == [2, 1]
+    by_date = journal.list_entries(books, AUDITOR, JournalFilter(), limit=2)
+    assert ids(by_date) == [6, 1]
+
+
 def test_a_filter_that_makes_no_sense_is_refused_with_its_field() -> None:
     with pytest.raises(ValidationError) as dates:
         JournalFilter(date_from=date(2026, 3, 5), date_to=date(2026, 3, 4))
@@ -163,6 +178,13 @@ def test_the_trial_balance_adds_the_loans_accounts_up(chart: UnitOfWork) -> None
     deposits = first.terms.deposit.amount + second.terms.deposit.amount
     assert line.balance_minor == int(deposits * 100)
     assert sum(li.balance_minor for li in summary.lines) == 0
+    # Today's figures come from the accounts' balances; they are the lines' sums.
+    rolled = {li.account.code: li.balance_minor for li in summary.lines if not li.sub_accounts}
+    from_legs = {li.account.code: li.balance_minor for li in full.lines}
+    assert rolled == {code: v for code, v in from_legs.items() if code in rolled}
+    assert line.balance_minor == sum(
+        li.balance_minor for li in full.lines if li.account.parent_id == line.account.id
+    )
     codes = [li.account.code for li in summary.lines]
     assert codes == sorted(codes)
     assert not any(li.account.parent_id for li in summary.lines)

@@ -213,6 +213,7 @@ def _journal_page(
                     flt,
                     limit=PAGE,
                     offset=offset,
+                    latest_first=True,
                 )
                 entries = [_row(e) for e in found]
             except (ValidationError, NotFound) as exc:
