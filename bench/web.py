@@ -35,7 +35,8 @@ from ledger.api.app import create_app
 from ledger.config import Settings
 from ledger.domain.roles import SYSTEM, Role
 from ledger.services import users
-from ledger.store.tables import beneficiaries, loan_payments
+from ledger.services.verify import VerifyReport, verify
+from ledger.store.tables import beneficiaries, journal_entries, loan_payments
 from ledger.store.uow import UnitOfWork
 
 PASSWORD = "bench password 12345"
@@ -43,6 +44,7 @@ STAFF = {
     "bench.admin": Role.ADMIN,
     "bench.case": Role.CASEWORKER,
     "bench.treasurer": Role.TREASURER,
+    "bench.auditor": Role.AUDITOR,
 }
 _PRESESSION = re.compile(r'name="presession" value="([^"]+)"')
 
@@ -108,6 +110,12 @@ def pages(engine: Engine, count: int) -> list[tuple[str, str]]:
         person = conn.execute(
             select(beneficiaries.c.id).order_by(beneficiaries.c.id).offset(count // 2).limit(1)
         ).scalar_one()
+        entries = conn.execute(select(func.count()).select_from(journal_entries)).scalar_one()
+        author = conn.execute(
+            select(journal_entries.c.author).order_by(journal_entries.c.id.desc()).limit(1)
+        ).scalar_one()
+        last_day = conn.execute(select(func.max(journal_entries.c.booking_date))).scalar_one()
+    month = last_day.replace(day=1)
     return [
         ("bench.case", "/"),
         ("bench.treasurer", "/"),
@@ -121,6 +129,17 @@ def pages(engine: Engine, count: int) -> list[tuple[str, str]]:
         ("bench.case", f"/beneficiaries/{person}"),
         ("bench.case", "/approvals"),
         ("bench.admin", "/admin"),
+        ("bench.auditor", "/journal"),
+        ("bench.auditor", f"/journal?offset={entries // 2}"),
+        ("bench.auditor", f"/journal?offset={max(entries - 25, 0)}"),
+        ("bench.auditor", f"/journal?account=1000&from={month}&min=50"),
+        ("bench.auditor", f"/journal?loan={busiest}"),
+        ("bench.auditor", f"/journal?who={author}&kind=repayment&offset={entries // 4}"),
+        ("bench.auditor", f"/journal/{entries // 2}"),
+        ("bench.auditor", "/trial-balance"),
+        ("bench.auditor", f"/trial-balance?as_of={month}"),
+        ("bench.auditor", "/audit"),
+        ("bench.auditor", "/audit?who=bench.case"),
     ]
 
 
@@ -143,6 +162,13 @@ def run(engine: Engine, count: int, requests: int) -> list[tuple[str, str, float
         log(f"  {name:16} {path:45} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  {size} bytes")
         results.append((name, path, p50, p95, size))
     return results
+
+
+def time_verify(engine: Engine) -> tuple[VerifyReport, float]:
+    """One run of ``verify`` on the whole fund, in seconds."""
+    start = time.perf_counter()
+    report = verify(UnitOfWork(engine, readonly=True), SYSTEM)
+    return report, time.perf_counter() - start
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -170,6 +196,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ]
     pg_engine = None
     payments = 0
+    checked: list[str] = []
     for label, make in engines:
         log(f"{label}: loading {args.loans} loans")
         engine = make()
@@ -181,6 +208,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         for name, path, p50, p95, size in run(engine, args.loans, args.requests):
             role = STAFF[name].value
             table.append(f"| {label} | `{path}` ({role}) | {p50:.1f} | {p95:.1f} | {size:,} |")
+        report, seconds = time_verify(engine)
+        checked.append(
+            f"- {label}: `verify` (what POST /verification runs) read {report.entries:,} "
+            f"entries and {report.legs:,} legs in {seconds:.1f} s "
+            f"({'OK' if report.ok else 'FAILED'})"
+        )
         if label == "PostgreSQL":
             pg_engine = engine
     text = "\n".join(
@@ -194,6 +227,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             *machine_lines(pg_engine),
             "",
             *table,
+            "",
+            "The books checked from the auditor's page, once per engine (not a page: it reads "
+            "the whole journal, and the page says it takes a while):",
+            "",
+            *checked,
         ]
     )
     print(text)

@@ -178,7 +178,7 @@ def _sides(minor: int, currency: str) -> tuple[str, str]:
     return "", _decimal(-minor, currency)
 
 
-def _csv_text(rows: Iterable[Sequence[str]]) -> str:
+def csv_text(rows: Iterable[Sequence[str]]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\r\n").writerows(rows)
     return buffer.getvalue()
@@ -200,7 +200,7 @@ def journal_csv(uow: UnitOfWork, actor: Actor, start: date, end: date) -> Iterat
 
 
 def _journal_chunks(uow: UnitOfWork, start: date, end: date) -> Iterator[str]:
-    yield _csv_text([JOURNAL_COLUMNS])
+    yield csv_text([JOURNAL_COLUMNS])
     with uow:
         rows: list[Sequence[str]] = []
         for leg in ReportRepository(uow.connection).journal_legs(start, end):
@@ -223,10 +223,10 @@ def _journal_chunks(uow: UnitOfWork, start: date, end: date) -> Iterator[str]:
                 )
             )
             if len(rows) >= CHUNK_ROWS:
-                yield _csv_text(rows)
+                yield csv_text(rows)
                 rows = []
         if rows:
-            yield _csv_text(rows)
+            yield csv_text(rows)
 
 
 def trial_balance_csv(uow: UnitOfWork, actor: Actor, as_of: date) -> str:
@@ -246,4 +246,4 @@ def trial_balance_csv(uow: UnitOfWork, actor: Actor, as_of: date) -> str:
         rows.append((safe_cell(a.code), safe_cell(a.name), a.type.value, a.currency, debit, credit))
     for cur in sorted(set(debits) | set(credits)):
         rows.append(("", "Total", "", cur, _decimal(debits[cur], cur), _decimal(credits[cur], cur)))
-    return _csv_text(rows)
+    return csv_text(rows)

@@ -22,6 +22,7 @@ from ledger.web.routes import (
     admin,
     applications,
     approvals,
+    audit,
     auth,
     beneficiaries,
     contracts,
@@ -31,7 +32,17 @@ from ledger.web.routes import (
 from ledger.web.session import CsrfRefused, SignInRequired, runtime_of, text_for
 
 STATIC = Path(__file__).resolve().parent / "static"
-ROUTE_MODULES = (auth, home, beneficiaries, applications, loans, contracts, approvals, admin)
+ROUTE_MODULES = (
+    auth,
+    home,
+    beneficiaries,
+    applications,
+    loans,
+    contracts,
+    approvals,
+    admin,
+    audit,
+)
 
 #: Paths that are not the web application's: the API, the beneficiaries' public pages, health
 #: and the API's documentation (which loads Swagger UI with its own scripts).
