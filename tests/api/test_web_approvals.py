@@ -313,6 +313,25 @@ def test_reset_and_deactivate_end_the_users_sessions(web: TestClient, engine: En
     assert client_sign_in(other, "cor", password="a new password 2").status_code == 401
 
 
+def test_a_long_queue_shows_the_oldest_and_says_how_many_wait(
+    web: TestClient, engine: Engine, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each part shows the items that have waited longest (the next come up when these are
+    done) and says how many wait in all; only the items shown are read (and audited)."""
+    from ledger.services.loans import queue
+
+    monkeypatch.setattr(queue, "SHOWN", 2)
+    first = [submitted(engine, clock).id for _ in range(3)]
+    client_sign_in(web, "ada")
+    before = audit_actions(engine).count("read_personal_data")
+    page = web.get("/approvals")
+    assert "(3)" in words(page)
+    assert "The 2 that have waited longest are shown, of 3." in words(page)
+    assert f"Loan request {first[0]}" in words(page) and f"Loan request {first[1]}" in words(page)
+    assert f"Loan request {first[2]}" not in words(page)
+    assert audit_actions(engine).count("read_personal_data") == before + 2
+
+
 def test_a_switched_off_user_is_switched_on_again_with_their_password(
     web: TestClient, engine: Engine
 ) -> None:
