@@ -125,6 +125,49 @@ def deactivate_user(uow: UnitOfWork, actor: Actor, username: str) -> None:
         uow.commit()
 
 
+def change_role(uow: UnitOfWork, actor: Actor, username: str, role: str) -> None:
+    """Give a user another role; their sessions end (they sign in again with the new one).
+    One cannot change one's own role, nor take the admin role from the last admin who can
+    sign in."""
+    actor.require(Permission.USERS_MANAGE)
+    try:
+        parsed = Role(role)
+    except ValueError:
+        allowed = ", ".join(r.value for r in Role)
+        raise ValidationError(
+            f"role {role!r} is unknown; use one of {allowed}", "role", key="err.user.role"
+        ) from None
+    with uow:
+        user = uow.users.find(username)
+        if user is None:
+            raise NotFound(f"user {username} does not exist", field="username")
+        if username == actor.name:
+            raise Conflict(
+                "you cannot change your own role; ask another admin",
+                "role",
+                key="err.user.own_role",
+            )
+        if user.role == parsed.value:
+            return
+        admins = [u for u in uow.users.all() if u.active and u.role == Role.ADMIN]
+        if [u.username for u in admins] == [username]:
+            raise Conflict(
+                f"{username} is the last admin who can sign in; make another admin first",
+                "role",
+                key="err.user.last_admin",
+                params={"user": username},
+            )
+        uow.users.set_role(user.id, parsed.value)
+        uow.users.revoke_all(user.id, uow.now())
+        uow.audit_event(
+            actor,
+            action="change_role",
+            target=f"user:{username}",
+            details={"from": user.role, "to": parsed.value},
+        )
+        uow.commit()
+
+
 def reactivate_user(uow: UnitOfWork, actor: Actor, username: str) -> None:
     """Let a switched-off user sign in again, with their password as it was (an admin may
     reset it too); nothing they did is changed."""

@@ -351,6 +351,35 @@ def test_a_switched_off_user_is_switched_on_again_with_their_password(
     assert actions == ["deactivate_user", "reactivate_user"]
 
 
+def test_an_admin_changes_a_users_role_and_their_sessions_end(
+    web: TestClient, engine: Engine
+) -> None:
+    other = TestClient(web.app)
+    assert client_sign_in(other, "cor").status_code == 303
+    client_sign_in(web, "ada")
+    page = web.get("/admin")
+    assert 'action="/admin/users/cor/role"' in page.text
+    assert 'action="/admin/users/ada/role"' not in page.text  # not one's own
+    csrf = csrf_of(page.text)
+    changed = web.post("/admin/users/cor/role", data={"csrf": csrf, "role": "treasurer"})
+    assert "cor is now: treasurer. They must sign in again." in words(changed)
+    with UnitOfWork(engine) as uow:
+        cor = uow.users.find("cor")
+        assert cor is not None and cor.role == "treasurer"
+    assert other.get("/", follow_redirects=False).status_code == 303  # signed out
+    bad = web.post("/admin/users/cor/role", data={"csrf": csrf, "role": "owner"})
+    assert bad.status_code == 422
+    assert (
+        field_error(bad.text, "role-cor") == "This role does not exist. Choose one from the list."
+    )
+    own = web.post("/admin/users/ada/role", data={"csrf": csrf, "role": "auditor"})
+    assert own.status_code == 409
+    assert field_error_summary(own.text) == ["You cannot change your own role. Ask another admin."]
+    with pytest.raises(Conflict, match="ada is the last admin"):
+        users.change_role(UnitOfWork(engine), SYSTEM, "ada", "caseworker")
+    assert audit_actions(engine).count("change_role") == 1
+
+
 def test_an_admin_cannot_switch_off_themselves_nor_the_last_admin(
     web: TestClient, engine: Engine
 ) -> None:

@@ -110,6 +110,21 @@ def deactivate(request: Request, user: Checked, username: Username) -> Response:
     return _switch(request, user, username, users.deactivate_user, "flash.admin_user_deactivated")
 
 
+@router.post("/admin/users/{username}/role")
+def change_role(
+    request: Request, user: Checked, username: Username, role: Annotated[str, Form(max_length=32)]
+) -> Response:
+    try:
+        users.change_role(runtime_of(request).unit_of_work(), user.actor, username, role)
+    except LedgerError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        errors = {f"role-{username}": user.text.refusal(exc)}
+        return _users_page(request, user, status=exc.status, errors=errors)
+    said = {"user": username, "role": user.text.text(f"role.{role}")}
+    return redirect("/admin", flash=("flash.admin_role_changed", said))
+
+
 @router.post("/admin/users/{username}/reactivation")
 def reactivate(request: Request, user: Checked, username: Username) -> Response:
     return _switch(request, user, username, users.reactivate_user, "flash.admin_user_reactivated")
