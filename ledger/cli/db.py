@@ -20,7 +20,7 @@ from ledger.domain.errors import LedgerError
 
 #: The migration that adds the arrears projection: a database migrated from before it has its
 #: loans' projection filled by `init` (the migration cannot run this version's code).
-ARREARS_REVISION = "0010"
+ARREARS_REVISION = "0011"
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 

@@ -78,3 +78,32 @@ def user_deactivate(username: Annotated[str, typer.Argument()]) -> None:
     except LedgerError as exc:
         fail(exc.detail)
     typer.echo(f"user {username} deactivated")
+
+
+@user_app.command("role")
+def user_role(
+    username: Annotated[str, typer.Argument()],
+    role: Annotated[str, typer.Argument(help="admin, caseworker, treasurer or auditor")],
+) -> None:
+    """Give a user another role (their sessions end)."""
+    from ledger.services.users import change_role
+
+    engine = open_engine(get_settings())
+    try:
+        change_role(unit_of_work(engine), operator(), username, role)
+    except LedgerError as exc:
+        fail(exc.detail)
+    typer.echo(f"user {username} is now {role}")
+
+
+@user_app.command("reactivate")
+def user_reactivate(username: Annotated[str, typer.Argument()]) -> None:
+    """Let a deactivated user log in again (with their old password; reset it if needed)."""
+    from ledger.services.users import reactivate_user
+
+    engine = open_engine(get_settings())
+    try:
+        reactivate_user(unit_of_work(engine), operator(), username)
+    except LedgerError as exc:
+        fail(exc.detail)
+    typer.echo(f"user {username} reactivated")

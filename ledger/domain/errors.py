@@ -1,10 +1,15 @@
 """Errors the domain and services raise; entry points turn them into messages for people.
 
 Each error carries a stable ``code`` (for machines), the ``field`` it is about (if any) and a
-sentence that says what was wrong and what to do.
+sentence that says what was wrong and what to do. The sentence is English (the API's problem+json
+and the logs); a refusal that staff meet on the web pages also carries a message ``key`` and
+its ``params``, from which the pages say it in the user's language (``err.*`` keys of the web
+catalogs, ``ledger/web/locale``; ``tests/unit/test_error_keys.py`` holds each key to them).
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 
 class LedgerError(Exception):
@@ -14,10 +19,20 @@ class LedgerError(Exception):
     status = 400
     title = "Request refused"
 
-    def __init__(self, detail: str, field: str | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        field: str | None = None,
+        *,
+        key: str | None = None,
+        params: Mapping[str, object] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.field = field
+        self.key = key
+        #: str, int, Decimal, date or Money values: the page formats them in the reader's locale.
+        self.params: Mapping[str, object] = dict(params or {})
 
 
 class ValidationError(LedgerError):

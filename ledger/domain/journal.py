@@ -361,6 +361,25 @@ def chain_hash(prev_hash: str, content: bytes) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + content).hexdigest()
 
 
+def recomputed_hash(entry: Entry) -> str:
+    """The hash an entry's stored content and previous hash give: equal to ``entry.hash``
+    unless something was changed after posting."""
+    content = canonical_content(
+        id=entry.id,
+        booking_date=entry.booking_date,
+        description=entry.description,
+        kind=entry.kind,
+        legs=((leg.account_code, leg.minor, leg.currency) for leg in entry.legs),
+        author=entry.author,
+        created_at=entry.created_at,
+        loan_id=entry.loan_id,
+        statement_line_id=entry.statement_line_id,
+        reverses_id=entry.reverses_id,
+        idempotency_key=entry.idempotency_key,
+    )
+    return chain_hash(entry.prev_hash, content)
+
+
 def seal(draft: EntryDraft, *, id: int, author: str, created_at: datetime, prev_hash: str) -> Entry:
     """Give a draft its id, author, time and place in the hash chain."""
     if created_at.tzinfo is None:
@@ -428,11 +447,53 @@ def balances_by_account(legs: Iterable[Leg]) -> Mapping[tuple[str, str], int]:
 
 @dataclass(frozen=True, slots=True)
 class JournalFilter:
+    """Which entries to read. ``author`` is who booked them; an amount bound keeps the entries
+    with a leg of at least ``amount_min`` and at most ``amount_max`` (either side, debit or
+    credit), on ``account_code`` when that is given too (a control account: on one of its
+    sub-accounts)."""
+
     date_from: date | None = None
     date_to: date | None = None
     kind: EntryKind | None = None
     account_code: str | None = None
     loan_id: str | None = None
+    author: str | None = None
+    amount_min: Money | None = None
+    amount_max: Money | None = None
+
+    def __post_init__(self) -> None:
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise ValidationError(
+                f"the first day ({self.date_from}) is after the last ({self.date_to}); "
+                "give the first day, then the last",
+                field="date_from",
+            )
+        for name in ("amount_min", "amount_max"):
+            bound = getattr(self, name)
+            if bound is None:
+                continue
+            if not isinstance(bound, Money):
+                raise TypeError(f"{name} must be Money, not {type(bound).__name__}")
+            if to_minor(bound) <= 0:
+                raise ValidationError("an amount to look for must be above zero", field=name)
+        low, high = self.amount_min, self.amount_max
+        if low is not None and high is not None:
+            if low.currency != high.currency:
+                raise ValidationError(
+                    "the smallest and the largest amount must be in one currency",
+                    field="amount_max",
+                )
+            if low > high:
+                raise ValidationError(
+                    f"the smallest amount ({low.amount}) is above the largest ({high.amount}); "
+                    "swap them, or leave one empty",
+                    field="amount_min",
+                )
+
+    @property
+    def amount_currency(self) -> str | None:
+        bound = self.amount_min if self.amount_min is not None else self.amount_max
+        return None if bound is None else str(bound.currency.code)
 
 
 @dataclass(frozen=True, slots=True)

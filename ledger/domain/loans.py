@@ -74,6 +74,8 @@ def next_status(current: LoanStatus, action: LoanAction) -> LoanStatus:
             f"cannot {action.value.replace('_', ' ')} a loan that is "
             f"{current.value.replace('_', ' ')}: {_HINTS[action]}",
             field="status",
+            key=f"err.status.{action.value}",
+            params={"status": current},
         )
     return target
 

@@ -50,6 +50,8 @@ def balance_changes(
             raise ClosedPeriod(
                 f"{month} is closed: book on a date in an open month, or ask an admin to reopen it",
                 field="booking_date",
+                key="err.period.closed",
+                params={"month": month},
             )
         for leg in draft.legs:
             account = accounts[leg.account_code]

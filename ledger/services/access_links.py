@@ -62,7 +62,11 @@ def create_link(uow: UnitOfWork, actor: Actor, loan_id: str, *, days: int) -> Ne
     with uow:
         loan = uow.loans.get(loan_id)
         if uow.beneficiaries.get(loan.beneficiary_id).erased:
-            raise Conflict(f"the personal data of {loan.beneficiary_id} was erased", "loan_id")
+            raise Conflict(
+                f"the personal data of {loan.beneficiary_id} was erased",
+                "loan_id",
+                key="err.person.erased",
+            )
         now = uow.now()
         link = uow.documents.add_link(
             loan_id, token_hash(token), at=now, actor=actor.name, expires_at=now + timedelta(days)
@@ -83,7 +87,7 @@ def revoke_link(uow: UnitOfWork, actor: Actor, link_id: int) -> AccessLink:
     with uow:
         link = uow.documents.link(link_id)
         if link.revoked_at is not None:
-            raise Conflict(f"link {link_id} is already revoked", "link_id")
+            raise Conflict(f"link {link_id} is already revoked", "link_id", key="err.link.revoked")
         uow.documents.revoke_link(link_id, at=uow.now(), actor=actor.name)
         uow.audit_event(
             actor,

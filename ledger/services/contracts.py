@@ -269,6 +269,8 @@ def _in_force(uow: UnitOfWork, loan: Loan, version: int) -> tuple[StoredDocument
             f"loan {loan.id} is {loan.status.value.replace('_', ' ')}: a contract is signed "
             "once the loan is approved",
             "status",
+            key="err.contract.sign_not_approved",
+            params={"loan": loan.id, "status": loan.status},
         )
     status = _status(uow, loan.id)
     if status.contract is None or status.version != version:
@@ -279,6 +281,8 @@ def _in_force(uow: UnitOfWork, loan: Loan, version: int) -> tuple[StoredDocument
         raise Conflict(
             f"contract version {version} of loan {loan.id} was voided; {now} in force",
             "version",
+            key="err.contract.voided",
+            params={"version": version},
         )
     schedule_version, _ = uow.loans.schedule(loan.id)
     if (
@@ -289,6 +293,8 @@ def _in_force(uow: UnitOfWork, loan: Loan, version: int) -> tuple[StoredDocument
             f"loan {loan.id} changed after contract version {version} was made; generate a "
             "new version",
             "version",
+            key="err.contract.outdated",
+            params={"version": version},
         )
     return status.contract, status
 
@@ -309,16 +315,24 @@ def generate_contract(
             f"contract version {status.version} of loan {loan_id} is signed by both and in "
             "force; it is voided when the loan's amount or schedule changes",
             "version",
+            key="err.contract.in_force",
+            params={"version": status.version},
         )
     if loan.status not in GENERATE_FROM:
         raise Conflict(
             f"loan {loan_id} is {loan.status.value.replace('_', ' ')}: a contract is made once "
             "the loan is approved",
             "status",
+            key="err.contract.make_not_approved",
+            params={"loan": loan_id, "status": loan.status},
         )
     person = loans.read_beneficiary(uow, actor, loan.beneficiary_id)
     if person.personal is None or view.lease is None:
-        raise Conflict(f"the personal data of {loan.beneficiary_id} was erased", "beneficiary_id")
+        raise Conflict(
+            f"the personal data of {loan.beneficiary_id} was erased",
+            "beneficiary_id",
+            key="err.person.erased",
+        )
     rendered = render_contract(contract_data(view, person.personal, view.lease, docs.fund, version))
     with uow:
         current = uow.loans.get(loan_id, lock=True)
@@ -329,7 +343,9 @@ def generate_contract(
             or uow.documents.latest_contract_version(loan_id) != version - 1
         ):
             raise Conflict(
-                f"loan {loan_id} changed while its contract was being made; try again", "loan_id"
+                f"loan {loan_id} changed while its contract was being made; try again",
+                "loan_id",
+                key="err.contract.changed_meanwhile",
             )
         superseded = uow.documents.void_current(
             loan_id, at=uow.now(), actor=actor.name, reason=f"superseded by version {version}"
@@ -390,6 +406,8 @@ def _record_beneficiary(
                 f"contract version {version} is already signed by the fund; it can no longer "
                 "change",
                 "version",
+                key="err.contract.fund_signed",
+                params={"version": version},
             )
         if status.beneficiary is not None:
             uow.documents.void(
@@ -493,7 +511,11 @@ def record_on_screen_signature(
         beneficiary_id = uow.loans.get(loan_id).beneficiary_id
     person = loans.read_beneficiary(uow, actor, beneficiary_id)
     if person.personal is None:
-        raise Conflict(f"the personal data of {beneficiary_id} was erased", "beneficiary_id")
+        raise Conflict(
+            f"the personal data of {beneficiary_id} was erased",
+            "beneficiary_id",
+            key="err.person.erased",
+        )
     if not same_name(name, person.personal.full_name):
         # The message names neither: it is logged and shown, and holds no personal data.
         raise NameMismatch(
@@ -533,20 +555,29 @@ def sign_as_fund(
         loan = uow.loans.get(loan_id)
         _, status = _in_force(uow, loan, version)
     if status.signed is not None:
-        raise Conflict(f"contract version {version} is already signed by the fund", "version")
+        raise Conflict(
+            f"contract version {version} is already signed by the fund",
+            "version",
+            key="err.contract.fund_signed",
+            params={"version": version},
+        )
     signed_by_beneficiary = status.beneficiary
     if signed_by_beneficiary is None:
         raise Conflict(
             f"the beneficiary has not signed contract version {version} yet: upload the "
             "signed scan or record their signature on screen first",
             "version",
+            key="err.contract.beneficiary_unsigned",
+            params={"version": version},
         )
     if signed_by_beneficiary.created_by == actor.name:
         # Four eyes: whoever recorded the beneficiary's signature (took the scan, or stood
         # beside them on screen) does not also commit the fund to what was signed.
         raise PermissionDenied(
             f"you recorded the beneficiary's signature of contract version {version}; another "
-            "staff member (a caseworker or an admin) must sign it for the fund"
+            "staff member (a caseworker or an admin) must sign it for the fund",
+            key="err.contract.own_witness",
+            params={"version": version},
         )
     marked = stamps.stamp_fund(
         docs.store.get(signed_by_beneficiary.sha256),
@@ -607,7 +638,11 @@ def generate_schedule(
     view = loans.get_loan(uow, actor, loan_id)
     person = loans.read_beneficiary(uow, actor, view.loan.beneficiary_id)
     if person.personal is None:
-        raise Conflict(f"the personal data of {person.id} was erased", "beneficiary_id")
+        raise Conflict(
+            f"the personal data of {person.id} was erased",
+            "beneficiary_id",
+            key="err.person.erased",
+        )
     rendered = render_schedule(schedule_data(view, person.personal, docs.fund))
     with uow:
         uow.loans.get(loan_id)

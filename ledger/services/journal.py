@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -17,12 +17,14 @@ from ledger.domain.errors import (
 )
 from ledger.domain.idempotency import IdempotencyRecord, check_same_request
 from ledger.domain.journal import (
+    GENESIS_HASH,
     MANUAL_KINDS,
     AccountStatementLine,
     Entry,
     EntryDraft,
     JournalFilter,
     month_of,
+    recomputed_hash,
     reversal_of,
 )
 from ledger.domain.money import Money, amount_text, from_minor
@@ -280,13 +282,50 @@ def get_entry(uow: UnitOfWork, actor: Actor, entry_id: int) -> Entry:
         return uow.journal.get(entry_id)
 
 
+@dataclass(frozen=True, slots=True)
+class EntryDetail:
+    """An entry as an auditor checks it: the accounts of its legs, its hash recomputed from
+    its content, and the hash of the entry before it (the genesis hash for the first)."""
+
+    entry: Entry
+    accounts: dict[str, Account]
+    hash_matches: bool
+    previous_hash: str | None  # None: the entry before it is missing
+    last_id: int  # the last entry of the chain
+
+    @property
+    def chain_matches(self) -> bool:
+        return self.previous_hash == self.entry.prev_hash
+
+
+def entry_detail(uow: UnitOfWork, actor: Actor, entry_id: int) -> EntryDetail:
+    actor.require(Permission.LEDGER_READ)
+    with uow:
+        entry = uow.journal.get(entry_id)
+        accounts = {code: uow.accounts.get(code) for code in {g.account_code for g in entry.legs}}
+        if entry.id == 1:
+            previous: str | None = GENESIS_HASH
+        else:
+            before = uow.journal.get_many([entry.id - 1]).get(entry.id - 1)
+            previous = None if before is None else before.hash
+        last_id, _ = uow.journal.head()
+    return EntryDetail(entry, accounts, recomputed_hash(entry) == entry.hash, previous, last_id)
+
+
 def list_entries(
-    uow: UnitOfWork, actor: Actor, flt: JournalFilter, *, limit: int = 50, offset: int = 0
+    uow: UnitOfWork,
+    actor: Actor,
+    flt: JournalFilter,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    latest_first: bool = False,
 ) -> tuple[list[Entry], int]:
+    """A page of entries by booking date, or the latest recorded first (by entry number)."""
     actor.require(Permission.LEDGER_READ)
     _check_page(limit, offset)
     with uow:
-        return uow.journal.page(flt, limit=limit, offset=offset)
+        return uow.journal.page(flt, limit=limit, offset=offset, latest_first=latest_first)
 
 
 def _check_page(limit: int, offset: int) -> None:
@@ -416,10 +455,15 @@ def trial_balance(uow: UnitOfWork, actor: Actor, as_of: date | None = None) -> T
 
 
 def compute_trial_balance(uow: UnitOfWork, as_of: date | None) -> TrialBalance:
-    sums = uow.journal.balances_as_of(as_of)
+    return _trial_balance_of(uow.accounts.all(), uow.journal.balances_as_of(as_of), as_of)
+
+
+def _trial_balance_of(
+    accounts: Sequence[Account], sums: Mapping[int, int], as_of: date | None
+) -> TrialBalance:
     totals: dict[str, int] = defaultdict(int)
     lines = []
-    for account in uow.accounts.all():
+    for account in accounts:
         if account.is_control:
             continue
         amount = sums.get(account.id, 0)
@@ -427,3 +471,53 @@ def compute_trial_balance(uow: UnitOfWork, as_of: date | None) -> TrialBalance:
         if amount or not account.is_closed:
             lines.append(TrialBalanceLine(account, amount))
     return TrialBalance(as_of, lines, dict(totals))
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryLine:
+    """A line of the trial balance as a page shows it: an account, or a control account with
+    its sub-accounts' balances added up (``sub_accounts`` of them: a fund has one per loan)."""
+
+    account: Account
+    balance_minor: int
+    sub_accounts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TrialBalanceSummary:
+    as_of: date | None
+    lines: list[SummaryLine]
+    totals: dict[str, int]
+
+    @property
+    def balanced(self) -> bool:
+        return all(v == 0 for v in self.totals.values())
+
+
+def trial_balance_summary(
+    uow: UnitOfWork, actor: Actor, as_of: date | None = None
+) -> TrialBalanceSummary:
+    """The trial balance with each control account's sub-accounts added up on its line, in
+    the order of the account codes; the totals are the trial balance's."""
+    actor.require(Permission.LEDGER_READ)
+    with uow:
+        accounts = uow.accounts.all()
+        if as_of is None or as_of >= uow.today():
+            # Nothing is booked after today (post refuses it): the accounts' balances are
+            # the sums of all their lines, which `verify` proves; no need to add them up again.
+            tb = _trial_balance_of(accounts, {a.id: a.balance_minor for a in accounts}, as_of)
+        else:
+            tb = _trial_balance_of(accounts, uow.journal.balances_as_of(as_of), as_of)
+        parents = {a.id: a for a in accounts if a.is_control}
+    own: list[SummaryLine] = []
+    rolled: dict[int, list[int]] = defaultdict(list)
+    for line in tb.lines:
+        parent_id = line.account.parent_id
+        if parent_id is not None and parent_id in parents:
+            rolled[parent_id].append(line.balance_minor)
+        else:
+            own.append(SummaryLine(line.account, line.balance_minor))
+    for parent_id, amounts in rolled.items():
+        own.append(SummaryLine(parents[parent_id], sum(amounts), len(amounts)))
+    own.sort(key=lambda li: (li.account.currency, li.account.code))
+    return TrialBalanceSummary(tb.as_of, own, tb.totals)

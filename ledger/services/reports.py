@@ -17,8 +17,10 @@ from ledger.domain.money import from_minor
 from ledger.domain.reconciliation import MonthReconciliation
 from ledger.domain.roles import Actor, Permission
 from ledger.domain.statuses import PeriodAction
+# Re-exported: the exports' cells were first written here (tests and callers import them).
 from ledger.services.csv_text import FORMULA_START as FORMULA_START
-from ledger.services.csv_text import csv_text, safe_cell
+from ledger.services.csv_text import csv_text as csv_text
+from ledger.services.csv_text import safe_cell as safe_cell
 from ledger.services.journal import compute_trial_balance
 from ledger.services.loans.portfolio import Portfolio, compute_portfolio
 from ledger.services.reconciliation import compute_reconciliation

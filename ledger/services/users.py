@@ -12,7 +12,13 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from ledger.domain.errors import AuthenticationFailed, NotFound, TooManyAttempts, ValidationError
+from ledger.domain.errors import (
+    AuthenticationFailed,
+    Conflict,
+    NotFound,
+    TooManyAttempts,
+    ValidationError,
+)
 from ledger.domain.roles import Actor, Permission, Role
 from ledger.domain.users import User
 from ledger.store.uow import UnitOfWork
@@ -53,7 +59,9 @@ def create_user(uow: UnitOfWork, actor: Actor, username: str, password: str, rol
         parsed = Role(role)
     except ValueError:
         allowed = ", ".join(r.value for r in Role)
-        raise ValidationError(f"role {role!r} is unknown; use one of {allowed}", "role") from None
+        raise ValidationError(
+            f"role {role!r} is unknown; use one of {allowed}", "role", key="err.user.role"
+        ) from None
     _check_password(password)
     with uow:
         user = uow.users.add(
@@ -89,14 +97,89 @@ def set_password(uow: UnitOfWork, actor: Actor, username: str, password: str) ->
 
 
 def deactivate_user(uow: UnitOfWork, actor: Actor, username: str) -> None:
+    """Stop a user from signing in and end their sessions; their past work stays theirs. One
+    cannot switch oneself off, nor the last admin who can still sign in (nobody could then
+    manage the users from the application)."""
     actor.require(Permission.USERS_MANAGE)
     with uow:
         user = uow.users.find(username)
         if user is None:
             raise NotFound(f"user {username} does not exist", field="username")
+        if username == actor.name:
+            raise Conflict(
+                "you cannot switch off your own account; ask another admin",
+                "username",
+                key="err.user.self",
+            )
+        admins = [u for u in uow.users.all() if u.active and u.role == Role.ADMIN]
+        if user.active and [u.username for u in admins] == [username]:
+            raise Conflict(
+                f"{username} is the last admin who can sign in; make another admin first",
+                "username",
+                key="err.user.last_admin",
+                params={"user": username},
+            )
         uow.users.set_active(user.id, False)
         uow.users.revoke_all(user.id, uow.now())
         uow.audit_event(actor, action="deactivate_user", target=f"user:{username}")
+        uow.commit()
+
+
+def change_role(uow: UnitOfWork, actor: Actor, username: str, role: str) -> None:
+    """Give a user another role; their sessions end (they sign in again with the new one).
+    One cannot change one's own role, nor take the admin role from the last admin who can
+    sign in."""
+    actor.require(Permission.USERS_MANAGE)
+    try:
+        parsed = Role(role)
+    except ValueError:
+        allowed = ", ".join(r.value for r in Role)
+        raise ValidationError(
+            f"role {role!r} is unknown; use one of {allowed}", "role", key="err.user.role"
+        ) from None
+    with uow:
+        user = uow.users.find(username)
+        if user is None:
+            raise NotFound(f"user {username} does not exist", field="username")
+        if username == actor.name:
+            raise Conflict(
+                "you cannot change your own role; ask another admin",
+                "role",
+                key="err.user.own_role",
+            )
+        if user.role == parsed.value:
+            return
+        admins = [u for u in uow.users.all() if u.active and u.role == Role.ADMIN]
+        if [u.username for u in admins] == [username]:
+            raise Conflict(
+                f"{username} is the last admin who can sign in; make another admin first",
+                "role",
+                key="err.user.last_admin",
+                params={"user": username},
+            )
+        uow.users.set_role(user.id, parsed.value)
+        uow.users.revoke_all(user.id, uow.now())
+        uow.audit_event(
+            actor,
+            action="change_role",
+            target=f"user:{username}",
+            details={"from": user.role, "to": parsed.value},
+        )
+        uow.commit()
+
+
+def reactivate_user(uow: UnitOfWork, actor: Actor, username: str) -> None:
+    """Let a switched-off user sign in again, with their password as it was (an admin may
+    reset it too); nothing they did is changed."""
+    actor.require(Permission.USERS_MANAGE)
+    with uow:
+        user = uow.users.find(username)
+        if user is None:
+            raise NotFound(f"user {username} does not exist", field="username")
+        if user.active:
+            raise Conflict(f"{username} can already sign in", "username", key="err.user.active")
+        uow.users.set_active(user.id, True)
+        uow.audit_event(actor, action="reactivate_user", target=f"user:{username}")
         uow.commit()
 
 
@@ -122,7 +205,9 @@ def login(uow: UnitOfWork, username: str, password: str, *, ttl: timedelta) -> I
             minutes = int(THROTTLE_WINDOW.total_seconds() // 60)
             raise TooManyAttempts(
                 f"{MAX_FAILED_LOGINS} failed sign-ins in a row for this name: wait {minutes} "
-                "minutes and try again, or ask an admin to reset the password"
+                "minutes and try again, or ask an admin to reset the password",
+                key="err.signin.throttled",
+                params={"minutes": minutes},
             )
         user = uow.users.find(username) if isinstance(username, str) else None
         try:
@@ -191,7 +276,9 @@ def set_language(uow: UnitOfWork, actor: Actor, language: str, offered: tuple[st
     """A user chooses the language of their own screens, among those the fund offers."""
     if language not in offered:
         raise ValidationError(
-            f"choose one of the fund's languages: {', '.join(offered)}", field="language"
+            f"choose one of the fund's languages: {', '.join(offered)}",
+            field="language",
+            key="err.user.language",
         )
     with uow:
         user = uow.users.find(actor.name)

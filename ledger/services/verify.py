@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from ledger.domain.accounts import Account
-from ledger.domain.journal import GENESIS_HASH, Entry, canonical_content, chain_hash
+from ledger.domain.journal import GENESIS_HASH, Entry, recomputed_hash
 from ledger.domain.money import from_minor
 from ledger.domain.repayment import allocate
 from ledger.domain.roles import Actor, Permission
@@ -202,20 +202,7 @@ def _check_chain(report: VerifyReport, entry: Entry, expected_id: int, prev_hash
         report.problem(f"entry {expected_id} is missing from the chain (next is {entry.id})")
     if entry.prev_hash != prev_hash:
         report.problem(f"entry {entry.id}: previous hash does not match entry {entry.id - 1}")
-    content = canonical_content(
-        id=entry.id,
-        booking_date=entry.booking_date,
-        description=entry.description,
-        kind=entry.kind,
-        legs=((leg.account_code, leg.minor, leg.currency) for leg in entry.legs),
-        author=entry.author,
-        created_at=entry.created_at,
-        loan_id=entry.loan_id,
-        statement_line_id=entry.statement_line_id,
-        reverses_id=entry.reverses_id,
-        idempotency_key=entry.idempotency_key,
-    )
-    if chain_hash(entry.prev_hash, content) != entry.hash:
+    if recomputed_hash(entry) != entry.hash:
         report.problem(f"entry {entry.id}: content does not match its hash (changed after posting)")
 
 

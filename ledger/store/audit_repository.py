@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Row,
     and_,
     func,
     select,
@@ -19,6 +20,7 @@ from ledger.domain.audit import AuditRecord
 from ledger.store.driver import Driver, Sql
 from ledger.store.tables import (
     audit_log,
+    loans,
 )
 
 _INSERT_AUDIT = Sql.both(
@@ -51,14 +53,19 @@ class AuditRepository:
         self.driver.execute(_INSERT_AUDIT, row)
 
     def page(
-        self, *, actor: str | None, action: str | None, limit: int, offset: int
+        self,
+        *,
+        actor: str | None,
+        action: str | None,
+        limit: int,
+        offset: int,
+        actions: Sequence[str] | None = None,
+        since: datetime | None = None,
+        before: datetime | None = None,
     ) -> tuple[list[AuditRecord], int]:
-        conds: list[ColumnElement[bool]] = []
-        if actor is not None:
-            conds.append(audit_log.c.actor == actor)
-        if action is not None:
-            conds.append(audit_log.c.action == action)
-        where = and_(True, *conds)
+        """Records newest first: of one user, of one action or of any of ``actions``, at or
+        after ``since`` and before ``before``."""
+        where = self._where(actor, action, actions, since, before)
         total = self.conn.execute(select(func.count()).select_from(audit_log).where(where))
         rows = self.conn.execute(
             select(audit_log)
@@ -67,14 +74,67 @@ class AuditRepository:
             .limit(limit)
             .offset(offset)
         )
-        return [
-            AuditRecord(
-                id=r.id,
-                at=r.at,
-                actor=r.actor,
-                action=r.action,
-                target=r.target,
-                details=json.loads(r.details) if r.details else None,
-            )
-            for r in rows
-        ], int(total.scalar_one())
+        return [_record(r) for r in rows], int(total.scalar_one())
+
+    def iter_matching(
+        self,
+        *,
+        actor: str | None,
+        actions: Sequence[str] | None,
+        since: datetime | None,
+        before: datetime | None,
+        batch: int = 2000,
+    ) -> Iterator[AuditRecord]:
+        """Every matching record, newest first, read in batches (an export of any length)."""
+        where = self._where(actor, None, actions, since, before)
+        below: int | None = None
+        while True:
+            stmt = select(audit_log).where(where).order_by(audit_log.c.id.desc()).limit(batch)
+            if below is not None:
+                stmt = stmt.where(audit_log.c.id < below)
+            rows = self.conn.execute(stmt).all()
+            if not rows:
+                return
+            yield from (_record(r) for r in rows)
+            below = rows[-1].id
+
+    def beneficiaries_of_loans(self, loan_ids: Sequence[str]) -> dict[str, str]:
+        """Each loan's beneficiary id (an opaque id, not personal data)."""
+        if not loan_ids:
+            return {}
+        rows = self.conn.execute(
+            select(loans.c.id, loans.c.beneficiary_id).where(loans.c.id.in_(sorted(set(loan_ids))))
+        )
+        return {r.id: r.beneficiary_id for r in rows}
+
+    @staticmethod
+    def _where(
+        actor: str | None,
+        action: str | None,
+        actions: Sequence[str] | None,
+        since: datetime | None,
+        before: datetime | None,
+    ) -> ColumnElement[bool]:
+        conds: list[ColumnElement[bool]] = []
+        if actor is not None:
+            conds.append(audit_log.c.actor == actor)
+        if action is not None:
+            conds.append(audit_log.c.action == action)
+        if actions is not None:
+            conds.append(audit_log.c.action.in_(list(actions)))
+        if since is not None:
+            conds.append(audit_log.c.at >= since)
+        if before is not None:
+            conds.append(audit_log.c.at < before)
+        return and_(True, *conds)
+
+
+def _record(r: Row[Any]) -> AuditRecord:
+    return AuditRecord(
+        id=r.id,
+        at=r.at,
+        actor=r.actor,
+        action=r.action,
+        target=r.target,
+        details=json.loads(r.details) if r.details else None,
+    )

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Row,
     and_,
     func,
+    or_,
     select,
 )
 
@@ -23,7 +24,7 @@ from ledger.domain.errors import (
     NotFound,
 )
 from ledger.domain.journal import AccountStatementLine, Entry, EntryDraft, JournalFilter, Leg, seal
-from ledger.domain.money import from_minor
+from ledger.domain.money import from_minor, to_minor
 from ledger.domain.posting_rules import balance_changes
 from ledger.domain.statuses import EntryKind
 from ledger.store.account_repository import AccountRepository
@@ -367,7 +368,11 @@ class JournalRepository:
         ).first()
         return self._entries([row])[0] if row else None
 
-    def page(self, flt: JournalFilter, *, limit: int, offset: int) -> tuple[list[Entry], int]:
+    def page(
+        self, flt: JournalFilter, *, limit: int, offset: int, latest_first: bool = False
+    ) -> tuple[list[Entry], int]:
+        """Entries by booking date, or the latest recorded first (by id: the chain's order,
+        which the primary key serves at any depth of paging)."""
         conditions: list[ColumnElement[bool]] = []
         if flt.date_from is not None:
             conditions.append(journal_entries.c.booking_date >= flt.date_from)
@@ -377,14 +382,13 @@ class JournalRepository:
             conditions.append(journal_entries.c.kind == flt.kind.value)
         if flt.loan_id is not None:
             conditions.append(journal_entries.c.loan_id == flt.loan_id)
-        if flt.account_code is not None:
-            # A control account's entries are its sub-accounts', as in its statement.
-            account = self.accounts.get(flt.account_code)
-            ids = [account.id] + [c.id for c in self.accounts.children_of(account.id)]
+        if flt.author is not None:
+            conditions.append(journal_entries.c.author == flt.author)
+        legs = self._leg_conditions(flt)
+        if legs:
+            # One leg must meet them all: the amount looked for is on the account asked for.
             conditions.append(
-                journal_entries.c.id.in_(
-                    select(journal_legs.c.entry_id).where(journal_legs.c.account_id.in_(ids))
-                )
+                journal_entries.c.id.in_(select(journal_legs.c.entry_id).where(*legs))
             )
         where = and_(True, *conditions)
         total = self.conn.execute(
@@ -393,11 +397,34 @@ class JournalRepository:
         rows = self.conn.execute(
             self._select_entries()
             .where(where)
-            .order_by(journal_entries.c.booking_date, journal_entries.c.id)
+            .order_by(
+                *(
+                    (journal_entries.c.id.desc(),)
+                    if latest_first
+                    else (journal_entries.c.booking_date, journal_entries.c.id)
+                )
+            )
             .limit(limit)
             .offset(offset)
         ).all()
         return self._entries(rows), int(total)
+
+    def _leg_conditions(self, flt: JournalFilter) -> list[ColumnElement[bool]]:
+        conds: list[ColumnElement[bool]] = []
+        if flt.account_code is not None:
+            # A control account's entries are its sub-accounts', as in its statement.
+            account = self.accounts.get(flt.account_code)
+            ids = [account.id] + [c.id for c in self.accounts.children_of(account.id)]
+            conds.append(journal_legs.c.account_id.in_(ids))
+        currency = flt.amount_currency
+        if currency is not None:
+            low = 1 if flt.amount_min is None else to_minor(flt.amount_min)
+            high = None if flt.amount_max is None else to_minor(flt.amount_max)
+            amount = journal_legs.c.amount_minor
+            debit = amount >= low if high is None else amount.between(low, high)
+            credit = amount <= -low if high is None else amount.between(-high, -low)
+            conds += [journal_legs.c.currency == currency, or_(debit, credit)]
+        return conds
 
     def iter_all(self, batch: int = 2000) -> Iterator[Entry]:
         """Every entry in chain order, in batches so a large journal fits in memory."""

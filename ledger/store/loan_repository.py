@@ -88,7 +88,9 @@ class LoanRepository:
         current = self.conn.execute(select(func.max(loans.c.number))).scalar_one()
         return int(current or 0) + 1
 
-    def add_loan(self, loan: Loan, lease: Lease, *, now: datetime) -> None:
+    def add_loan(
+        self, loan: Loan, lease: Lease, *, now: datetime, opening_key: str | None = None
+    ) -> None:
         t = loan.terms
         self.conn.execute(
             insert(loans).values(
@@ -116,6 +118,7 @@ class LoanRepository:
                 created_by=loan.created_by,
                 written_off=False,
                 version=1,
+                opening_key=opening_key,
             )
         )
         self.conn.execute(
@@ -135,6 +138,11 @@ class LoanRepository:
         if row is None:
             raise NotFound(f"loan {loan_id} does not exist", "loan_id")
         return _loan(row)
+
+    def by_opening_key(self, key: str) -> Loan | None:
+        """The loan that the application form carrying ``key`` opened, if one did."""
+        row = self.conn.execute(select(loans).where(loans.c.opening_key == key)).first()
+        return _loan(row) if row else None
 
     def by_reference(self, reference: str) -> Loan | None:
         row = self.conn.execute(select(loans).where(loans.c.reference == reference)).first()

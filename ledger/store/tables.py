@@ -320,6 +320,9 @@ loans = Table(
     Column("disbursement_entry_id", BigInteger, ForeignKey("journal_entries.id"), nullable=True),
     Column("written_off", Boolean, nullable=False),
     Column("version", Integer, nullable=False),
+    # The key of the web form that opened the application (migration 0010): sent twice, one loan.
+    Column("opening_key", String(64), nullable=True),
+    Index("ix_loans_opening_key", "opening_key", unique=True),
     CheckConstraint(f"status IN {LOAN_STATUSES}", name="status"),
     CheckConstraint("principal_minor > 0", name="principal_positive"),
     CheckConstraint("monthly_rent_minor > 0", name="rent_positive"),
@@ -444,7 +447,7 @@ write_offs = Table(
 )
 
 
-# -- the arrears projection (migration 0010) --------------------------------------------------
+# -- the arrears projection (migration 0011) --------------------------------------------------
 
 #: Each loan's arrears as of any day, as steps in time (``ledger.domain.arrears``): kept by the
 #: unit of work at every commit that touched the loan, checked by ``verify``, rebuilt by

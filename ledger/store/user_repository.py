@@ -59,6 +59,9 @@ class UserRepository:
             update(users).where(users.c.id == user_id).values(password_hash=password_hash)
         )
 
+    def set_role(self, user_id: int, role: str) -> None:
+        self.conn.execute(update(users).where(users.c.id == user_id).values(role=role))
+
     def set_language(self, user_id: int, language: str | None) -> None:
         self.conn.execute(update(users).where(users.c.id == user_id).values(language=language))
 

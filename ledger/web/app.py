@@ -22,6 +22,7 @@ from ledger.web.routes import (
     admin,
     applications,
     approvals,
+    audit,
     auth,
     beneficiaries,
     contracts,
@@ -31,7 +32,17 @@ from ledger.web.routes import (
 from ledger.web.session import CsrfRefused, SignInRequired, runtime_of, text_for
 
 STATIC = Path(__file__).resolve().parent / "static"
-ROUTE_MODULES = (auth, home, beneficiaries, applications, loans, contracts, approvals, admin)
+ROUTE_MODULES = (
+    auth,
+    home,
+    beneficiaries,
+    applications,
+    loans,
+    contracts,
+    approvals,
+    admin,
+    audit,
+)
 
 #: Paths that are not the web application's: the API, the beneficiaries' public pages, health
 #: and the API's documentation (which loads Swagger UI with its own scripts).
@@ -128,7 +139,7 @@ def _error_page(request: Request, exc: Exception) -> Response:
     text = text_for(runtime_of(request), None)
     status, title, message = 500, text.text("error.server.title"), text.text("error.server.text")
     if isinstance(exc, LedgerError):
-        status, title, message = exc.status, exc.title, exc.detail
+        status, title, message = exc.status, text.refusal_title(exc), text.refusal(exc)
     elif isinstance(exc, StarletteHTTPException):
         status = exc.status_code
         key = "notfound" if status == 404 else "request"

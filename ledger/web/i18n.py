@@ -9,9 +9,11 @@ go through the same Babel formatting as the documents; times are shown in the fu
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from enum import Enum
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -19,8 +21,10 @@ from babel.dates import format_datetime
 from babel.numbers import NumberFormatError, format_decimal, parse_decimal
 
 from ledger.documents.i18n import FALLBACK, Translator, read_messages
-from ledger.domain.errors import ValidationError
+from ledger.domain.errors import LedgerError, ValidationError
 from ledger.domain.money import Money, minor_digits, money
+
+log = logging.getLogger(__name__)
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 
@@ -82,6 +86,40 @@ class WebText(Translator):
         return str(
             format_decimal(value.amount, format="0.00", locale=self.locale, group_separator=False)
         )
+
+    def refusal(self, exc: LedgerError) -> str:
+        """What a service refused, in the user's language: the refusal's message key with its
+        values formatted in the user's locale; a refusal without a key (or whose values do not
+        fit its message) is said in English, as the API says it."""
+        if exc.key is not None and self.has(exc.key):
+            try:
+                return self.text(exc.key, **{k: self._shown(v) for k, v in exc.params.items()})
+            except (KeyError, ValueError, TypeError):
+                log.warning("refusal %r: its values do not fit its message", exc.key)
+        return exc.detail
+
+    def refusal_title(self, exc: LedgerError) -> str:
+        """A refusal's heading for an error page, by its code."""
+        key = f"err.title.{exc.code}"
+        if not self.has(key):
+            key = {403: "err.title.forbidden", 404: "err.title.not-found"}.get(
+                exc.status, "err.title.ledger-error"
+            )
+        return self.text(key)
+
+    def _shown(self, value: object) -> str:
+        if isinstance(value, Money):
+            return self.amount(value)
+        if isinstance(value, datetime):
+            return self.time(value)
+        if isinstance(value, date):
+            return self.day(value)
+        if isinstance(value, Enum):
+            key = f"status.{value.value}"
+            return self.text(key) if self.has(key) else str(value.value)
+        if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+            return self.number(value)
+        return str(value)
 
     def parse_amount(self, text: str, currency: str, field: str) -> Money:
         """What the user typed, read in their locale ("1.234,56" in fr/nl/de), exact; an

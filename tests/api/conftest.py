@@ -22,6 +22,7 @@ from ledger.store.uow import UnitOfWork
 from tests.support.api import MAX_BYTES, PASSWORD, TTL_MINUTES, Login, username
 from tests.support.api_loans import Team
 from tests.support.clock import Clock
+from tests.support.contracts import fund_key_file  # noqa: F401  (fixtures offered to the tests here)
 
 
 @pytest.fixture(autouse=True)

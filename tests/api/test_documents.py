@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import shutil
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ from tests.support.contracts import (
     KEY_PASSWORD,
     approved_loan,
     drawn_signature,
-    key_file,
+    own_key,
     stored_files,
 )
 from tests.support.ledgertext import book
@@ -31,15 +30,9 @@ from tests.support.ledgertext import book
 PDF_MAX = 60_000
 
 
-@pytest.fixture(scope="session")
-def fund_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return key_file(tmp_path_factory.mktemp("api-key"))
-
-
 @pytest.fixture
 def settings(tmp_path: Path, fund_key_file: Path) -> Settings:
-    key = tmp_path / "fund.p12"
-    shutil.copyfile(fund_key_file, key)
+    key = own_key(tmp_path, fund_key_file)
     return Settings(
         _env_file=None,
         database_url="sqlite://",

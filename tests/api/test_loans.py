@@ -7,7 +7,6 @@ Amounts follow docs/accounting.md: a Brussels deposit of 1,700.00 repaid in 23 i
 from __future__ import annotations
 
 import base64
-import shutil
 from pathlib import Path
 
 import pytest
@@ -35,19 +34,13 @@ from tests.support.api_loans import (
     pay,
     walk,
 )
-from tests.support.contracts import KEY_PASSWORD, drawn_signature, key_file
-
-
-@pytest.fixture(scope="session")
-def fund_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return key_file(tmp_path_factory.mktemp("loan-api-key"))
+from tests.support.contracts import KEY_PASSWORD, drawn_signature, own_key
 
 
 @pytest.fixture
 def settings(tmp_path: Path, fund_key_file: Path) -> Settings:
     """The API's settings with a fund signing key, so that contracts can be signed."""
-    key = tmp_path / "fund.p12"
-    shutil.copyfile(fund_key_file, key)
+    key = own_key(tmp_path, fund_key_file)
     return Settings(
         _env_file=None,
         database_url="sqlite://",

@@ -14,12 +14,14 @@ from sqlalchemy import Engine
 
 from ledger.api.app import create_app
 from ledger.config import Settings
+from ledger.domain.errors import Conflict
 from ledger.domain.loans import Loan
-from ledger.domain.roles import Actor, Role
+from ledger.domain.roles import SYSTEM, Actor, Role
 from ledger.domain.statuses import LoanStatus, WriteOffStatus
 from ledger.services import loans, users
 from ledger.store.uow import UnitOfWork
 from tests.support.actors import AUDITOR
+from tests.support.api import audit_actions
 from tests.support.clock import Clock
 from tests.support.ledgertext import book
 from tests.support.loans import POLICY, application, person, sign
@@ -109,7 +111,7 @@ def test_the_service_refusing_ones_own_request_is_said_and_nothing_changes(
     )
     assert refused.status_code == 403
     assert "This was not done" in words(refused)
-    assert "you submitted this application" in words(refused)
+    assert "You opened or submitted this application. Another caseworker" in words(refused)
     assert status(engine, loan.id) is LoanStatus.SUBMITTED
 
 
@@ -309,6 +311,109 @@ def test_reset_and_deactivate_end_the_users_sessions(web: TestClient, engine: En
     assert "cor is switched off" in words(gone)
     assert other.get("/", follow_redirects=False).status_code == 303
     assert client_sign_in(other, "cor", password="a new password 2").status_code == 401
+
+
+def test_a_long_queue_shows_the_oldest_and_says_how_many_wait(
+    web: TestClient, engine: Engine, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each part shows the items that have waited longest (the next come up when these are
+    done) and says how many wait in all; only the items shown are read (and audited)."""
+    from ledger.services.loans import queue
+
+    monkeypatch.setattr(queue, "SHOWN", 2)
+    first = [submitted(engine, clock).id for _ in range(3)]
+    client_sign_in(web, "ada")
+    before = audit_actions(engine).count("read_personal_data")
+    page = web.get("/approvals")
+    assert "(3)" in words(page)
+    assert "The 2 that have waited longest are shown, of 3." in words(page)
+    assert f"Loan request {first[0]}" in words(page) and f"Loan request {first[1]}" in words(page)
+    assert f"Loan request {first[2]}" not in words(page)
+    assert audit_actions(engine).count("read_personal_data") == before + 2
+
+
+def test_a_switched_off_user_is_switched_on_again_with_their_password(
+    web: TestClient, engine: Engine
+) -> None:
+    client_sign_in(web, "ada")
+    csrf = csrf_of(web.get("/admin").text)
+    web.post("/admin/users/cor/deactivation", data={"csrf": csrf})
+    page = web.get("/admin")
+    assert 'action="/admin/users/cor/reactivation"' in page.text
+    assert 'action="/admin/users/tom/reactivation"' not in page.text  # tom can sign in
+    back = web.post("/admin/users/cor/reactivation", data={"csrf": csrf})
+    assert "cor can sign in again" in words(back)
+    assert client_sign_in(TestClient(web.app), "cor").status_code == 303
+    again = web.post("/admin/users/cor/reactivation", data={"csrf": csrf})
+    assert again.status_code == 409
+    assert field_error_summary(again.text) == ["This person can already sign in."]
+    actions = [a for a in audit_actions(engine) if a.endswith("activate_user")]
+    assert actions == ["deactivate_user", "reactivate_user"]
+
+
+def test_an_admin_changes_a_users_role_and_their_sessions_end(
+    web: TestClient, engine: Engine
+) -> None:
+    other = TestClient(web.app)
+    assert client_sign_in(other, "cor").status_code == 303
+    client_sign_in(web, "ada")
+    page = web.get("/admin")
+    assert 'action="/admin/users/cor/role"' in page.text
+    assert 'action="/admin/users/ada/role"' not in page.text  # not one's own
+    csrf = csrf_of(page.text)
+    changed = web.post("/admin/users/cor/role", data={"csrf": csrf, "role": "treasurer"})
+    assert "cor is now: treasurer. They must sign in again." in words(changed)
+    with UnitOfWork(engine) as uow:
+        cor = uow.users.find("cor")
+        assert cor is not None and cor.role == "treasurer"
+    assert other.get("/", follow_redirects=False).status_code == 303  # signed out
+    bad = web.post("/admin/users/cor/role", data={"csrf": csrf, "role": "owner"})
+    assert bad.status_code == 422
+    assert (
+        field_error(bad.text, "role-cor") == "This role does not exist. Choose one from the list."
+    )
+    own = web.post("/admin/users/ada/role", data={"csrf": csrf, "role": "auditor"})
+    assert own.status_code == 409
+    assert field_error_summary(own.text) == ["You cannot change your own role. Ask another admin."]
+    with pytest.raises(Conflict, match="ada is the last admin"):
+        users.change_role(UnitOfWork(engine), SYSTEM, "ada", "caseworker")
+    assert audit_actions(engine).count("change_role") == 1
+
+
+def test_an_admin_cannot_switch_off_themselves_nor_the_last_admin(
+    web: TestClient, engine: Engine
+) -> None:
+    """The page offers no button for oneself; a forged form is refused by the service, and the
+    last admin who can sign in cannot be switched off by anyone."""
+    client_sign_in(web, "ada")
+    csrf = csrf_of(web.get("/admin").text)
+    own = web.post("/admin/users/ada/deactivation", data={"csrf": csrf})
+    assert own.status_code == 409
+    assert field_error_summary(own.text) == [
+        "You cannot switch off your own account. Ask another admin."
+    ]
+    with UnitOfWork(engine) as uow:
+        ada = uow.users.find("ada")
+        assert ada is not None and ada.active
+    users.create_user(UnitOfWork(engine), SYSTEM, "bea", PASSWORD, Role.ADMIN.value)
+    bea = TestClient(web.app)
+    client_sign_in(bea, "bea")
+    bea_csrf = csrf_of(bea.get("/admin").text)
+    assert bea.post("/admin/users/ada/deactivation", data={"csrf": bea_csrf}).status_code == 200
+    with pytest.raises(Conflict, match="bea is the last admin who can sign in"):
+        users.deactivate_user(UnitOfWork(engine), SYSTEM, "bea")  # even from the command line
+    users.reactivate_user(UnitOfWork(engine), SYSTEM, "ada")
+    users.deactivate_user(UnitOfWork(engine), SYSTEM, "bea")  # ada is an admin again
+
+
+def field_error_summary(html: str) -> list[str]:
+    """The messages of the error summary at the top of a page."""
+    found = re.search(r'<div class="error-summary".*?</div>', html, re.S)
+    assert found is not None, "no error summary"
+    return [
+        re.sub(r"\s+", " ", m).strip()
+        for m in re.findall(r"<a [^>]*>(.*?)</a>", found.group(0), re.S)
+    ]
 
 
 def test_the_fund_page_shows_profile_rules_and_history(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import html
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from tests.support.contracts import (
     KEY_PASSWORD,
     approved_loan,
     drawn_signature,
-    key_file,
+    own_key,
     stored_files,
 )
 from tests.support.ledgertext import book
@@ -42,15 +41,9 @@ from tests.support.web import client_sign_in, csrf_of, staffed_fund
 MAX_UPLOAD = 60_000
 
 
-@pytest.fixture(scope="session")
-def fund_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return key_file(tmp_path_factory.mktemp("web-key"))
-
-
 @pytest.fixture
 def settings(tmp_path: Path, fund_key_file: Path) -> Settings:
-    key = tmp_path / "fund.p12"
-    shutil.copyfile(fund_key_file, key)
+    key = own_key(tmp_path, fund_key_file)
     return Settings(
         _env_file=None,
         database_url="sqlite://",
@@ -313,7 +306,7 @@ def test_signed_on_screen_then_for_the_fund_by_someone_else(
     refused = web.post(
         f"/loans/{loan.id}/contract/versions/1/fund-signature", data={"csrf": csrf_of(signed.text)}
     )
-    assert refused.status_code == 403 and "another staff member" in refused.text
+    assert refused.status_code == 403 and "Another staff member" in refused.text
     status = contracts.contract_status(UnitOfWork(engine, clock=clock), AUDITOR, loan.id)
     assert status.state == "signed_by_beneficiary"
 
@@ -475,7 +468,7 @@ def test_a_payout_before_the_contract_is_signed_is_refused(
     )
     assert refused.status_code == 422  # said in the summary: the form is not on the page
     summary = plain(refused.text.split('id="error-summary"')[1].split("</div>")[0])
-    assert "paid out once approved and its contract signed" in summary
+    assert "A loan is paid out once it is approved and its contract signed." in summary
     assert entries(engine) == 1
 
 

@@ -271,7 +271,7 @@ def test_the_payment_form_makes_a_new_key_each_time(fund: Fund) -> None:
         ({"amount": "12,345"}, "amount", "Use at most 2 digits after the comma."),
         ({"on": ""}, "on", "This is needed."),
         ({"on": "20/05/2026"}, "on", "Enter a date, like 31/01/2027."),
-        ({"on": "2026-03-01"}, "on", "was paid out on 2026-03-15"),  # the service's refusal
+        ({"on": "2026-03-01"}, "on", "was paid out on 15 Mar 2026"),  # the service's refusal
         ({"on": "2026-06-30"}, "on", "future"),  # after today: the journal's refusal
     ],
 )
@@ -307,7 +307,7 @@ def test_a_closed_loan_refuses_a_payment_and_says_why(fund: Fund) -> None:
     data = {**_form_values(form.text), "amount": "10,00", "on": "2026-05-20"}
     refused = fund.client.post(f"/loans/{fund.loan.id}/payments", data=data)
     assert refused.status_code == 422
-    assert "is repaid and closed" in _words(refused.text)
+    assert "is fully repaid and closed" in _words(refused.text)
     assert fund.payments() == 1  # the deposit's, nothing more
     assert "/payments/new" not in fund.client.get(f"/loans/{fund.loan.id}").text
 
@@ -374,16 +374,16 @@ def test_a_release_sent_twice_is_booked_once(fund: Fund) -> None:
         (
             {"kind": "partial", "returned": "1000,00", "kept": "700,00"},
             "kept_reason",
-            "say why the landlord kept part of the deposit",
+            "Say why the landlord kept part of the deposit.",
         ),
-        ({"kind": "partial", "returned": "0", "kept": ""}, "returned", "nor both zero"),
+        ({"kind": "partial", "returned": "0", "kept": ""}, "returned", "they cannot both be zero"),
         ({"kind": "partial", "returned": "abc"}, "returned", "digits only"),
         (
             {"kind": "partial", "returned": "1700,00", "kept": "1,00", "kept_reason": "x"},
             "returned",
             "is more than the deposit",
         ),
-        ({"on": "2026-02-01"}, "on", "was paid out on 2026-03-15"),
+        ({"on": "2026-02-01"}, "on", "was paid out on 15 Mar 2026"),
     ],
 )
 def test_a_bad_release_comes_back_with_the_error_and_nothing_booked(
@@ -395,6 +395,23 @@ def test_a_bad_release_comes_back_with_the_error_and_nothing_booked(
     assert message in _error_of(response.text, field)
     assert fund.payments() == 0
     assert fund.view().loan.status is LoanStatus.ACTIVE
+
+
+def test_a_refusal_of_the_service_is_said_in_the_users_language(fund: Fund) -> None:
+    """The service refuses in English for the API; the page says it in the user's words, with
+    amounts and dates as the user's locale writes them."""
+    client_sign_in(fund.client, "tom")
+    home = fund.client.get("/")
+    fund.client.post("/me/language", data={"csrf": csrf_of(home.text), "language": "fr"})
+    response = _release(
+        fund, kind="partial", returned="1700,00", kept="1,00", kept_reason="x", on="2026-05-20"
+    )
+    assert response.status_code == 422
+    said = _error_of(response.text, "returned")
+    assert said == "Rendu plus gardé (1 701,00 €) fait plus que la garantie de 1 700,00 €."
+    early = _release(fund, on="2026-02-01")
+    assert "Le prêt L000001 a été versé le 15 mars 2026." in _error_of(early.text, "on")
+    assert fund.payments() == 0
 
 
 # -- the personal link ---------------------------------------------------------------------

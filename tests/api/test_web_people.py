@@ -516,6 +516,38 @@ def test_a_new_application_can_be_sent_at_once(web: TestClient, engine: Engine) 
     assert loan.decision is not None and loan.decision.outcome == "review"
 
 
+def test_an_application_form_sent_twice_opens_one_loan(web: TestClient, engine: Engine) -> None:
+    """The form carries a key made when it is shown: a double click, or the browser sending it
+    again, opens one loan; the key sent for another person opens nothing and says so."""
+    bid = _person(engine)
+    csrf = _signed(web, "cas")
+    form = web.get(f"/beneficiaries/{bid}/applications/new")
+    key = re.search(r'name="idempotency_key" value="([^"]+)"', form.text)
+    assert key is not None
+    data = {"csrf": csrf, "action": "draft", "idempotency_key": key.group(1), **_application()}
+    url = f"/beneficiaries/{bid}/applications/new"
+    first = web.post(url, data=data, follow_redirects=False)
+    second = web.post(url, data=data, follow_redirects=False)
+    assert first.status_code == second.status_code == 303
+    assert first.headers["location"] == second.headers["location"]
+    assert _count(engine, loan_table) == 1
+    loan_id = first.headers["location"].split("/")[2]
+    submitted = web.post(url, data={**data, "action": "submit"}, follow_redirects=False)
+    assert submitted.headers["location"] == f"/loans/{loan_id}"  # the draft, now submitted
+    assert loans.get_loan(_uow(engine), CAS, loan_id).loan.status is LoanStatus.SUBMITTED
+    again = web.post(url, data={**data, "action": "submit"}, follow_redirects=False)
+    assert again.headers["location"] == f"/loans/{loan_id}"
+    assert "apply_sent_before" in again.headers["set-cookie"]
+    other = _person(engine)
+    elsewhere = web.post(f"/beneficiaries/{other}/applications/new", data=data)
+    assert elsewhere.status_code == 422
+    assert "This form was already used for another application." in _text(elsewhere.text)
+    fresh = re.search(r'name="idempotency_key" value="([^"]+)"', elsewhere.text)
+    assert fresh is not None and fresh.group(1) != key.group(1)
+    assert 'value="Immo Exemple SRL"' in elsewhere.text  # what was typed is kept
+    assert _count(engine, loan_table) == 1
+
+
 def test_without_script_the_check_button_reloads_the_page(web: TestClient, engine: Engine) -> None:
     bid = _person(engine)
     csrf = _signed(web, "cas")

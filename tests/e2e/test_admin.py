@@ -38,8 +38,16 @@ def test_an_admin_adds_resets_and_switches_off_an_account(server: LiveServer, pa
     assert "The account marie.dupont is ready" in page.get_by_role("status").inner_text()
     row = page.locator("#user-marie\\.dupont")
     assert "social worker" in row.inner_text()
+    # Another role: the form opens from its summary, the role is chosen by keyboard.
+    row.get_by_text("Change the role of marie.dupont").click()
+    row.locator("#role-marie\\.dupont").select_option("treasurer")
+    row.get_by_role("button", name="Change the role").click()
+    page.wait_for_url(f"{server.url}/admin")
+    assert "marie.dupont is now: treasurer" in page.get_by_role("status").inner_text()
+    row = page.locator("#user-marie\\.dupont")
+    assert "treasurer" in row.inner_text()
     # A new password.
-    row.locator("summary").click()
+    row.get_by_text("Give marie.dupont a new password").click()
     row.locator("#password-marie\\.dupont").fill("another password 2")
     row.get_by_role("button", name="Set the new password").click()
     page.wait_for_url(f"{server.url}/admin")
@@ -74,6 +82,14 @@ def test_an_admin_adds_resets_and_switches_off_an_account(server: LiveServer, pa
     page.locator("#password").fill("another password 2")
     page.locator("form[action='/sign-in'] button[type=submit]").click()
     assert page.get_by_role("alert").inner_text().startswith("The user name or the password")
+    # Switched on again by the admin, with the password as it was.
+    sign_in(page, server.url, "ada")
+    page.goto(f"{server.url}/admin")
+    page.get_by_role("button", name="Switch marie.dupont on again").click()
+    page.wait_for_url(f"{server.url}/admin")
+    assert "marie.dupont can sign in again" in page.get_by_role("status").inner_text()
+    assert serious_violations(page) == []
+    shoot(page, "admin-users-after")
 
 
 def test_the_fund_page_shows_the_profile_and_the_rules(server: LiveServer, page: Any) -> None:

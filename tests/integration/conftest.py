@@ -6,6 +6,7 @@ import pytest
 
 from ledger.store.uow import UnitOfWork
 from tests.support.actors import TREASURER
+from tests.support.contracts import docs, fund_key_file  # noqa: F401  (fixtures offered to the tests here)
 from tests.support.ledgertext import book
 
 

@@ -3,9 +3,6 @@ also sign it for the fund (on SQLite and PostgreSQL, with the real rendering and
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
 from sqlalchemy import func, select
 
@@ -14,38 +11,20 @@ from ledger.domain.errors import PermissionDenied
 from ledger.domain.statuses import LoanStatus
 from ledger.services import contracts, loans
 from ledger.services.contracts import DocumentSettings
-from ledger.store.tables import audit_log, documents
+from ledger.store.tables import audit_log
 from ledger.store.uow import UnitOfWork
 from tests.support.actors import ADMIN, AUDITOR
 from tests.support.contracts import (
     CASEWORKER,
     CASEWORKER2,
     approved_loan,
-    document_settings,
+    document_rows,
     drawn_signature,
-    key_file,
     stored_files,
 )
 from tests.support.pdf import minimal_pdf
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-@pytest.fixture(scope="session")
-def fund_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return key_file(tmp_path_factory.mktemp("four-eyes-key"))
-
-
-@pytest.fixture
-def docs(tmp_path: Path, fund_key_file: Path) -> DocumentSettings:
-    key = tmp_path / "fund.p12"
-    shutil.copyfile(fund_key_file, key)
-    return document_settings(tmp_path / "documents", key)
-
-
-def document_count(uow: UnitOfWork) -> int:
-    with uow:
-        return int(uow.connection.execute(select(func.count()).select_from(documents)).scalar_one())
 
 
 def fund_signatures_audited(uow: UnitOfWork) -> int:
@@ -74,7 +53,7 @@ def test_who_recorded_the_on_screen_signature_cannot_sign_for_the_fund(
         signature_png=drawn_signature(),
         read_and_approved=True,
     )
-    rows, files = document_count(uow), stored_files(docs.store.root)
+    rows, files = document_rows(uow), stored_files(docs.store.root)
 
     with pytest.raises(PermissionDenied) as refused:
         contracts.sign_as_fund(uow, CASEWORKER, docs, loan.id, 1)
@@ -84,7 +63,7 @@ def test_who_recorded_the_on_screen_signature_cannot_sign_for_the_fund(
     )
     assert "another staff member" in str(refused.value.detail)
     # Nothing was signed, stored or audited, and the loan cannot be paid out yet.
-    assert document_count(uow) == rows
+    assert document_rows(uow) == rows
     assert stored_files(docs.store.root) == files
     assert fund_signatures_audited(uow) == 0
     status = contracts.contract_status(uow, AUDITOR, loan.id)

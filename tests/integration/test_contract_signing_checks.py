@@ -4,12 +4,10 @@ the contract page's overview. On SQLite and PostgreSQL, with the real rendering.
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import date
-from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ledger.domain.beneficiaries import NameMismatch
 from ledger.domain.documents import DocumentKind
@@ -17,37 +15,19 @@ from ledger.domain.errors import PermissionDenied, ValidationError
 from ledger.domain.statuses import LoanStatus
 from ledger.services import contracts, loans
 from ledger.services.contracts import DocumentSettings
-from ledger.store.tables import audit_log, documents
+from ledger.store.tables import audit_log
 from ledger.store.uow import UnitOfWork
 from tests.support.actors import AUDITOR, TREASURER
 from tests.support.contracts import (
     CASEWORKER,
     CASEWORKER2,
     approved_loan,
-    document_settings,
+    document_rows,
     drawn_signature,
-    key_file,
     stored_files,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-@pytest.fixture(scope="session")
-def fund_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return key_file(tmp_path_factory.mktemp("key"))
-
-
-@pytest.fixture
-def docs(tmp_path: Path, fund_key_file: Path) -> DocumentSettings:
-    key = tmp_path / "fund.p12"
-    shutil.copyfile(fund_key_file, key)
-    return document_settings(tmp_path / "documents", key)
-
-
-def rows(uow: UnitOfWork) -> int:
-    with uow:
-        return int(uow.connection.execute(select(func.count()).select_from(documents)).scalar_one())
 
 
 def audit(uow: UnitOfWork, action: str) -> list[tuple[str, str | None]]:
@@ -87,14 +67,14 @@ def test_the_typed_name_must_be_the_registered_one(
     uow = funded
     loan = approved_loan(uow, name="Hélène Dupont-Moreau")
     contracts.generate_contract(uow, CASEWORKER, docs, loan.id)
-    count, files = rows(uow), stored_files(docs.store.root)
+    count, files = document_rows(uow), stored_files(docs.store.root)
     for wrong in ("Hélène Dupont", "Helene Martin", "Olena Kovalenko"):
         with pytest.raises(NameMismatch) as refused:
             sign(uow, docs, loan.id, wrong)
         assert refused.value.field == "full_name"
         assert "not the name registered" in refused.value.detail
         assert "Dupont" not in refused.value.detail  # no personal data in the message
-    assert (rows(uow), stored_files(docs.store.root)) == (count, files)  # nothing kept
+    assert (document_rows(uow), stored_files(docs.store.root)) == (count, files)  # nothing kept
 
     sign(uow, docs, loan.id, "moreau helene dupont")  # as a phone's keyboard may type it
     status = contracts.contract_status(uow, AUDITOR, loan.id)
@@ -107,12 +87,12 @@ def test_read_and_approved_must_be_given(funded: UnitOfWork, docs: DocumentSetti
     uow = funded
     loan = approved_loan(uow)
     contracts.generate_contract(uow, CASEWORKER, docs, loan.id)
-    count, files = rows(uow), stored_files(docs.store.root)
+    count, files = document_rows(uow), stored_files(docs.store.root)
     with pytest.raises(ValidationError) as refused:
         sign(uow, docs, loan.id, "Olena Kovalenko", approved=False)
     assert refused.value.field == "read_and_approved"
     assert "read and approve" in refused.value.detail
-    assert (rows(uow), stored_files(docs.store.root)) == (count, files)
+    assert (document_rows(uow), stored_files(docs.store.root)) == (count, files)
     assert audit(uow, "contract_signed_by_beneficiary") == []
 
     reads = len(audit(uow, "read_personal_data"))

@@ -4,20 +4,18 @@ rendering; voiding by a new schedule; the payout gate; the database's guards on 
 from __future__ import annotations
 
 import io
-import shutil
 from datetime import date
-from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
 from ledger.domain.documents import DocumentKind
 from ledger.domain.errors import Conflict, NotFound, ValidationError
 from ledger.domain.statuses import LoanStatus
 from ledger.services import contracts, loans
 from ledger.services.contracts import DocumentSettings
-from ledger.store.tables import audit_log, documents
+from ledger.store.tables import audit_log
 from ledger.store.uow import GuardRefused, UnitOfWork
 from tests.support.actors import AUDITOR, TREASURER
 from tests.support.clock import Clock
@@ -25,31 +23,13 @@ from tests.support.contracts import (
     CASEWORKER,
     CASEWORKER2,
     approved_loan,
-    document_settings,
+    document_rows,
     drawn_signature,
-    key_file,
     stored_files,
 )
 from tests.support.pdf import minimal_pdf
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-@pytest.fixture(scope="session")
-def fund_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return key_file(tmp_path_factory.mktemp("key"))
-
-
-@pytest.fixture
-def docs(tmp_path: Path, fund_key_file: Path) -> DocumentSettings:
-    key = tmp_path / "fund.p12"
-    shutil.copyfile(fund_key_file, key)
-    return document_settings(tmp_path / "documents", key)
-
-
-def rows(uow: UnitOfWork) -> int:
-    with uow:
-        return int(uow.connection.execute(select(func.count()).select_from(documents)).scalar_one())
 
 
 def pdf_text(data: bytes) -> str:
@@ -186,7 +166,7 @@ def test_a_bad_upload_stores_nothing(funded: UnitOfWork, docs: DocumentSettings)
     uow = funded
     loan = approved_loan(uow)
     contracts.generate_contract(uow, CASEWORKER, docs, loan.id)
-    files, count = stored_files(docs.store.root), rows(uow)
+    files, count = stored_files(docs.store.root), document_rows(uow)
     for data, status in (
         (b"", 422),
         (b"GIF89a not a pdf", 422),
@@ -208,7 +188,7 @@ def test_a_bad_upload_stores_nothing(funded: UnitOfWork, docs: DocumentSettings)
             read_and_approved=True,
         )
     assert stored_files(docs.store.root) == files
-    assert rows(uow) == count
+    assert document_rows(uow) == count
 
 
 def test_roles(funded: UnitOfWork, docs: DocumentSettings) -> None:

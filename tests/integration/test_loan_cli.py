@@ -159,10 +159,10 @@ def test_arrears_lists_the_late_loans_and_exports_them(fund: Engine) -> None:
 
 
 def test_init_fills_the_projection_of_a_fund_migrated_from_before_it(fund: Engine) -> None:
-    migrate.downgrade(fund, "0009")
+    migrate.downgrade(fund, "0010")
     result = runner.invoke(app, ["init"])
     assert result.exit_code == 0, result.output
-    assert "schema: 0009 -> " in result.output
+    assert "schema: 0010 -> " in result.output
     assert "arrears projection of the loans paid out filled: 1 step(s)" in result.output
     result = runner.invoke(app, ["init"])  # already at the head: nothing to fill
     assert result.exit_code == 0 and "arrears projection" not in result.output

@@ -1,11 +1,16 @@
-"""An approved loan, a fund signing key and the document settings, for the contract tests."""
+"""An approved loan, a fund signing key and the document settings, for the contract tests.
+
+The fixtures ``fund_key_file`` (one key for the whole run: making one takes a while) and
+``docs`` are offered to the integration and API tests by their conftest files."""
 
 from __future__ import annotations
 
 import io
+import shutil
 from datetime import date
 from pathlib import Path
 
+import pytest
 from PIL import Image, ImageDraw
 
 from ledger.config import Settings
@@ -17,6 +22,7 @@ from ledger.domain.money import money
 from ledger.domain.roles import Actor, Role
 from ledger.services import loans
 from ledger.services.contracts import DocumentSettings
+from ledger.store.tables import documents
 from ledger.store.uow import UnitOfWork
 
 CASEWORKER = Actor("carl.caseworker", Role.CASEWORKER)
@@ -67,6 +73,32 @@ def key_file(directory: Path) -> Path:
     path = directory / "fund.p12"
     path.write_bytes(create_fund_key("Fonds de garanties locatives asbl", KEY_PASSWORD))
     return path
+
+
+@pytest.fixture(scope="session")
+def fund_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fund's signing key, made once for the run."""
+    return key_file(tmp_path_factory.mktemp("fund-key"))
+
+
+def own_key(directory: Path, shared: Path) -> Path:
+    """A copy of the run's key for one test (a test may change or remove its file)."""
+    key = directory / "fund.p12"
+    shutil.copyfile(shared, key)
+    return key
+
+
+@pytest.fixture
+def docs(tmp_path: Path, fund_key_file: Path) -> DocumentSettings:
+    return document_settings(tmp_path / "documents", own_key(tmp_path, fund_key_file))
+
+
+def document_rows(uow: UnitOfWork) -> int:
+    """How many documents the database holds."""
+    from sqlalchemy import func, select
+
+    with uow:
+        return int(uow.connection.execute(select(func.count()).select_from(documents)).scalar_one())
 
 
 def document_settings(root: Path, key: Path | None) -> DocumentSettings:

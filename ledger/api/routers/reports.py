@@ -76,11 +76,11 @@ def journal_csv(
     date_from: Annotated[IsoDate, Query(alias="from", description="YYYY-MM-DD")],
     date_to: Annotated[IsoDate, Query(alias="to", description="YYYY-MM-DD")],
 ) -> StreamingResponse:
-    spool = _spooled(reports.journal_csv(uow, actor, date_from, date_to))
+    spool = spooled(reports.journal_csv(uow, actor, date_from, date_to))
     headers = _attachment(f"journal-{date_from}-{date_to}.csv")
     headers["Content-Length"] = str(spool.seek(0, io.SEEK_END))
     spool.seek(0)
-    return StreamingResponse(_blocks(spool), media_type=CSV, headers=headers)
+    return StreamingResponse(blocks(spool), media_type=CSV, headers=headers)
 
 
 @router.get(
@@ -103,18 +103,18 @@ def arrears_csv(
 ) -> StreamingResponse:
     day = as_of or uow.today()
     cur = currency or api_state(request).settings.currency
-    spool = _spooled(loans.arrears_csv(uow, actor, day, cur, bucket=bucket, caseworker=caseworker))
+    spool = spooled(loans.arrears_csv(uow, actor, day, cur, bucket=bucket, caseworker=caseworker))
     headers = _attachment(f"arrears-{cur}-{day}.csv")
     headers["Content-Length"] = str(spool.seek(0, io.SEEK_END))
     spool.seek(0)
-    return StreamingResponse(_blocks(spool), media_type=CSV, headers=headers)
+    return StreamingResponse(blocks(spool), media_type=CSV, headers=headers)
 
 
-def _spooled(chunks: Iterator[str]) -> IO[bytes]:
+def spooled(chunks: Iterator[str]) -> IO[bytes]:
     """The whole file, made before the answer starts: in memory up to SPOOL_IN_MEMORY, then in
     a temporary file. A database failure half-way through is then an error answer
     (problem+json), never a 200 whose file silently ends early."""
-    # Not a `with` block: the file outlives this function and _blocks closes it when sent.
+    # Not a `with` block: the file outlives this function and blocks() closes it when sent.
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)  # noqa: SIM115
     try:
         for chunk in chunks:
@@ -125,7 +125,7 @@ def _spooled(chunks: Iterator[str]) -> IO[bytes]:
     return spool
 
 
-def _blocks(spool: IO[bytes]) -> Iterator[bytes]:
+def blocks(spool: IO[bytes]) -> Iterator[bytes]:
     try:
         while block := spool.read(BLOCK):
             yield block

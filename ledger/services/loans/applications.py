@@ -18,6 +18,7 @@ from ledger.domain.errors import (
     PermissionDenied,
     ValidationError,
 )
+from ledger.domain.idempotency import check_same_request
 from ledger.domain.loans import (
     Lease,
     Loan,
@@ -58,7 +59,13 @@ def _check_lease(terms: LoanTerms, schedule: Schedule) -> None:
             f"the last installment would fall due on {schedule.maturity}, after the lease ends "
             f"on {terms.lease_end}; choose fewer installments",
             "installments",
+            key="err.application.after_lease",
+            params={"maturity": schedule.maturity, "lease_end": terms.lease_end},
         )
+
+
+#: The longest idempotency key an application may carry (the column's size).
+MAX_KEY = 64
 
 
 def open_application(
@@ -68,19 +75,45 @@ def open_application(
     terms: LoanTerms,
     lease: Lease,
     policy: LoanPolicy,
+    *,
+    idempotency_key: str | None = None,
 ) -> Loan:
+    """A new draft application. With an ``idempotency_key`` (the web form's), the same form
+    sent again gets the loan it opened the first time, not a second one; the key reused for
+    another person or other terms is refused (IdempotencyConflict)."""
     actor.require(Permission.LOANS_APPLY)
     _check_lease_texts(lease)
     schedule = _schedule_for(terms)
     _check_lease(terms, schedule)
+    if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_KEY:
+        raise ValidationError(
+            f"an idempotency key has 1 to {MAX_KEY} characters", "idempotency_key"
+        )
     with uow:
         uow.journal.lock_head()  # loan numbers are handed out one at a time
+        if idempotency_key is not None:
+            first = uow.loans.by_opening_key(idempotency_key)
+            if first is not None:
+                check_same_request(
+                    {"beneficiary_id": first.beneficiary_id, "by": first.created_by},
+                    {"beneficiary_id": beneficiary_id, "by": actor.name},
+                    first_use=f"Idempotency-Key {idempotency_key} first opened {first.id}",
+                    new="application",
+                )
+                return first
         person = uow.beneficiaries.get(beneficiary_id)
         if person.erased:
-            raise Conflict(f"the personal data of {beneficiary_id} was erased", "beneficiary_id")
+            raise Conflict(
+                f"the personal data of {beneficiary_id} was erased",
+                "beneficiary_id",
+                key="err.person.erased",
+            )
         if person.currency != terms.currency:
             raise ValidationError(
-                f"the fund lends in {person.currency}, not {terms.currency}", "deposit"
+                f"the fund lends in {person.currency}, not {terms.currency}",
+                "deposit",
+                key="err.application.currency",
+                params={"currency": person.currency},
             )
         number = uow.loans.next_number()
         loan = Loan(
@@ -98,7 +131,7 @@ def open_application(
             written_off=False,
             version=1,
         )
-        uow.loans.add_loan(loan, lease, now=uow.now())
+        uow.loans.add_loan(loan, lease, now=uow.now(), opening_key=idempotency_key)
         uow.loans.add_schedule(
             loan.id, schedule, reason="application", actor=actor.name, now=uow.now()
         )
@@ -117,9 +150,19 @@ def open_application(
 
 def _check_lease_texts(lease: Lease) -> None:
     if lease.landlord_name is not None and len(lease.landlord_name) > 200:
-        raise ValidationError("the landlord's name is longer than 200 characters", "landlord")
+        raise ValidationError(
+            "the landlord's name is longer than 200 characters",
+            "landlord",
+            key="err.application.landlord_long",
+            params={"most": 200},
+        )
     if lease.property_address is not None and len(lease.property_address) > 500:
-        raise ValidationError("the address is longer than 500 characters", "address")
+        raise ValidationError(
+            "the address is longer than 500 characters",
+            "address",
+            key="err.application.address_long",
+            params={"most": 500},
+        )
 
 
 def amend_application(
@@ -134,10 +177,18 @@ def amend_application(
         loan = uow.loans.get(loan_id, lock=True)
         if loan.status is not LoanStatus.DRAFT:
             raise Conflict(
-                f"loan {loan_id} is {loan.status.value}; only a draft can be changed", "status"
+                f"loan {loan_id} is {loan.status.value}; only a draft can be changed",
+                "status",
+                key="err.application.not_draft",
+                params={"loan": loan_id, "status": loan.status},
             )
         if terms.currency != loan.currency:
-            raise ValidationError(f"the loan is in {loan.currency}", "deposit")
+            raise ValidationError(
+                f"the loan is in {loan.currency}",
+                "deposit",
+                key="err.application.currency",
+                params={"currency": loan.currency},
+            )
         loan = uow.loans.update_terms(loan, terms)
         uow.loans.update_lease(loan_id, lease)
         uow.loans.add_schedule(
@@ -160,7 +211,9 @@ def _facts_of(
     itself, left out of the person's other loans and of the cash committed; "" for none)."""
     person = uow.beneficiaries.get(beneficiary_id)
     if person.personal is None:
-        raise Conflict("the beneficiary's personal data was erased", "beneficiary_id")
+        raise Conflict(
+            "the beneficiary's personal data was erased", "beneficiary_id", key="err.person.erased"
+        )
     p = person.personal
     others = [ln for ln in uow.loans.of_beneficiary(beneficiary_id) if ln.id != loan_id]
     cur = terms.currency
@@ -282,6 +335,8 @@ def check_eligibility(
             raise Conflict(
                 f"loan {loan_id} is {loan.status.value}; eligibility is decided before approval",
                 "status",
+                key="err.application.decided",
+                params={"loan": loan_id, "status": loan.status},
             )
         stored = _decide(uow, actor, loan, policy)
         uow.audit_event(
@@ -332,15 +387,29 @@ def override_eligibility(
         loan = uow.loans.get(loan_id)
         if own_application(actor, loan):
             raise PermissionDenied(
-                "you opened or submitted this application; another supervisor must decide"
+                "you opened or submitted this application; another supervisor must decide",
+                key="err.override.own",
             )
         decision = uow.loans.latest_decision(loan_id)
         if decision is None:
-            raise Conflict("no eligibility decision yet; submit the application first", "status")
+            raise Conflict(
+                "no eligibility decision yet; submit the application first",
+                "status",
+                key="err.override.no_decision",
+            )
         if decision.outcome == "pass":
-            raise Conflict("the application passed; there is nothing to override", "outcome")
+            raise Conflict(
+                "the application passed; there is nothing to override",
+                "outcome",
+                key="err.override.passed",
+            )
         if decision.override_by is not None:
-            raise Conflict(f"already overridden by {decision.override_by}", "outcome")
+            raise Conflict(
+                f"already overridden by {decision.override_by}",
+                "outcome",
+                key="err.override.done",
+                params={"user": decision.override_by},
+            )
         uow.loans.override_decision(decision.id, actor=actor.name, reason=why or "", now=uow.now())
         uow.audit_event(
             actor,

@@ -32,7 +32,8 @@ def approve(uow: UnitOfWork, actor: Actor, loan_id: str) -> Loan:
         if own_application(actor, loan):
             done = "submitted" if actor.name == loan.submitted_by else "opened"
             raise PermissionDenied(
-                f"you {done} this application; another caseworker or an admin must approve it"
+                f"you {done} this application; another caseworker or an admin must approve it",
+                key="err.approve.own",
             )
         decision = uow.loans.latest_decision(loan_id)
         if decision is None or not decision.accepted:
@@ -41,6 +42,7 @@ def approve(uow: UnitOfWork, actor: Actor, loan_id: str) -> Loan:
                 f"the eligibility decision is '{outcome}'; a supervisor must override it with "
                 "a reason, or the application be amended, before approval",
                 "eligibility",
+                key="err.approve.eligibility",
             )
         loan = _transition(uow, actor, loan, LoanAction.APPROVE, target, approved_by=actor.name)
         uow.commit()
@@ -123,6 +125,8 @@ def _require_signed_contract(uow: UnitOfWork, loan: Loan) -> None:
             f"loan {loan.id} is paid out only once its current contract version is signed by "
             "the beneficiary and by the fund",
             "contract",
+            key="err.payout.unsigned",
+            params={"loan": loan.id},
         )
 
 

@@ -22,7 +22,12 @@ def _check_amounts(data: PersonalData, code: str, who: str) -> None:
     for name in ("monthly_net_income", "own_savings"):
         amount = getattr(data, name)
         if amount is not None and amount.currency.code != code:
-            raise ValidationError(f"{who}'s amounts are in {code}", name)
+            raise ValidationError(
+                f"{who}'s amounts are in {code}",
+                name,
+                key="err.person.currency",
+                params={"currency": code},
+            )
 
 
 def register_beneficiary(
@@ -59,7 +64,12 @@ def search_beneficiaries(
     the words searched for, which may be a name)."""
     actor.require(Permission.PERSONAL_READ)
     if len(text) > MAX_SEARCH:
-        raise ValidationError(f"search for at most {MAX_SEARCH} characters", "q")
+        raise ValidationError(
+            f"search for at most {MAX_SEARCH} characters",
+            "q",
+            key="err.search.too_long",
+            params={"most": MAX_SEARCH},
+        )
     if not 1 <= limit <= MAX_PAGE or offset < 0:
         raise ValidationError(f"a page has 1 to {MAX_PAGE} people", "limit")
     with uow:
@@ -79,7 +89,9 @@ def update_beneficiary(uow: UnitOfWork, actor: Actor, bid: str, data: PersonalDa
     with uow:
         person = uow.beneficiaries.get(bid)
         if person.erased:
-            raise Conflict(f"the personal data of {bid} was erased", "beneficiary_id")
+            raise Conflict(
+                f"the personal data of {bid} was erased", "beneficiary_id", key="err.person.erased"
+            )
         _check_amounts(data, person.currency, bid)
         uow.beneficiaries.update(bid, data)
         uow.audit_event(actor, action="update_beneficiary", target=f"person:{bid}")

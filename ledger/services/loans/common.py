@@ -35,10 +35,17 @@ _PENDING = 2**62  # sorts a payment being recorded after every posted one of the
 def _reason(reason: str | None, *, required: bool = True) -> str | None:
     if reason is None or not reason.strip():
         if required:
-            raise ValidationError("a written reason is required", "reason")
+            raise ValidationError(
+                "a written reason is required", "reason", key="err.reason.required"
+            )
         return None
     if len(reason) > MAX_REASON:
-        raise ValidationError(f"the reason is longer than {MAX_REASON} characters", "reason")
+        raise ValidationError(
+            f"the reason is longer than {MAX_REASON} characters",
+            "reason",
+            key="err.reason.too_long",
+            params={"most": MAX_REASON},
+        )
     return reason.strip()
 
 
@@ -83,10 +90,12 @@ def _amount(amount: Money, loan: Loan, name: str = "amount") -> int:
             f"loan {loan.id} is in {loan.currency}; a payment in {amount.currency.code} "
             "cannot be booked to it",
             "currency",
+            key="err.amount.currency",
+            params={"loan": loan.id, "currency": loan.currency},
         )
     minor = to_minor(amount)
     if minor <= 0:
-        raise ValidationError(f"the {name} must be positive", name)
+        raise ValidationError(f"the {name} must be positive", name, key="err.amount.positive")
     return minor
 
 
@@ -130,4 +139,6 @@ def _check_after_payout(loan: Loan, on: date, paid_out_on: date | None) -> None:
             f"loan {loan.id} was paid out on {paid_out_on}; money for it cannot be dated "
             "before that",
             "on",
+            key="err.date.before_payout",
+            params={"loan": loan.id, "day": paid_out_on},
         )

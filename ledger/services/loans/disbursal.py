@@ -72,7 +72,12 @@ def disburse(
         target = next_status(loan.status, LoanAction.DISBURSE)
         approvals._require_signed_contract(uow, loan)
         if on < loan.terms.lease_start - timedelta(days=90):
-            raise ValidationError("the payout is more than 90 days before the lease starts", "on")
+            raise ValidationError(
+                "the payout is more than 90 days before the lease starts",
+                "on",
+                key="err.payout.too_early",
+                params={"days": 90},
+            )
         code = _loan_account(uow, loan)
         account = uow.accounts.get(code)
         amount = loan.terms.deposit

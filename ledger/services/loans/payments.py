@@ -137,6 +137,8 @@ def _check_payable(loan: Loan, amount: Money) -> int:
         raise Conflict(
             f"loan {loan.id} is {loan.status.value}; payments are booked once it is paid out",
             "status",
+            key="err.loan.not_paid_out",
+            params={"loan": loan.id, "status": loan.status},
         )
     if loan.status is LoanStatus.CLOSED:
         # Bad input by the rules: a repaid loan takes no more payments. The bank's
@@ -145,6 +147,8 @@ def _check_payable(loan: Loan, amount: Money) -> int:
             f"loan {loan.id} is repaid and closed; book the money as an "
             "unidentified receipt or refund it",
             "status",
+            key="err.loan.closed",
+            params={"loan": loan.id},
         )
     return minor
 

@@ -22,6 +22,10 @@ from ledger.services.loans.approvals import own_application
 from ledger.services.loans.write_off import own_proposal
 from ledger.store.uow import UnitOfWork
 
+#: Items shown per part of the queue, the oldest first: a person decides on these, and the next
+#: ones come up (the page says how many wait in all).
+SHOWN = 15
+
 #: Whoever holds one of these has a queue.
 QUEUE_PERMISSIONS = (
     Permission.LOANS_APPROVE,
@@ -83,13 +87,24 @@ class ApprovalQueue:
     applications: list[ApplicationItem] | None
     write_offs: list[WriteOffItem] | None
     payouts: list[PayoutItem] | None
+    #: How many wait in each part in all (each part shows the ``SHOWN`` oldest).
+    totals: dict[str, int] | None = None
+
+    def total(self, part: str) -> int:
+        shown = getattr(self, part)
+        return (self.totals or {}).get(part, len(shown or ()))
 
     @property
     def waiting(self) -> int:
         """How many items this person may act on."""
         apps = sum(1 for a in self.applications or () if a.may_approve or a.may_override)
         wos = sum(1 for w in self.write_offs or () if w.may_decide)
-        return apps + wos + len(self.payouts or ())
+        # Those not shown yet are counted as waiting too (some may be one's own).
+        hidden = sum(
+            self.total(part) - len(getattr(self, part) or ())
+            for part in ("applications", "write_offs", "payouts")
+        )
+        return apps + wos + len(self.payouts or ()) + hidden
 
 
 def approval_queue(uow: UnitOfWork, actor: Actor) -> ApprovalQueue:
@@ -102,12 +117,15 @@ def approval_queue(uow: UnitOfWork, actor: Actor) -> ApprovalQueue:
         )
     decides = actor.can(Permission.LOANS_APPROVE)
     overrides = actor.can(Permission.ELIGIBILITY_OVERRIDE)
+    totals: dict[str, int] = {}
     with uow:
         applications = None
         if decides or overrides:
+            submitted = list(uow.work.in_status((LoanStatus.SUBMITTED,)))
+            totals["applications"] = len(submitted)
             applications = [
                 _application(uow, actor, uow.loans.get(s.loan_id), s.since, decides, overrides)
-                for s in uow.work.in_status((LoanStatus.SUBMITTED,))
+                for s in submitted[:SHOWN]
             ]
             if applications and actor.can(Permission.PERSONAL_READ):
                 for item in applications:
@@ -121,7 +139,9 @@ def approval_queue(uow: UnitOfWork, actor: Actor) -> ApprovalQueue:
         write_offs = None
         if actor.can(Permission.WRITE_OFF_APPROVE):
             write_offs = []
-            for w in uow.work.pending_write_offs():
+            pending = list(uow.work.pending_write_offs())
+            totals["write_offs"] = len(pending)
+            for w in pending[:SHOWN]:
                 loan = uow.loans.get(w.loan_id)
                 own = own_proposal(actor, w.proposed_by)
                 write_offs.append(
@@ -141,10 +161,12 @@ def approval_queue(uow: UnitOfWork, actor: Actor) -> ApprovalQueue:
         payouts = None
         if actor.can(Permission.LOANS_DISBURSE):
             payouts = []
-            for s in uow.work.in_status((LoanStatus.CONTRACT_SIGNED,)):
+            signed = list(uow.work.in_status((LoanStatus.CONTRACT_SIGNED,)))
+            totals["payouts"] = len(signed)
+            for s in signed[:SHOWN]:
                 loan = uow.loans.get(s.loan_id)
                 payouts.append(PayoutItem(loan, s.since, loan.approved_by))
-    return ApprovalQueue(applications, write_offs, payouts)
+    return ApprovalQueue(applications, write_offs, payouts, totals)
 
 
 def _application(

@@ -82,7 +82,12 @@ def record_deposit_release(
             )
             return ReleaseResult(loan, None, True, _position(uow, loan)[0].ledger_loan)
         if loan.status not in DISBURSED:
-            raise Conflict(f"loan {loan_id} was not paid out", "status")
+            raise Conflict(
+                f"loan {loan_id} was not paid out",
+                "status",
+                key="err.release.not_paid_out",
+                params={"loan": loan_id},
+            )
         _check_after_payout(loan, on, uow.loans.payout_date(loan))
         r = (
             to_minor(returned)
@@ -92,10 +97,16 @@ def record_deposit_release(
         k = to_minor(kept) if kept.currency.code == loan.currency else _amount(kept, loan, "kept")
         if r < 0 or k < 0 or r + k == 0:
             raise ValidationError(
-                "amounts returned and kept must not be negative, nor both zero", "returned"
+                "amounts returned and kept must not be negative, nor both zero",
+                "returned",
+                key="err.release.amounts",
             )
         if k and not (kept_reason and kept_reason.strip()):
-            raise ValidationError("say why the landlord kept part of the deposit", "kept_reason")
+            raise ValidationError(
+                "say why the landlord kept part of the deposit",
+                "kept_reason",
+                key="err.release.kept_reason",
+            )
         # A deposit can come back in parts: all of them together cannot exceed it. A release
         # whose money was reversed (booked by mistake) no longer counts; on a written-off loan
         # its money was booked as a recovery.
@@ -121,6 +132,12 @@ def record_deposit_release(
                 f"returned plus kept ({from_minor(r + k, loan.currency)}){before} is more than "
                 f"the deposit of {loan.terms.deposit}",
                 "returned",
+                key="err.release.too_much_before" if earlier else "err.release.too_much",
+                params={
+                    "total": from_minor(r + k, loan.currency),
+                    "before": from_minor(earlier, loan.currency),
+                    "deposit": loan.terms.deposit,
+                },
             )
         entry = None
         if r:

@@ -43,7 +43,12 @@ def propose_write_off(uow: UnitOfWork, actor: Actor, loan_id: str, reason: str) 
         loan = uow.loans.get(loan_id, lock=True)
         next_status(loan.status, LoanAction.WRITE_OFF)
         if uow.loans.pending_write_off(loan_id) is not None:
-            raise Conflict(f"a write-off of loan {loan_id} is already proposed", "status")
+            raise Conflict(
+                f"a write-off of loan {loan_id} is already proposed",
+                "status",
+                key="err.write_off.proposed",
+                params={"loan": loan_id},
+            )
         wid = uow.loans.add_write_off(loan_id, actor=actor.name, reason=why or "", now=uow.now())
         uow.audit_event(actor, action="write_off_proposed", target=f"loan:{loan_id}")
         uow.commit()
@@ -65,13 +70,21 @@ def approve_write_off(
         if wo.status is not WriteOffStatus.PROPOSED:
             raise Conflict(f"write-off {write_off_id} is already {wo.status}", "status")
         if own_proposal(actor, wo.proposed_by):
-            raise PermissionDenied("you proposed this write-off; another treasurer must approve")
+            raise PermissionDenied(
+                "you proposed this write-off; another treasurer must approve",
+                key="err.write_off.own",
+            )
         loan = uow.loans.get(wo.loan_id, lock=True)
         target = next_status(loan.status, LoanAction.WRITE_OFF)
         _check_after_payout(loan, on, uow.loans.payout_date(loan))
         b, _, _ = _position(uow, loan)
         if b.ledger_loan <= 0:
-            raise Conflict(f"loan {loan.id} has nothing outstanding to write off", "status")
+            raise Conflict(
+                f"loan {loan.id} has nothing outstanding to write off",
+                "status",
+                key="err.write_off.nothing",
+                params={"loan": loan.id},
+            )
         # With it goes a refunded debt (a refund whose payment bounced), owed on 2100.
         debt = max(-b.ledger_credit, 0)
         cur = loan.currency

@@ -4,6 +4,7 @@ the history of the rules that decided applications (docs/web.md)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -12,9 +13,10 @@ from fastapi.responses import Response
 
 from ledger.domain.errors import LedgerError
 from ledger.domain.money import Money
-from ledger.domain.roles import Permission, Role
+from ledger.domain.roles import Actor, Permission, Role
 from ledger.services import loans, users
 from ledger.services.users import MAX_PASSWORD
+from ledger.store.uow import UnitOfWork
 from ledger.web.render import page, redirect
 from ledger.web.session import Checked, WebUser, needs, runtime_of
 
@@ -105,8 +107,46 @@ def reset_password(
 
 @router.post("/admin/users/{username}/deactivation")
 def deactivate(request: Request, user: Checked, username: Username) -> Response:
-    users.deactivate_user(runtime_of(request).unit_of_work(), user.actor, username)
-    return redirect("/admin", flash=("flash.admin_user_deactivated", {"user": username}))
+    return _switch(request, user, username, users.deactivate_user, "flash.admin_user_deactivated")
+
+
+@router.post("/admin/users/{username}/role")
+def change_role(
+    request: Request, user: Checked, username: Username, role: Annotated[str, Form(max_length=32)]
+) -> Response:
+    try:
+        users.change_role(runtime_of(request).unit_of_work(), user.actor, username, role)
+    except LedgerError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        errors = {f"role-{username}": user.text.refusal(exc)}
+        return _users_page(request, user, status=exc.status, errors=errors)
+    said = {"user": username, "role": user.text.text(f"role.{role}")}
+    return redirect("/admin", flash=("flash.admin_role_changed", said))
+
+
+@router.post("/admin/users/{username}/reactivation")
+def reactivate(request: Request, user: Checked, username: Username) -> Response:
+    return _switch(request, user, username, users.reactivate_user, "flash.admin_user_reactivated")
+
+
+def _switch(
+    request: Request,
+    user: WebUser,
+    username: str,
+    change: Callable[[UnitOfWork, Actor, str], None],
+    said: str,
+) -> Response:
+    """Switch a user off or on again; a refusal (oneself, the last admin, already so) is said
+    at the top of the users' page, linked to the user's row."""
+    try:
+        change(runtime_of(request).unit_of_work(), user.actor, username)
+    except LedgerError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        errors = {f"user-{username}": user.text.refusal(exc)}
+        return _users_page(request, user, status=exc.status, errors=errors)
+    return redirect("/admin", flash=(said, {"user": username}))
 
 
 def _message(user: WebUser, exc: LedgerError) -> str:
@@ -117,7 +157,7 @@ def _message(user: WebUser, exc: LedgerError) -> str:
         return user.text.text("admin.username_rule")
     if exc.field == "username" and exc.status == 409:
         return user.text.text("admin.username_taken")
-    return exc.detail
+    return user.text.refusal(exc)
 
 
 @router.get("/admin/fund")

@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from markupsafe import Markup
 
 from ledger.domain.eligibility import Decision, Outcome, PublicAlternatives, RuleResult
-from ledger.domain.errors import ValidationError
+from ledger.domain.errors import IdempotencyConflict, ValidationError
 from ledger.domain.loans import DepositForm, Lease, LoanTerms
 from ledger.domain.money import Money
 from ledger.domain.policy import LoanPolicy
@@ -29,7 +29,7 @@ from ledger.domain.statuses import LoanStatus
 from ledger.services import loans
 from ledger.services.loans import LoanView
 from ledger.web.i18n import WebText
-from ledger.web.render import page, redirect
+from ledger.web.render import form_key, page, redirect
 from ledger.web.routes.beneficiaries import (
     REFUSALS,
     FormValues,
@@ -132,6 +132,7 @@ def new_application(
         values=values,
         errors={},
         check=CheckView(missing=_labels(user.text, NEEDED_FOR_CHECK)),
+        opening_key=form_key(),
     )
 
 
@@ -143,15 +144,29 @@ def create_application(
     action = form.get("action", "draft")
     errors: dict[str, str] = {}
     read = read_application(user.text, form, runtime.settings.currency, errors)
+    key = form.get("idempotency_key", "").strip() or form_key()
     if read is not None and action != "check":
         terms, lease = read
         try:
             loan = loans.open_application(
-                runtime.unit_of_work(), user.actor, person_id, terms, lease, runtime.policy
+                runtime.unit_of_work(),
+                user.actor,
+                person_id,
+                terms,
+                lease,
+                runtime.policy,
+                idempotency_key=key,
             )
+        except IdempotencyConflict:
+            errors["form"] = user.text.text("apply.sent_for_another")
+            key = form_key()
         except REFUSALS as exc:
             refusal(user.text, exc, errors, TERMS_ERRORS, FIELDS)
         else:
+            if loan.status is not LoanStatus.DRAFT:  # sent again after it was submitted
+                return redirect(
+                    f"/loans/{loan.id}", flash=("flash.apply_sent_before", {"loan": loan.id})
+                )
             if action == "submit":
                 return _submit(request, user, loan.id, form.get("exception_request"))
             saved = ("flash.apply_draft_saved", {"loan": loan.id})
@@ -168,6 +183,7 @@ def create_application(
         errors=errors,
         check=check,
         status=422 if errors else 200,
+        opening_key=key,
     )
 
 
@@ -563,7 +579,10 @@ def _form_page(
     errors: Mapping[str, str],
     check: CheckView,
     status: int = 200,
+    opening_key: str | None = None,
 ) -> Response:
+    """The application form; a new application's form carries the key (``opening_key``) that
+    makes it open one loan however often it is sent."""
     t = user.text
     policy = runtime_of(request).policy
     regions = [(code, region_name(t, code)) for code in policy.rules.legal_max_months]
@@ -589,4 +608,5 @@ def _form_page(
         ],
         currency=runtime_of(request).settings.currency,
         max_installments=MAX_INSTALLMENTS,
+        opening_key=opening_key,
     )

@@ -80,9 +80,11 @@ def _refusal(
     its field (422); anything else (not allowed, already decided) said at the top."""
     text = user.text
     if exc.field == "reason":
-        message = text.text("approve.reason_needed") if not reason.strip() else exc.detail
+        message = text.text("approve.reason_needed") if not reason.strip() else text.refusal(exc)
         return _queue_page(request, user, status=422, errors={field: message}, typed=typed)
-    return _queue_page(request, user, status=exc.status, refused=(what, exc.detail), typed=typed)
+    return _queue_page(
+        request, user, status=exc.status, refused=(what, text.refusal(exc)), typed=typed
+    )
 
 
 @router.post("/approvals/applications/{loan_id}/decision")
@@ -155,7 +157,9 @@ def decide_write_off(
         )
     except LedgerError as exc:
         if exc.field in ("on", "booking_date"):
-            return _queue_page(request, user, status=422, errors={field: exc.detail}, typed=typed)
+            return _queue_page(
+                request, user, status=422, errors={field: user.text.refusal(exc)}, typed=typed
+            )
         return _refusal(request, user, exc, field=field, what=what, typed=typed)
     written = sum(leg.minor for leg in result.entry.legs if leg.minor > 0)
     amount = text.amount(from_minor(written, result.loan.currency))

@@ -292,7 +292,7 @@ def refusal(
     to be refused), else as the service says it."""
     key = worded.get(exc.field or "")
     where = exc.field if exc.field in set(fields) else "form"
-    errors[where] = t.text(key) if key is not None else exc.detail
+    errors[where] = t.text(key) if key is not None else t.refusal(exc)
 
 
 def read_date(
@@ -331,7 +331,7 @@ def read_amount(
     try:
         return t.parse_amount(raw, currency, name)
     except ValidationError as exc:
-        errors[name] = exc.detail
+        errors[name] = t.refusal(exc)
         return None
 
 

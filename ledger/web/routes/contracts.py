@@ -217,7 +217,7 @@ def make_contract(request: Request, loan_id: LoanId, user: Checked) -> Response:
     except LedgerError as exc:
         if exc.status in (401, 403, 404):
             raise
-        return _refused(request, user, loan_id, exc.detail, "make")
+        return _refused(request, user, loan_id, user.text.refusal(exc), "make")
     values = {
         "version": str(made.document.contract_version),
         "language": _language_name(made.document.language, user.text, capital=False),
@@ -257,7 +257,7 @@ def sign_on_screen(
         if exc.status in (401, 403, 404):
             raise
         where = SIGN_FIELDS.get(exc.field or "", "sign")
-        message = exc.detail
+        message = text.refusal(exc)
         if isinstance(exc, NameMismatch):
             message = text.text("contract.err_name_other")
         elif exc.field == "full_name":
@@ -308,7 +308,7 @@ def upload_scan(
     except LedgerError as exc:
         if exc.status in (401, 403, 404):
             raise
-        message = exc.detail
+        message = text.refusal(exc)
         if isinstance(exc, TooLarge):
             size = _megabytes(docs.max_upload_bytes, text)
             message = text.text("contract.err_scan_large", size=size)
@@ -336,7 +336,7 @@ def sign_for_the_fund(
     except LedgerError as exc:
         if exc.status in (401, 403, 404):
             raise
-        return _refused(request, user, loan_id, exc.detail, "fund")
+        return _refused(request, user, loan_id, user.text.refusal(exc), "fund")
     return redirect(_loan_page(loan_id), flash=("flash.contract_fund_signed", {}))
 
 
@@ -348,7 +348,7 @@ def record_signed(request: Request, loan_id: LoanId, user: Checked) -> Response:
     except LedgerError as exc:
         if exc.status in (401, 403, 404):
             raise
-        return _refused(request, user, loan_id, exc.detail, "lagging")
+        return _refused(request, user, loan_id, user.text.refusal(exc), "lagging")
     return redirect(_loan_page(loan_id), flash=("flash.contract_state_updated", {}))
 
 
@@ -386,7 +386,9 @@ def pay_out(
         if exc.status in (401, 403, 404):
             raise
         where = PAYOUT_FIELDS.get(exc.field or "", "payout")
-        return _refused(request, user, loan_id, exc.detail, where, typed=typed, payout_key=key)
+        return _refused(
+            request, user, loan_id, text.refusal(exc), where, typed=typed, payout_key=key
+        )
     values = {"amount": text.amount(result.loan.terms.deposit), "date": text.day(on)}
     said = "flash.contract_payout_replayed" if result.replayed else "flash.contract_paid_out"
     return redirect(_loan_page(loan_id), flash=(said, values))

@@ -319,7 +319,7 @@ def _amount(
     try:
         return user.text.parse_amount(text, currency, field)
     except ValidationError as exc:
-        errors[field] = exc.detail
+        errors[field] = user.text.refusal(exc)
         return None
 
 
@@ -419,7 +419,7 @@ def payment_record(
         except LedgerError as exc:
             if not _refusal_to_show(exc):
                 raise
-            errors[_field_of(exc, PAYMENT_FIELDS, PAYMENT_FORM)] = exc.detail
+            errors[_field_of(exc, PAYMENT_FIELDS, PAYMENT_FORM)] = user.text.refusal(exc)
         else:
             flash = "flash.loanpage_payment_again" if result.replayed else "flash.loanpage_payment"
             status = user.text.text(f"status.{result.loan.status.value}")
@@ -520,7 +520,7 @@ def release_record(
             field = _field_of(exc, RELEASE_FIELDS, RELEASE_FORM)
             if kind == "full" and field in ("returned", "kept", "kept_reason"):
                 field = RELEASE_FORM  # those fields were not filled in: the choice was "all"
-            errors[field] = exc.detail
+            errors[field] = user.text.refusal(exc)
         else:
             t = user.text
             flash = "flash.loanpage_release_again" if result.replayed else "flash.loanpage_release"
@@ -654,7 +654,7 @@ def link_create(
         except LedgerError as exc:
             if not _refusal_to_show(exc):
                 raise
-            errors["days" if exc.field == "days" else LINK_FORM] = exc.detail
+            errors["days" if exc.field == "days" else LINK_FORM] = user.text.refusal(exc)
         else:
             response = redirect(_links_path(loan_id), flash=("flash.loanpage_link_made", {}))
             response.set_cookie(
