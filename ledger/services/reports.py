@@ -17,7 +17,6 @@ from ledger.domain.money import from_minor
 from ledger.domain.reconciliation import MonthReconciliation
 from ledger.domain.roles import Actor, Permission
 from ledger.domain.statuses import PeriodAction
-# Re-exported: the exports' cells were first written here (tests and callers import them).
 from ledger.services.csv_text import FORMULA_START as FORMULA_START
 from ledger.services.csv_text import csv_text as csv_text
 from ledger.services.csv_text import safe_cell as safe_cell
@@ -27,6 +26,8 @@ from ledger.services.reconciliation import compute_reconciliation
 from ledger.store.report_repository import CASH, LOANS, ReportRepository
 from ledger.store.uow import UnitOfWork
 
+# FORMULA_START, csv_text and safe_cell are re-exported: the exports' cells were first written
+# here, and callers import them from here.
 HISTORY_MONTHS = 12
 JOURNAL_COLUMNS = (
     "entry_id",
