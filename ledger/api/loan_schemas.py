@@ -41,6 +41,7 @@ from ledger.domain.schedule import MAX_INSTALLMENTS, Schedule
 from ledger.domain.statuses import LoanStatus
 from ledger.services.loans import (
     MAX_REASON,
+    ArrearsList,
     LoanView,
     MoneyResult,
     Portfolio,
@@ -608,4 +609,52 @@ class PortfolioOut(BaseModel):
             ],
             par30=MoneyOut.of(p.par30, cur),
             par30_percent=p.par30_ratio,
+        )
+
+
+class ArrearsLineOut(BaseModel):
+    loan_id: str
+    loan_number: int
+    caseworker: str = Field(description="user name of the staff member who opened the loan")
+    days_past_due: int
+    bucket: AgingBucket
+    late_since: date = Field(description="due date of the oldest unpaid installment")
+    overdue: MoneyOut = Field(description="fell due by the day and is unpaid")
+    outstanding: MoneyOut = Field(description="all that is still owed")
+
+
+class ArrearsListOut(BaseModel):
+    as_of: date
+    currency: str
+    bucket: AgingBucket | None
+    caseworker: str | None
+    total: int = Field(description="loans in arrears that match, on every page")
+    limit: int
+    offset: int
+    loans: list[ArrearsLineOut] = Field(description="the longest late first, then by loan id")
+
+    @classmethod
+    def of(cls, page: ArrearsList) -> ArrearsListOut:
+        cur = page.currency
+        return cls(
+            as_of=page.as_of,
+            currency=cur,
+            bucket=page.bucket,
+            caseworker=page.caseworker,
+            total=page.total,
+            limit=page.limit,
+            offset=page.offset,
+            loans=[
+                ArrearsLineOut(
+                    loan_id=line.loan_id,
+                    loan_number=line.loan_number,
+                    caseworker=line.caseworker,
+                    days_past_due=line.days_past_due,
+                    bucket=line.bucket,
+                    late_since=line.late_since,
+                    overdue=MoneyOut.of(line.overdue_minor, cur),
+                    outstanding=MoneyOut.of(line.outstanding_minor, cur),
+                )
+                for line in page.lines
+            ],
         )

@@ -18,6 +18,10 @@ from ledger.cli.common import (
 )
 from ledger.domain.errors import LedgerError
 
+#: The migration that adds the arrears projection: a database migrated from before it has its
+#: loans' projection filled by `init` (the migration cannot run this version's code).
+ARREARS_REVISION = "0011"
+
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
 
@@ -32,6 +36,7 @@ def init(
     from ledger.fund.chart_file import load_chart
     from ledger.fund.hash_key import ensure_hash_key
     from ledger.services.journal import install_chart
+    from ledger.services.loans import rebuild_arrears
     from ledger.store import migrate
 
     settings = get_settings()
@@ -46,6 +51,11 @@ def init(
             else default_chart(currency or settings.currency)
         )
         opened = install_chart(unit_of_work(engine), operator(), specs)
+        rebuilt = (
+            rebuild_arrears(unit_of_work(engine), operator())
+            if before is not None and before < ARREARS_REVISION
+            else None
+        )
     except LedgerError as exc:
         fail(exc.detail)
     after = migrate.current_revision(engine)
@@ -56,6 +66,8 @@ def init(
         f"chart: {len(opened)} account(s) opened"
         + (f" ({', '.join(a.code for a in opened)})" if opened else ", all present already")
     )
+    if rebuilt is not None:
+        typer.echo(f"arrears projection of the loans paid out filled: {rebuilt} step(s)")
     if key_file is not None:
         typer.echo(f"hash key for payers' IBANs written to {key_file} (see docs/bank.md)")
 

@@ -154,6 +154,77 @@ def loan_portfolio(
     typer.echo(f"PAR30 {_money(p.par30, cur)} {cur} ({p.par30_ratio}%)")
 
 
+@loan_app.command("arrears")
+def loan_arrears(
+    as_of: Annotated[str | None, typer.Option(help="Date YYYY-MM-DD (default: today)")] = None,
+    currency: Annotated[str | None, typer.Option(help="default: the fund's currency")] = None,
+    bucket: Annotated[
+        str | None, typer.Option(help="Only this bucket of days late: 1-30, 31-60, ... >360")
+    ] = None,
+    caseworker: Annotated[
+        str | None, typer.Option(help="Only the loans this user name opened")
+    ] = None,
+    csv: Annotated[
+        bool, typer.Option("--csv", help="Every loan as CSV on standard output")
+    ] = False,
+) -> None:
+    """The loans in arrears as of a day, the longest late first (loan ids, no personal data)."""
+    from ledger.services import loans
+
+    settings = get_settings()
+    engine = open_engine(settings)
+    uow = unit_of_work(engine, readonly=True)
+    day = parse_date(as_of, "--as-of") if as_of else uow.today()
+    cur = currency or settings.currency
+    try:
+        if csv:
+            for chunk in loans.arrears_csv(
+                uow, operator(), day, cur, bucket=bucket, caseworker=caseworker
+            ):
+                typer.echo(chunk, nl=False)
+            return
+        offset, total = 0, None
+        typer.echo(
+            f"{'loan':<10} {'number':>7} {'days late':>9} {'bucket':<8} {'overdue':>12} "
+            f"{'outstanding':>12} caseworker"
+        )
+        while total is None or offset < total:
+            page = loans.arrears_list(
+                uow,
+                operator(),
+                day,
+                cur,
+                bucket=bucket,
+                caseworker=caseworker,
+                limit=PAGE,
+                offset=offset,
+            )
+            for line in page.lines:
+                typer.echo(
+                    f"{line.loan_id:<10} {line.loan_number:>7} {line.days_past_due:>9} "
+                    f"{line.bucket.value:<8} {_money(line.overdue_minor, cur):>12} "
+                    f"{_money(line.outstanding_minor, cur):>12} {line.caseworker}"
+                )
+            total, offset = page.total, offset + PAGE
+    except LedgerError as exc:
+        fail(exc.detail)
+    typer.echo(f"{total} loan(s) in arrears as of {day} in {cur}")
+
+
+@loan_app.command("arrears-rebuild")
+def loan_arrears_rebuild() -> None:
+    """Make every loan's arrears projection again from the full computation (after
+    `fundledger verify` found it stale; `fundledger init` does it after the migration)."""
+    from ledger.services import loans
+
+    engine = open_engine(get_settings())
+    try:
+        rows = loans.rebuild_arrears(unit_of_work(engine), operator())
+    except LedgerError as exc:
+        fail(exc.detail)
+    typer.echo(f"arrears projection rebuilt: {rows} step(s)")
+
+
 @loan_app.command("landlord-account")
 def loan_landlord_account(
     loan_id: Annotated[str, typer.Argument(help="e.g. L000001")],

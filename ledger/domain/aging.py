@@ -13,11 +13,11 @@ Rounding, the only one: PAR30 in percent is ``at risk × 100 / outstanding``, co
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from ledger.domain.repayment import AgingBucket, Arrears, bucket
+from ledger.domain.repayment import BUCKET_LIMITS, AgingBucket, Arrears, bucket
 
 #: A loan is at risk once it is *more* than this many days past due.
 PAR_DAYS = 30
@@ -59,6 +59,25 @@ def par(outstanding_by_loan: Iterable[tuple[int, int]], days: int = PAR_DAYS) ->
         if dpd > days:
             at_risk += outstanding
     return at_risk, total
+
+
+def aging_of_buckets(buckets: Mapping[str, tuple[int, int]]) -> Aging:
+    """The aging of loans already counted by bucket (bucket -> (loans, outstanding), loans
+    owing something only): what the arrears projection's one query returns. PAR30 is the
+    outstanding of the buckets past "1-30", the loans more than ``PAR_DAYS`` late."""
+    full = {b: buckets.get(b, (0, 0)) for b in BUCKETS}
+    at_risk = sum(full[b][1] for b in BUCKETS if bucket_floor(b) > PAR_DAYS)
+    return Aging(sum(c for c, _ in full.values()), sum(o for _, o in full.values()), full, at_risk)
+
+
+def bucket_floor(name: str) -> int:
+    """The fewest days past due a loan of this bucket has: 0, 1, 31, 61, 91, 181, 361."""
+    floor = 0
+    for limit, b in BUCKET_LIMITS:
+        if b.value == name:
+            return floor
+        floor = limit + 1
+    return floor
 
 
 def aging_of(loans: Iterable[Arrears]) -> Aging:

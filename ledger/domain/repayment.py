@@ -73,17 +73,40 @@ class Allocation:
 
 
 def allocate(installments: Sequence[Due], payments: Iterable[PaymentEvent]) -> Allocation:
-    remaining = [i.minor for i in installments]
-    dues = [i.due_date for i in installments]
-    credit = 0
-    debts: list[tuple[date, int]] = []  # (refund date, still owed), oldest first; sum = -credit
-    parts: dict[int, tuple[tuple[int, int], ...]] = {}
-    n = len(remaining)
+    replay = Replay(installments)
     for payment in sorted(payments, key=lambda p: (p.on, p.key)):
+        replay.add(payment)
+    return replay.allocation()
+
+
+class Replay:
+    """The allocation of payments over a schedule, one payment at a time: ``allocate`` is
+    this, fed the payments in date order. The arrears projection (``ledger.domain.arrears``)
+    reads its state between payments instead of replaying from the first one each time."""
+
+    __slots__ = ("_debts", "_dues", "_installments", "_last", "_remaining", "credit", "parts")
+
+    def __init__(self, installments: Sequence[Due]) -> None:
+        self._installments = installments
+        self._remaining = [i.minor for i in installments]
+        self._dues = [i.due_date for i in installments]
+        self.credit = 0
+        self._debts: list[tuple[date, int]] = []  # (refund date, still owed), oldest first
+        self.parts: dict[int, tuple[tuple[int, int], ...]] = {}
+        self._last: tuple[date, int] | None = None
+
+    def add(self, payment: PaymentEvent) -> None:
+        """Allocate the next payment; payments come in (date, key) order."""
+        order_key = (payment.on, payment.key)
+        if self._last is not None and order_key < self._last:
+            raise ValueError("payments are replayed in (date, key) order")
+        self._last = order_key
+        installments, remaining = self._installments, self._remaining
+        n = len(remaining)
         if payment.minor < 0:
             back = -payment.minor
-            from_credit = min(back, max(credit, 0))
-            credit -= from_credit
+            from_credit = min(back, max(self.credit, 0))
+            self.credit -= from_credit
             back -= from_credit
             undone: list[tuple[int, int]] = []
             for idx in range(n - 1, -1, -1):
@@ -92,16 +115,17 @@ def allocate(installments: Sequence[Due], payments: Iterable[PaymentEvent]) -> A
                     remaining[idx] += amount
                     back -= amount
                     undone.append((installments[idx].number, -amount))
-            credit -= back  # refunded beyond everything ever paid: owed outside the schedule
+            self.credit -= back  # refunded beyond everything ever paid: owed outside the schedule
             if back:
-                debts.append((payment.on, back))
-            parts[payment.key] = tuple(undone)
-            continue
+                self._debts.append((payment.on, back))
+            self.parts[payment.key] = tuple(undone)
+            return
         left = payment.minor
-        if credit < 0:  # refunded more than was left: that debt is the oldest, paid first
-            settled = min(left, -credit)
-            credit += settled
+        if self.credit < 0:  # refunded more than was left: that debt is the oldest, paid first
+            settled = min(left, -self.credit)
+            self.credit += settled
             left -= settled
+            debts = self._debts
             while settled:  # the oldest refund first
                 since, owed = debts[0]
                 part = min(settled, owed)
@@ -110,6 +134,7 @@ def allocate(installments: Sequence[Due], payments: Iterable[PaymentEvent]) -> A
                     debts.pop(0)
                 else:
                     debts[0] = (since, owed - part)
+        dues = self._dues
         past_due = [i for i in range(n) if dues[i] <= payment.on]
         upcoming = next((i for i in range(len(past_due), n) if remaining[i]), None)
         order = past_due + ([upcoming] if upcoming is not None else []) + list(range(n - 1, -1, -1))
@@ -122,10 +147,30 @@ def allocate(installments: Sequence[Due], payments: Iterable[PaymentEvent]) -> A
                 remaining[idx] -= amount
                 left -= amount
                 taken.append((installments[idx].number, amount))
-        credit += left
-        parts[payment.key] = tuple(taken)
-    paid = tuple(i.minor - r for i, r in zip(installments, remaining, strict=True))
-    return Allocation(paid, credit, parts, debts[0][0] if debts else None)
+        self.credit += left
+        self.parts[payment.key] = tuple(taken)
+
+    @property
+    def debt_since(self) -> date | None:
+        """While credit < 0: when its oldest unpaid part was refunded."""
+        return self._debts[0][0] if self._debts else None
+
+    def owed(self) -> tuple[int, date | None]:
+        """(still owed: on the schedule and any refunded debt; the earliest day from which
+        something of it is owed: the oldest refunded debt or unpaid installment, whatever
+        today is). Arrears as of any day read these two (``ledger.domain.arrears``)."""
+        outstanding = max(-self.credit, 0)
+        since = self.debt_since
+        for due, left in zip(self._dues, self._remaining, strict=True):
+            if left:
+                outstanding += left
+                if since is None or due < since:
+                    since = due
+        return outstanding, since
+
+    def allocation(self) -> Allocation:
+        paid = tuple(i.minor - r for i, r in zip(self._installments, self._remaining, strict=True))
+        return Allocation(paid, self.credit, dict(self.parts), self.debt_since)
 
 
 class AgingBucket(StrEnum):

@@ -10,8 +10,8 @@ from typing import Any
 from ledger.domain.audit import PERSONAL_READS, AuditRecord, PersonalRead
 from ledger.domain.errors import ValidationError
 from ledger.domain.roles import Actor, Permission
+from ledger.services.csv_text import csv_text, safe_cell
 from ledger.services.journal import _check_page
-from ledger.services.reports import csv_text, safe_cell
 from ledger.store.uow import UnitOfWork
 
 MAX_USER = 64  # users.username

@@ -3,10 +3,8 @@ trial balance). Reading the ledger: treasurer, admin, auditor."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -19,14 +17,18 @@ from ledger.domain.money import from_minor
 from ledger.domain.reconciliation import MonthReconciliation
 from ledger.domain.roles import Actor, Permission
 from ledger.domain.statuses import PeriodAction
+from ledger.services.csv_text import FORMULA_START as FORMULA_START
+from ledger.services.csv_text import csv_text as csv_text
+from ledger.services.csv_text import safe_cell as safe_cell
 from ledger.services.journal import compute_trial_balance
+from ledger.services.loans.portfolio import Portfolio, compute_portfolio
 from ledger.services.reconciliation import compute_reconciliation
 from ledger.store.report_repository import CASH, LOANS, ReportRepository
 from ledger.store.uow import UnitOfWork
 
+# FORMULA_START, csv_text and safe_cell are re-exported: the exports' cells were first written
+# here, and callers import them from here.
 HISTORY_MONTHS = 12
-#: A spreadsheet runs a cell that starts with one of these as a formula (OWASP, CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 JOURNAL_COLUMNS = (
     "entry_id",
     "booking_date",
@@ -89,6 +91,20 @@ def history(uow: UnitOfWork, month: str) -> list[History]:
         )
         for cur in currencies
     ]
+
+
+def aging_history(uow: UnitOfWork, actor: Actor, month: str, currency: str) -> list[Portfolio]:
+    """The aging and PAR30 at the last 12 month ends up to ``month``'s, oldest first: the
+    12-month chart of PAR30 (each one query on the arrears projection)."""
+    actor.require(Permission.LOANS_READ)
+    month = _check_month(uow, month)
+    with uow:
+        return compute_aging_history(uow, month, currency)
+
+
+def compute_aging_history(uow: UnitOfWork, month: str, currency: str) -> list[Portfolio]:
+    """``aging_history`` inside an open unit of work (the caller checks permission and month)."""
+    return [compute_portfolio(uow, end, currency) for end in month_ends(month)]
 
 
 def _check_month(uow: UnitOfWork, month: str) -> str:
@@ -160,13 +176,6 @@ def monthly_report(
 # -- CSV exports ------------------------------------------------------------------------------
 
 
-def safe_cell(value: str | None) -> str:
-    """A text cell a spreadsheet shows as text: a leading apostrophe where it would run it."""
-    if value is None:
-        return ""
-    return "'" + value if value.startswith(FORMULA_START) else value
-
-
 def _decimal(minor: int, currency: str) -> str:
     return str(from_minor(minor, currency).amount)
 
@@ -176,12 +185,6 @@ def _sides(minor: int, currency: str) -> tuple[str, str]:
     if minor >= 0:
         return _decimal(minor, currency), ""
     return "", _decimal(-minor, currency)
-
-
-def csv_text(rows: Iterable[Sequence[str]]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
-    return buffer.getvalue()
 
 
 def _check_range(start: date, end: date) -> None:

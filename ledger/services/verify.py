@@ -7,7 +7,11 @@ Checks, each independently of what the application wrote alongside:
 3. every account's cached balance equals the sum of its legs; a control account's cached balance
    equals the sum of its sub-accounts' legs (the loan sub-ledger against its control account);
 4. the trial balance is zero per currency;
-5. every reversal mirrors the entry it reverses, and every idempotency key points at its entry.
+5. every reversal mirrors the entry it reverses, and every idempotency key points at its entry;
+6. each loan's sub-account and status agree with its schedule;
+7. each loan's arrears projection (``loan_arrears``) equals the one the full computation makes
+   now (every payment replayed over the schedules in force): a stale, altered, missing or
+   extra step is named with its loan.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ class VerifyReport:
     entries: int = 0
     legs: int = 0
     accounts: int = 0
+    loans_projected: int = 0
     problems: list[str] = field(default_factory=list)
     more_problems: int = 0
     totals: dict[str, int] = field(default_factory=dict)
@@ -57,7 +62,10 @@ class VerifyReport:
             )
         )
         if self.ok:
-            return f"OK: {head}; hash chain intact; cached balances match the legs"
+            return (
+                f"OK: {head}; hash chain intact; cached balances match the legs; arrears "
+                f"projection of {self.loans_projected} loan(s) matches the full computation"
+            )
         lines = [f"FAILED: {len(self.problems) + self.more_problems} problem(s); {head}"]
         lines += [f"  - {p}" for p in self.problems]
         if self.more_problems:
@@ -77,7 +85,17 @@ def verify(uow: UnitOfWork, actor: Actor) -> VerifyReport:
             if keys.get(key) != entry_id:
                 report.problem(f"idempotency key {key} points at entry {entry_id}, which lacks it")
         _check_loans(report, uow, sums)
+        _check_arrears(report, uow)
     return report
+
+
+def _check_arrears(report: VerifyReport, uow: UnitOfWork) -> None:
+    """7. The arrears projection made again in memory and compared, loan by loan."""
+    from ledger.services.loans.arrears import projection_problems
+
+    for problem in projection_problems(uow):
+        report.problem(problem)
+    report.loans_projected = len(uow.arrears.loan_ids())
 
 
 def _check_journal(

@@ -117,8 +117,12 @@ WHERE accounts.id = d.aid
 
 
 class JournalRepository:
-    def __init__(self, conn: Connection, accounts_repo: AccountRepository) -> None:
+    def __init__(
+        self, conn: Connection, accounts_repo: AccountRepository, touched: set[str] | None = None
+    ) -> None:
         self.conn = conn
+        # Loans an entry was posted for: their arrears projection is refreshed at commit.
+        self.touched = touched if touched is not None else set()
         self.accounts = accounts_repo
         self.driver = accounts_repo.driver
         self._head: tuple[int, str] | None = None
@@ -168,6 +172,7 @@ class JournalRepository:
             else:
                 self._write(sealed, locked, deltas)
         self._head = (sealed[-1].id, sealed[-1].hash)
+        self.touched.update(e.loan_id for e in sealed if e.loan_id is not None)
         return sealed
 
     def _write(

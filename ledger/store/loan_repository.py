@@ -7,7 +7,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import Connection, Row, and_, case, exists, func, insert, select, update
@@ -74,8 +74,14 @@ class RulesUse:
 
 
 class LoanRepository:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(
+        self, conn: Connection, *, zone: tzinfo = UTC, touched: set[str] | None = None
+    ) -> None:
         self.conn = conn
+        self.zone = zone
+        # Loans whose arrears may have changed: the unit of work refreshes their projection
+        # (``loan_arrears``) before it commits.
+        self.touched = touched if touched is not None else set()
 
     # -- loans -----------------------------------------------------------------------------
     def next_number(self) -> int:
@@ -190,6 +196,7 @@ class LoanRepository:
         return self._update(loan, values)
 
     def _update(self, loan: Loan, values: Mapping[str, object]) -> Loan:
+        self.touched.add(loan.id)
         result = self.conn.execute(
             update(loans)
             .where(loans.c.id == loan.id, loans.c.version == loan.version)
@@ -285,6 +292,7 @@ class LoanRepository:
             )
         ).scalar_one()
         version = int(current or 0) + 1
+        self.touched.add(loan_id)
         sid = self.conn.execute(
             insert(schedule_versions)
             .values(
@@ -333,10 +341,16 @@ class LoanRepository:
             )
         )
 
+    def _end_of(self, day: date) -> datetime:
+        """The fund's midnight after ``day``: a schedule made before it is in force on
+        ``day`` (made at 23:30 UTC on 31 March, it is in force from 1 April in Brussels)."""
+        return datetime.combine(day + timedelta(days=1), time(), tzinfo=self.zone)
+
     def schedule_version_on(self, loan_id: str, day: date) -> int:
-        """The schedule version in force at the end of ``day`` (the first one before it)."""
+        """The schedule version in force at the end of ``day`` in the fund's time zone (the
+        first one before it)."""
         sv = schedule_versions
-        cutoff = datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
+        cutoff = self._end_of(day)
         version = self.conn.execute(
             select(
                 func.coalesce(
@@ -362,6 +376,7 @@ class LoanRepository:
     def add_payment(
         self, *, entry_id: int, loan_id: str, on: date, minor: int, kind: PaymentKind
     ) -> None:
+        self.touched.add(loan_id)
         self.conn.execute(
             insert(loan_payments).values(
                 entry_id=entry_id, loan_id=loan_id, received_on=on, amount_minor=minor, kind=kind
@@ -374,6 +389,7 @@ class LoanRepository:
         On PostgreSQL one ``INSERT ... SELECT FROM unnest`` of one array per column, as the
         journal's own rows (a statement of 27,000 repayments would otherwise be 27 statements
         of 1,000 rows, each rendered and parsed in full)."""
+        self.touched.update(r[1] for r in rows)
         if rows and self.conn.dialect.name == "postgresql":
             entry_ids, loan_ids, days, amounts, kinds = (list(c) for c in zip(*rows, strict=True))
             self.conn.exec_driver_sql(
@@ -680,12 +696,18 @@ class LoanRepository:
 
     # -- portfolio -------------------------------------------------------------------------
     def portfolio(
-        self, statuses: Sequence[LoanStatus], *, as_of: date
+        self,
+        statuses: Sequence[LoanStatus],
+        *,
+        as_of: date,
+        loan_ids: Sequence[str] | None = None,
     ) -> Iterator[tuple[str, str, list[DueAmount], list[PaymentEvent]]]:
-        """(loan id, currency, installments, valid payments) of every loan in ``statuses`` that
-        was paid out and not written off on ``as_of``, each as it stood that day: the schedule
-        version in force, and the payments (and refunds) booked by then and not reversed by
-        then. Four queries, whatever the number of loans."""
+        """(loan id, currency, installments, valid payments) of every loan in ``statuses`` (of
+        ``loan_ids`` only, if given) that was paid out and not written off on ``as_of``, each as
+        it stood that day: the schedule version in force, and the payments (and refunds)
+        booked by then and not reversed by then. Four queries, whatever the number of loans.
+
+        The full replay: the arrears projection (``loan_arrears``) is checked against it."""
         wanted = [s.value for s in statuses]
         disb = aliased(journal_entries)
         wo_entry = aliased(journal_entries)
@@ -698,11 +720,16 @@ class LoanRepository:
         eligible = (
             select(loans.c.id, loans.c.currency)
             .join(disb, disb.c.id == loans.c.disbursement_entry_id)
-            .where(loans.c.status.in_(wanted), disb.c.booking_date <= as_of, ~written_off_by_then)
+            .where(
+                loans.c.status.in_(wanted),
+                disb.c.booking_date <= as_of,
+                ~written_off_by_then,
+                *([loans.c.id.in_(loan_ids)] if loan_ids is not None else []),
+            )
             .cte("eligible")
         )
         loan_rows = self.conn.execute(select(eligible).order_by(eligible.c.id)).all()
-        cutoff = datetime.combine(as_of + timedelta(days=1), time(), tzinfo=UTC)
+        cutoff = self._end_of(as_of)
         version = (
             select(
                 schedule_versions.c.loan_id,
@@ -714,6 +741,7 @@ class LoanRepository:
                 ).label("v"),
             )
             .join(eligible, eligible.c.id == schedule_versions.c.loan_id)
+            .where(*([schedule_versions.c.loan_id.in_(loan_ids)] if loan_ids is not None else []))
             .group_by(schedule_versions.c.loan_id)
             .subquery()
         )
@@ -747,6 +775,7 @@ class LoanRepository:
             )
             .join(eligible, eligible.c.id == loan_payments.c.loan_id)
             .where(
+                *([loan_payments.c.loan_id.in_(loan_ids)] if loan_ids is not None else []),
                 loan_payments.c.kind.in_(
                     [PaymentKind.REPAYMENT.value, PaymentKind.DEPOSIT_RELEASE.value]
                 ),

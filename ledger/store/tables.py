@@ -447,6 +447,49 @@ write_offs = Table(
 )
 
 
+# -- the arrears projection (migration 0011) --------------------------------------------------
+
+#: Each loan's arrears as of any day, as steps in time (``ledger.domain.arrears``): kept by the
+#: unit of work at every commit that touched the loan, checked by ``verify``, rebuilt by
+#: ``fundledger loan arrears-rebuild``. Only the days a loan owes something have a step.
+#: The two covering indexes serve "the steps valid on D" from either end: the steps ending
+#: after D (few for a recent D) or those starting by D (few for an old one).
+loan_arrears = Table(
+    "loan_arrears",
+    metadata,
+    Column("loan_id", String(16), ForeignKey("loans.id"), primary_key=True),
+    Column("valid_from", Date, primary_key=True),
+    Column("valid_to", Date, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("outstanding_minor", BigInteger, nullable=False),
+    Column("late_since", Date, nullable=True),
+    # The loan's caseworker (``loans.created_by``, never changed), copied: the list filters
+    # by it from the index alone, without a join to every loan.
+    Column("caseworker", String(64), nullable=False),
+    CheckConstraint("outstanding_minor > 0", name="outstanding_positive"),
+    CheckConstraint("valid_from < valid_to", name="interval"),
+    Index(
+        "ix_loan_arrears_ending",
+        "currency",
+        "valid_to",
+        "valid_from",
+        "late_since",
+        "outstanding_minor",
+        "loan_id",
+        "caseworker",
+    ),
+    Index(
+        "ix_loan_arrears_starting",
+        "currency",
+        "valid_from",
+        "valid_to",
+        "late_since",
+        "outstanding_minor",
+        "loan_id",
+        "caseworker",
+    ),
+)
+
 # -- documents (migration 0003) --------------------------------------------------------------
 
 DOCUMENT_KINDS = sql_in_list(DocumentKind)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from ledger.domain.errors import Conflict
 from ledger.domain.roles import Actor
 from ledger.store.account_repository import AccountRepository
+from ledger.store.arrears_repository import ArrearsRepository
 from ledger.store.audit_repository import AuditRepository
 from ledger.store.beneficiary_repository import BeneficiaryRepository
 from ledger.store.document_repository import DocumentRepository
@@ -53,6 +54,7 @@ class UnitOfWork:
     audit: AuditRepository
     idempotency: IdempotencyRepository
     loans: LoanRepository
+    arrears: ArrearsRepository
     beneficiaries: BeneficiaryRepository
     statements: StatementRepository
     documents: DocumentRepository
@@ -95,12 +97,16 @@ class UnitOfWork:
         self._tx = conn.begin()
         self.driver = driver = Driver(conn)
         self.accounts = AccountRepository(conn, driver)
-        self.journal = JournalRepository(conn, self.accounts)
+        # Loans whose arrears this unit of work may change: the repositories that write what
+        # arrears depend on add to it, and commit() refreshes their projection first.
+        self.touched_loans: set[str] = set()
+        self.journal = JournalRepository(conn, self.accounts, self.touched_loans)
         self.periods = PeriodRepository(conn)
         self.users = UserRepository(conn)
         self.audit = AuditRepository(conn, driver)
         self.idempotency = IdempotencyRepository(conn, driver)
-        self.loans = LoanRepository(conn)
+        self.loans = LoanRepository(conn, zone=self.zone, touched=self.touched_loans)
+        self.arrears = ArrearsRepository(conn, self.zone)
         self.beneficiaries = BeneficiaryRepository(conn)
         self.statements = StatementRepository(conn)
         self.documents = DocumentRepository(conn)
@@ -158,6 +164,10 @@ class UnitOfWork:
         if self.readonly:
             raise RuntimeError("a read-only unit of work cannot commit")
         try:
+            if self.touched_loans:
+                # In the same transaction as what changed them: no service can forget it.
+                self.arrears.refresh(self.touched_loans)
+                self.touched_loans.clear()
             self._tx.commit()
         except DBAPIError as exc:
             if "fundledger:" in str(exc.orig):

@@ -105,6 +105,7 @@ def test_openapi_documents_bearer_auth_and_problems(api: TestClient) -> None:
         "/api/reports/monthly/{month}", "/api/exports/journal.csv",
         "/api/exports/trial-balance.csv",
     }  # fmt: skip
+    expected |= {"/api/arrears", "/api/exports/arrears.csv"}
     assert set(schema["paths"]) == expected
 
 

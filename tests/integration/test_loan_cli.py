@@ -118,3 +118,66 @@ def test_portfolio_ages_and_par30(fund: Engine) -> None:
     assert "PAR30 1300.00 EUR (100.00%)" in out
     code, out = invoke("portfolio", "--currency", "CHF", "--as-of", "2026-08-15")
     assert code == 0 and "0 loan(s), 0.00 outstanding" in out
+
+
+def test_arrears_lists_the_late_loans_and_exports_them(fund: Engine) -> None:
+    code, out = invoke("arrears", "--as-of", "2026-06-15")
+    assert code == 0, out
+    lines = out.splitlines()
+    assert lines[0].split() == [
+        "loan",
+        "number",
+        "days",
+        "late",
+        "bucket",
+        "overdue",
+        "outstanding",
+        "caseworker",
+    ]
+    assert lines[1].split() == [
+        "L000001",
+        "1",
+        "14",
+        "1-30",
+        "100.00",
+        "1300.00",
+        "carl.caseworker",
+    ]
+    assert "1 loan(s) in arrears as of 2026-06-15 in EUR" in out
+    for personal in ("Olena", "Immo Exemple", "Rue de la Loi", "1500.00"):
+        assert personal not in out
+    code, out = invoke("arrears", "--as-of", "2026-05-31")
+    assert code == 0 and "0 loan(s) in arrears" in out
+    code, out = invoke("arrears", "--as-of", "2026-08-15", "--bucket", "61-90", "--csv")
+    assert code == 0, out
+    assert out.splitlines() == [
+        "loan_id,loan_number,caseworker,days_past_due,bucket,late_since,overdue,outstanding,currency",
+        "L000001,1,carl.caseworker,75,61-90,2026-06-01,300.00,1300.00,EUR",
+    ]
+    code, out = invoke("arrears", "--bucket", "current")
+    assert code == 1 and "not a bucket of loans in arrears" in out
+
+
+def test_init_fills_the_projection_of_a_fund_migrated_from_before_it(fund: Engine) -> None:
+    migrate.downgrade(fund, "0010")
+    result = runner.invoke(app, ["init"])
+    assert result.exit_code == 0, result.output
+    assert "schema: 0010 -> " in result.output
+    assert "arrears projection of the loans paid out filled: 1 step(s)" in result.output
+    result = runner.invoke(app, ["init"])  # already at the head: nothing to fill
+    assert result.exit_code == 0 and "arrears projection" not in result.output
+    result = runner.invoke(app, ["verify"])
+    assert result.exit_code == 0, result.output
+    assert "arrears projection of 1 loan(s) matches the full computation" in result.output
+    code, out = invoke("portfolio", "--as-of", "2026-08-15")
+    assert code == 0 and "61-90           1        1300.00" in out.splitlines()
+
+
+def test_arrears_rebuild_makes_the_projection_again(fund: Engine) -> None:
+    with fund.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM loan_arrears")
+    result = runner.invoke(app, ["verify"])
+    assert result.exit_code == 1 and "run `fundledger loan arrears-rebuild`" in result.output
+    code, out = invoke("arrears-rebuild")
+    assert code == 0 and "arrears projection rebuilt: 1 step(s)" in out
+    assert runner.invoke(app, ["verify"]).exit_code == 0

@@ -11,7 +11,9 @@ commands are refused. After every step:
 - nothing outstanding is negative;
 - the status follows the balances: active while something is owed, overpaid while only a
   credit is left, closed otherwise, written off once written off;
-- the journal balances and ``verify`` proves the books from the legs up.
+- the journal balances and ``verify`` proves the books from the legs up (the arrears
+  projection included);
+- the aging and PAR30 read from the arrears projection equal the full replay's.
 
 Each example starts from a fresh database (a copy of a migrated SQLite file, or an emptied
 PostgreSQL database).
@@ -484,6 +486,19 @@ class LoanMachine(RuleBasedStateMachine):
         assert tb.balanced, tb.totals
         report = verify(self.uow, AUDITOR)
         assert report.ok, report.summary()
+
+    @invariant()
+    def the_arrears_projection_answers_as_the_full_replay(self) -> None:
+        """The aging and PAR30 read from the projection equal those of the full replay of
+        every payment, as of days around today and the payouts and of the last month ends
+        (`verify`, above, compares the stored projection loan by loan)."""
+        days = {self.today + timedelta(days=k) for k in (-1, 0, 1, 45)}
+        days |= {d + timedelta(days=k) for d in self.model.paid_out.values() for k in (-1, 0)}
+        days |= {month_end(m) for m in self.model.closed[-2:]}
+        with self.uow:
+            for day in sorted(days):
+                projected = loans.compute_portfolio(self.uow, day, "EUR")
+                assert projected == loans.replay_portfolio(self.uow, day, "EUR"), day
 
 
 class SQLiteLoanMachine(LoanMachine):

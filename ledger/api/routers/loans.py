@@ -25,6 +25,7 @@ from ledger.api.deps import (
 )
 from ledger.api.loan_schemas import (
     MAX_ID_LENGTH,
+    ArrearsListOut,
     DecisionOut,
     HolidayIn,
     LoanDetailOut,
@@ -51,6 +52,7 @@ from ledger.domain.roles import Permission
 from ledger.domain.statuses import LoanStatus
 from ledger.services import loans
 from ledger.services.loans import MoneyResult
+from ledger.services.loans.arrears import MAX_PAGE as ARREARS_PAGE
 
 router = APIRouter(tags=["loans"])
 
@@ -471,3 +473,40 @@ def get_portfolio(
 ) -> PortfolioOut:
     day = as_of or uow.today()
     return PortfolioOut.of(loans.portfolio(uow, actor, day, currency or state.settings.currency))
+
+
+@router.get(
+    "/arrears",
+    tags=["reports"],
+    summary="Loans in arrears as of a day, the longest late first, by bucket and caseworker "
+    "(roles: admin, treasurer, auditor)",
+)
+def get_arrears(
+    actor: CurrentActor,
+    uow: ReadUoW,
+    state: State,
+    as_of: Annotated[IsoDate | None, Query(description="YYYY-MM-DD; default: today")] = None,
+    currency: Annotated[
+        CurrencyCode | None, Query(description="default: the fund's currency")
+    ] = None,
+    bucket: Annotated[
+        str | None, Query(max_length=8, description="1-30, 31-60, 61-90, 91-180, 181-360, >360")
+    ] = None,
+    caseworker: Annotated[
+        str | None, Query(max_length=64, description="user name of who opened the loans")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=ARREARS_PAGE)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ArrearsListOut:
+    day = as_of or uow.today()
+    page = loans.arrears_list(
+        uow,
+        actor,
+        day,
+        currency or state.settings.currency,
+        bucket=bucket,
+        caseworker=caseworker,
+        limit=limit,
+        offset=offset,
+    )
+    return ArrearsListOut.of(page)

@@ -12,9 +12,9 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from ledger.api.deps import CurrentActor, ReadUoW, api_state
-from ledger.api.schemas import IsoDate
+from ledger.api.schemas import CurrencyCode, IsoDate
 from ledger.documents.model import FundInfo
-from ledger.services import reports
+from ledger.services import loans, reports
 from ledger.services.reports import ReportSettings
 
 router = APIRouter(tags=["reports"])
@@ -78,6 +78,33 @@ def journal_csv(
 ) -> StreamingResponse:
     spool = spooled(reports.journal_csv(uow, actor, date_from, date_to))
     headers = _attachment(f"journal-{date_from}-{date_to}.csv")
+    headers["Content-Length"] = str(spool.seek(0, io.SEEK_END))
+    spool.seek(0)
+    return StreamingResponse(blocks(spool), media_type=CSV, headers=headers)
+
+
+@router.get(
+    "/exports/arrears.csv",
+    summary="The loans in arrears as of a day, one CSV row each, the longest late first "
+    "(roles: admin, treasurer, auditor)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {CSV: {}}, "description": "the arrears list as CSV"}},
+)
+def arrears_csv(
+    actor: CurrentActor,
+    uow: ReadUoW,
+    request: Request,
+    as_of: Annotated[IsoDate | None, Query(description="YYYY-MM-DD; default: today")] = None,
+    currency: Annotated[
+        CurrencyCode | None, Query(description="default: the fund's currency")
+    ] = None,
+    bucket: Annotated[str | None, Query(max_length=8)] = None,
+    caseworker: Annotated[str | None, Query(max_length=64)] = None,
+) -> StreamingResponse:
+    day = as_of or uow.today()
+    cur = currency or api_state(request).settings.currency
+    spool = spooled(loans.arrears_csv(uow, actor, day, cur, bucket=bucket, caseworker=caseworker))
+    headers = _attachment(f"arrears-{cur}-{day}.csv")
     headers["Content-Length"] = str(spool.seek(0, io.SEEK_END))
     spool.seek(0)
     return StreamingResponse(blocks(spool), media_type=CSV, headers=headers)

@@ -19,7 +19,9 @@ One module per use case; callers import from this package, which names them all:
 - ``rules``: the lending rules in force, and the sets of rules that decided applications;
 - ``schedules``: payment holidays and reschedules;
 - ``views``: a loan as of a date, and lists of loans;
-- ``portfolio``: arrears aging and PAR30 of the portfolio;
+- ``portfolio``: arrears aging and PAR30 of the portfolio (from the arrears projection);
+- ``arrears``: the loans in arrears as of a day (list and CSV), the projection checked and
+  rebuilt;
 - ``position`` and ``common``: what they share (a loan's position and settling it; reasons,
   transitions, money commands).
 
@@ -47,6 +49,15 @@ from ledger.services.loans.approvals import (
     undo_approval,
     withdraw,
 )
+from ledger.services.loans.arrears import (
+    ArrearsLine,
+    ArrearsList,
+    arrears_csv,
+    arrears_list,
+    caseworkers_in_arrears,
+    projection_problems,
+    rebuild_arrears,
+)
 from ledger.services.loans.beneficiaries import (
     erase_beneficiary,
     read_beneficiary,
@@ -65,7 +76,12 @@ from ledger.services.loans.payments import (
     refund_credit,
     reverse_payment,
 )
-from ledger.services.loans.portfolio import Portfolio, compute_portfolio, portfolio
+from ledger.services.loans.portfolio import (
+    Portfolio,
+    compute_portfolio,
+    portfolio,
+    replay_portfolio,
+)
 from ledger.services.loans.position import Balances, balances_of
 from ledger.services.loans.queue import (
     ApplicationItem,
@@ -91,6 +107,8 @@ __all__ = [
     "OPEN_STATUSES",
     "ApplicationItem",
     "ApprovalQueue",
+    "ArrearsLine",
+    "ArrearsList",
     "Balances",
     "InstallmentView",
     "LoanPolicy",
@@ -110,10 +128,13 @@ __all__ = [
     "approval_queue",
     "approve",
     "approve_write_off",
+    "arrears_csv",
+    "arrears_list",
     "balances_of",
     "book_payment",
     "book_payment_reversal",
     "book_payments",
+    "caseworkers_in_arrears",
     "check_eligibility",
     "compute_portfolio",
     "disburse",
@@ -126,8 +147,10 @@ __all__ = [
     "own_proposal",
     "portfolio",
     "preview_eligibility",
+    "projection_problems",
     "propose_write_off",
     "read_beneficiary",
+    "rebuild_arrears",
     "record_contract_signed",
     "record_deposit_release",
     "record_payment",
@@ -135,6 +158,7 @@ __all__ = [
     "register_beneficiary",
     "reject",
     "reject_write_off",
+    "replay_portfolio",
     "reschedule",
     "reverse_payment",
     "rules_history",

@@ -1,4 +1,9 @@
-"""The portfolio's arrears aging and PAR30, as of any date (``ledger.domain.aging``)."""
+"""The portfolio's arrears aging and PAR30, as of any date (``ledger.domain.aging``).
+
+Read from the arrears projection (``loan_arrears``, ``ledger.domain.arrears``): one aggregate
+over the steps valid on the day. ``replay_portfolio`` is the full computation it is checked
+against (every loan's payments replayed over its schedule), kept for ``verify`` and the tests.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,10 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from ledger.domain.aging import Aging, aging_of
+from ledger.domain.aging import Aging, aging_of, aging_of_buckets
 from ledger.domain.repayment import Arrears, arrears
 from ledger.domain.roles import Actor, Permission
-from ledger.domain.statuses import LoanStatus
+from ledger.store.arrears_repository import PAID_OUT
 from ledger.store.uow import UnitOfWork
 
 
@@ -60,15 +65,17 @@ def portfolio(uow: UnitOfWork, actor: Actor, as_of: date, currency: str) -> Port
 
 def compute_portfolio(uow: UnitOfWork, as_of: date, currency: str) -> Portfolio:
     """``portfolio`` inside an open unit of work (the caller checks the permission)."""
+    return Portfolio(as_of, currency, aging_of_buckets(uow.arrears.aging(currency, as_of)))
+
+
+def replay_portfolio(uow: UnitOfWork, as_of: date, currency: str) -> Portfolio:
+    """The same, by the full replay of every loan's payments (slow: the reference)."""
     return Portfolio(as_of, currency, aging_of(_arrears(uow, as_of, currency)))
 
 
 def _arrears(uow: UnitOfWork, as_of: date, currency: str) -> Iterator[Arrears]:
     """Each loan's arrears as of ``as_of``. A loan written off since then was still in the
     portfolio on that day (the repository leaves out those written off by ``as_of``)."""
-    for _lid, cur, insts, pays in uow.loans.portfolio(
-        [LoanStatus.ACTIVE, LoanStatus.CLOSED, LoanStatus.OVERPAID, LoanStatus.WRITTEN_OFF],
-        as_of=as_of,
-    ):
+    for _lid, cur, insts, pays in uow.loans.portfolio(PAID_OUT, as_of=as_of):
         if cur == currency and insts:
             yield arrears(insts, pays, as_of)
