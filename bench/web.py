@@ -210,6 +210,7 @@ def pages(engine: Engine, count: int, waiting: Waiting) -> list[tuple[str, str]]
     month = last_day.replace(day=1)
     return [
         ("bench.case", "/"),
+        ("bench.admin", "/"),
         ("bench.treasurer", "/"),
         ("bench.case", "/loans"),
         ("bench.case", f"/loans?offset={count // 2}"),

@@ -94,7 +94,15 @@ from ledger.services.loans.release import ReleaseResult, record_deposit_release
 from ledger.services.loans.rules import RuleSetting, rules_history, rules_in_force
 from ledger.services.loans.schedules import add_holiday, reschedule
 from ledger.services.loans.views import InstallmentView, LoanView, get_loan, list_loans
-from ledger.services.loans.worklist import Summary, WorkItem, WorkKind, summary, worklist
+from ledger.services.loans.worklist import (
+    Summary,
+    WorkItem,
+    WorkKind,
+    Worklist,
+    summary,
+    work_page,
+    worklist,
+)
 from ledger.services.loans.write_off import (
     approve_write_off,
     own_proposal,
@@ -122,6 +130,7 @@ __all__ = [
     "Summary",
     "WorkItem",
     "WorkKind",
+    "Worklist",
     "WriteOffItem",
     "add_holiday",
     "amend_application",
@@ -173,5 +182,6 @@ __all__ = [
     "update_beneficiary",
     "vars_of",
     "withdraw",
+    "work_page",
     "worklist",
 ]

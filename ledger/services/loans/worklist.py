@@ -50,43 +50,67 @@ class WorkItem:
     name: str | None = None  # the person's name, for roles that see it (None once erased)
 
 
+#: Items shown per kind on the home page, the oldest or soonest first (an admin sees every
+#: loan's: on a large fund thousands may be late).
+SHOWN = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Worklist:
+    """The items shown (at most ``shown`` of each kind) and how many there are of each kind;
+    for late first installments, at least that many (the rest are not checked one by one)."""
+
+    items: list[WorkItem]
+    totals: dict[WorkKind, int]
+    more: frozenset[WorkKind]  # kinds with more items than shown
+
+    def of(self, kind: WorkKind) -> list[WorkItem]:
+        return [i for i in self.items if i.kind is kind]
+
+
 def worklist(uow: UnitOfWork, actor: Actor, today: date | None = None) -> list[WorkItem]:
+    """Every loan that needs something from ``actor``: ``work_page`` without a limit."""
+    return work_page(uow, actor, today, shown=None).items
+
+
+def work_page(
+    uow: UnitOfWork, actor: Actor, today: date | None = None, *, shown: int | None = SHOWN
+) -> Worklist:
     """The loans that need something from ``actor`` (a caseworker: the loans they opened; an
     admin: all), grouped by kind in ``WorkKind`` order, the oldest or soonest first in each:
     an active loan whose first installment is late, an approved loan whose contract is not
     signed, an application waiting for approval, a lease ending within 60 days, the last
-    personal link of a loan ending within 14 days."""
+    personal link of a loan ending within 14 days. At most ``shown`` of each kind are read
+    (names, and their reads audited); ``None``: all."""
     actor.require(Permission.LOANS_APPLY)
     mine = None if actor.system or actor.role is Role.ADMIN else actor.name
+    limit = shown if shown is not None else 10**9
     with uow:
         day = today or uow.today()
         zone = uow.zone
-        items: list[WorkItem] = []
-        for late in uow.work.first_installment_unpaid(day, created_by=mine):
-            if _first_still_unpaid(uow, late.loan_id, day):
-                items.append(
-                    WorkItem(
-                        late.loan_id, late.beneficiary_id, WorkKind.FIRST_INSTALLMENT_LATE, late.on
-                    )
-                )
+        found: dict[WorkKind, list[WorkItem]] = {kind: [] for kind in WorkKind}
+        late, more_late = _late_first_installments(uow, day, mine, limit)
+        found[WorkKind.FIRST_INSTALLMENT_LATE] = late
+        totals: dict[WorkKind, int] = {WorkKind.FIRST_INSTALLMENT_LATE: len(late)}
+        more = {WorkKind.FIRST_INSTALLMENT_LATE} if more_late else set()
         for status, kind in (
             (LoanStatus.APPROVED, WorkKind.CONTRACT_NOT_SIGNED),
             (LoanStatus.SUBMITTED, WorkKind.APPROVAL_WAITING),
         ):
             for waiting in uow.work.in_status((status,), created_by=mine):
                 since = waiting.since.astimezone(zone).date() if waiting.since else None
-                items.append(WorkItem(waiting.loan_id, waiting.beneficiary_id, kind, since))
+                found[kind].append(WorkItem(waiting.loan_id, waiting.beneficiary_id, kind, since))
         for lease in uow.work.leases_ending(
             day, day + timedelta(days=LEASE_ENDING_DAYS), sorted(OPEN_STATUSES), created_by=mine
         ):
-            items.append(
+            found[WorkKind.LEASE_ENDING].append(
                 WorkItem(lease.loan_id, lease.beneficiary_id, WorkKind.LEASE_ENDING, lease.on)
             )
         now = uow.now()
         for link in uow.work.links_expiring(
             now, now + timedelta(days=LINK_EXPIRING_DAYS), LINKED_STATUSES, created_by=mine
         ):
-            items.append(
+            found[WorkKind.LINK_EXPIRING].append(
                 WorkItem(
                     link.loan_id,
                     link.beneficiary_id,
@@ -94,10 +118,40 @@ def worklist(uow: UnitOfWork, actor: Actor, today: date | None = None) -> list[W
                     link.at.astimezone(zone).date(),
                 )
             )
+        items: list[WorkItem] = []
+        for kind in WorkKind:
+            if kind is not WorkKind.FIRST_INSTALLMENT_LATE:
+                totals[kind] = len(found[kind])
+                if len(found[kind]) > limit:
+                    more.add(kind)
+            items.extend(found[kind][:limit])
         if items and actor.can(Permission.PERSONAL_READ):
             items = _named(uow, actor, items)
             uow.commit()
-    return items
+    return Worklist(items, totals, frozenset(more))
+
+
+def _late_first_installments(
+    uow: UnitOfWork, day: date, mine: str | None, limit: int
+) -> tuple[list[WorkItem], bool]:
+    """Up to ``limit`` loans whose first installment is late, the longest late first (each
+    candidate confirmed by the domain's allocation), and whether candidates were left
+    unchecked."""
+    late: list[WorkItem] = []
+    candidates = uow.work.first_installment_unpaid(day, created_by=mine)
+    for checked, candidate in enumerate(candidates):
+        if len(late) >= limit:
+            return late, checked < len(candidates)
+        if _first_still_unpaid(uow, candidate.loan_id, day):
+            late.append(
+                WorkItem(
+                    candidate.loan_id,
+                    candidate.beneficiary_id,
+                    WorkKind.FIRST_INSTALLMENT_LATE,
+                    candidate.on,
+                )
+            )
+    return late, False
 
 
 def _named(uow: UnitOfWork, actor: Actor, items: list[WorkItem]) -> list[WorkItem]:

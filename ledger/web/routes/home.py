@@ -33,16 +33,18 @@ SUMMARY_STATES = (
 def home(request: Request, user: WebUser = needs(Permission.LOANS_READ)) -> Response:
     runtime = runtime_of(request)
     if user.can(Permission.LOANS_APPLY):
-        items = loans.worklist(runtime.unit_of_work(), user.actor)
-        groups = [(kind, [i for i in items if i.kind is kind]) for kind in WorkKind]
+        work = loans.work_page(runtime.unit_of_work(), user.actor)
+        groups = [(kind, work.of(kind)) for kind in WorkKind]
         return page(
             request,
             "home.html",
             user=user,
             text=user.text,
             groups=[(kind, found) for kind, found in groups if found],
+            totals=work.totals,
+            more=work.more,
             everyone=user.actor.role is Role.ADMIN,
-            total=len(items),
+            total=len(work.items),
         )
     summary = loans.summary(runtime.unit_of_work(readonly=True), user.actor)
     return page(
