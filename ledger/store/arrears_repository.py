@@ -297,6 +297,20 @@ class ArrearsRepository:
                 end = func.coalesce(end, end)
         return [loan_arrears.c.currency == currency, start <= day, end > day]
 
+    def late_since_on(self, loan_ids: Sequence[str], day: date) -> dict[str, date | None]:
+        """Each of these loans' ``late_since`` on ``day``, for those owing something that day
+        (the step valid on it: read by the primary key, loan by loan)."""
+        if not loan_ids:
+            return {}
+        rows = self.conn.execute(
+            select(loan_arrears.c.loan_id, loan_arrears.c.late_since).where(
+                loan_arrears.c.loan_id.in_(list(loan_ids)),
+                loan_arrears.c.valid_from <= day,
+                loan_arrears.c.valid_to > day,
+            )
+        )
+        return {r.loan_id: r.late_since for r in rows}
+
     def aging(self, currency: str, as_of: date) -> dict[str, tuple[int, int]]:
         """bucket -> (loans, outstanding) of the loans owing something in ``currency`` on
         ``as_of``: one aggregate over the steps valid that day."""

@@ -9,7 +9,6 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
 
-from ledger.domain.repayment import allocate
 from ledger.domain.roles import Actor, Permission, Role
 from ledger.domain.statuses import LoanStatus
 from ledger.services.loans.common import OPEN_STATUSES
@@ -134,23 +133,24 @@ def work_page(
 def _late_first_installments(
     uow: UnitOfWork, day: date, mine: str | None, limit: int
 ) -> tuple[list[WorkItem], bool]:
-    """Up to ``limit`` loans whose first installment is late, the longest late first (each
-    candidate confirmed by the domain's allocation), and whether candidates were left
-    unchecked."""
+    """Up to ``limit`` loans whose first installment is late, the longest late first, and
+    whether candidates were left unchecked. The candidates (the first installment due before
+    ``day``, not covered by the payments' sum) are confirmed by the arrears projection: the
+    oldest unpaid installment on ``day`` is the first (what the domain's allocation says,
+    kept by ``ledger.domain.arrears`` and checked by ``verify``), a page of them per query."""
     late: list[WorkItem] = []
     candidates = uow.work.first_installment_unpaid(day, created_by=mine)
-    for checked, candidate in enumerate(candidates):
-        if len(late) >= limit:
-            return late, checked < len(candidates)
-        if _first_still_unpaid(uow, candidate.loan_id, day):
-            late.append(
-                WorkItem(
-                    candidate.loan_id,
-                    candidate.beneficiary_id,
-                    WorkKind.FIRST_INSTALLMENT_LATE,
-                    candidate.on,
+    batch = max(limit, 1) * 2
+    for start in range(0, len(candidates), batch):
+        chunk = candidates[start : start + batch]
+        since = uow.arrears.late_since_on([c.loan_id for c in chunk], day)
+        for done, c in enumerate(chunk, start=start):
+            if len(late) >= limit:
+                return late, done < len(candidates)
+            if since.get(c.loan_id) == c.on:
+                late.append(
+                    WorkItem(c.loan_id, c.beneficiary_id, WorkKind.FIRST_INSTALLMENT_LATE, c.on)
                 )
-            )
     return late, False
 
 
@@ -164,14 +164,6 @@ def _named(uow: UnitOfWork, actor: Actor, items: list[WorkItem]) -> list[WorkIte
             actor, action="read_personal_data", target=f"person:{bid}", details={"via": "worklist"}
         )
     return [replace(i, name=names[i.beneficiary_id]) for i in items]
-
-
-def _first_still_unpaid(uow: UnitOfWork, loan_id: str, day: date) -> bool:
-    """The domain's allocation says the first installment is not fully paid by ``day``."""
-    _, schedule = uow.loans.schedule(loan_id)
-    valid = [p for p, _, _ in uow.loans.payments(loan_id, as_of=day)]
-    paid = allocate(schedule.installments, valid).paid
-    return bool(schedule.installments) and paid[0] < schedule.installments[0].minor
 
 
 @dataclass(frozen=True, slots=True)
