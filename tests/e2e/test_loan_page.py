@@ -120,7 +120,7 @@ def test_a_treasurer_books_the_deposit_back_with_what_the_landlord_kept(
     page.locator("#returned").fill("1200,00")
     page.locator("#kept").fill("500,00")
     page.get_by_role("button", name="Book the deposit").click()  # no reason given
-    assert "say why the landlord kept part" in page.locator("#kept_reason-error").inner_text()
+    assert "Say why the landlord kept part" in page.locator("#kept_reason-error").inner_text()
     assert page.locator("#returned").input_value() == "1200,00"  # what was typed is kept
     assert serious_violations(page) == []
     shoot(page, "loan-release-errors")
