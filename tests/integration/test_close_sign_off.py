@@ -161,7 +161,8 @@ def test_withdrawn_by_who_asked_refused_by_another_with_a_reason(february: UnitO
 
 
 def test_a_month_that_does_not_reconcile(february: UnitOfWork) -> None:
-    book(february, TREASURER, "2026-02-01 donation 40.00 Dr 1000 Cr 4000")  # the statement opens with 0
+    # Booked on the day the first statement opens with 0.00: the opening does not match.
+    book(february, TREASURER, "2026-02-01 donation 40.00 Dr 1000 Cr 4000")
     with pytest.raises(NotReconciled) as err:
         request_close(february, TREASURER, FEB)
     assert err.value.key == "err.close.not_reconciled"
