@@ -48,8 +48,7 @@ def upgrade() -> None:
             name=op.f("ck_close_requests_decided"),
         ),
         sa.CheckConstraint(
-            "status <> 'signed_off' OR (decided_by <> requested_by AND close_event_id IS NOT "
-            "NULL)",
+            "status <> 'signed_off' OR (decided_by <> requested_by AND close_event_id IS NOT NULL)",
             name=op.f("ck_close_requests_four_eyes"),
         ),
         sa.ForeignKeyConstraint(
