@@ -55,7 +55,7 @@ from ledger.services.loans.beneficiaries import (
     update_beneficiary,
 )
 from ledger.services.loans.common import MAX_REASON, OPEN_STATUSES, MoneyResult
-from ledger.services.loans.disbursal import disburse, undo_disbursement
+from ledger.services.loans.disbursal import book_disbursement, disburse, undo_disbursement
 from ledger.services.loans.payments import (
     PaymentIn,
     book_payment,
@@ -111,6 +111,7 @@ __all__ = [
     "approve",
     "approve_write_off",
     "balances_of",
+    "book_disbursement",
     "book_payment",
     "book_payment_reversal",
     "book_payments",
