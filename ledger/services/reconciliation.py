@@ -182,15 +182,11 @@ def _bank(
 
 def _unidentified(uow: UnitOfWork, end: date) -> dict[str, list[UnidentifiedReceipt]]:
     out: dict[str, list[UnidentifiedReceipt]] = defaultdict(list)
-    for line in uow.statements.lines_in_state("unidentified", date_to=end):
-        out[line.currency].append(
-            UnidentifiedReceipt(
-                line.id,
-                line.booking_date,
-                line.amount_minor,
-                receipt_age((end - line.booking_date).days),
-                line.suggested_loan_id,
-            )
+    for line_id, day, amount, currency, suggested in uow.statements.receipts_in_state(
+        "unidentified", date_to=end
+    ):
+        out[currency].append(
+            UnidentifiedReceipt(line_id, day, amount, receipt_age((end - day).days), suggested)
         )
     return out
 
