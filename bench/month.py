@@ -118,6 +118,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         log(f"  {path:40} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  {size} bytes")
         results.append((path, requests, p50, p95, size, time.perf_counter() - t0))
     lines = [
+        "## The month's pages (`python -m bench.month`)",
+        "",
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on PostgreSQL: {len(loans)} loans paid "
         f"out, one statement of {args.entries:,} lines all booked in March 2026 ({states}).",
         "",
