@@ -184,6 +184,11 @@ def movement_kind(entry_kind: str) -> str:
     return _MOVEMENT_OF_ENTRY.get(str(entry_kind), "other")
 
 
+def entry_kind_of(movement: str) -> str | None:
+    """The one journal entry kind a movement counts, None for ``other`` (several kinds)."""
+    return next((k for k, m in _MOVEMENT_OF_ENTRY.items() if m == movement), None)
+
+
 @dataclass(frozen=True, slots=True)
 class Movement:
     """One kind of movement in the month: how many entries and their total (positive).

@@ -74,6 +74,16 @@ class PeriodAction(StrEnum):
     REOPEN = "reopen"
 
 
+class CloseRequestStatus(StrEnum):
+    """A request to close a month: waiting for a second person's sign-off, signed off (the
+    month closed), withdrawn by who asked, or refused by another."""
+
+    REQUESTED = "requested"
+    SIGNED_OFF = "signed_off"
+    WITHDRAWN = "withdrawn"
+    REFUSED = "refused"
+
+
 class PaymentKind(StrEnum):
     """Money received for a loan (loan_payments.kind): the entry kinds that bring it."""
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ledger.bank.pain001 import MAX_NAME, Debtor, Transfer, sepa_text, write_pain001
@@ -29,10 +29,12 @@ from ledger.domain.beneficiaries import checked_iban
 from ledger.domain.errors import Conflict, NotFound, ValidationError
 from ledger.domain.idempotency import check_same_request
 from ledger.domain.money import currency as currency_of
+from ledger.domain.money import to_minor
 from ledger.domain.payment_files import Payout, StoredItem, StoredPaymentFile
 from ledger.domain.roles import Actor, Permission
 from ledger.domain.statements import BankAccount, end_to_end_id
-from ledger.domain.statuses import PaymentFileStatus, PayoutKind
+from ledger.domain.statuses import LoanStatus, PaymentFileStatus, PayoutKind
+from ledger.services.loans.disbursal import book_disbursement
 from ledger.store.uow import UnitOfWork
 
 if TYPE_CHECKING:
@@ -301,88 +303,204 @@ def create_payment_file(
     wanted = sorted(set(entry_ids)) if entry_ids is not None else None
     if wanted is not None and not wanted:
         raise ValidationError("name at least one entry to pay, or none for all", "entry_ids")
-    message_id = message_id_for(key)
     with uow:
-        uow.journal.lock_head()  # files queue here, with the imports that link their entries
-        first = uow.payment_files.by_message_id(message_id)
+        first = _replayed(uow, key, currency, execution_date, debtor, wanted)
         if first is not None:
-            items = uow.payment_files.items(first.id)
-            _replay(
-                first,
-                items,
-                {"currency": currency, "execution_date": execution_date, "entry_ids": wanted},
-            )
-            return MadeFile(first, _regenerate(uow, first, items, debtor), True)
-        today = uow.today()
-        if not today <= execution_date <= today + timedelta(days=MAX_DAYS_AHEAD):
-            raise ValidationError(
-                f"the execution date {execution_date} must be between today ({today}) and "
-                f"{MAX_DAYS_AHEAD} days ahead",
-                "execution_date",
-            )
-        account_id = _ledger_bank(uow, currency)
-        pending = uow.payment_files.pending(account_id, KINDS)
-        if wanted is None:
-            chosen = pending
-            if not chosen:
-                raise Conflict(f"there is no payout in {currency} waiting for a payment file")
-        else:
-            by_id = {p.entry_id: p for p in pending}
-            for entry_id in wanted:
-                if entry_id not in by_id:
-                    raise Conflict(_why_not_pending(uow, entry_id), "entry_ids")
-            chosen = [by_id[e] for e in wanted]
-        transfers, problems = _transfers(uow, chosen)
-        if problems:
-            raise ValidationError(
-                "these payouts cannot be paid by a file yet: " + "; ".join(problems), "entry_ids"
-            )
-        bank = _bank_account(uow, actor, currency, debtor)
-        created_at = uow.now().replace(microsecond=0)
-        xml = write_pain001(
-            message_id=message_id,
-            created_at=created_at,
-            execution_date=execution_date,
-            currency=currency,
-            debtor=replace(debtor, iban=bank.iban),
-            transfers=transfers,
-        )
-        file_id = uow.payment_files.add_file(
-            {
-                "message_id": message_id,
-                "bank_account_id": bank.id,
-                "currency": currency,
-                "execution_date": execution_date,
-                "transfers": len(chosen),
-                "total_minor": sum(p.amount_minor for p in chosen),
-                "sha256": hashlib.sha256(xml).hexdigest(),
-                "status": PaymentFileStatus.CREATED,
-                "created_at": created_at,
-                "created_by": actor.name,
-            },
-            [
-                {
-                    "entry_id": p.entry_id,
-                    "end_to_end_id": end_to_end_id(p.entry_id),
-                    "kind": p.kind,
-                    "loan_id": p.loan_id,
-                    "amount_minor": p.amount_minor,
-                }
-                for p in chosen
-            ],
-        )
-        uow.audit_event(
-            actor,
-            action="payment_file_create",
-            target=f"payment_file:{file_id}",
-            details={
-                "message_id": message_id,
-                "entries": [p.entry_id for p in chosen],
-                "execution_date": execution_date.isoformat(),
-            },
-        )
+            return first
+        made = make_payment_file(uow, actor, currency, execution_date, debtor, key, wanted)
         uow.commit()
-        return MadeFile(uow.payment_files.get(file_id), xml, False)
+        return made
+
+
+def _replayed(
+    uow: UnitOfWork,
+    key: str,
+    currency: str,
+    execution_date: date,
+    debtor: Debtor,
+    wanted: list[int] | None,
+) -> MadeFile | None:
+    """The file a first request with this key made, or None (the chain head locked)."""
+    uow.journal.lock_head()  # files queue here, with the imports that link their entries
+    first = uow.payment_files.by_message_id(message_id_for(key))
+    if first is None:
+        return None
+    items = uow.payment_files.items(first.id)
+    _replay(
+        first,
+        items,
+        {"currency": currency, "execution_date": execution_date, "entry_ids": wanted},
+    )
+    return MadeFile(first, _regenerate(uow, first, items, debtor), True)
+
+
+def make_payment_file(
+    uow: UnitOfWork,
+    actor: Actor,
+    currency: str,
+    execution_date: date,
+    debtor: Debtor,
+    key: str,
+    wanted: list[int] | None,
+) -> MadeFile:
+    """``create_payment_file`` inside the caller's open unit of work, its key not used yet."""
+    message_id = message_id_for(key)
+    today = uow.today()
+    if not today <= execution_date <= today + timedelta(days=MAX_DAYS_AHEAD):
+        raise ValidationError(
+            f"the execution date {execution_date} must be between today ({today}) and "
+            f"{MAX_DAYS_AHEAD} days ahead",
+            "execution_date",
+        )
+    account_id = _ledger_bank(uow, currency)
+    pending = uow.payment_files.pending(account_id, KINDS)
+    if wanted is None:
+        chosen = pending
+        if not chosen:
+            raise Conflict(f"there is no payout in {currency} waiting for a payment file")
+    else:
+        by_id = {p.entry_id: p for p in pending}
+        for entry_id in wanted:
+            if entry_id not in by_id:
+                raise Conflict(_why_not_pending(uow, entry_id), "entry_ids")
+        chosen = [by_id[e] for e in wanted]
+    transfers, problems = _transfers(uow, chosen)
+    if problems:
+        raise ValidationError(
+            "these payouts cannot be paid by a file yet: " + "; ".join(problems), "entry_ids"
+        )
+    bank = _bank_account(uow, actor, currency, debtor)
+    created_at = uow.now().replace(microsecond=0)
+    xml = write_pain001(
+        message_id=message_id,
+        created_at=created_at,
+        execution_date=execution_date,
+        currency=currency,
+        debtor=replace(debtor, iban=bank.iban),
+        transfers=transfers,
+    )
+    file_id = uow.payment_files.add_file(
+        {
+            "message_id": message_id,
+            "bank_account_id": bank.id,
+            "currency": currency,
+            "execution_date": execution_date,
+            "transfers": len(chosen),
+            "total_minor": sum(p.amount_minor for p in chosen),
+            "sha256": hashlib.sha256(xml).hexdigest(),
+            "status": PaymentFileStatus.CREATED,
+            "created_at": created_at,
+            "created_by": actor.name,
+        },
+        [
+            {
+                "entry_id": p.entry_id,
+                "end_to_end_id": end_to_end_id(p.entry_id),
+                "kind": p.kind,
+                "loan_id": p.loan_id,
+                "amount_minor": p.amount_minor,
+            }
+            for p in chosen
+        ],
+    )
+    uow.audit_event(
+        actor,
+        action="payment_file_create",
+        target=f"payment_file:{file_id}",
+        details={
+            "message_id": message_id,
+            "entries": [p.entry_id for p in chosen],
+            "execution_date": execution_date.isoformat(),
+        },
+    )
+    return MadeFile(uow.payment_files.get(file_id), xml, False)
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingLoan:
+    """A loan whose contract is signed, waiting to be paid out."""
+
+    loan_id: str
+    amount_minor: int
+    currency: str
+    signed_at: datetime | None  # when it became contract signed
+    missing: str | None  # what keeps it out of a file (the landlord's IBAN), None: ready
+
+
+@dataclass(frozen=True, slots=True)
+class PayoutChoice:
+    """What the treasurer may put in a payment file: loans to pay out now (for who may pay
+    loans out; None for others) and payouts already booked that no file pays yet."""
+
+    loans: list[WaitingLoan] | None
+    booked: list[PendingPayout]
+
+
+def payout_choice(uow: UnitOfWork, actor: Actor, currency: str) -> PayoutChoice:
+    """The loans approved and signed that wait for their payout, and the payouts booked that
+    wait for a file, each saying what it still lacks (no name, no IBAN)."""
+    booked = pending_payouts(uow, actor, currency)
+    if not actor.can(Permission.LOANS_DISBURSE):
+        return PayoutChoice(None, booked)
+    with uow:
+        waiting = []
+        for s in uow.work.in_status((LoanStatus.CONTRACT_SIGNED,)):
+            loan = uow.loans.get(s.loan_id)
+            if loan.currency != currency:
+                continue
+            found = _creditor(uow, PayoutKind.DISBURSEMENT, loan.id)
+            waiting.append(
+                WaitingLoan(
+                    loan.id,
+                    to_minor(loan.terms.deposit),
+                    loan.currency,
+                    s.since,
+                    found if isinstance(found, str) else None,
+                )
+            )
+    return PayoutChoice(waiting, booked)
+
+
+def pay_out_in_file(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    currency: str,
+    execution_date: date,
+    debtor: Debtor,
+    idempotency_key: str,
+    loan_ids: Sequence[str] = (),
+    entry_ids: Sequence[int] = (),
+) -> MadeFile:
+    """Pay signed loans out and make the file that pays them (with payouts booked before), in
+    one transaction: each loan's payout is booked today (``loans.disburse``, its key derived
+    from the file's), then the file pays them all on ``execution_date``. A refusal books
+    nothing; a retry with the same key returns the file the first request made."""
+    actor.require(Permission.PAYMENT_FILES)
+    loans_chosen = sorted(set(loan_ids))
+    if loans_chosen:
+        actor.require(Permission.LOANS_DISBURSE)
+    currency_of(currency)
+    key = _check_key(idempotency_key)
+    if not loans_chosen and not entry_ids:
+        raise ValidationError(
+            "choose at least one loan or payout to pay",
+            "entry_ids",
+            key="err.payout_file.empty",
+        )
+    with uow:
+        first = _replayed(uow, key, currency, execution_date, debtor, None)
+        if first is not None:
+            return first
+        wanted = set(entry_ids)
+        for loan_id in loans_chosen:
+            booked = book_disbursement(
+                uow, actor, loan_id, on=uow.today(), idempotency_key=f"{key[:40]}:{loan_id}"
+            )
+            wanted.add(booked.entry.id)
+        made = make_payment_file(uow, actor, currency, execution_date, debtor, key, sorted(wanted))
+        uow.commit()
+        return made
 
 
 def _why_not_pending(uow: UnitOfWork, entry_id: int) -> str:

@@ -51,14 +51,22 @@ NO_AGING = Aging(loans=0, outstanding_minor=0, buckets={}, par30_minor=0)
 
 
 def reconcile(
-    uow: UnitOfWork, actor: Actor, month: str, *, rules: EligibilityRules | None = None
+    uow: UnitOfWork,
+    actor: Actor,
+    month: str,
+    *,
+    rules: EligibilityRules | None = None,
+    aging: bool = True,
 ) -> list[MonthReconciliation]:
     """The month's reconciliation, one per currency the fund has a bank account in, read in one
-    transaction (a read-only unit of work sees one snapshot of the books)."""
+    transaction (a read-only unit of work sees one snapshot of the books). ``aging=False``
+    leaves the portfolio's aging empty (the reconciliation page, which does not show it)."""
     actor.require(Permission.LEDGER_READ)
     actor.require(Permission.LOANS_READ)
     month = parse_month(month)
     with uow:
+        if not aging:
+            return reconcile_books(uow, month, rules=rules)
         return compute_reconciliation(uow, month, rules=rules)
 
 
@@ -174,15 +182,11 @@ def _bank(
 
 def _unidentified(uow: UnitOfWork, end: date) -> dict[str, list[UnidentifiedReceipt]]:
     out: dict[str, list[UnidentifiedReceipt]] = defaultdict(list)
-    for line in uow.statements.lines_in_state("unidentified", date_to=end):
-        out[line.currency].append(
-            UnidentifiedReceipt(
-                line.id,
-                line.booking_date,
-                line.amount_minor,
-                receipt_age((end - line.booking_date).days),
-                line.suggested_loan_id,
-            )
+    for line_id, day, amount, currency, suggested in uow.statements.receipts_in_state(
+        "unidentified", date_to=end
+    ):
+        out[currency].append(
+            UnidentifiedReceipt(line_id, day, amount, receipt_age((end - day).days), suggested)
         )
     return out
 

@@ -7,6 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 from ledger.documents.model import FundInfo
 from ledger.documents.report import History, MonthlyReportData, SignOff, render_monthly_report
@@ -14,9 +15,9 @@ from ledger.domain.eligibility import EligibilityRules
 from ledger.domain.errors import ValidationError
 from ledger.domain.journal import month_end, parse_month
 from ledger.domain.money import from_minor
-from ledger.domain.reconciliation import MonthReconciliation
+from ledger.domain.reconciliation import MonthReconciliation, movement_kind
 from ledger.domain.roles import Actor, Permission
-from ledger.domain.statuses import PeriodAction
+from ledger.domain.statuses import LoanStatus, PeriodAction
 from ledger.services.csv_text import FORMULA_START as FORMULA_START
 from ledger.services.csv_text import csv_text as csv_text
 from ledger.services.csv_text import safe_cell as safe_cell
@@ -171,6 +172,87 @@ def monthly_report(
         recs = compute_reconciliation(uow, month, rules=settings.rules)
         data = gather_report_data(uow, month, settings, recs)
     return render_monthly_report(data).pdf
+
+
+@dataclass(frozen=True, slots=True)
+class MonthFigures:
+    """One month end of the 12-month history beyond cash and loans outstanding."""
+
+    month_end: date
+    par30_minor: int  # outstanding of the loans more than 30 days late then
+    outstanding_minor: int  # outstanding of the loans being repaid then
+    par30_percent: Decimal  # par30 / outstanding, two decimals (ledger.domain.aging)
+    disbursed_minor: int  # paid out in that month (disbursement entries)
+    repaid_minor: int  # received in that month (repayment entries)
+
+
+@dataclass(frozen=True, slots=True)
+class LoansInState:
+    state: LoanStatus
+    loans: int
+    principal_minor: int
+
+
+@dataclass(frozen=True, slots=True)
+class CurrencyFigures:
+    currency: str
+    months: tuple[MonthFigures, ...]  # oldest first, the report's month last
+    states: tuple[LoansInState, ...]  # loans by state at month end, in the states' order
+
+
+@dataclass(frozen=True, slots=True)
+class ReportFigures:
+    """The monthly report's figures, and those the screen shows beside them (PAR30, payouts
+    and repayments over 12 months, loans by state), all read from one snapshot."""
+
+    data: MonthlyReportData
+    currencies: dict[str, CurrencyFigures]
+
+
+def report_figures(
+    uow: UnitOfWork, actor: Actor, month: str, settings: ReportSettings
+) -> ReportFigures:
+    """What the monthly report prints and what its page shows, in one transaction."""
+    actor.require(Permission.LEDGER_READ)
+    actor.require(Permission.LOANS_READ)
+    month = _check_month(uow, month)
+    with uow:
+        recs = compute_reconciliation(uow, month, rules=settings.rules)
+        data = gather_report_data(uow, month, settings, recs)
+        ends = month_ends(month)
+        flows: dict[tuple[str, date], list[int]] = defaultdict(lambda: [0, 0])
+        for end in ends:
+            start = date(end.year, end.month, 1)
+            for kind, cur, _n, total in uow.reconciliation.movements(start, end):
+                slot = {"new_loans": 0, "repayments": 1}.get(movement_kind(kind))
+                if slot is not None:
+                    flows[(cur, end)][slot] += total
+        states: dict[str, list[LoansInState]] = defaultdict(list)
+        counted = {(c, st): (n, t) for c, st, n, t in uow.reconciliation.states_as_of(ends[-1])}
+        currencies = sorted({r.currency for r in recs} | {c for c, _ in counted})
+        for cur in currencies:
+            for state in LoanStatus:
+                if (cur, state.value) in counted:
+                    n, total = counted[(cur, state.value)]
+                    states[cur].append(LoansInState(state, n, total))
+        out = {}
+        for cur in currencies:
+            months = []
+            for end in ends:
+                aging = compute_portfolio(uow, end, cur).aging
+                disbursed, repaid = flows.get((cur, end), (0, 0))
+                months.append(
+                    MonthFigures(
+                        end,
+                        aging.par30_minor,
+                        aging.outstanding_minor,
+                        aging.par30_ratio,
+                        disbursed,
+                        repaid,
+                    )
+                )
+            out[cur] = CurrencyFigures(cur, tuple(months), tuple(states[cur]))
+    return ReportFigures(data, out)
 
 
 # -- CSV exports ------------------------------------------------------------------------------

@@ -165,6 +165,29 @@ class ReconciliationRepository:
         )
         return [(kind, cur, int(n), int(total)) for kind, cur, n, total in rows]
 
+    def states_as_of(self, as_of: date) -> list[tuple[str, str, int, int]]:
+        """(currency, state, loans, their principal) at the end of ``as_of``: each loan's state
+        then is the one its last event before that left it in (drafts have no event yet)."""
+        cutoff = datetime.combine(as_of + timedelta(days=1), time(), tzinfo=UTC)
+        last = (
+            select(loan_events.c.loan_id, func.max(loan_events.c.id).label("last_id"))
+            .where(loan_events.c.at < cutoff)
+            .group_by(loan_events.c.loan_id)
+            .subquery()
+        )
+        rows = self.conn.execute(
+            select(
+                loans.c.currency,
+                loan_events.c.to_status,
+                func.count(),
+                func.sum(loans.c.principal_minor),
+            )
+            .join(last, last.c.loan_id == loans.c.id)
+            .join(loan_events, loan_events.c.id == last.c.last_id)
+            .group_by(loans.c.currency, loan_events.c.to_status)
+        )
+        return [(cur, state, int(n), int(total)) for cur, state, n, total in rows]
+
     def promised_as_of(self, as_of: date) -> dict[str, int]:
         """Principal of the loans approved or with a signed contract, not paid out, at the end
         of ``as_of``: each loan's state then is the one its last event before that left it in."""

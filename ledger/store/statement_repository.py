@@ -516,6 +516,20 @@ class StatementRepository:
         )
         return [_line(r) for r in rows]
 
+    def receipts_in_state(
+        self, state: str, *, date_to: date
+    ) -> list[tuple[int, date, int, str, str | None]]:
+        """(id, booking date, amount, currency, suggested loan) of every line in ``state``
+        booked on or before ``date_to``, oldest first: the few columns the reconciliation
+        reads of the unidentified receipts (thousands in a busy month), not whole lines."""
+        c = statement_lines.c
+        rows = self.conn.execute(
+            select(c.id, c.booking_date, c.amount_minor, c.currency, c.suggested_loan_id)
+            .where(c.state == state, c.booking_date <= date_to)
+            .order_by(c.booking_date, c.id)
+        )
+        return [(int(r[0]), r[1], int(r[2]), r[3], r[4]) for r in rows]
+
     def unexplained_entries(
         self, account_id: int, *, as_of: date, statement_date: date | None
     ) -> list[UnexplainedEntry]:

@@ -34,6 +34,7 @@ from ledger.domain.documents import DocumentKind
 from ledger.domain.eligibility import Outcome
 from ledger.domain.roles import Role
 from ledger.domain.statuses import (
+    CloseRequestStatus,
     LineState,
     LoanStatus,
     PaymentFileStatus,
@@ -196,6 +197,33 @@ period_events = Table(
     Column("balances", Text, nullable=True),
     CheckConstraint(f"action IN {sql_in_list(PeriodAction)}", name="action"),
     CheckConstraint("action = 'close' OR reason IS NOT NULL", name="reopen_has_reason"),
+)
+
+#: A month's close in two steps (migration 0012): one person asks, another signs it off (the
+#: sign-off records the close in ``period_events``); the database refuses a sign-off by the
+#: person who asked.
+close_requests = Table(
+    "close_requests",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("month", String(7), nullable=False, index=True),
+    Column("requested_by", String(64), nullable=False),
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("status", String(12), nullable=False),
+    Column("decided_by", String(64), nullable=True),
+    Column("decided_at", UTCDateTime, nullable=True),
+    Column("decision_reason", Text, nullable=True),
+    Column("close_event_id", BigInteger, ForeignKey("period_events.id"), nullable=True),
+    CheckConstraint(f"status IN {sql_in_list(CloseRequestStatus)}", name="status"),
+    CheckConstraint(
+        "status = 'requested' OR (decided_by IS NOT NULL AND decided_at IS NOT NULL)",
+        name="decided",
+    ),
+    CheckConstraint(
+        "status <> 'signed_off' OR (decided_by <> requested_by AND close_event_id IS NOT NULL)",
+        name="four_eyes",
+    ),
 )
 
 users = Table(

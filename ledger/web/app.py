@@ -28,6 +28,8 @@ from ledger.web.routes import (
     contracts,
     home,
     loans,
+    months,
+    payouts,
 )
 from ledger.web.session import CsrfRefused, SignInRequired, runtime_of, text_for
 
@@ -42,6 +44,8 @@ ROUTE_MODULES = (
     approvals,
     admin,
     audit,
+    months,
+    payouts,
 )
 
 #: Paths that are not the web application's: the API, the beneficiaries' public pages, health

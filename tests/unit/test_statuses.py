@@ -14,6 +14,7 @@ from ledger.domain.documents import DocumentKind
 from ledger.domain.eligibility import Outcome
 from ledger.domain.roles import Role
 from ledger.domain.statuses import (
+    CloseRequestStatus,
     LineState,
     LoanStatus,
     PaymentFileStatus,
@@ -72,6 +73,7 @@ ENUM_COLUMNS: list[tuple[type[StrEnum], str, str]] = [
     (LineState, "state", "0004_statements.py"),
     (PaymentFileStatus, "status", "0006_payment_files.py"),
     (PayoutKind, "kind", "0006_payment_files.py"),
+    (CloseRequestStatus, "status", "0012_close_requests.py"),
 ]
 
 

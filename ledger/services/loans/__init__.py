@@ -66,7 +66,7 @@ from ledger.services.loans.beneficiaries import (
     update_beneficiary,
 )
 from ledger.services.loans.common import MAX_REASON, OPEN_STATUSES, MoneyResult
-from ledger.services.loans.disbursal import disburse, undo_disbursement
+from ledger.services.loans.disbursal import book_disbursement, disburse, undo_disbursement
 from ledger.services.loans.payments import (
     PaymentIn,
     book_payment,
@@ -140,6 +140,7 @@ __all__ = [
     "arrears_csv",
     "arrears_list",
     "balances_of",
+    "book_disbursement",
     "book_payment",
     "book_payment_reversal",
     "book_payments",

@@ -56,51 +56,61 @@ def disburse(
     uow: UnitOfWork, actor: Actor, loan_id: str, *, on: date, idempotency_key: str
 ) -> MoneyResult:
     """Pay the deposit out: Dr the loan's sub-account, Cr bank. The bank may not go below zero."""
-    request = _request(loan_id=loan_id, on=on)
     with uow:
-        original, loan = _money_command(
-            uow,
-            actor,
-            Permission.LOANS_DISBURSE,
-            command="disburse",
-            key=idempotency_key,
-            request=request,
-            loan_id=loan_id,
+        result = book_disbursement(uow, actor, loan_id, on=on, idempotency_key=idempotency_key)
+        if not result.replayed:
+            uow.commit()
+    return result
+
+
+def book_disbursement(
+    uow: UnitOfWork, actor: Actor, loan_id: str, *, on: date, idempotency_key: str
+) -> MoneyResult:
+    """``disburse`` inside the caller's open unit of work (a payment file that pays several
+    loans out books them all and the file in one transaction)."""
+    request = _request(loan_id=loan_id, on=on)
+    original, loan = _money_command(
+        uow,
+        actor,
+        Permission.LOANS_DISBURSE,
+        command="disburse",
+        key=idempotency_key,
+        request=request,
+        loan_id=loan_id,
+    )
+    if original:
+        return MoneyResult(loan, original, True)
+    target = next_status(loan.status, LoanAction.DISBURSE)
+    approvals._require_signed_contract(uow, loan)
+    if on < loan.terms.lease_start - timedelta(days=90):
+        raise ValidationError(
+            "the payout is more than 90 days before the lease starts",
+            "on",
+            key="err.payout.too_early",
+            params={"days": 90},
         )
-        if original:
-            return MoneyResult(loan, original, True)
-        target = next_status(loan.status, LoanAction.DISBURSE)
-        approvals._require_signed_contract(uow, loan)
-        if on < loan.terms.lease_start - timedelta(days=90):
-            raise ValidationError(
-                "the payout is more than 90 days before the lease starts",
-                "on",
-                key="err.payout.too_early",
-                params={"days": 90},
-            )
-        code = _loan_account(uow, loan)
-        account = uow.accounts.get(code)
-        amount = loan.terms.deposit
-        draft = postings.disbursement(
-            loan.id,
-            on,
-            loan=code,
-            bank=_code(uow, AccountRole.BANK, loan.currency),
-            amount=amount,
-            idempotency_key=idempotency_key,
-        )
-        posted = book_entries(uow, actor, [draft], command="disburse", requests=[request])[0]
-        loan = _transition(
-            uow,
-            actor,
-            loan,
-            LoanAction.DISBURSE,
-            target,
-            entry_id=posted.entry.id,
-            account_id=account.id,
-            disbursement_entry_id=posted.entry.id,
-        )
-        uow.commit()
+    code = _loan_account(uow, loan)
+    account = uow.accounts.get(code)
+    amount = loan.terms.deposit
+    draft = postings.disbursement(
+        loan.id,
+        on,
+        loan=code,
+        bank=_code(uow, AccountRole.BANK, loan.currency),
+        amount=amount,
+        idempotency_key=idempotency_key,
+    )
+    posted = book_entries(uow, actor, [draft], command="disburse", requests=[request])[0]
+    loan = _transition(
+        uow,
+        actor,
+        loan,
+        LoanAction.DISBURSE,
+        target,
+        entry_id=posted.entry.id,
+        account_id=account.id,
+        disbursement_entry_id=posted.entry.id,
+    )
     return MoneyResult(loan, posted.entry, False)
 
 
