@@ -628,7 +628,10 @@ statement_matches = Table(
     Column("reversal_entry_id", BigInteger, ForeignKey("journal_entries.id"), nullable=True),
     Column("loan_id", String(16), nullable=True),
     Column("reason", String(500), nullable=True),
+    # The key of the web form that made this match (migration 0011): sent again, no new match.
+    Column("form_key", String(64), nullable=True),
     CheckConstraint(f"state IN {LINE_STATES}", name="state"),
+    Index("ix_statement_matches_form_key", "form_key", unique=True),
 )
 
 #: How to read each bank's CSV export (JSON of ``ledger.bank.csv_statement.CsvMapping``).

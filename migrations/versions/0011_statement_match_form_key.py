@@ -1,0 +1,33 @@
+"""The key of the web form that made each match by hand: a form sent twice matches once.
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-07 19:00:00
+
+The treasurer's matching queue carries a key made when each form is shown; the match record it
+makes keeps it (unique), and the same form sent again (a double click, a browser's resend) gets
+that match back instead of reversing and booking the line a second time. NULL for every match
+made before, by an import, or without a key (API, CLI).
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0011"
+down_revision: str | None = "0010"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("statement_matches") as batch:
+        batch.add_column(sa.Column("form_key", sa.String(64), nullable=True))
+        batch.create_index("ix_statement_matches_form_key", ["form_key"], unique=True)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("statement_matches") as batch:
+        batch.drop_index("ix_statement_matches_form_key")
+        batch.drop_column("form_key")
