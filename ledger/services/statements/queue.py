@@ -181,8 +181,8 @@ def _suggestions(uow: UnitOfWork, lines: Sequence[StoredLine]) -> dict[int, tupl
         for loan_id in paid.get(ln.counterparty_digest or "", [])[:MOST_SUGGESTIONS]:
             why.add(ln, loan_id, Why.PAYER)
     _by_amount(uow, lines, why)
-    for ln in lines:
-        if ln.suggested_loan_id:
+    for ln in lines:  # the import's own guess, when nothing here says more
+        if ln.suggested_loan_id and ln.suggested_loan_id not in why.of[ln.id]:
             why.add(ln, ln.suggested_loan_id, Why.IMPORT)
     states = uow.statements.loan_states(why.loan_ids())
     out: dict[int, tuple[Suggestion, ...]] = {}
