@@ -36,8 +36,10 @@ def _too_large(size: int, max_bytes: int) -> StatementRefused:
 
 
 def megabytes(size: int) -> Decimal:
-    """A size in megabytes, one decimal, never rounded up (a limit must not look larger)."""
-    return (Decimal(size) / 1_000_000).quantize(Decimal("0.1"), rounding=ROUND_DOWN)
+    """A size in megabytes, one decimal (two under 1 MB), never rounded up (a limit must not
+    look larger than it is)."""
+    step = Decimal("0.1") if size >= 1_000_000 else Decimal("0.01")
+    return (Decimal(size) / 1_000_000).quantize(step, rounding=ROUND_DOWN)
 
 
 def _empty() -> StatementRefused:

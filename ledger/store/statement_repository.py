@@ -270,6 +270,7 @@ class StatementRepository:
         *,
         states: Sequence[str] | None = None,
         bank_account_id: int | None = None,
+        statement_id: int | None = None,
         date_from: date | None = None,
         date_to: date | None = None,
         limit: int = 500,
@@ -281,6 +282,8 @@ class StatementRepository:
             conds.append(statement_lines.c.state.in_(list(states)))
         if bank_account_id is not None:
             conds.append(statement_lines.c.bank_account_id == bank_account_id)
+        if statement_id is not None:
+            conds.append(statement_lines.c.statement_id == statement_id)
         if date_from is not None:
             conds.append(statement_lines.c.booking_date >= date_from)
         if date_to is not None:

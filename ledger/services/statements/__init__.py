@@ -74,6 +74,7 @@ from ledger.services.statements.reading import (
     list_statements,
     save_mapping,
     statement_figures,
+    statement_page,
 )
 
 __all__ = [
@@ -115,6 +116,7 @@ __all__ = [
     "save_mapping",
     "split_line",
     "statement_figures",
+    "statement_page",
     "suggestions_for",
     "unmatch_line",
 ]

@@ -119,3 +119,17 @@ def imported_file(
         found = uow.statements.statements_of_file(sha256)
         counts = uow.statements.state_counts([s.id for s in found])
     return [(s, LineFigures.of(counts[s.id])) for s in found]
+
+
+def statement_page(
+    uow: UnitOfWork, actor: Actor, statement_id: int, *, limit: int = 50, offset: int = 0
+) -> tuple[StoredStatement, list[StoredLine], int, LineFigures]:
+    """A statement, a page of its lines (by day), how many it has, and their figures."""
+    actor.require(Permission.LEDGER_READ)
+    if not 1 <= limit <= 500 or offset < 0:
+        raise ValidationError("limit must be 1 to 500 and offset not negative", "limit")
+    with uow:
+        stored = uow.statements.statement(statement_id)
+        found, total = uow.statements.lines(statement_id=statement_id, limit=limit, offset=offset)
+        counts = uow.statements.state_counts([statement_id])[statement_id]
+    return stored, found, total, LineFigures.of(counts)
