@@ -104,12 +104,13 @@ def error_of(html: str, field: str) -> str:
 
 def upload(fund: Fund, data: bytes, name: str = "march.xml") -> httpx.Response:
     page = fund.client.get("/statements")
-    return fund.client.post(
+    response: httpx.Response = fund.client.post(
         "/statements/upload",
         data={"csrf": csrf_of(page.text)},
         files={"file": (name, data, "application/xml")},
         follow_redirects=False,
     )
+    return response
 
 
 def form_fields(html: str, action: str) -> dict[str, str]:
