@@ -333,8 +333,14 @@ def _amount(line: StoredLine) -> Money:
 
 
 @router.get("/statements/lines/{line_id}")
-def line_page(request: Request, line_id: LineId, user: WebUser = READS) -> Response:
-    return _line_page(request, user, line_id)
+def line_page(
+    request: Request,
+    line_id: LineId,
+    user: WebUser = READS,
+    act: Annotated[str, Query(pattern=r"^(split|book)?$")] = "",
+) -> Response:
+    """A line; ``act`` (the queue's links) puts the focus on the split or booking form."""
+    return _line_page(request, user, line_id, act=act)
 
 
 def _line_page(
@@ -346,6 +352,7 @@ def _line_page(
     errors: dict[str, str] | None = None,
     typed: dict[str, str] | None = None,
     key: str | None = None,
+    act: str = "",
 ) -> Response:
     uow = runtime_of(request).unit_of_work(readonly=True)
     view = statements.get_line(uow, user.actor, line_id)
@@ -372,6 +379,7 @@ def _line_page(
         split_rows=range(1, SPLIT_ROWS + 1),
         amount=_amount,
         new_key=form_key,
+        act=act,
     )
 
 

@@ -96,8 +96,8 @@
   function rows() { return Array.prototype.slice.call(document.querySelectorAll("li.qline")); }
 
   function primary(row) {
-    return row.querySelector("[data-primary]") || row.querySelector("[data-other]") ||
-      row.querySelector("button, input:not([type=hidden])");
+    // The first suggestion's button; a line with none is focused itself (o, f, s from there).
+    return row.querySelector("[data-primary]") || row;
   }
 
   function currentRow() {
@@ -123,7 +123,8 @@
     var list = rows();
     if (!list.length) { return; }
     if (typing(event.target)) {
-      if (event.key === "Escape") { var r = currentRow(); if (r) { go(r); } }
+      // Escape leaves a field for the line's keys again.
+      if (event.key === "Escape") { var r = currentRow(); if (r) { r.focus(); } }
       return;
     }
     var row = currentRow() || document.querySelector("li.qline.current") || list[0];
