@@ -266,12 +266,7 @@ def bookable_accounts(uow: UnitOfWork, actor: Actor, currency: str) -> list[Acco
         banks = {b.account_id for b in uow.statements.bank_accounts()}
         found = [
             a
-            for a in uow.accounts.all()
-            if a.currency == currency
-            and a.role is not AccountRole.LOAN
-            and not a.is_control
-            and a.closed_at is None
-            and a.id not in banks
-            and a.role is not AccountRole.BANK
+            for a in uow.accounts.open_outside_loans(currency)
+            if a.id not in banks and a.role is not AccountRole.BANK
         ]
     return sorted(found, key=lambda a: (a.role is not AccountRole.BANK_CHARGES, a.code))
