@@ -214,7 +214,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         queue_lines = time_queue(uow.engine, report.id or 0, args.requests)
         print("\n".join(queue_lines))
         if args.out:
-            write_section(args.out, "statements.queue", "\n".join(queue_lines))
+            write_section(
+                args.out,
+                "statements.queue",
+                "\n".join(queue_lines),
+                command="python -m bench.statements --queue",
+            )
 
 
 def time_queue(engine: Engine, statement_id: int, requests: int) -> list[str]:
