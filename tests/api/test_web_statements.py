@@ -24,16 +24,17 @@ from ledger.config import Settings
 from ledger.domain.loans import Loan
 from ledger.domain.statements import StoredLine
 from ledger.services import loans
-from ledger.services.statements import list_lines
+from ledger.services.statements import ImportOptions, import_statements, list_lines
 from ledger.store.uow import UnitOfWork
 from tests.support.actors import TREASURER
 from tests.support.clock import Clock
 from tests.support.loan_page import another_person_loan, funded_loan
 from tests.support.queries import counts
-from tests.support.statements import PAYER_IBAN, entry, statement
+from tests.support.statements import FUND_IBAN, PAYER_IBAN, entry, statement
 from tests.support.web import client_sign_in, csrf_of, staffed_fund
 
 MAX_BYTES = 10_000  # the smallest limit the settings allow: a file over it is easy to make
+HASH_KEY = "web-test-hash-key-0123456789abcdef"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +84,7 @@ def fund(engine: Engine, clock: Clock) -> Iterator[Fund]:
         _env_file=None,
         database_url="sqlite://",
         fund_languages="en,fr,nl,de",
-        hash_key=SecretStr("web-test-hash-key-0123456789abcdef"),
+        hash_key=SecretStr(HASH_KEY),
         max_statement_bytes=MAX_BYTES,
     )
     app = create_app(settings, engine=engine, clock=clock)
@@ -140,6 +141,16 @@ def test_who_sees_the_bank_pages(fund: Fund) -> None:
         files={"file": ("m.xml", fund.file, "application/xml")},
     )
     assert refused.status_code == 403 and fund.waiting() == {}
+    # Imported by the treasurer: the auditor reads the queue, its suggestions and why, and a
+    # line, with nothing to press.
+    options = ImportOptions(hash_key=HASH_KEY.encode(), fund_ibans=frozenset({FUND_IBAN}))
+    import_statements(fund.uow(), TREASURER, fund.file, options)
+    for path in ("/statements/queue", f"/statements/lines/{fund.waiting()['PAYER'].id}"):
+        shown = fund.client.get(path)
+        main = shown.text.split("<main", 1)[1].split("</main>", 1)[0]
+        assert shown.status_code == 200 and 'method="post"' not in main, path
+        assert "because: the same account paid it before" in words(shown.text), path
+        assert "takes no repayment" not in words(shown.text), path
 
 
 def test_a_refused_file_says_why_and_books_nothing_then_the_import_and_its_result(

@@ -279,7 +279,7 @@ def _queue_page(
         month_error, month = user.text.text("err.statement.month_bad"), ""
     uow = runtime_of(request).unit_of_work(readonly=True)
     found = statements.matching_queue(uow, user.actor, month=month or None, offset=offset)
-    just_done = statements.get_line(uow, user.actor, done) if done else None
+    just_done = _line_or_none(request, user, done)
     lines = found.lines
     focus_id = focus if any(q.line.id == focus for q in lines) else 0
     if not focus_id and lines:
@@ -319,6 +319,18 @@ def _queue_page(
 def _fee_account(accounts: list[Account]) -> Account | None:
     """The bank charges account, for the queue's one-key "bank fee" (listed first)."""
     return accounts[0] if accounts and accounts[0].role is AccountRole.BANK_CHARGES else None
+
+
+def _line_or_none(request: Request, user: WebUser, line_id: int) -> LineView | None:
+    """The line just done, for the box at the top of the queue (none if the id is not one)."""
+    if not line_id:
+        return None
+    try:
+        return statements.get_line(
+            runtime_of(request).unit_of_work(readonly=True), user.actor, line_id
+        )
+    except NotFound:
+        return None
 
 
 def _accounts(request: Request, user: WebUser, currency: str | None) -> list[Account]:
