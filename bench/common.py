@@ -41,18 +41,20 @@ def machine_lines(postgres: Engine | None = None) -> list[str]:
     return lines
 
 
-def markers(name: str) -> tuple[str, str]:
-    """The start and end markers of benchmark ``name``'s section."""
+def markers(name: str, command: str | None = None) -> tuple[str, str]:
+    """The start and end markers of benchmark ``name``'s section (written by ``command``,
+    default ``python -m bench.<name>``)."""
+    command = command or f"python -m bench.{name}"
     return (
-        f"<!-- bench.{name}:start (written by `python -m bench.{name}`; never edit by hand) -->",
+        f"<!-- bench.{name}:start (written by `{command}`; never edit by hand) -->",
         f"<!-- bench.{name}:end -->",
     )
 
 
-def write_section(path: Path, name: str, text: str) -> None:
+def write_section(path: Path, name: str, text: str, command: str | None = None) -> None:
     """Replace benchmark ``name``'s section of ``path`` with ``text`` (markers added), or
     append it when the file has none yet."""
-    start, end = markers(name)
+    start, end = markers(name, command)
     body = f"{start}\n{text.strip()}\n{end}"
     old = path.read_text() if path.exists() else "# Performance\n"
     if start in old and end in old:

@@ -1,7 +1,7 @@
 """Importing a large camt.053 statement through the service, as the treasurer does.
 
     .venv/bin/python -m bench.statements [--postgres-url URL] [--entries 50000] [--loans 500]
-        [--out docs/performance.md]
+        [--days 90] [--queue] [--out docs/performance.md]
 
 On a fresh PostgreSQL database (its name must contain "bench"; default from
 FUNDLEDGER_BENCH_POSTGRES_URL) it builds a fund: capital, ``--loans`` loans paid out through
@@ -12,6 +12,12 @@ to their disbursements) and times ``import_statements`` on it: reading and check
 matching, booking every line and storing it, one transaction. It checks afterwards that the
 ledger's bank equals the statement's closing balance and that ``verify`` passes, and rewrites
 its section of ``--out``.
+
+With ``--queue`` it then measures the treasurer's pages over what the import left waiting
+(``--days 31`` puts every line in March: 50,000 lines in one month): the matching queue's
+first, middle and last page, one month of it, a line's page, the statements and the
+statement's lines at their first and last page (server time through the web application,
+p50/p95 of ``--requests``); its own section of ``--out``.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import make_url, text
+from sqlalchemy import Engine, make_url, text
 
 from bench.builders import FUND_IBAN, HASH_KEY, TREASURER, Clock, book, paid_out_loan
 from bench.common import machine_lines, write_section
@@ -66,8 +72,11 @@ def build_fund(url: str, loans: int) -> tuple[UnitOfWork, list[tuple[str, str, i
     return uow, [(i, r, e, int(d.amount * 100)) for i, r, e, d in made]
 
 
-def statement_file(loans: list[tuple[str, str, int, int]], entries: int) -> tuple[bytes, Statement]:
-    """Payouts first, then a mix: 55% repayments, 35% unidentified, 10% charges."""
+def statement_file(
+    loans: list[tuple[str, str, int, int]], entries: int, days: int = 90
+) -> tuple[bytes, Statement]:
+    """Payouts first, then a mix over ``days`` days from 1 March: 55% repayments, 35%
+    unidentified, 10% charges."""
     rows: list[StatementEntry] = []
     day = date(2026, 2, 3)
     for loan_id, _, entry_id, amount in loans:
@@ -76,7 +85,7 @@ def statement_file(loans: list[tuple[str, str, int, int]], entries: int) -> tupl
                            end_to_end_id=end_to_end_id(entry_id))
         )  # fmt: skip
     for i in range(entries - len(rows)):
-        day = date(2026, 3, 1) + timedelta(days=i * 90 // entries)
+        day = date(2026, 3, 1) + timedelta(days=i * days // entries)
         kind = i % 20
         if kind < 11:
             _, reference, _, _ = loans[i % len(loans)]
@@ -149,6 +158,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--postgres-url", default=os.environ.get(PG_ENV))
     parser.add_argument("--entries", type=int, default=50_000)
     parser.add_argument("--loans", type=int, default=500)
+    parser.add_argument("--days", type=int, default=90, help="days the lines spread over")
+    parser.add_argument("--queue", action="store_true", help="measure the treasurer's pages")
+    parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     if not args.postgres_url:
@@ -156,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     started = time.perf_counter()
     uow, loans = build_fund(args.postgres_url, args.loans)
     print(f"fund with {len(loans)} loans built in {time.perf_counter() - started:.0f} s")
-    data, st = statement_file(loans, args.entries)
+    data, st = statement_file(loans, args.entries, args.days)
     t0 = time.perf_counter()
     parse_camt(data, max_bytes=len(data) + 1)
     parse_s = time.perf_counter() - t0
@@ -198,6 +210,82 @@ def main(argv: Sequence[str] | None = None) -> None:
     print("\n".join(lines))
     if args.out:
         write_section(args.out, "statements", "\n".join(lines))
+    if args.queue:
+        queue_lines = time_queue(uow.engine, report.id or 0, args.requests)
+        print("\n".join(queue_lines))
+        if args.out:
+            write_section(
+                args.out,
+                "statements.queue",
+                "\n".join(queue_lines),
+                command="python -m bench.statements --queue",
+            )
+
+
+def time_queue(engine: Engine, statement_id: int, requests: int) -> list[str]:
+    """The treasurer's pages over the imported statement, through the web application."""
+    from bench.web import PASSWORD, signed_in, time_page
+    from ledger.api.app import create_app
+    from ledger.config import Settings
+    from ledger.services import users
+    from ledger.services.statements import matching_queue
+
+    users.create_user(UnitOfWork(engine), SYSTEM, "bench.treasurer", PASSWORD, "treasurer")
+    settings = Settings(
+        _env_file=None,
+        database_url="sqlite://",  # unused: the app is handed the engine
+        hash_key="bench-hash-key-" + "0" * 32,
+        fund_iban=FUND_IBAN,
+    )
+    clock = Clock(datetime(2026, 6, 15, 12, tzinfo=UTC))
+    app = create_app(settings, engine=engine, clock=clock)
+    client = signed_in(app, "bench.treasurer")
+    uow = UnitOfWork(engine, clock=clock)
+    queue = matching_queue(uow, TREASURER, limit=25)
+    in_march = matching_queue(uow, TREASURER, month="2026-03", limit=25)
+    with engine.connect() as conn:
+        march = conn.execute(
+            text(
+                "SELECT count(*) FROM statement_lines "
+                "WHERE booking_date BETWEEN '2026-03-01' AND '2026-03-31'"
+            )
+        ).scalar_one()
+        lines = conn.execute(
+            text("SELECT count(*) FROM statement_lines WHERE statement_id = :s"),
+            {"s": statement_id},
+        ).scalar_one()
+    last = (queue.total - 1) // 25 * 25
+    last_lines = (lines - 1) // 50 * 50
+    paths = [
+        ("matching queue, first page", "/statements/queue"),
+        ("matching queue, middle page", f"/statements/queue?offset={last // 2 // 25 * 25}"),
+        ("matching queue, last page", f"/statements/queue?offset={last}"),
+        ("matching queue, March only", "/statements/queue?month=2026-03"),
+        ("a waiting line's page", f"/statements/lines/{queue.lines[0].line.id}"),
+        ("statements", "/statements"),
+        ("the statement, first page of lines", f"/statements/{statement_id}"),
+        ("the statement, last page of lines", f"/statements/{statement_id}?offset={last_lines}"),
+    ]
+    rows = []
+    for label, path in paths:
+        p50, p95, size = time_page(client, path, requests)
+        rows.append(f"| {label} | {p50:.0f} ms | **{p95:.0f} ms** | {size / 1000:.0f} KB |")
+    worst = max(float(r.split("**")[1].split()[0]) for r in rows[:4])
+    return [
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on the fund above: {lines:,} lines "
+        f"in the statement, {march:,} of them in March; {queue.total:,} waiting in the queue "
+        f"({in_march.total:,} in March). Server time through the web application "
+        f"(TestClient), {requests} requests per page.",
+        "",
+        *machine_lines(engine),
+        "",
+        "| page | p50 | p95 | size |",
+        "|---|---:|---:|---:|",
+        *rows,
+        "",
+        f"Target: the matching queue under 300 ms p95: **{'met' if worst < 300 else 'NOT met'}**"
+        f" (slowest queue page {worst:.0f} ms).",
+    ]
 
 
 if __name__ == "__main__":

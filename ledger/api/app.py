@@ -35,6 +35,7 @@ from ledger.domain.journal import MAX_REFERENCE
 from ledger.store.uow import Clock
 from ledger.web import app as web
 from ledger.web.routes import contracts as web_contracts
+from ledger.web.routes import statements as web_statements
 
 DESCRIPTION = """
 Double-entry ledger of a rental guarantee loan fund.
@@ -92,7 +93,9 @@ def create_app(
             statements.UPLOAD_PATH: settings.max_statement_bytes,
             documents.UPLOAD_PATH: settings.max_upload_bytes + documents.MULTIPART_OVERHEAD,
             web_contracts.SCAN_PATH: settings.max_upload_bytes + documents.MULTIPART_OVERHEAD,
+            web_statements.UPLOAD_PATH: settings.max_statement_bytes + documents.MULTIPART_OVERHEAD,
         },
+        page=web.too_large_page,
     )
     # Added last: the outermost, so it sees every error; the web's paths get a page.
     app.add_middleware(CatchUnexpected, page=web.server_error_page)

@@ -3,14 +3,16 @@
 The declared Content-Length is checked first, so an honest large request is refused without
 reading it; the bytes that actually arrive are counted too, because a chunked body declares
 no length and a lying client may declare a small one. File uploads (``larger``: path -> limit)
-may be larger than other requests.
+may be larger than other requests. ``page`` may answer a refusal on a web application's path
+with a page instead of problem+json (None: not its path).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from starlette.datastructures import Headers
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.api.errors import BodyTooLarge, problem
@@ -18,11 +20,17 @@ from ledger.api.errors import BodyTooLarge, problem
 
 class BodySizeLimit:
     def __init__(
-        self, app: ASGIApp, *, max_bytes: int, larger: Mapping[str, int] | None = None
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        larger: Mapping[str, int] | None = None,
+        page: Callable[[Scope, int], Response | None] | None = None,
     ) -> None:
         self.app = app
         self.default_max_bytes = max_bytes
         self.larger = dict(larger or {})
+        self.page = page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,6 +74,7 @@ class BodySizeLimit:
     async def _refuse(
         self, scope: Scope, receive: Receive, send: Send, max_bytes: int, *, bad_length: bool
     ) -> None:
+        response: Response
         if bad_length:
             response = problem(
                 400,
@@ -75,6 +84,8 @@ class BodySizeLimit:
                 field="Content-Length",
                 instance=scope.get("path"),
             )
+        elif self.page is not None and (shown := self.page(scope, max_bytes)) is not None:
+            response = shown
         else:
             response = problem(
                 413,

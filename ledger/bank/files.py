@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import BinaryIO
@@ -27,8 +28,22 @@ Source = bytes | BinaryIO | Path
 def _too_large(size: int, max_bytes: int) -> StatementRefused:
     return StatementRefused(
         f"the file is {size:,} bytes; statement files may be at most {max_bytes:,} bytes "
-        "(setting FUNDLEDGER_MAX_STATEMENT_BYTES): split it into smaller statements"
+        "(setting FUNDLEDGER_MAX_STATEMENT_BYTES): split it into smaller statements",
+        "file",
+        key="err.statement.too_large",
+        params={"most_mb": megabytes(max_bytes)},
     )
+
+
+def megabytes(size: int) -> Decimal:
+    """A size in megabytes, one decimal (two under 1 MB), never rounded up (a limit must not
+    look larger than it is)."""
+    step = Decimal("0.1") if size >= 1_000_000 else Decimal("0.01")
+    return (Decimal(size) / 1_000_000).quantize(step, rounding=ROUND_DOWN)
+
+
+def _empty() -> StatementRefused:
+    return StatementRefused("the file is empty", "file", key="err.statement.empty")
 
 
 def known_size(source: Source) -> int | None:
@@ -84,7 +99,7 @@ def open_statement(source: Source, max_bytes: int = DEFAULT_MAX_BYTES) -> Binary
     if size is not None and size > max_bytes:
         raise _too_large(size, max_bytes)
     if size == 0:
-        raise StatementRefused("the file is empty")
+        raise _empty()
     if isinstance(source, bytes):
         limited = LimitedReader(io.BytesIO(source), max_bytes)
     elif isinstance(source, Path):
@@ -98,7 +113,7 @@ def read_all(source: Source, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     with open_statement(source, max_bytes) as stream:
         data = stream.read()
     if not data:
-        raise StatementRefused("the file is empty")
+        raise _empty()
     return data
 
 

@@ -120,5 +120,12 @@ class StatementRefused(ValidationError):
     code = "statement-refused"
     title = "Bank statement refused"
 
-    def __init__(self, detail: str, field: str | None = "file") -> None:
-        super().__init__(detail, field)
+    def __init__(
+        self,
+        detail: str,
+        field: str | None = "file",
+        *,
+        key: str | None = None,
+        params: Mapping[str, object] | None = None,
+    ) -> None:
+        super().__init__(detail, field, key=key, params=params)

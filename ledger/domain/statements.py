@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -22,6 +22,7 @@ from enum import StrEnum
 from ledger.domain.errors import StatementRefused, ValidationError
 from ledger.domain.money import Money, from_minor
 from ledger.domain.references import PaymentReference, find_reference, parse_reference
+from ledger.domain.statuses import LineState
 
 #: Longest text kept from a statement (bank references, codes); longer is cut.
 MAX_TEXT = 140
@@ -149,7 +150,17 @@ def check_statement(statement: Statement) -> None:
             f"+ credits {amount_text(credits, cur)} - debits {amount_text(debits, cur)} "
             f"= {amount_text(computed, cur)}, but the closing balance is "
             f"{amount_text(closing, cur)} (difference {amount_text(closing - computed, cur)}); "
-            f"the file is damaged or incomplete: ask the bank for it again"
+            f"the file is damaged or incomplete: ask the bank for it again",
+            "file",
+            key="err.statement.adds_up",
+            params={
+                "statement": statement.statement_id,
+                "opening": from_minor(opening, cur),
+                "credits": from_minor(credits, cur),
+                "debits": from_minor(debits, cur),
+                "closing": from_minor(closing, cur),
+                "difference": from_minor(closing - computed, cur),
+            },
         )
 
 
@@ -180,7 +191,15 @@ def check_continuity(
             f"{overlap} does not equal the closing balance "
             f"{amount_text(previous_closing_minor, cur)} of the previous statement "
             f"{previous_id} (difference {amount_text(start - previous_closing_minor, cur)}); "
-            "a statement is missing in between, or the statements are imported out of order"
+            "a statement is missing in between, or the statements are imported out of order",
+            "file",
+            key="err.statement.continuity",
+            params={
+                "statement": statement.statement_id,
+                "previous": previous_id,
+                "opening": from_minor(start, cur),
+                "closing": from_minor(previous_closing_minor, cur),
+            },
         )
 
 
@@ -358,3 +377,45 @@ class MatchRecord:
     reversal_entry_id: int | None
     loan_id: str | None
     reason: str | None
+
+
+#: Lines the import (or the treasurer) booked in the ledger from the statement itself.
+BOOKED_STATES = frozenset(
+    {LineState.LOAN, LineState.UNIDENTIFIED, LineState.CHARGE, LineState.RETURNED, LineState.MANUAL}
+)
+#: Lines something in the ledger explains.
+MATCHED_STATES = frozenset(
+    {
+        LineState.LOAN,
+        LineState.LINKED,
+        LineState.CHARGE,
+        LineState.RETURNED,
+        LineState.MANUAL,
+        LineState.IGNORED,
+    }
+)
+#: Lines that wait for the treasurer (the matching queue).
+TO_DO_STATES = frozenset({LineState.UNIDENTIFIED, LineState.UNMATCHED})
+
+
+@dataclass(frozen=True, slots=True)
+class LineFigures:
+    """A statement's lines as the treasurer counts them: how many the ledger booked from it,
+    how many something explains, how many are left to do."""
+
+    lines: int
+    booked: int
+    matched: int
+    to_do: int
+
+    @classmethod
+    def of(cls, counts: Mapping[str, int]) -> LineFigures:
+        def total(states: frozenset[LineState]) -> int:
+            return sum(n for state, n in counts.items() if LineState(state) in states)
+
+        return cls(
+            sum(counts.values()),
+            total(BOOKED_STATES),
+            total(MATCHED_STATES),
+            total(TO_DO_STATES),
+        )

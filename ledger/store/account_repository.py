@@ -143,6 +143,21 @@ class AccountRepository:
     def all(self) -> list[Account]:
         return [_account(r) for r in self.conn.execute(select(accounts).order_by(accounts.c.code))]
 
+    def open_outside_loans(self, currency: str) -> list[Account]:
+        """The open accounts of ``currency`` that are neither a loan's sub-account nor a
+        control account (a fund has one sub-account per loan: thousands), by code."""
+        rows = self.conn.execute(
+            select(accounts)
+            .where(
+                accounts.c.currency == currency,
+                accounts.c.role != AccountRole.LOAN.value,
+                accounts.c.is_control.is_(False),
+                accounts.c.closed_at.is_(None),
+            )
+            .order_by(accounts.c.code)
+        )
+        return [_account(r) for r in rows]
+
     def children_of(self, account_id: int) -> list[Account]:
         rows = self.conn.execute(
             select(accounts).where(accounts.c.parent_id == account_id).order_by(accounts.c.code)

@@ -28,8 +28,11 @@ from ledger.store.tables import (
     bank_accounts,
     bank_statements,
     csv_mappings,
+    installments,
     journal_entries,
     journal_legs,
+    loans,
+    schedule_versions,
     statement_lines,
     statement_matches,
 )
@@ -267,6 +270,8 @@ class StatementRepository:
         *,
         states: Sequence[str] | None = None,
         bank_account_id: int | None = None,
+        statement_id: int | None = None,
+        date_from: date | None = None,
         date_to: date | None = None,
         limit: int = 500,
         offset: int = 0,
@@ -277,6 +282,10 @@ class StatementRepository:
             conds.append(statement_lines.c.state.in_(list(states)))
         if bank_account_id is not None:
             conds.append(statement_lines.c.bank_account_id == bank_account_id)
+        if statement_id is not None:
+            conds.append(statement_lines.c.statement_id == statement_id)
+        if date_from is not None:
+            conds.append(statement_lines.c.booking_date >= date_from)
         if date_to is not None:
             conds.append(statement_lines.c.booking_date <= date_to)
         where = and_(True, *conds)
@@ -388,6 +397,101 @@ class StatementRepository:
                 .where(statement_matches.c.line_id == line_id)
             ).scalar_one()
         )
+
+    def match_by_key(self, form_key: str) -> int | None:
+        """The line a match made by the form ``form_key`` is about (migration 0013), if any."""
+        row = self.conn.execute(
+            select(statement_matches.c.line_id).where(statement_matches.c.form_key == form_key)
+        ).first()
+        return int(row.line_id) if row else None
+
+    def bookings_of(self, ref: str) -> list[int]:
+        """The entries that book the line ``ref`` now: they carry its ref, reverse nothing and
+        are not reversed (one, or one per part of a transfer split across loans)."""
+        rev = aliased(journal_entries)
+        rows = self.conn.execute(
+            select(journal_entries.c.id)
+            .where(
+                journal_entries.c.statement_line_id == ref,
+                journal_entries.c.reverses_id.is_(None),
+                ~select(rev.c.id).where(rev.c.reverses_id == journal_entries.c.id).exists(),
+            )
+            .order_by(journal_entries.c.id)
+        )
+        return [int(r.id) for r in rows]
+
+    def state_counts(self, statement_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+        """How many lines of each statement are in each state now."""
+        out: dict[int, dict[str, int]] = {i: {} for i in statement_ids}
+        for chunk in _chunks(list(statement_ids)):
+            rows = self.conn.execute(
+                select(statement_lines.c.statement_id, statement_lines.c.state, func.count())
+                .where(statement_lines.c.statement_id.in_(chunk))
+                .group_by(statement_lines.c.statement_id, statement_lines.c.state)
+            )
+            for statement_id, state, count in rows:
+                out[int(statement_id)][str(state)] = int(count)
+        return out
+
+    def statements_of_file(self, sha256: str) -> list[StoredStatement]:
+        """The statements an import of the file ``sha256`` recorded, in the file's order."""
+        rows = self.conn.execute(
+            _STATEMENT.where(bank_statements.c.file_sha256 == sha256).order_by(bank_statements.c.id)
+        )
+        return [_statement(r) for r in rows]
+
+    def loan_states(self, loan_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """Each loan's (status, currency)."""
+        out: dict[str, tuple[str, str]] = {}
+        for chunk in _chunks(sorted(set(loan_ids))):
+            rows = self.conn.execute(
+                select(loans.c.id, loans.c.status, loans.c.currency).where(loans.c.id.in_(chunk))
+            )
+            out.update({r.id: (r.status, r.currency) for r in rows})
+        return out
+
+    def installment_fits(
+        self,
+        amounts: Sequence[int],
+        currency: str,
+        date_from: date,
+        date_to: date,
+        statuses: Sequence[str],
+        *,
+        limit: int = 200,
+    ) -> dict[int, list[tuple[str, date]]]:
+        """Loans in ``statuses`` whose schedule in force has an installment of one of
+        ``amounts`` (minor units) due between the two days: amount -> (loan id, due day),
+        earliest due first. At most ``limit`` of them: an amount many loans share suggests
+        nothing anyway."""
+        if not amounts:
+            return {}
+        newer = aliased(schedule_versions)
+        rows = self.conn.execute(
+            select(
+                installments.c.amount_minor, schedule_versions.c.loan_id, installments.c.due_date
+            )
+            .join(schedule_versions, schedule_versions.c.id == installments.c.schedule_id)
+            .join(loans, loans.c.id == schedule_versions.c.loan_id)
+            .where(
+                installments.c.amount_minor.in_(sorted(set(amounts))),
+                installments.c.due_date.between(date_from, date_to),
+                loans.c.status.in_(list(statuses)),
+                loans.c.currency == currency,
+                ~select(newer.c.id)
+                .where(
+                    newer.c.loan_id == schedule_versions.c.loan_id,
+                    newer.c.version > schedule_versions.c.version,
+                )
+                .exists(),
+            )
+            .order_by(installments.c.due_date, schedule_versions.c.loan_id)
+            .limit(limit)
+        )
+        out: dict[int, list[tuple[str, date]]] = {}
+        for r in rows:
+            out.setdefault(int(r.amount_minor), []).append((r.loan_id, r.due_date))
+        return out
 
     # -- what matching looks up ------------------------------------------------------------
     def loans_paid_from(self, digests: Sequence[str]) -> dict[str, list[str]]:

@@ -685,6 +685,17 @@ statement_lines = Table(
     CheckConstraint("amount_minor <> 0 OR state = 'ignored'", name="zero_ignored"),
 )
 
+#: The lines waiting for the treasurer, in the matching queue's order (migration 0013): a page
+#: and the count read this small index, not every line of the month.
+WAITING_LINES = (LineState.UNIDENTIFIED.value, LineState.UNMATCHED.value)
+Index(
+    "ix_statement_lines_waiting",
+    statement_lines.c.booking_date,
+    statement_lines.c.id,
+    postgresql_where=statement_lines.c.state.in_(WAITING_LINES),
+    sqlite_where=statement_lines.c.state.in_(WAITING_LINES),
+)
+
 #: Every matching decision on a line, automatic or by hand: append-only.
 statement_matches = Table(
     "statement_matches",
@@ -699,7 +710,10 @@ statement_matches = Table(
     Column("reversal_entry_id", BigInteger, ForeignKey("journal_entries.id"), nullable=True),
     Column("loan_id", String(16), nullable=True),
     Column("reason", String(500), nullable=True),
+    # The key of the web form that made this match (migration 0013): sent again, no new match.
+    Column("form_key", String(64), nullable=True),
     CheckConstraint(f"state IN {LINE_STATES}", name="state"),
+    Index("ix_statement_matches_form_key", "form_key", unique=True),
 )
 
 #: How to read each bank's CSV export (JSON of ``ledger.bank.csv_statement.CsvMapping``).

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.api.errors import HANDLERS
+from ledger.bank.files import megabytes
 from ledger.domain.errors import LedgerError
 from ledger.web.render import page, redirect
 from ledger.web.routes import (
@@ -30,6 +31,7 @@ from ledger.web.routes import (
     loans,
     months,
     payouts,
+    statements,
 )
 from ledger.web.session import CsrfRefused, SignInRequired, runtime_of, text_for
 
@@ -46,6 +48,7 @@ ROUTE_MODULES = (
     audit,
     months,
     payouts,
+    statements,
 )
 
 #: Paths that are not the web application's: the API, the beneficiaries' public pages, health
@@ -158,6 +161,29 @@ def _error_page(request: Request, exc: Exception) -> Response:
         text=text,
         status_code=status,
         title=title,
+        message=message,
+    )
+
+
+def too_large_page(scope: Scope, max_bytes: int) -> Response | None:
+    """A request body over its size limit on a web path: a page that says so (the API's paths
+    keep their problem+json). A statement file gets the statements' own words."""
+    path = scope.get("path", "")
+    if not is_web(path):
+        return None
+    request = Request(scope)
+    text = text_for(runtime_of(request), None)
+    if path == statements.UPLOAD_PATH:
+        message = text.text("err.statement.too_large", most_mb=text.number(megabytes(max_bytes)))
+    else:
+        message = text.text("error.request.text")
+    return page(
+        request,
+        "error.html",
+        user=None,
+        text=text,
+        status_code=413,
+        title=text.text("error.request.title"),
         message=message,
     )
 

@@ -138,3 +138,18 @@ class WebText(Translator):
         if value != value.quantize(Decimal(1).scaleb(-digits)):
             raise ValidationError(self.text("form.amount_cents", digits=digits), field)
         return money(value, currency)
+
+    def parse_balance(self, text: str, field: str) -> Decimal:
+        """A balance typed in the user's locale: like an amount, but zero or below zero too
+        ("-12,50"); at most two decimals. Exact, never guessed."""
+        cleaned = "".join(text.split()).replace("\u00a0", "").replace("\u202f", "")
+        negative = cleaned.startswith(("-", "\u2212"))
+        body = cleaned[1:] if negative else cleaned
+        example = str(format_decimal(Decimal("-1234.56"), format="0.00", locale=self.locale))
+        try:
+            value = parse_decimal(body, locale=self.locale, strict=True)
+        except (NumberFormatError, InvalidOperation):
+            raise ValidationError(self.text("form.balance_bad", example=example), field) from None
+        if not value.is_finite() or value != value.quantize(Decimal("0.01")):
+            raise ValidationError(self.text("form.balance_bad", example=example), field)
+        return -value if negative else value

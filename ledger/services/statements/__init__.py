@@ -20,14 +20,19 @@ The treasurer re-matches by hand; every change is a reversing entry and a new on
 edit, and ``statement_matches`` keeps the history. Payers' names and IBANs are not kept.
 
 The package: ``common`` (options, results, what lines explain), ``importing``, ``matching``
-(the import's automatic matching), ``by_hand`` (the treasurer's), ``reading``.
+(the import's automatic matching), ``by_hand`` (the treasurer's, a transfer split across loans
+included), ``queue`` (the lines waiting for the treasurer, with suggested loans and why),
+``reading``.
 """
 
 from ledger.services.statements.by_hand import (
+    MAX_PARTS,
     LineView,
+    SplitPart,
     book_line,
     link_line,
     match_line_to_loan,
+    split_line,
     unmatch_line,
 )
 from ledger.services.statements.common import (
@@ -50,14 +55,26 @@ from ledger.services.statements.importing import (
     import_statements,
     parse_file,
 )
+from ledger.services.statements.queue import (
+    QueueLine,
+    QueuePage,
+    Suggestion,
+    Why,
+    bookable_accounts,
+    matching_queue,
+    suggestions_for,
+)
 from ledger.services.statements.reading import (
     bank_accounts,
     get_line,
     get_statement,
+    imported_file,
     list_lines,
     list_mappings,
     list_statements,
     save_mapping,
+    statement_figures,
+    statement_page,
 )
 
 __all__ = [
@@ -66,27 +83,40 @@ __all__ = [
     "LINK_DAYS_AFTER",
     "LINK_DAYS_BEFORE",
     "LOAN_RECEIPT_KINDS",
+    "MAX_PARTS",
     "MIN_KEY_BYTES",
     "OTHER_RECEIPT_KINDS",
     "PAYABLE",
     "ImportOptions",
     "ImportResult",
     "LineView",
+    "QueueLine",
+    "QueuePage",
+    "SplitPart",
     "StatementReport",
+    "Suggestion",
+    "Why",
     "bank_accounts",
     "book_line",
+    "bookable_accounts",
     "check_key",
     "fund_ibans",
     "get_line",
     "get_statement",
     "import_statements",
+    "imported_file",
     "line_ref",
     "link_line",
     "list_lines",
     "list_mappings",
     "list_statements",
     "match_line_to_loan",
+    "matching_queue",
     "parse_file",
     "save_mapping",
+    "split_line",
+    "statement_figures",
+    "statement_page",
+    "suggestions_for",
     "unmatch_line",
 ]

@@ -56,11 +56,7 @@ def parse_file(
     if fmt is StatementFormat.CODA:
         return "coda", parse_coda(data, max_bytes=options.max_bytes)
     if mapping is None or currency is None:
-        raise StatementRefused(
-            "this file is neither camt.053 nor CODA; a CSV export needs a saved column mapping "
-            "(--mapping NAME)",
-            field="mapping",
-        )
+        raise _not_camt_nor_coda()
     return f"csv:{mapping.name}", parse_csv(
         data, mapping, currency=currency, account_iban=options.iban, max_bytes=options.max_bytes
     )
@@ -98,13 +94,18 @@ def import_statements(
     return ImportResult(sha, source_format, tuple(reports))
 
 
+def _not_camt_nor_coda() -> StatementRefused:
+    return StatementRefused(
+        "this file is neither camt.053 nor CODA; a CSV export needs a saved column mapping "
+        "(--mapping NAME)",
+        field="mapping",
+        key="err.statement.format",
+    )
+
+
 def _parse_csv(uow: UnitOfWork, data: bytes, options: ImportOptions) -> tuple[str, list[Statement]]:
     if not options.mapping:
-        raise StatementRefused(
-            "this file is neither camt.053 nor CODA; a CSV export needs a saved column mapping "
-            "(--mapping NAME)",
-            field="mapping",
-        )
+        raise _not_camt_nor_coda()
     stored = uow.statements.mapping(options.mapping)
     if stored is None:
         raise NotFound(f"there is no CSV mapping named {options.mapping}", "mapping")
@@ -115,6 +116,7 @@ def _parse_csv(uow: UnitOfWork, data: bytes, options: ImportOptions) -> tuple[st
             "a CSV export does not say which account it belongs to: give the account's IBAN "
             "(--iban)",
             field="iban",
+            key="err.statement.csv_iban",
         )
     currency = _currency_for(uow, iban, options)
     return parse_file(data, options, mapping, currency)
@@ -133,6 +135,8 @@ def _currency_for(uow: UnitOfWork, iban: str, options: ImportOptions) -> str:
         f"account {iban} has no statement yet: say which ledger account "
         "it is (--account CODE, e.g. 1000)",
         field="account",
+        key="err.statement.account_unlinked",
+        params={"iban": iban},
     )
 
 
@@ -158,6 +162,8 @@ def _bank_account(
             f"{st.label}: the account {st.account_iban} is not linked to a ledger account yet; "
             "import again saying which one it is (--account CODE, e.g. 1000)",
             field="account",
+            key="err.statement.account_unlinked",
+            params={"iban": st.account_iban},
         )
     actor.require(Permission.ACCOUNTS_MANAGE)
     if account.type.value != "asset" or account.is_control or account.role is AccountRole.LOAN:
@@ -187,7 +193,15 @@ def _import_one(
     if st.currency != bank.currency:
         raise StatementRefused(
             f"{st.label} is in {st.currency}, but the account is kept in ledger account "
-            f"{bank.account_code} in {bank.currency}"
+            f"{bank.account_code} in {bank.currency}",
+            "account",
+            key="err.statement.currency",
+            params={
+                "statement": st.statement_id,
+                "currency": st.currency,
+                "account": bank.account_code,
+                "account_currency": bank.currency,
+            },
         )
     keys = line_keys(options.hash_key, st.entries)
     known = uow.statements.known_lines(bank.id, keys)
@@ -217,7 +231,15 @@ def _import_one(
         raise StatementRefused(
             f"{st.label} was imported on {before.imported_at:%Y-%m-%d} with other content "
             f"(closing balance then {from_minor(before.closing_minor, st.currency).amount}, now "
-            f"{from_minor(st.closing_minor, st.currency).amount}); ask the bank which is right"
+            f"{from_minor(st.closing_minor, st.currency).amount}); ask the bank which is right",
+            "file",
+            key="err.statement.other_content",
+            params={
+                "statement": st.statement_id,
+                "day": before.imported_at.date(),
+                "then": from_minor(before.closing_minor, st.currency),
+                "now": from_minor(st.closing_minor, st.currency),
+            },
         )
     if not fresh:
         return report  # nothing new: the statement changes nothing and is not recorded
@@ -264,6 +286,7 @@ def _with_balances(
                 f"{st.label}: a CSV export has no balances and this is the account's first "
                 "statement: give its opening balance (--opening)",
                 field="opening",
+                key="err.statement.csv_opening",
             )
         opening = previous.closing_minor - known_sum
     computed = opening + total

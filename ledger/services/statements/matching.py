@@ -340,10 +340,24 @@ class Matcher:
         on = max(e.booking_date, self.uow.journal.get(original.entry_id).booking_date)
         booked = self.uow.journal.get(original.entry_id)
         if original.state == LineState.LOAN or booked.kind.value in LOAN_RECEIPT_KINDS:
-            result = book_payment_reversal(
-                self.uow, self.actor, original.entry_id, on=on, reason=reason, idempotency_key=key
-            )
-            p.entry_id, p.loan_id = result.entry.id, original.loan_id
+            # A transfer split across loans is returned whole: every part is reversed.
+            parts = (
+                self.uow.statements.bookings_of(original.ref)
+                if original.state == LineState.LOAN
+                else []
+            ) or [original.entry_id]
+            results = [
+                book_payment_reversal(
+                    self.uow,
+                    self.actor,
+                    entry_id,
+                    on=max(on, self.uow.journal.get(entry_id).booking_date),
+                    reason=reason,
+                    idempotency_key=key if i == 0 else f"{key}{i}",
+                )
+                for i, entry_id in enumerate(parts)
+            ]
+            p.entry_id, p.loan_id = results[0].entry.id, original.loan_id
         else:
             what = "Unidentified receipt" if original.state == LineState.UNIDENTIFIED else "Receipt"
             draft = reversal_of(

@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 from ledger.bank.csv_statement import CsvMapping
 from ledger.domain.errors import ValidationError
 from ledger.domain.roles import Actor, Permission
-from ledger.domain.statements import BankAccount, StoredLine, StoredStatement, normalise_iban
+from ledger.domain.statements import (
+    BankAccount,
+    LineFigures,
+    StoredLine,
+    StoredStatement,
+    normalise_iban,
+)
 from ledger.domain.statuses import LineState
 from ledger.services.statements.by_hand import LineView
 from ledger.store.uow import UnitOfWork
@@ -91,3 +97,39 @@ def list_mappings(uow: UnitOfWork, actor: Actor) -> list[CsvMapping]:
     actor.require(Permission.LEDGER_READ)
     with uow:
         return [CsvMapping.from_dict(m) for m in uow.statements.mappings().values()]
+
+
+def statement_figures(
+    uow: UnitOfWork, actor: Actor, statement_ids: Sequence[int]
+) -> dict[int, LineFigures]:
+    """Each statement's lines now: booked, matched, left to do."""
+    actor.require(Permission.LEDGER_READ)
+    with uow:
+        counts = uow.statements.state_counts(statement_ids)
+    return {sid: LineFigures.of(c) for sid, c in counts.items()}
+
+
+def imported_file(
+    uow: UnitOfWork, actor: Actor, sha256: str
+) -> list[tuple[StoredStatement, LineFigures]]:
+    """What an import of the file ``sha256`` recorded: each statement and its lines' figures
+    (the import's result, as the treasurer sees it after sending the file)."""
+    actor.require(Permission.LEDGER_READ)
+    with uow:
+        found = uow.statements.statements_of_file(sha256)
+        counts = uow.statements.state_counts([s.id for s in found])
+    return [(s, LineFigures.of(counts[s.id])) for s in found]
+
+
+def statement_page(
+    uow: UnitOfWork, actor: Actor, statement_id: int, *, limit: int = 50, offset: int = 0
+) -> tuple[StoredStatement, list[StoredLine], int, LineFigures]:
+    """A statement, a page of its lines (by day), how many it has, and their figures."""
+    actor.require(Permission.LEDGER_READ)
+    if not 1 <= limit <= 500 or offset < 0:
+        raise ValidationError("limit must be 1 to 500 and offset not negative", "limit")
+    with uow:
+        stored = uow.statements.statement(statement_id)
+        found, total = uow.statements.lines(statement_id=statement_id, limit=limit, offset=offset)
+        counts = uow.statements.state_counts([statement_id])[statement_id]
+    return stored, found, total, LineFigures.of(counts)
