@@ -8,16 +8,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Connection, and_, exists, func, select, true
+from sqlalchemy import ColumnElement, Connection, and_, func, select, true
 from sqlalchemy.orm import aliased
 
-from ledger.domain.statuses import LoanStatus, PaymentKind, WriteOffStatus
+from ledger.domain.statuses import LoanStatus, WriteOffStatus
 from ledger.store.tables import (
     access_links,
     installments,
-    journal_entries,
+    loan_arrears,
     loan_events,
-    loan_payments,
     loans,
     schedule_versions,
     write_offs,
@@ -117,46 +116,49 @@ class WorkRepository:
         )
         return [LoanOn(r.id, r.beneficiary_id, r.lease_end) for r in rows]
 
-    def first_installment_unpaid(
-        self, today: date, *, created_by: str | None = None
-    ) -> list[LoanOn]:
-        """Active loans whose current schedule's first installment fell due before ``today``
-        and whose valid payments by today (not reversed) do not reach its amount: the
-        candidates a service confirms with the domain's allocation."""
-        sv = schedule_versions
+    def lending_currencies(self) -> list[str]:
+        """The currencies of the loans being repaid."""
+        rows = self.conn.execute(
+            select(loans.c.currency).where(loans.c.status == LoanStatus.ACTIVE.value).distinct()
+        )
+        return sorted(r.currency for r in rows)
+
+    def late_first_installments(
+        self, day: date, *, created_by: str | None, limit: int
+    ) -> tuple[list[LoanOn], int]:
+        """Loans whose first installment is late on ``day`` (the oldest unpaid installment of
+        the arrears projection's step valid that day is the current schedule's first: its due
+        date is the step's ``late_since``, before ``day``), the longest late first, at most
+        ``limit``; and how many there are in all."""
+        la = loan_arrears
         current = (
-            select(sv.c.loan_id, func.max(sv.c.version).label("v")).group_by(sv.c.loan_id)
-        ).subquery()
-        rev = aliased(journal_entries)
-        paid = (
-            select(func.coalesce(func.sum(loan_payments.c.amount_minor), 0))
-            .where(
-                loan_payments.c.loan_id == loans.c.id,
-                loan_payments.c.kind.in_(
-                    [PaymentKind.REPAYMENT.value, PaymentKind.DEPOSIT_RELEASE.value]
-                ),
-                loan_payments.c.received_on <= today,
-                ~exists().where(rev.c.reverses_id == loan_payments.c.entry_id),
-            )
+            select(schedule_versions.c.id)
+            .where(schedule_versions.c.loan_id == la.c.loan_id)
+            .order_by(schedule_versions.c.version.desc())
+            .limit(1)
             .scalar_subquery()
         )
+        where = [
+            la.c.valid_from <= day,
+            la.c.valid_to > day,
+            la.c.late_since < day,
+            installments.c.schedule_id == current,
+            installments.c.number == 1,
+            installments.c.due_date == la.c.late_since,
+        ]
+        if created_by is not None:
+            where.append(la.c.caseworker == created_by)
+        joined = la.join(loans, loans.c.id == la.c.loan_id).join(installments, true())
+        total = self.conn.execute(select(func.count()).select_from(joined).where(*where))
         rows = self.conn.execute(
-            select(loans.c.id, loans.c.beneficiary_id, installments.c.due_date)
-            .join(current, current.c.loan_id == loans.c.id)
-            .join(sv, and_(sv.c.loan_id == loans.c.id, sv.c.version == current.c.v))
-            .join(
-                installments,
-                and_(installments.c.schedule_id == sv.c.id, installments.c.number == 1),
-            )
-            .where(
-                loans.c.status == LoanStatus.ACTIVE.value,
-                installments.c.due_date < today,
-                paid < installments.c.amount_minor,
-                self._mine(created_by),
-            )
-            .order_by(installments.c.due_date, loans.c.number)
+            select(la.c.loan_id, loans.c.beneficiary_id, la.c.late_since)
+            .select_from(joined)
+            .where(*where)
+            .order_by(la.c.late_since, loans.c.number)
+            .limit(limit)
         )
-        return [LoanOn(r.id, r.beneficiary_id, r.due_date) for r in rows]
+        found = [LoanOn(r.loan_id, r.beneficiary_id, r.late_since) for r in rows]
+        return found, int(total.scalar_one())
 
     def links_expiring(
         self,

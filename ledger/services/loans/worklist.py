@@ -56,8 +56,7 @@ SHOWN = 20
 
 @dataclass(frozen=True, slots=True)
 class Worklist:
-    """The items shown (at most ``shown`` of each kind) and how many there are of each kind;
-    for late first installments, at least that many (the rest are not checked one by one)."""
+    """The items shown (at most ``shown`` of each kind) and how many there are of each kind."""
 
     items: list[WorkItem]
     totals: dict[WorkKind, int]
@@ -88,10 +87,16 @@ def work_page(
         day = today or uow.today()
         zone = uow.zone
         found: dict[WorkKind, list[WorkItem]] = {kind: [] for kind in WorkKind}
-        late, more_late = _late_first_installments(uow, day, mine, limit)
+        # From the arrears projection: the oldest unpaid installment is the first, as the
+        # domain's allocation says (ledger.domain.arrears, checked by verify).
+        found_late, late_total = uow.work.late_first_installments(day, created_by=mine, limit=limit)
+        late = [
+            WorkItem(x.loan_id, x.beneficiary_id, WorkKind.FIRST_INSTALLMENT_LATE, x.on)
+            for x in found_late
+        ]
         found[WorkKind.FIRST_INSTALLMENT_LATE] = late
-        totals: dict[WorkKind, int] = {WorkKind.FIRST_INSTALLMENT_LATE: len(late)}
-        more = {WorkKind.FIRST_INSTALLMENT_LATE} if more_late else set()
+        totals: dict[WorkKind, int] = {WorkKind.FIRST_INSTALLMENT_LATE: late_total}
+        more = {WorkKind.FIRST_INSTALLMENT_LATE} if late_total > len(late) else set()
         for status, kind in (
             (LoanStatus.APPROVED, WorkKind.CONTRACT_NOT_SIGNED),
             (LoanStatus.SUBMITTED, WorkKind.APPROVAL_WAITING),
@@ -128,30 +133,6 @@ def work_page(
             items = _named(uow, actor, items)
             uow.commit()
     return Worklist(items, totals, frozenset(more))
-
-
-def _late_first_installments(
-    uow: UnitOfWork, day: date, mine: str | None, limit: int
-) -> tuple[list[WorkItem], bool]:
-    """Up to ``limit`` loans whose first installment is late, the longest late first, and
-    whether candidates were left unchecked. The candidates (the first installment due before
-    ``day``, not covered by the payments' sum) are confirmed by the arrears projection: the
-    oldest unpaid installment on ``day`` is the first (what the domain's allocation says,
-    kept by ``ledger.domain.arrears`` and checked by ``verify``), a page of them per query."""
-    late: list[WorkItem] = []
-    candidates = uow.work.first_installment_unpaid(day, created_by=mine)
-    batch = max(limit, 1) * 2
-    for start in range(0, len(candidates), batch):
-        chunk = candidates[start : start + batch]
-        since = uow.arrears.late_since_on([c.loan_id for c in chunk], day)
-        for done, c in enumerate(chunk, start=start):
-            if len(late) >= limit:
-                return late, done < len(candidates)
-            if since.get(c.loan_id) == c.on:
-                late.append(
-                    WorkItem(c.loan_id, c.beneficiary_id, WorkKind.FIRST_INSTALLMENT_LATE, c.on)
-                )
-    return late, False
 
 
 def _named(uow: UnitOfWork, actor: Actor, items: list[WorkItem]) -> list[WorkItem]:
