@@ -39,6 +39,13 @@ class BeneficiaryRepository:
             raise NotFound(f"beneficiary {bid} does not exist", "beneficiary_id")
         return _person(row)
 
+    def get_many(self, bids: list[str]) -> dict[str, Beneficiary]:
+        """Those of ``bids`` that exist, by id: one query for a page's people."""
+        if not bids:
+            return {}
+        rows = self.conn.execute(select(beneficiaries).where(beneficiaries.c.id.in_(bids)))
+        return {r.id: _person(r) for r in rows}
+
     def update(self, bid: str, data: PersonalData) -> None:
         self.conn.execute(
             update(beneficiaries)

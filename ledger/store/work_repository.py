@@ -131,34 +131,40 @@ class WorkRepository:
         date is the step's ``late_since``, before ``day``), the longest late first, at most
         ``limit``; and how many there are in all."""
         la = loan_arrears
-        current = (
-            select(schedule_versions.c.id)
-            .where(schedule_versions.c.loan_id == la.c.loan_id)
-            .order_by(schedule_versions.c.version.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
-        where = [
-            la.c.valid_from <= day,
-            la.c.valid_to > day,
-            la.c.late_since < day,
-            installments.c.schedule_id == current,
-            installments.c.number == 1,
-            installments.c.due_date == la.c.late_since,
-        ]
+        sv = schedule_versions
+        valid = [la.c.valid_from <= day, la.c.valid_to > day, la.c.late_since < day]
         if created_by is not None:
-            where.append(la.c.caseworker == created_by)
-        joined = la.join(loans, loans.c.id == la.c.loan_id).join(installments, true())
-        total = self.conn.execute(select(func.count()).select_from(joined).where(*where))
-        rows = self.conn.execute(
-            select(la.c.loan_id, loans.c.beneficiary_id, la.c.late_since)
-            .select_from(joined)
-            .where(*where)
-            .order_by(la.c.late_since, loans.c.number)
-            .limit(limit)
+            valid.append(la.c.caseworker == created_by)
+        late = select(la.c.loan_id, la.c.late_since).where(*valid).subquery()
+        current = (
+            select(sv.c.loan_id, func.max(sv.c.version).label("version"))
+            .where(sv.c.loan_id.in_(select(late.c.loan_id)))
+            .group_by(sv.c.loan_id)
+            .subquery()
         )
+        rows = self.conn.execute(
+            select(
+                late.c.loan_id,
+                loans.c.beneficiary_id,
+                late.c.late_since,
+                func.count().over().label("total"),
+            )
+            .join(loans, loans.c.id == late.c.loan_id)
+            .join(current, current.c.loan_id == late.c.loan_id)
+            .join(sv, and_(sv.c.loan_id == late.c.loan_id, sv.c.version == current.c.version))
+            .join(
+                installments,
+                and_(
+                    installments.c.schedule_id == sv.c.id,
+                    installments.c.number == 1,
+                    installments.c.due_date == late.c.late_since,
+                ),
+            )
+            .order_by(late.c.late_since, loans.c.number)
+            .limit(limit)
+        ).all()
         found = [LoanOn(r.loan_id, r.beneficiary_id, r.late_since) for r in rows]
-        return found, int(total.scalar_one())
+        return found, int(rows[0].total) if rows else 0
 
     def links_expiring(
         self,

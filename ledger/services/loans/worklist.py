@@ -138,9 +138,11 @@ def work_page(
 def _named(uow: UnitOfWork, actor: Actor, items: list[WorkItem]) -> list[WorkItem]:
     """The items with their people's names, each person's read audited once."""
     names: dict[str, str | None] = {}
-    for bid in dict.fromkeys(i.beneficiary_id for i in items):
-        person = uow.beneficiaries.get(bid)
-        names[bid] = person.personal.full_name if person.personal is not None else None
+    ids = list(dict.fromkeys(i.beneficiary_id for i in items))
+    people = uow.beneficiaries.get_many(ids)
+    for bid in ids:
+        personal = people[bid].personal
+        names[bid] = personal.full_name if personal is not None else None
         uow.audit_event(
             actor, action="read_personal_data", target=f"person:{bid}", details={"via": "worklist"}
         )
