@@ -345,7 +345,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"Run on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {args.loans:,} active loans, "
             f"{payments:,} payments, {args.requests} requests per page after 3 warm-up "
             "requests, in process (no network). Target: p95 under 100 ms for every page. "
-            "Work waiting in the queues, made through the services before timing:",
+            "The work waiting in the queues, made through the services before timing, is listed "
+            "below the table.",
             "",
             *machine_lines(pg_engine),
             "",
