@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Connection, and_, func, select, true
+from sqlalchemy import ColumnElement, Connection, and_, exists, func, select, true
 from sqlalchemy.orm import aliased
 
 from ledger.domain.statuses import LoanStatus, WriteOffStatus
@@ -132,35 +132,36 @@ class WorkRepository:
         ``limit``; and how many there are in all."""
         la = loan_arrears
         sv = schedule_versions
-        valid = [la.c.valid_from <= day, la.c.valid_to > day, la.c.late_since < day]
+        newer = aliased(schedule_versions)
+        where = [
+            la.c.valid_from <= day,
+            la.c.valid_to > day,
+            la.c.late_since < day,
+            # the schedule in force: no version after it
+            ~exists().where(newer.c.loan_id == sv.c.loan_id, newer.c.version > sv.c.version),
+        ]
         if created_by is not None:
-            valid.append(la.c.caseworker == created_by)
-        late = select(la.c.loan_id, la.c.late_since).where(*valid).subquery()
-        current = (
-            select(sv.c.loan_id, func.max(sv.c.version).label("version"))
-            .where(sv.c.loan_id.in_(select(late.c.loan_id)))
-            .group_by(sv.c.loan_id)
-            .subquery()
-        )
+            where.append(la.c.caseworker == created_by)
         rows = self.conn.execute(
             select(
-                late.c.loan_id,
+                la.c.loan_id,
                 loans.c.beneficiary_id,
-                late.c.late_since,
+                la.c.late_since,
                 func.count().over().label("total"),
             )
-            .join(loans, loans.c.id == late.c.loan_id)
-            .join(current, current.c.loan_id == late.c.loan_id)
-            .join(sv, and_(sv.c.loan_id == late.c.loan_id, sv.c.version == current.c.version))
+            .select_from(la)
+            .join(loans, loans.c.id == la.c.loan_id)
+            .join(sv, sv.c.loan_id == la.c.loan_id)
             .join(
                 installments,
                 and_(
                     installments.c.schedule_id == sv.c.id,
                     installments.c.number == 1,
-                    installments.c.due_date == late.c.late_since,
+                    installments.c.due_date == la.c.late_since,
                 ),
             )
-            .order_by(late.c.late_since, loans.c.number)
+            .where(*where)
+            .order_by(la.c.late_since, loans.c.number)
             .limit(limit)
         ).all()
         found = [LoanOn(r.loan_id, r.beneficiary_id, r.late_since) for r in rows]
