@@ -16,6 +16,7 @@ adds the keys; the forms work without it).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -34,6 +35,7 @@ from ledger.domain.statuses import EntryKind, LineState
 from ledger.fund.hash_key import load_hash_key
 from ledger.services import statements
 from ledger.services.statements import ImportOptions, LineView, SplitPart, fund_ibans
+from ledger.store.uow import UnitOfWork
 from ledger.web.render import form_key, page, redirect
 from ledger.web.session import Checked, WebUser, needs, runtime_of
 
@@ -477,6 +479,26 @@ def _refused(
     return _line_page(request, user, line_id, status_code=422, errors={field: message}, typed=typed)
 
 
+def _by_hand(
+    request: Request,
+    user: WebUser,
+    line_id: int,
+    place: Place | None,
+    field: str,
+    typed: dict[str, str],
+    call: Callable[[UnitOfWork], LineView],
+) -> LineView | Response:
+    """One of the treasurer's by-hand services on a line, in its own unit of work: the line
+    as it stands after, or the form's page again with the refusal beside ``field`` (a role's
+    refusal, or a line that does not exist, is the error page instead)."""
+    try:
+        return call(runtime_of(request).unit_of_work())
+    except LedgerError as exc:
+        if exc.status in (401, 403) or (exc.field == "line_id" and exc.status == 404):
+            raise
+        return _refused(request, user, line_id, place, field, user.text.refusal(exc), typed)
+
+
 def _loan_id(text: str) -> str | None:
     value = text.strip().upper()
     return value if _LOAN_ID.match(value) else None
@@ -505,19 +527,24 @@ def match(
     if loan is None:
         message = user.text.text("statements.err_loan_id")
         return _refused(request, user, line_id, place, "loan_id", message, typed)
-    try:
-        view = statements.match_line_to_loan(
-            runtime_of(request).unit_of_work(),
+    view = _by_hand(
+        request,
+        user,
+        line_id,
+        place,
+        "loan_id",
+        typed,
+        lambda uow: statements.match_line_to_loan(
+            uow,
             user.actor,
             line_id,
             loan,
             reason=reason or None,
             form_key=idempotency_key.strip() or None,
-        )
-    except LedgerError as exc:
-        if exc.status in (401, 403) or (exc.field == "line_id" and exc.status == 404):
-            raise
-        return _refused(request, user, line_id, place, "loan_id", user.text.refusal(exc), typed)
+        ),
+    )
+    if isinstance(view, Response):
+        return view
     return _done(view, place, "flash.statement_matched", {"loan": loan})
 
 
@@ -599,20 +626,25 @@ def book(
     except ValueError:
         message = user.text.text("err.statement.kind_manual")
         return _refused(request, user, line_id, place, "account", message, typed)
-    try:
-        view = statements.book_line(
-            runtime_of(request).unit_of_work(),
+    view = _by_hand(
+        request,
+        user,
+        line_id,
+        place,
+        "account",
+        typed,
+        lambda uow: statements.book_line(
+            uow,
             user.actor,
             line_id,
             account.strip(),
             entry_kind,
             reason=reason or None,
             form_key=idempotency_key.strip() or None,
-        )
-    except LedgerError as exc:
-        if exc.status in (401, 403):
-            raise
-        return _refused(request, user, line_id, place, "account", user.text.refusal(exc), typed)
+        ),
+    )
+    if isinstance(view, Response):
+        return view
     return _done(view, place, "flash.statement_booked", {"account": account})
 
 
@@ -634,19 +666,24 @@ def link(
     if not number.isdigit() or not 0 < len(number) < 19:
         message = user.text.text("statements.err_entry_id")
         return _refused(request, user, line_id, place, "entry_id", message, typed)
-    try:
-        view = statements.link_line(
-            runtime_of(request).unit_of_work(),
+    view = _by_hand(
+        request,
+        user,
+        line_id,
+        place,
+        "entry_id",
+        typed,
+        lambda uow: statements.link_line(
+            uow,
             user.actor,
             line_id,
             int(number),
             reason=reason or None,
             form_key=idempotency_key.strip() or None,
-        )
-    except LedgerError as exc:
-        if exc.status in (401, 403):
-            raise
-        return _refused(request, user, line_id, place, "entry_id", user.text.refusal(exc), typed)
+        ),
+    )
+    if isinstance(view, Response):
+        return view
     return _done(view, place, "flash.statement_linked", {"entry": number})
 
 
@@ -663,19 +700,23 @@ def undo(
 ) -> Response:
     """Undo a line's match: its booking reversed, the line back in the queue."""
     place = _place(month, offset, next_line)
-    try:
-        view = statements.unmatch_line(
-            runtime_of(request).unit_of_work(),
+    view = _by_hand(
+        request,
+        user,
+        line_id,
+        place,
+        "undo",
+        {"reason": reason},
+        lambda uow: statements.unmatch_line(
+            uow,
             user.actor,
             line_id,
             reason=reason or None,
             form_key=idempotency_key.strip() or None,
-        )
-    except LedgerError as exc:
-        if exc.status in (401, 403):
-            raise
-        typed = {"reason": reason}
-        return _refused(request, user, line_id, place, "undo", user.text.refusal(exc), typed)
+        ),
+    )
+    if isinstance(view, Response):
+        return view
     if place is not None:
         place = Place(place.month, place.offset, view.line.id)
     return _done(view, place, "flash.statement_undone", {})
