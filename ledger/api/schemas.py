@@ -30,9 +30,9 @@ from ledger.domain.audit import AuditRecord
 from ledger.domain.errors import LedgerError
 from ledger.domain.journal import MAX_DESCRIPTION, MAX_LEGS, AccountStatementLine, Entry, Leg
 from ledger.domain.money import currency, from_minor, money, parse_amount, quantize
-from ledger.domain.periods import PeriodEvent
+from ledger.domain.periods import CloseRequest, MonthState, PeriodEvent
 from ledger.domain.roles import Role
-from ledger.domain.statuses import PeriodAction
+from ledger.domain.statuses import CloseRequestStatus, PeriodAction
 from ledger.domain.users import User
 from ledger.services.journal import TrialBalanceLine
 from ledger.services.money_json import MoneyOut
@@ -202,12 +202,26 @@ class ReopenIn(RequestModel):
 
 
 class CloseIn(RequestModel):
+    """Asking to close a month (the first of the two steps)."""
+
     reason: Annotated[
         str | None,
         Field(
             max_length=MAX_REASON,
-            description="why a month that does not reconcile is closed anyway (admins only); "
-            "kept with the close",
+            description="why a month that does not reconcile should close anyway (admins "
+            "only); kept with the request and the close",
+        ),
+    ] = None
+
+
+class CloseCancelIn(RequestModel):
+    """Withdrawing one's own request to close a month, or refusing another's (say why)."""
+
+    reason: Annotated[
+        str | None,
+        Field(
+            max_length=MAX_REASON,
+            description="why the request is refused (needed when it is another person's)",
         ),
     ] = None
 
@@ -400,6 +414,47 @@ class PeriodEventOut(BaseModel):
     @classmethod
     def of(cls, event: PeriodEvent) -> PeriodEventOut:
         return cls.model_validate(event, from_attributes=True)
+
+
+class CloseRequestOut(BaseModel):
+    """A request to close a month, which another person than who asked signs off."""
+
+    id: int
+    month: str
+    requested_by: str
+    requested_at: datetime
+    reason: str | None = Field(description="why a month that does not reconcile should close")
+    status: CloseRequestStatus
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_reason: str | None = Field(description="why it was withdrawn or refused")
+    close_event_id: int | None = Field(description="the close its sign-off recorded")
+
+    @classmethod
+    def of(cls, request: CloseRequest) -> CloseRequestOut:
+        return cls.model_validate(request, from_attributes=True)
+
+
+class MonthStateOut(BaseModel):
+    """Where a month stands: ended, closed, a close waiting for its sign-off, its history."""
+
+    month: str
+    ended: bool
+    closed: PeriodEventOut | None = Field(description="the close in force, if closed")
+    pending: CloseRequestOut | None = Field(description="a close waiting for its sign-off")
+    events: list[PeriodEventOut] = Field(description="every close and reopen, oldest first")
+    requests: list[CloseRequestOut] = Field(description="every request to close, oldest first")
+
+    @classmethod
+    def of(cls, state: MonthState) -> MonthStateOut:
+        return cls(
+            month=state.month,
+            ended=state.ended,
+            closed=PeriodEventOut.of(state.closed) if state.closed is not None else None,
+            pending=CloseRequestOut.of(state.pending) if state.pending is not None else None,
+            events=[PeriodEventOut.of(e) for e in state.events],
+            requests=[CloseRequestOut.of(r) for r in state.requests],
+        )
 
 
 class PeriodsOut(BaseModel):

@@ -129,7 +129,11 @@ def month_close(
         typer.Option(help="Why a month that does not reconcile is closed anyway (kept)"),
     ] = None,
 ) -> None:
-    """Close a month that reconciles: no posting may be dated in it afterwards."""
+    """Close a month that reconciles, in one step: no posting may be dated in it afterwards.
+
+    The command line acts as the system operator, who holds the database: people signed in
+    close a month in two steps, one asking and another signing off (the pages, or the API's
+    close-requests then close)."""
     from ledger.services.periods import close_month
 
     settings = get_settings()

@@ -36,11 +36,13 @@ class History:
 
 @dataclass(frozen=True, slots=True)
 class SignOff:
-    """Who closed the month, and when."""
+    """Who closed the month, and when: who signed the close off, and who asked for it (none
+    when the system operator closed it alone, at the command line)."""
 
     actor: str
     at: datetime
     reason: str | None = None  # why an admin closed it although it did not reconcile
+    requested_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

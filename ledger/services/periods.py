@@ -3,8 +3,11 @@
 A month closes in two steps on the staff's pages (four eyes): one person asks to close it
 (``request_close``), another signs the close off (``sign_off_close``), never the same person;
 who asked may withdraw the request and anyone else may refuse it with a reason
-(``cancel_close_request``). ``close_month`` closes in one step: it is what the command line
-(the system operator) and the API's ``POST /api/periods/{month}/close`` call.
+(``cancel_close_request``). The API has the same two steps (``POST
+/api/periods/{month}/close-requests``, then ``POST /api/periods/{month}/close`` by another
+person). ``close_month`` closes in one step, and only for the system operator at the command
+line, who holds the database itself and whom no second signature could stop; the close
+records that nobody else signed it.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 from datetime import date
 
 from ledger.domain.eligibility import EligibilityRules
-from ledger.domain.errors import Conflict, NotReconciled, ValidationError
+from ledger.domain.errors import Conflict, NotReconciled, PermissionDenied, ValidationError
 from ledger.domain.journal import month_end, parse_month
 from ledger.domain.periods import CloseRequest, MonthState, PeriodEvent
 from ledger.domain.roles import Actor, Permission
@@ -55,7 +58,9 @@ def close_month(
     *,
     rules: EligibilityRules | None = None,
 ) -> PeriodEvent:
-    """Close a month that has ended: no posting may be dated in it afterwards.
+    """Close a month that has ended in one step: no posting may be dated in it afterwards.
+    Only the system operator (the command line) may: a person signed in asks
+    (``request_close``) and another signs off (``sign_off_close``).
 
     Only a month that reconciles closes: every bank account's statement explained by the
     ledger (items in transit aside) and the loans' sub-ledger equal to its control account
@@ -65,13 +70,30 @@ def close_month(
     difference can be traced.
     """
     actor.require(Permission.PERIOD_CLOSE)
+    if not actor.system:
+        raise PermissionDenied(
+            "a month closes in two steps: ask to close it, then another person signs the "
+            "close off (POST /api/periods/{month}/close-requests, then POST "
+            "/api/periods/{month}/close; on the pages: Months, then the month)",
+            field="month",
+            key="err.close.two_steps",
+        )
     month = parse_month(month)
     why = _reason(reason)
     _check_ended(uow, month)
     with uow:
         uow.journal.lock_head()  # no posting slips in between the balances and the close
         _check_open(uow, month)
-        _close(uow, actor, month, why, rules=rules)
+        event_id = _close(uow, actor, month, why, rules=rules)
+        pending = uow.periods.pending_request(month)
+        if pending is not None:  # the operator's close settles a request left waiting
+            uow.periods.decide_request(
+                pending.id,
+                status=CloseRequestStatus.SIGNED_OFF,
+                by=actor.name,
+                at=uow.now(),
+                close_event_id=event_id,
+            )
         uow.commit()
     with uow:
         return uow.periods.events(month)[-1]

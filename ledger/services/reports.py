@@ -144,7 +144,8 @@ def gather_report_data(
     sign_off = None
     if month in uow.periods.closed_months():
         close = [e for e in uow.periods.events(month) if e.action is PeriodAction.CLOSE][-1]
-        sign_off = SignOff(close.actor, close.at, close.reason)
+        asked = ((close.balances or {}).get("reconciliation") or {}).get("requested_by")
+        sign_off = SignOff(close.actor, close.at, close.reason, asked)
     generated = uow.now()
     return MonthlyReportData(
         fund=settings.fund,

@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from ledger.domain.roles import SYSTEM
 from ledger.services.users import create_user
 from ledger.store.uow import UnitOfWork
-from tests.support.api import PASSWORD, assert_problem, counts, entry, with_key
+from tests.support.api import PASSWORD, assert_problem, close_month, counts, entry, with_key
 from tests.support.clock import Clock
 
 Headers = dict[str, str]
@@ -76,7 +76,7 @@ def test_every_change_is_audited(
     assert posted.status_code == 201
     reversal = api.post("/api/journal/1/reversal", headers=with_key(treasurer, "a2"))
     assert reversal.status_code == 201
-    assert api.post("/api/periods/2026-02/close", headers=treasurer).status_code == 200
+    assert close_month(api, "2026-02", treasurer, admin).status_code == 200
     reopened = api.post("/api/periods/2026-02/reopen", json={"reason": "late bill"}, headers=admin)
     assert reopened.status_code == 200
     assert api.post("/api/users", json=user(), headers=admin).status_code == 201
@@ -99,7 +99,8 @@ def test_every_change_is_audited(
         ("treasurer.user", "close_account", "account:1010"),
         ("treasurer.user", "post_entry", "entry:1"),
         ("treasurer.user", "reverse_entry", "entry:2"),
-        ("treasurer.user", "close_month", "2026-02"),
+        ("treasurer.user", "close_month_request", "2026-02"),
+        ("admin.user", "close_month", "2026-02"),
         ("admin.user", "reopen_month", "2026-02"),
         ("admin.user", "create_user", "user:rita"),
         ("rita", "login_failed", "auth"),

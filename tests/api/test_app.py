@@ -63,6 +63,8 @@ def test_openapi_documents_bearer_auth_and_problems(api: TestClient) -> None:
         "/api/accounts/{code}/close", "/api/accounts/{code}/balance",
         "/api/accounts/{code}/statement", "/api/journal", "/api/journal/{entry_id}",
         "/api/journal/{entry_id}/reversal", "/api/trial-balance", "/api/periods",
+        "/api/periods/{month}", "/api/periods/{month}/close-requests",
+        "/api/periods/{month}/close-requests/cancel",
         "/api/periods/{month}/close", "/api/periods/{month}/reopen", "/api/audit",
         "/api/users", "/health", "/api/months/{month}/reconciliation",
     }  # fmt: skip

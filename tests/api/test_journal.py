@@ -9,7 +9,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from tests.support.api import assert_problem, audit_actions, counts, entry, leg, with_key
+from tests.support.api import (
+    assert_problem,
+    audit_actions,
+    close_month,
+    counts,
+    entry,
+    leg,
+    with_key,
+)
 
 Headers = dict[str, str]
 
@@ -165,10 +173,10 @@ def test_a_malformed_idempotency_key_is_refused(
 def test_a_closed_month_takes_no_posting_until_an_admin_reopens_it(
     api: TestClient, treasurer: Headers, admin: Headers, engine: Engine
 ) -> None:
-    closed = api.post("/api/periods/2026-02/close", headers=treasurer)
+    closed = close_month(api, "2026-02", treasurer, admin)
     assert closed.status_code == 200
     assert closed.json()["action"] == "close"
-    assert closed.json()["actor"] == "treasurer.user"
+    assert closed.json()["actor"] == "admin.user"
     february = entry("10.00", booking_date="2026-02-20")
 
     before = counts(engine)
@@ -228,15 +236,19 @@ def test_a_month_that_cannot_be_closed(
     api: TestClient, treasurer: Headers, engine: Engine, month: str, status: int, code: str
 ) -> None:
     before = counts(engine)
-    response = api.post(f"/api/periods/{month}/close", headers=treasurer)
+    response = api.post(f"/api/periods/{month}/close-requests", headers=treasurer)
     assert_problem(response, status, field="month", code=code)
     assert counts(engine) == before
 
 
-def test_closing_a_closed_month_again_is_a_conflict(api: TestClient, treasurer: Headers) -> None:
-    assert api.post("/api/periods/2026-01/close", headers=treasurer).status_code == 200
-    response = api.post("/api/periods/2026-01/close", headers=treasurer)
-    assert_problem(response, 409, field="month", code="conflict")
+def test_closing_a_closed_month_again_is_a_conflict(
+    api: TestClient, treasurer: Headers, admin: Headers
+) -> None:
+    assert close_month(api, "2026-01", treasurer, admin).status_code == 200
+    asked = api.post("/api/periods/2026-01/close-requests", headers=treasurer)
+    assert_problem(asked, 409, field="month", code="conflict")
+    signed = api.post("/api/periods/2026-01/close", headers=admin)
+    assert_problem(signed, 409, field="month", code="conflict")
 
 
 def test_reopening_an_open_month_is_a_conflict(api: TestClient, admin: Headers) -> None:

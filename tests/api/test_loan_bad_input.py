@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from tests.support.api import assert_problem
+from tests.support.api import assert_problem, close_month
 from tests.support.api_loans import (
     ADMIN,
     CW1,
@@ -360,7 +360,7 @@ def test_payout_into_a_closed_month_is_refused_naming_the_date(
     walk(api, team, lid, "contract_signed")
     # No bank statement here: an admin closes October, saying why.
     why = {"reason": "closed without the bank's statement (a test of the closed month)"}
-    ok(api.post("/api/periods/2025-10/close", json=why, headers=team(ADMIN)))
+    ok(close_month(api, "2025-10", team(ADMIN), team(TR1), why["reason"]))
     with nothing_written(engine):
         response = api.post(
             f"/api/loans/{lid}/disbursement",

@@ -16,7 +16,7 @@ from ledger.domain.statuses import EntryKind
 from ledger.services.journal import post_manual_entry
 from ledger.store.uow import UnitOfWork
 from tests.support.actors import TREASURER
-from tests.support.api import Login, assert_problem, counts
+from tests.support.api import Login, assert_problem, close_month, counts
 from tests.support.clock import Clock
 from tests.support.statements import entry as line
 from tests.support.statements import run_import, statement
@@ -112,30 +112,88 @@ def test_the_close_is_refused_until_reconciled_and_an_admin_may_overrule(
         (admin, {"reason": None}, "reason"),
         (admin, {"reason": "   "}, "reason"),
     ):
-        refused = march.post("/api/periods/2026-03/close", json=body, headers=headers)
+        refused = march.post("/api/periods/2026-03/close-requests", json=body, headers=headers)
         problem = assert_problem(refused, 409, field=field, code="not-reconciled")
         assert "2026-03 does not reconcile" in problem["detail"]
         assert "(-50.00 EUR" in problem["detail"]
     assert counts(engine) == before
-    too_long = march.post("/api/periods/2026-03/close", json={"reason": "r" * 1001}, headers=admin)
+    asks = "/api/periods/2026-03/close-requests"
+    too_long = march.post(asks, json={"reason": "r" * 1001}, headers=admin)
     assert_problem(too_long, 422, field="reason")
-    extra = march.post("/api/periods/2026-03/close", json={"why": "x"}, headers=admin)
+    extra = march.post(asks, json={"why": "x"}, headers=admin)
     assert_problem(extra, 422, field="why")
 
     reason = "The card payment is disputed with the bank"
-    closed = march.post("/api/periods/2026-03/close", json={"reason": reason}, headers=admin)
+    closed = close_month(march, "2026-03", admin, treasurer, reason)
     assert closed.status_code == 200, closed.text
     event = closed.json()
-    assert (event["action"], event["actor"], event["reason"]) == ("close", "admin.user", reason)
+    assert (event["action"], event["actor"], event["reason"]) == ("close", "treasurer.user", reason)
     summary = event["balances"]["reconciliation"]
     assert summary["reconciled"] is False and summary["override"] is True
+    assert summary["requested_by"] == "admin.user"
     assert summary["currencies"]["EUR"]["banks"][0]["unmatched"] == -5_000
     body = march.get("/api/months/2026-03/reconciliation", headers=treasurer).json()
     assert body["closed"] is True
 
 
-def test_a_month_that_reconciles_closes_without_a_body(api: TestClient, treasurer: Headers) -> None:
-    closed = api.post("/api/periods/2026-02/close", headers=treasurer)
+def test_a_month_that_reconciles_closes_without_a_body(
+    api: TestClient, treasurer: Headers, admin: Headers
+) -> None:
+    closed = close_month(api, "2026-02", treasurer, admin)
     assert closed.status_code == 200, closed.text
     summary = closed.json()["balances"]["reconciliation"]
-    assert summary["reconciled"] is True and summary["signed_off_by"] == "treasurer.user"
+    assert summary["reconciled"] is True and summary["signed_off_by"] == "admin.user"
+    assert summary["requested_by"] == "treasurer.user"
+
+
+def test_a_month_closes_in_two_steps_by_two_people(
+    api: TestClient, treasurer: Headers, admin: Headers, engine: Engine
+) -> None:
+    """Nobody closes a month alone through the API: one asks, another signs off; who asked
+    cannot sign off, nor ask twice; a request is withdrawn by who asked, refused by another
+    with a reason; where the month stands is read back at every step."""
+    before = counts(engine)
+    nobody = api.post("/api/periods/2026-02/close", headers=treasurer)
+    assert "nobody has asked" in assert_problem(nobody, 409, field="month")["detail"]
+    assert counts(engine) == before
+
+    asked = api.post("/api/periods/2026-02/close-requests", headers=treasurer)
+    assert asked.status_code == 201, asked.text
+    request = asked.json()
+    assert (request["requested_by"], request["status"]) == ("treasurer.user", "requested")
+    state = api.get("/api/periods/2026-02", headers=admin).json()
+    assert state["pending"]["id"] == request["id"] and state["closed"] is None
+    assert state["ended"] is True
+
+    own = api.post("/api/periods/2026-02/close", headers=treasurer)
+    assert "another person must sign" in assert_problem(own, 409, field="month")["detail"]
+    twice = api.post("/api/periods/2026-02/close-requests", headers=admin)
+    assert "treasurer.user already asked" in assert_problem(twice, 409)["detail"]
+    reason_late = api.post("/api/periods/2026-02/close", json={"reason": "x"}, headers=admin)
+    assert_problem(reason_late, 422, field="reason")
+    unexplained = api.post("/api/periods/2026-02/close-requests/cancel", headers=admin)
+    assert_problem(unexplained, 422, field="reason")
+
+    refused = api.post(
+        "/api/periods/2026-02/close-requests/cancel",
+        json={"reason": "the bank fee of February is missing"},
+        headers=admin,
+    )
+    assert refused.status_code == 200, refused.text
+    assert (refused.json()["status"], refused.json()["decided_by"]) == ("refused", "admin.user")
+    assert api.get("/api/periods/2026-02", headers=admin).json()["pending"] is None
+
+    asked = api.post("/api/periods/2026-02/close-requests", headers=treasurer)
+    withdrawn = api.post("/api/periods/2026-02/close-requests/cancel", headers=treasurer)
+    assert withdrawn.json()["status"] == "withdrawn", withdrawn.text
+
+    closed = close_month(api, "2026-02", admin, treasurer)
+    assert closed.status_code == 200, closed.text
+    state = api.get("/api/periods/2026-02", headers=treasurer).json()
+    assert state["closed"]["id"] == closed.json()["id"]
+    assert [r["status"] for r in state["requests"]] == [
+        "refused",
+        "withdrawn",
+        "signed_off",
+    ]
+    assert state["requests"][-1]["close_event_id"] == closed.json()["id"]

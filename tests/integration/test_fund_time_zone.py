@@ -14,11 +14,11 @@ import pytest
 from ledger.config import Settings
 from ledger.domain.errors import ValidationError
 from ledger.services.journal import post_manual_entry
-from ledger.services.periods import close_month
 from ledger.store.uow import UnitOfWork
 from tests.support.actors import ADMIN, TREASURER
 from tests.support.clock import Clock
 from tests.support.ledgertext import entry
+from tests.support.periods import close_month
 from tests.support.queries import counts
 
 BRUSSELS = ZoneInfo("Europe/Brussels")

@@ -18,7 +18,6 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from ledger.domain.accounts import AccountRole, AccountSpec, AccountType, default_chart
 from ledger.domain.roles import SYSTEM
 from ledger.services.journal import close_account, install_chart, reverse_entry
-from ledger.services.periods import close_month
 from ledger.services.verify import verify
 from ledger.store.tables import accounts, idempotency_keys, journal_entries, journal_legs
 from ledger.store.uow import UnitOfWork
@@ -26,6 +25,7 @@ from tests.support.actors import AUDITOR, TREASURER
 from tests.support.clock import Clock
 from tests.support.db import reset_postgres
 from tests.support.ledgertext import book, entries
+from tests.support.periods import close_month
 from tests.support.queries import balances, counts
 
 APPEND_ONLY = ("journal_entries", "journal_legs", "period_events", "audit_log")

@@ -30,7 +30,6 @@ from ledger.domain.money import money
 from ledger.domain.repayment import AgingBucket
 from ledger.domain.statuses import EntryKind, LoanStatus
 from ledger.services import loans
-from ledger.services.periods import close_month
 from ledger.store.uow import UnitOfWork
 from tests.support.clock import Clock
 from tests.support.loans import (
@@ -55,6 +54,7 @@ from tests.support.loans import (
     status_of,
     terms,
 )
+from tests.support.periods import close_month
 from tests.support.queries import balances, counts, last_entry
 
 S = LoanStatus

@@ -19,7 +19,6 @@ from ledger.domain.statements import end_to_end_id
 from ledger.domain.statuses import EntryKind
 from ledger.services import loans, reports
 from ledger.services import payment_files as pf
-from ledger.services.periods import close_month
 from ledger.services.reconciliation import reconcile
 from ledger.services.reports import ReportSettings
 from ledger.services.statements import book_line, list_lines, match_line_to_loan
@@ -28,6 +27,7 @@ from ledger.store.uow import UnitOfWork
 from tests.support.actors import AUDITOR, TREASURER
 from tests.support.clock import Clock
 from tests.support.ledgertext import book
+from tests.support.periods import SIGNER, close_month
 from tests.support.queries import balances
 from tests.support.reports import FUND
 from tests.support.statements import (
@@ -164,7 +164,11 @@ def test_a_month_from_payouts_to_the_report(chart: UnitOfWork, clock: Clock) -> 
     assert march.sub_ledger.difference == 0
     assert march.position.loans_outstanding_minor == 170_000 + 100_000 + 80_000 - 7083 - 10_000
     event = close_month(uow, TREASURER, "2026-03")
-    assert event.actor == TREASURER.name
+    assert event.balances is not None
+    assert (event.actor, event.balances["reconciliation"]["requested_by"]) == (
+        SIGNER.name,
+        TREASURER.name,
+    )
 
     # The report of the closed month, read by the auditor.
     text = text_of(reports.monthly_report(uow, AUDITOR, "2026-03", ReportSettings(FUND)))

@@ -8,13 +8,16 @@ import pytest
 
 from ledger.bank.writers import camt053
 from ledger.domain.errors import ClosedPeriod, Conflict, PermissionDenied, ValidationError
+from ledger.domain.roles import SYSTEM
 from ledger.domain.statements import StatementEntry
+from ledger.services import periods
 from ledger.services.journal import post_manual_entry
-from ledger.services.periods import close_month, list_periods, month_end, reopen_month
+from ledger.services.periods import list_periods, month_end, reopen_month
 from ledger.store.uow import UnitOfWork
 from tests.support.actors import ADMIN, AUDITOR, CASEWORKER, TREASURER
 from tests.support.clock import Clock
 from tests.support.ledgertext import book, entry
+from tests.support.periods import SIGNER, close_month
 from tests.support.queries import counts
 from tests.support.statements import entry as line
 from tests.support.statements import run_import, statement
@@ -83,7 +86,7 @@ def test_close_records_who_when_and_balances(february: UnitOfWork, clock: Clock)
     assert (event.month, event.action, event.actor, event.at) == (
         "2026-02",
         "close",
-        TREASURER.name,
+        SIGNER.name,
         clock.now,
     )
     assert event.reason is None
@@ -99,7 +102,8 @@ def test_close_records_who_when_and_balances(february: UnitOfWork, clock: Clock)
     # ... and the reconciliation it signed off: the bank's 497.50 at the end of February.
     reconciliation = event.balances["reconciliation"]
     assert reconciliation["reconciled"] is True and reconciliation["override"] is False
-    assert reconciliation["signed_off_by"] == TREASURER.name
+    assert reconciliation["signed_off_by"] == SIGNER.name
+    assert reconciliation["requested_by"] == TREASURER.name
     [bank] = reconciliation["currencies"]["EUR"]["banks"]
     assert (bank["ledger"], bank["bank"], bank["statement_date"]) == (49_750, 49_750, "2026-02-28")
     with february:
@@ -183,3 +187,28 @@ def test_months_close_independently(february: UnitOfWork) -> None:
     post_manual_entry(february, TREASURER, entry("2026-02-15 donation 1.00 Dr 1000 Cr 4000"))
     with pytest.raises(ClosedPeriod):
         post_manual_entry(february, TREASURER, entry("2026-01-15 donation 1.00 Dr 1000 Cr 4000"))
+
+
+def test_only_the_system_operator_closes_a_month_alone(february: UnitOfWork) -> None:
+    """A person signed in never closes a month by themself, whatever their role: the one-step
+    close is the command line's (the operator holds the database); it records no requester."""
+    before = counts(february)
+    for actor in (TREASURER, ADMIN):
+        with pytest.raises(PermissionDenied) as err:
+            periods.close_month(february, actor, "2026-02")
+        assert "two steps" in err.value.detail and err.value.key == "err.close.two_steps"
+    assert counts(february) == before
+    event = periods.close_month(february, SYSTEM, "2026-02")
+    assert event.actor == SYSTEM.name
+    assert event.balances is not None
+    assert "requested_by" not in event.balances["reconciliation"]
+
+
+def test_the_operators_close_settles_a_request_left_waiting(february: UnitOfWork) -> None:
+    periods.request_close(february, TREASURER, "2026-02")
+    event = periods.close_month(february, SYSTEM, "2026-02")
+    state = periods.month_state(february, AUDITOR, "2026-02")
+    assert state.pending is None and state.closed is not None
+    [request] = state.requests
+    assert (request.status.value, request.decided_by) == ("signed_off", SYSTEM.name)
+    assert request.close_event_id == event.id

@@ -24,6 +24,7 @@ from tests.support.actors import ADMIN, AUDITOR, CASEWORKER, TREASURER
 from tests.support.clock import Clock
 from tests.support.db import fresh_sqlite
 from tests.support.ledgertext import book, entry
+from tests.support.periods import close_month
 from tests.support.queries import counts
 
 Use = Callable[[UnitOfWork, Actor], object]
@@ -45,9 +46,13 @@ USE_CASES: dict[str, tuple[Use, set[Role]]] = {
         {Role.ADMIN, Role.TREASURER},
     ),
     "close account": (lambda u, a: j.close_account(u, a, "6000"), {Role.ADMIN, Role.TREASURER}),
-    "close month": (  # January reconciles: nothing happened in it
-        lambda u, a: periods.close_month(u, a, "2026-01"),
+    "ask to close month": (  # January reconciles: nothing happened in it
+        lambda u, a: periods.request_close(u, a, "2026-01"),
         {Role.ADMIN, Role.TREASURER},
+    ),
+    "close month alone": (  # only the system operator (the command line) closes in one step
+        lambda u, a: periods.close_month(u, a, "2026-01"),
+        set(),
     ),
     "reopen month": (
         lambda u, a: periods.reopen_month(u, a, "2026-02", "late invoice"),
@@ -79,7 +84,7 @@ def books(sqlite_template: Path, tmp_path: Path, clock: Clock) -> Iterator[UnitO
     install_chart(uow, SYSTEM, default_chart("EUR"))
     book(uow, TREASURER, "2026-03-01 capital 100.00 Dr 1000 Cr 3000")
     clock.now = datetime(2026, 4, 2, tzinfo=UTC)
-    periods.close_month(uow, TREASURER, "2026-02")
+    close_month(uow, TREASURER, "2026-02")
     yield uow
     engine.dispose()
 

@@ -19,13 +19,14 @@ from ledger.domain.roles import Actor
 from ledger.domain.statements import Statement, end_to_end_id
 from ledger.domain.statuses import EntryKind
 from ledger.services import journal, loans
-from ledger.services.periods import close_month, list_periods
+from ledger.services.periods import list_periods
 from ledger.services.reconciliation import reconcile
 from ledger.services.statements import book_line
 from ledger.store.uow import UnitOfWork
 from tests.support.actors import ADMIN, AUDITOR, CASEWORKER, TREASURER
 from tests.support.clock import Clock
 from tests.support.ledgertext import book
+from tests.support.periods import SIGNER, close_month
 from tests.support.queries import counts
 from tests.support.statements import entry, paid_out_loan, run_import, statement
 
@@ -80,11 +81,12 @@ def test_a_statement_that_matches_the_ledger_exactly_reconciles(april: UnitOfWor
     assert rec.reconciled and rec.notes == ()
 
     event = close_month(april, TREASURER, "2026-03")
-    assert event.actor == TREASURER.name and event.reason is None
+    assert event.actor == SIGNER.name and event.reason is None
     assert event.balances is not None
     summary = event.balances["reconciliation"]
     assert summary["reconciled"] is True and summary["override"] is False
-    assert summary["signed_off_by"] == TREASURER.name
+    assert summary["signed_off_by"] == SIGNER.name
+    assert summary["requested_by"] == TREASURER.name
     assert summary["currencies"]["EUR"]["banks"] == [
         {
             "account": "1000",
@@ -205,11 +207,15 @@ def test_an_unmatched_bank_debit_blocks_the_close_until_booked_or_overruled(
     assert event.balances is not None
     summary = event.balances["reconciliation"]
     assert summary["reconciled"] is False and summary["override"] is True
-    assert summary["signed_off_by"] == ADMIN.name
+    assert (summary["signed_off_by"], summary["requested_by"]) == (SIGNER.name, ADMIN.name)
     assert summary["currencies"]["EUR"]["banks"][0]["unmatched"] == -5_000
     with april:
-        [record] = april.audit.page(actor=ADMIN.name, action="close_month", limit=1, offset=0)[0]
-    assert record.details == {"reconciled": False, "reason": "Card payment disputed with the bank"}
+        [record] = april.audit.page(actor=SIGNER.name, action="close_month", limit=1, offset=0)[0]
+    assert record.details == {
+        "reconciled": False,
+        "reason": "Card payment disputed with the bank",
+        "requested_by": ADMIN.name,
+    }
 
 
 def test_booking_the_unmatched_line_lets_the_treasurer_close(april: UnitOfWork) -> None:

@@ -12,12 +12,12 @@ from ledger.bank.writers import camt053
 from ledger.documents.model import FundInfo
 from ledger.domain.errors import PermissionDenied
 from ledger.services import reports
-from ledger.services.periods import close_month
 from ledger.services.reports import ReportSettings
 from ledger.store.uow import UnitOfWork
 from tests.support.actors import AUDITOR, CASEWORKER, TREASURER
 from tests.support.clock import Clock
 from tests.support.ledgertext import book
+from tests.support.periods import close_month
 from tests.support.reports import FUND
 from tests.support.statements import entry, paid_out_loan, run_import, statement
 
@@ -67,7 +67,7 @@ def test_the_report_prints_the_reconciled_month_and_no_personal_data(march: Unit
         "Monthly fund report",
         "March 2026",
         "Reconciled",
-        "closed by tina.treasurer",
+        "tina.treasurer asked to close the month; second.signer signed the close off",
         "Balance in the ledger 8.667,50 €",
         "10.367,50 € on the statement of 31 Mar 2026",
         "Ledger minus bank -1.700,00 €",

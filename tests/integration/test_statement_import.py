@@ -384,7 +384,7 @@ def test_a_statement_in_a_closed_month_is_refused(
     fund: tuple[UnitOfWork, Loan], clock: Clock
 ) -> None:
     uow, loan = fund
-    from ledger.services.periods import close_month
+    from tests.support.periods import close_month
 
     clock.advance(days=30)  # March must be over before it can be closed
     close_month(uow, TREASURER, "2026-03")

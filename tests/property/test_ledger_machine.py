@@ -49,12 +49,13 @@ from ledger.services.journal import (
     reverse_entry,
     trial_balance,
 )
-from ledger.services.periods import close_month, month_end, reopen_month
+from ledger.services.periods import month_end, reopen_month
 from ledger.services.verify import verify
 from ledger.store.uow import UnitOfWork
 from tests.support.actors import ADMIN, AUDITOR, TREASURER
 from tests.support.clock import Clock
 from tests.support.db import fresh_sqlite, reset_postgres
+from tests.support.periods import SIGNER, close_month
 from tests.support.profiles import examples
 
 START = date(2026, 1, 1)  # the first day entries may be booked on
@@ -388,10 +389,11 @@ class LedgerMachine(RuleBasedStateMachine):
             asserted = event.balances
             assert asserted is not None
             assert (event.actor, event.at, event.reason) == (
-                ADMIN.name,
+                SIGNER.name,
                 self.clock.now,
                 UNRECONCILED,
             )
+            assert asserted["reconciliation"]["requested_by"] == ADMIN.name
             at_end = self.model.balances(end)
             assert asserted["totals"] == {"EUR": 0}
             assert asserted["accounts"] == {

@@ -51,7 +51,7 @@ from ledger.domain.roles import SYSTEM
 from ledger.domain.statuses import LoanStatus
 from ledger.services import loans
 from ledger.services.journal import compute_trial_balance, install_chart
-from ledger.services.periods import close_month, month_end
+from ledger.services.periods import month_end
 from ledger.services.verify import verify
 from ledger.store.uow import UnitOfWork
 from tests.support.actors import ADMIN, AUDITOR, CASEWORKER, TREASURER
@@ -59,6 +59,7 @@ from tests.support.clock import Clock
 from tests.support.db import fresh_sqlite, reset_postgres
 from tests.support.ledgertext import book
 from tests.support.loans import CASEWORKER2, POLICY, TREASURER2, person, sign, terms
+from tests.support.periods import close_month
 from tests.support.profiles import examples
 
 S = LoanStatus

@@ -84,3 +84,19 @@ def counts(engine: Engine) -> dict[str, int]:
 def audit_actions(engine: Engine) -> list[str]:
     with engine.connect() as conn:
         return list(conn.execute(select(audit_log.c.action).order_by(audit_log.c.id)).scalars())
+
+
+def close_month(
+    api: Any,
+    month: str,
+    asker: dict[str, str],
+    signer: dict[str, str],
+    reason: str | None = None,
+) -> httpx.Response:
+    """A month closed in its two steps: ``asker`` asks (with the reason to close a month that
+    does not reconcile, if any), ``signer`` signs the close off; the sign-off's response."""
+    body = {"reason": reason} if reason is not None else None
+    asked = api.post(f"/api/periods/{month}/close-requests", json=body, headers=asker)
+    assert asked.status_code == 201, asked.text
+    response: httpx.Response = api.post(f"/api/periods/{month}/close", headers=signer)
+    return response
