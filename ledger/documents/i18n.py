@@ -79,7 +79,7 @@ def available_languages() -> tuple[str, ...]:
     )
 
 
-def _placeholders(message: str) -> list[str]:
+def placeholders_of(message: str) -> list[str]:
     """The placeholders of a message, sorted: names, "?" for an unnamed one (``%%`` is none)."""
     return sorted(m.group(1) or "?" for m in _PLACEHOLDER.finditer(message) if m.group(0) != "%%")
 
@@ -192,7 +192,7 @@ class Translator:
         english = self._english.get(msgid, msgid)
         own = self._own.get(msgid)
         if own is not None:
-            if _placeholders(own) == _placeholders(english):
+            if placeholders_of(own) == placeholders_of(english):
                 try:
                     own % {k: "" for k in values}
                     return own
