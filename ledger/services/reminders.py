@@ -386,8 +386,8 @@ def _message(
     message["Date"] = format_datetime(now)
     message["Message-ID"] = make_msgid(f"reminder{o.reminder_id}", sender.rpartition("@")[2])
     message["Auto-Submitted"] = "auto-generated"
-    message["Content-Language"] = mail.language
     message.set_content(mail.text)
+    message["Content-Language"] = mail.language  # after the content: set_content clears it
     return message
 
 
