@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import IntegrityError
 
@@ -61,6 +61,10 @@ from ledger.mail import Mailer, MailFailed
 from ledger.services.access_links import add_link
 from ledger.store.uow import UnitOfWork
 
+if TYPE_CHECKING:
+    from ledger.config import Settings
+    from ledger.domain.policy import LoanPolicy
+
 log = logging.getLogger(__name__)
 
 #: A reminder claimed this long ago and still on its way: its run stopped; tried again.
@@ -79,6 +83,17 @@ class ReminderSettings:
     public_url: str | None = None  # the site beneficiaries open (their links start with it)
     sender: str | None = None  # the From address; default: the fund's e-mail
     link_days: int = 30
+
+    @classmethod
+    def from_settings(cls, settings: Settings, policy: LoanPolicy) -> ReminderSettings:
+        return cls(
+            rules=policy.reminders,
+            fund=FundInfo.from_settings(settings),
+            languages=settings.languages(),
+            public_url=settings.public_url,
+            sender=settings.smtp_from,
+            link_days=settings.reminder_link_days,
+        )
 
 
 @dataclass(frozen=True, slots=True)
