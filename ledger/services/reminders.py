@@ -203,16 +203,19 @@ def send_reminders(
     return ReminderRun(run.day, run.dry_run, run.loans, outcomes)
 
 
-def _due_on(uow: UnitOfWork, rules: ReminderRules, day: date) -> tuple[int, list[DueReminder]]:
-    """(active loans looked at, the reminder each is due on ``day``)."""
-    active = [loan_id for loan_id, _ in uow.reminders.active_loans()]
+def _due_on(
+    uow: UnitOfWork, rules: ReminderRules, day: date
+) -> tuple[dict[str, str], list[DueReminder]]:
+    """(each active loan's beneficiary, the reminder each loan is due on ``day``)."""
+    owners = dict(uow.reminders.active_loans())
+    active = list(owners)
     due: list[DueReminder] = []
     for start in range(0, len(active), CHUNK):
         for history in uow.arrears.histories(active[start : start + CHUNK]):
             found = reminder_due(standing_on(history, day), rules)
             if found is not None:
                 due.append(found)
-    return len(active), due
+    return owners, due
 
 
 def _claim(
@@ -239,9 +242,8 @@ def _claim(
                 params={"day": day, "today": today},
             )
         now = uow.now()
-        count, due = _due_on(uow, rules, day)
+        owners, due = _due_on(uow, rules, day)
         known = uow.reminders.by_keys([d.key for d in due], ReminderChannel.EMAIL)
-        owners = dict(uow.reminders.active_loans())
         people = uow.beneficiaries.get_many(sorted({owners[d.loan_id] for d in due}))
         for d in due:
             stored = known.get(d.key)
@@ -311,7 +313,7 @@ def _claim(
             )
         if not dry_run:
             uow.commit()
-    return ReminderRun(day, dry_run, count, tuple(outcomes)), outgoing
+    return ReminderRun(day, dry_run, len(owners), tuple(outcomes)), outgoing
 
 
 def _record(
