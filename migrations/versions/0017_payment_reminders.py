@@ -37,10 +37,12 @@ STATUSES = "('sending','sent','failed','skipped','printed')"
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("beneficiaries") as batch:
-        batch.add_column(
-            sa.Column("reminders_opt_out", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+    # Plain ADD COLUMN on both engines: a batch on SQLite would rebuild the table, which the
+    # loans' foreign keys to it refuse once there are loans.
+    op.add_column(
+        "beneficiaries",
+        sa.Column("reminders_opt_out", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
     op.create_table(
         "reminders",
         sa.Column("id", BigId, autoincrement=True, nullable=False),
@@ -86,5 +88,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("reminders")
-    with op.batch_alter_table("beneficiaries") as batch:
-        batch.drop_column("reminders_opt_out")
+    if op.get_bind().dialect.name == "sqlite":  # native since SQLite 3.35: no table rebuild
+        op.execute("ALTER TABLE beneficiaries DROP COLUMN reminders_opt_out")
+    else:
+        op.drop_column("beneficiaries", "reminders_opt_out")
