@@ -134,6 +134,30 @@ class Settings(BaseSettings):
         default=90, ge=1, le=366, description="Default lifetime of a beneficiary's personal link"
     )
 
+    # Payment reminders (docs/reminders.md): the e-mails go through this SMTP server.
+    public_url: str | None = Field(
+        default=None,
+        max_length=200,
+        description="The address beneficiaries open the service at (https://fund.example.org): "
+        "a reminder's e-mail carries the person's link under it",
+    )
+    smtp_host: str | None = Field(default=None, max_length=253, description="SMTP server")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = Field(default=None, max_length=254, description="SMTP login, if any")
+    smtp_password: SecretStr | None = Field(default=None, description="its password")
+    smtp_from: str | None = Field(
+        default=None,
+        max_length=254,
+        description="The reminders' sender address; default: FUNDLEDGER_FUND_EMAIL",
+    )
+    smtp_starttls: bool = Field(
+        default=True, description="Switch the connection to TLS (STARTTLS) before sending"
+    )
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    reminder_link_days: int = Field(
+        default=30, ge=1, le=366, description="Lifetime of the personal link a reminder carries"
+    )
+
     # Bank statements (docs/bank.md).
     hash_key: SecretStr | None = Field(
         default=None,
@@ -213,6 +237,23 @@ class Settings(BaseSettings):
             if url.startswith(prefix):
                 return "postgresql+psycopg://" + url[len(prefix) :]
         return url
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        url = value.strip().rstrip("/")
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", url):
+            raise ValueError(
+                f"{value!r} is not the address of a site: write it as https://fund.example.org"
+            )
+        return url
+
+    @field_validator("smtp_host", "smtp_user", "smtp_from")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value.strip() if value is not None and value.strip() else None
 
     @field_validator("fund_iban")
     @classmethod

@@ -19,6 +19,7 @@ from ledger.cli.journal import accounts, trial_balance_cmd, verify
 from ledger.cli.loans import loan_app
 from ledger.cli.months import month_app
 from ledger.cli.payments import payment_app
+from ledger.cli.reminders import reminders_app
 from ledger.cli.reports import export_app, report_app
 from ledger.cli.serve import serve
 from ledger.cli.statements import statement_app
@@ -43,6 +44,7 @@ app.add_typer(payment_app, name="payment-file")
 app.add_typer(keys_app, name="keys")
 app.add_typer(documents_app, name="documents")
 app.add_typer(loan_app, name="loan")
+app.add_typer(reminders_app, name="reminders")
 app.add_typer(report_app, name="report")
 app.add_typer(export_app, name="export")
 

@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 FALLBACK = "en"
 DOMAIN = "documents"
+#: Further catalogs of a language, read with its documents' catalog as one: the payment
+#: reminders' wording (e-mails and letters, ``reminders.po``).
+MORE_DOMAINS = ("reminders",)
 _PLACEHOLDER = re.compile(r"%(?:\((\w+)\))?[#0 +-]*\d*(?:\.\d+)?[a-zA-Z%]")
 _TAG = re.compile(r"^([A-Za-z]{2,3})(?:[-_]([A-Za-z0-9]{2,8}))?$")
 
@@ -49,11 +52,18 @@ def locale_dir() -> Path:
 
 @functools.cache
 def catalog(language: str) -> Mapping[str, str] | None:
-    """The translated, non-fuzzy messages of ``language``, or None if it has no catalog."""
-    path = locale_dir() / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    """The translated, non-fuzzy messages of ``language`` (its documents' catalog and the
+    others beside it, ``MORE_DOMAINS``), or None if it has no documents' catalog."""
+    folder = locale_dir() / language / "LC_MESSAGES"
+    path = folder / f"{DOMAIN}.po"
     if not path.is_file():
         return None
-    return read_messages(path, language)
+    messages = read_messages(path, language)
+    for domain in MORE_DOMAINS:
+        more = folder / f"{domain}.po"
+        if more.is_file():
+            messages.update(read_messages(more, language))
+    return messages
 
 
 def read_messages(path: Path, language: str) -> dict[str, str]:

@@ -99,6 +99,7 @@ class Beneficiary:
     currency: str
     personal: PersonalData | None  # None once erased, or for a role that may not see it
     erased: bool
+    reminders_opt_out: bool = False  # asked for no payment reminders by e-mail
 
 
 #: What separates the words of a name: spaces, hyphens and dashes, apostrophes, dots, commas,

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from ledger.domain.eligibility import EligibilityRules
 from ledger.domain.references import ReferenceKind
+from ledger.domain.reminders import ReminderRules
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +16,8 @@ class LoanPolicy:
     rules: EligibilityRules = field(default_factory=EligibilityRules)
     reference_kind: ReferenceKind | None = None  # None: OGM for EUR, RF for other currencies
     qrr_prefix: str = ""
+    #: The payment reminders' days and tone (``[reminders]``); None: the fund sends none.
+    reminders: ReminderRules | None = None
 
     def kind_for(self, currency: str) -> ReferenceKind:
         if self.reference_kind is not None:

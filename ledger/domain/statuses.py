@@ -106,6 +106,34 @@ class SignatureMethod(StrEnum):
     ON_SCREEN = "on_screen"  # signed on the screen
 
 
+class ReminderKind(StrEnum):
+    """A payment reminder (docs/reminders.md): before an installment falls due, once late, and
+    the formal notice when it stays unpaid."""
+
+    BEFORE_DUE = "before_due"
+    LATE = "late"
+    FORMAL_NOTICE = "formal_notice"
+
+
+class ReminderChannel(StrEnum):
+    """How a reminder reaches the person: an e-mail with their link, or a letter staff print."""
+
+    EMAIL = "email"
+    LETTER = "letter"
+
+
+class ReminderStatus(StrEnum):
+    """What became of a reminder: on its way (a run claimed it), sent, not sent (the SMTP
+    server refused it: tried again next run), skipped (the person opted out or has no e-mail
+    address), or a letter printed by staff."""
+
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    PRINTED = "printed"
+
+
 def sql_in_list(values: type[StrEnum]) -> str:
     """``('a','b')``: the values a CHECK constraint allows, in the enum's order."""
     return "(" + ",".join(f"'{v.value}'" for v in values) + ")"

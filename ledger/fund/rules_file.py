@@ -19,6 +19,12 @@ qrr_prefix = ""                 # digits put before the loan number in a QR refe
 [legal_max_months]              # deposit at most this many months of rent; added to the
 "BE-BRU" = 2                    # defaults (BE-BRU 2, BE-WAL 2, BE-VLG 3, CH 3), replacing
 "CH" = 3                        # those named again
+
+[reminders]                     # payment reminders (docs/reminders.md); none without this table
+before_due_days = 5             # a friendly word this many days before a due date (0-28; 0: none)
+late_days = 10                  # a reminder once this many days late (1 to 364)
+formal_notice_days = 30         # the formal notice once this many days late (more than late_days)
+tone = "friendly"               # friendly or neutral: how the e-mails and letters sound
 ```
 """
 
@@ -36,6 +42,7 @@ from ledger.domain.errors import ValidationError
 from ledger.domain.money import minor_digits
 from ledger.domain.policy import LoanPolicy
 from ledger.domain.references import ReferenceKind
+from ledger.domain.reminders import ReminderRules
 
 FIELD = "rules_file"
 AMOUNTS = {
@@ -53,7 +60,9 @@ KEYS = {
     "legal_max_months",
     "reference_kind",
     "qrr_prefix",
+    "reminders",
 }
+REMINDER_KEYS = ("before_due_days", "late_days", "formal_notice_days", "tone")
 
 
 def load_policy(path: Path | None, currency: str) -> LoanPolicy:
@@ -96,7 +105,31 @@ def parse_policy(data: dict[str, Any], currency: str, *, source: str = "rules") 
     prefix = data.get("qrr_prefix", "")
     if not isinstance(prefix, str) or not (prefix == "" or prefix.isdigit()) or len(prefix) > 10:
         raise bad("qrr_prefix", "must be a string of at most 10 digits")
-    return LoanPolicy(rules=EligibilityRules(**rules), reference_kind=kind, qrr_prefix=prefix)
+    return LoanPolicy(
+        rules=EligibilityRules(**rules),
+        reference_kind=kind,
+        qrr_prefix=prefix,
+        reminders=_reminders(data, bad, source),
+    )
+
+
+def _reminders(
+    data: dict[str, Any], bad: Callable[[str, str], ValidationError], source: str
+) -> ReminderRules | None:
+    """The ``[reminders]`` table, checked; None when the file has none (no reminders)."""
+    if "reminders" not in data:
+        return None
+    table = data["reminders"]
+    if not isinstance(table, dict):
+        raise bad("reminders", "must be a table: [reminders] with late_days = 10 and so on")
+    unknown = set(table) - set(REMINDER_KEYS)
+    if unknown:
+        keys = ", ".join(f"reminders.{k}" for k in sorted(unknown))
+        raise bad(keys, f"unknown; the keys are {', '.join(REMINDER_KEYS)}")
+    try:
+        return ReminderRules(**table)
+    except ValidationError as exc:  # names the key and why: "reminders.late_days must be..."
+        raise ValidationError(f"{source}: {exc.detail}", FIELD) from None
 
 
 def _numbers(

@@ -56,29 +56,37 @@ class NewLink:
 
 def create_link(uow: UnitOfWork, actor: Actor, loan_id: str, *, days: int) -> NewLink:
     actor.require(Permission.PERSONAL_WRITE)
+    with uow:
+        made = add_link(uow, actor, loan_id, days=days)
+        uow.commit()
+    return made
+
+
+def add_link(uow: UnitOfWork, actor: Actor, loan_id: str, *, days: int) -> NewLink:
+    """A new link to the loan, in the open unit of work (a payment reminder's e-mail makes one
+    with the reminder it carries): recorded and audited, not committed."""
+    actor.require(Permission.PERSONAL_WRITE)
     if not 1 <= days <= MAX_DAYS:
         raise ValidationError(f"a link lasts 1 to {MAX_DAYS} days", "days")
     token = secrets.token_urlsafe(32)
-    with uow:
-        loan = uow.loans.get(loan_id)
-        if uow.beneficiaries.get(loan.beneficiary_id).erased:
-            raise Conflict(
-                f"the personal data of {loan.beneficiary_id} was erased",
-                "loan_id",
-                key="err.person.erased",
-            )
-        now = uow.now()
-        link = uow.documents.add_link(
-            loan_id, token_hash(token), at=now, actor=actor.name, expires_at=now + timedelta(days)
+    loan = uow.loans.get(loan_id)
+    if uow.beneficiaries.get(loan.beneficiary_id).erased:
+        raise Conflict(
+            f"the personal data of {loan.beneficiary_id} was erased",
+            "loan_id",
+            key="err.person.erased",
         )
-        uow.audit.record(
-            at=now,
-            actor=actor.name,
-            action="access_link_created",
-            target=f"loan:{loan_id}",
-            details={"link": link.id, "expires_at": link.expires_at.isoformat()},
-        )
-        uow.commit()
+    now = uow.now()
+    link = uow.documents.add_link(
+        loan_id, token_hash(token), at=now, actor=actor.name, expires_at=now + timedelta(days)
+    )
+    uow.audit.record(
+        at=now,
+        actor=actor.name,
+        action="access_link_created",
+        target=f"loan:{loan_id}",
+        details={"link": link.id, "expires_at": link.expires_at.isoformat()},
+    )
     return NewLink(link, token)
 
 

@@ -53,6 +53,11 @@ class BeneficiaryRepository:
             .values(**_personal_row(data))
         )
 
+    def set_reminders_opt_out(self, bid: str, opt_out: bool) -> None:
+        self.conn.execute(
+            update(beneficiaries).where(beneficiaries.c.id == bid).values(reminders_opt_out=opt_out)
+        )
+
     def erase(self, bid: str, *, actor: str, now: datetime) -> None:
         blank = dict.fromkeys(_personal_row(PersonalData("x")).keys())
         self.conn.execute(
@@ -142,7 +147,9 @@ def _person(row: Row[Any]) -> Beneficiary:
             own_savings=_money(row.own_savings_minor, cur),
             iban=row.iban,
         )
-    return Beneficiary(row.id, row.currency, personal, row.erased_at is not None)
+    return Beneficiary(
+        row.id, row.currency, personal, row.erased_at is not None, bool(row.reminders_opt_out)
+    )
 
 
 def _lower_text(value: str | None) -> str | None:

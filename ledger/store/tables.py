@@ -26,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -41,6 +42,9 @@ from ledger.domain.statuses import (
     PaymentKind,
     PayoutKind,
     PeriodAction,
+    ReminderChannel,
+    ReminderKind,
+    ReminderStatus,
     SignatureMethod,
     WriteOffStatus,
     sql_in_list,
@@ -314,6 +318,8 @@ beneficiaries = Table(
     CheckConstraint("household_size IS NULL OR household_size BETWEEN 1 AND 30", name="household"),
     # Where a refund of the beneficiary's credit is paid (migration 0006); erased with the rest.
     Column("iban", String(34), nullable=True),
+    # The person asked for no payment reminders by e-mail (migration 0017).
+    Column("reminders_opt_out", Boolean, nullable=False, server_default=false()),
 )
 
 loans = Table(
@@ -772,4 +778,42 @@ payment_file_items = Table(
     UniqueConstraint("file_id", "entry_id", name="uq_payment_file_items_file_entry"),
     CheckConstraint("amount_minor > 0", name="amount"),
     CheckConstraint(f"kind IN {sql_in_list(PayoutKind)}", name="kind"),
+)
+
+
+# -- payment reminders (migration 0017) ------------------------------------------------------
+
+#: Each payment reminder of a loan (docs/reminders.md), once per loan, kind, the day that names
+#: it (the installment's due date, or the late episode's first day) and channel: the daily run
+#: sends each once however often it runs. No personal data (no address, name or amount).
+reminders = Table(
+    "reminders",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("loan_id", String(16), ForeignKey("loans.id"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("due_date", Date, nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("day", Date, nullable=False),  # the fund's day it was last sent, tried or printed
+    Column("days_late", Integer, nullable=False),
+    Column("language", String(16), nullable=True),  # the language it was written in
+    Column("attempts", Integer, nullable=False),  # e-mails tried, letters printed
+    Column("reason", String(32), nullable=True),  # why skipped: opted_out, no_email, erased
+    Column("error", String(500), nullable=True),  # the SMTP server's answer, addresses blanked
+    Column("message_id", String(255), nullable=True),
+    Column("link_id", BigInteger, ForeignKey("access_links.id"), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint(
+        "loan_id", "kind", "due_date", "channel", name="uq_reminders_loan_kind_due_channel"
+    ),
+    CheckConstraint(f"kind IN {sql_in_list(ReminderKind)}", name="kind"),
+    CheckConstraint(f"channel IN {sql_in_list(ReminderChannel)}", name="channel"),
+    CheckConstraint(f"status IN {sql_in_list(ReminderStatus)}", name="status"),
+    CheckConstraint("attempts >= 0 AND days_late >= 0", name="counts"),
+    CheckConstraint("status <> 'skipped' OR reason IS NOT NULL", name="skipped_why"),
+    CheckConstraint("status <> 'failed' OR error IS NOT NULL", name="failed_why"),
+    CheckConstraint("(channel = 'letter') = (status = 'printed')", name="letter"),
 )

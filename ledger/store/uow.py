@@ -28,6 +28,7 @@ from ledger.store.loan_repository import LoanRepository
 from ledger.store.payment_file_repository import PaymentFileRepository
 from ledger.store.period_repository import PeriodRepository
 from ledger.store.reconciliation_repository import ReconciliationRepository
+from ledger.store.reminder_repository import ReminderRepository
 from ledger.store.statement_repository import StatementRepository
 from ledger.store.user_repository import UserRepository
 from ledger.store.work_repository import WorkRepository
@@ -60,6 +61,7 @@ class UnitOfWork:
     documents: DocumentRepository
     payment_files: PaymentFileRepository
     reconciliation: ReconciliationRepository
+    reminders: ReminderRepository
     work: WorkRepository
     driver: Driver
 
@@ -112,6 +114,7 @@ class UnitOfWork:
         self.documents = DocumentRepository(conn)
         self.payment_files = PaymentFileRepository(conn)
         self.reconciliation = ReconciliationRepository(conn)
+        self.reminders = ReminderRepository(conn)
         self.work = WorkRepository(conn)
         return self
 

@@ -31,6 +31,7 @@ from ledger.web.routes import (
     loans,
     months,
     payouts,
+    reminders,
     statements,
 )
 from ledger.web.session import CsrfRefused, SignInRequired, runtime_of, text_for
@@ -49,6 +50,7 @@ ROUTE_MODULES = (
     months,
     payouts,
     statements,
+    reminders,
 )
 
 #: Paths that are not the web application's: the API, the beneficiaries' public pages, health

@@ -12,6 +12,7 @@ from ledger.domain.eligibility import DEFAULT_LEGAL_MAX_MONTHS, EligibilityRules
 from ledger.domain.errors import ValidationError
 from ledger.domain.policy import LoanPolicy
 from ledger.domain.references import ReferenceKind
+from ledger.domain.reminders import ReminderRules, Tone
 from ledger.fund.rules_file import KEYS, load_policy, parse_policy
 
 FULL = """
@@ -116,3 +117,57 @@ def test_an_unreadable_or_broken_file_is_refused(tmp_path: Path) -> None:
     broken.write_text('version = "v"\nfund_cap = \n', encoding="utf-8")
     with pytest.raises(ValidationError, match="is not valid TOML"):
         load_policy(broken, "EUR")
+
+
+REMINDERS = """
+version = "v"
+
+[reminders]
+before_due_days = 3
+late_days = 7
+formal_notice_days = 21
+tone = "neutral"
+"""
+
+
+def test_the_reminders_table_sets_the_days_and_the_tone(tmp_path: Path) -> None:
+    path = tmp_path / "rules.toml"
+    path.write_text(REMINDERS, encoding="utf-8")
+    reminders = load_policy(path, "EUR").reminders
+    assert reminders == ReminderRules(
+        before_due_days=3, late_days=7, formal_notice_days=21, tone=Tone.NEUTRAL
+    )
+    assert isinstance(reminders.tone, Tone)
+
+
+def test_without_the_table_no_reminder_is_sent_and_an_empty_one_keeps_the_defaults() -> None:
+    assert parse_policy({"version": "v"}, "EUR").reminders is None
+    assert parse_policy({"version": "v", "reminders": {}}, "EUR").reminders == ReminderRules()
+    assert ReminderRules() == ReminderRules(5, 10, 30, Tone.FRIENDLY)
+
+
+@pytest.mark.parametrize(
+    ("table", "words"),
+    [
+        (3, "reminders must be a table"),
+        ({"late_dayz": 3}, "reminders.late_dayz unknown; the keys are before_due_days"),
+        ({"before_due_days": -1}, "reminders.before_due_days must be a whole number from 0 to 28"),
+        ({"before_due_days": 29}, "reminders.before_due_days must be a whole number from 0 to 28"),
+        ({"late_days": 0}, "reminders.late_days must be a whole number from 1 to 364"),
+        ({"late_days": "10"}, "reminders.late_days must be a whole number"),
+        ({"late_days": 10.0}, "reminders.late_days must be a whole number"),
+        ({"late_days": True}, "reminders.late_days must be a whole number"),
+        ({"formal_notice_days": 366}, "reminders.formal_notice_days must be a whole number"),
+        (
+            {"late_days": 30, "formal_notice_days": 30},
+            "reminders.formal_notice_days (30) must be more than late_days (30)",
+        ),
+        ({"tone": "angry"}, "reminders.tone must be one of friendly, neutral, not 'angry'"),
+    ],
+)
+def test_a_mistake_in_the_reminders_is_named(table: object, words: str) -> None:
+    with pytest.raises(ValidationError) as err:
+        parse_policy({"version": "v", "reminders": table}, "EUR", source="rules.toml")
+    assert words in err.value.detail
+    assert err.value.detail.startswith("rules.toml: ")
+    assert err.value.field == "rules_file"

@@ -21,6 +21,9 @@ from ledger.domain.statuses import (
     PaymentKind,
     PayoutKind,
     PeriodAction,
+    ReminderChannel,
+    ReminderKind,
+    ReminderStatus,
     SignatureMethod,
     WriteOffStatus,
     sql_in_list,
@@ -74,6 +77,9 @@ ENUM_COLUMNS: list[tuple[type[StrEnum], str, str]] = [
     (PaymentFileStatus, "status", "0006_payment_files.py"),
     (PayoutKind, "kind", "0006_payment_files.py"),
     (CloseRequestStatus, "status", "0012_close_requests.py"),
+    (ReminderKind, "kind", "0017_payment_reminders.py"),
+    (ReminderChannel, "channel", "0017_payment_reminders.py"),
+    (ReminderStatus, "status", "0017_payment_reminders.py"),
 ]
 
 

@@ -50,7 +50,9 @@ def read_beneficiary(uow: UnitOfWork, actor: Actor, bid: str) -> Beneficiary:
     with uow:
         person = uow.beneficiaries.get(bid)
         if not actor.can(Permission.PERSONAL_READ):
-            return Beneficiary(person.id, person.currency, None, person.erased)
+            return Beneficiary(
+                person.id, person.currency, None, person.erased, person.reminders_opt_out
+            )
         uow.audit_event(actor, action="read_personal_data", target=f"person:{bid}")
         uow.commit()
     return person

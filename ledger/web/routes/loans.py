@@ -39,6 +39,7 @@ from ledger.domain.statuses import LoanStatus
 from ledger.services import access_links, contracts, loans
 from ledger.services.access_links import MAX_DAYS
 from ledger.services.loans import LoanView
+from ledger.services.reminders import reminders_of
 from ledger.web.render import form_key, page, redirect
 from ledger.web.session import Checked, WebUser, needs, runtime_of, text_for
 
@@ -252,6 +253,7 @@ def loan_detail(
         contract=contract,
         documents=documents,
         active_links=None if links is None else [k for k in links if k.usable(now)],
+        reminders=reminders_of(runtime.unit_of_work(readonly=True), user.actor, loan_id),
     )
 
 
