@@ -318,7 +318,7 @@ beneficiaries = Table(
     CheckConstraint("household_size IS NULL OR household_size BETWEEN 1 AND 30", name="household"),
     # Where a refund of the beneficiary's credit is paid (migration 0006); erased with the rest.
     Column("iban", String(34), nullable=True),
-    # The person asked for no payment reminders by e-mail (migration 0017).
+    # The person asked for no payment reminders by e-mail (migration 0014).
     Column("reminders_opt_out", Boolean, nullable=False, server_default=false()),
 )
 
@@ -781,7 +781,7 @@ payment_file_items = Table(
 )
 
 
-# -- payment reminders (migration 0017) ------------------------------------------------------
+# -- payment reminders (migration 0014) ------------------------------------------------------
 
 #: Each payment reminder of a loan (docs/reminders.md), once per loan, kind, the day that names
 #: it (the installment's due date, or the late episode's first day) and channel: the daily run

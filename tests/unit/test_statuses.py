@@ -77,9 +77,9 @@ ENUM_COLUMNS: list[tuple[type[StrEnum], str, str]] = [
     (PaymentFileStatus, "status", "0006_payment_files.py"),
     (PayoutKind, "kind", "0006_payment_files.py"),
     (CloseRequestStatus, "status", "0012_close_requests.py"),
-    (ReminderKind, "kind", "0017_payment_reminders.py"),
-    (ReminderChannel, "channel", "0017_payment_reminders.py"),
-    (ReminderStatus, "status", "0017_payment_reminders.py"),
+    (ReminderKind, "kind", "0014_payment_reminders.py"),
+    (ReminderChannel, "channel", "0014_payment_reminders.py"),
+    (ReminderStatus, "status", "0014_payment_reminders.py"),
 ]
 
 
