@@ -390,6 +390,20 @@ class ArrearsRepository:
         ]
         return rows, int(total.scalar_one())
 
+    def currencies(self) -> list[str]:
+        """The currencies the projection holds steps in, in order: each one the smallest after
+        the one before, read from the indexes' first column (one lookup per currency, however
+        many steps)."""
+        found: list[str] = []
+        while True:
+            smallest = select(func.min(loan_arrears.c.currency))
+            if found:
+                smallest = smallest.where(loan_arrears.c.currency > found[-1])
+            currency = self.conn.execute(smallest).scalar_one_or_none()
+            if currency is None:
+                return found
+            found.append(currency)
+
     def caseworkers(self, currency: str, as_of: date) -> list[tuple[str, int]]:
         """(caseworker, loans late on ``as_of``) for each caseworker with such a loan."""
         rows = self.conn.execute(

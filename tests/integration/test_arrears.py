@@ -269,3 +269,22 @@ def test_the_aging_history_reads_twelve_month_ends(fund: UnitOfWork, clock: Cloc
     with fund:
         for p in history:
             assert p == loans.replay_portfolio(fund, p.as_of, "EUR")
+
+
+def test_the_currencies_of_the_projection(fund: UnitOfWork) -> None:
+    """The list's and the portfolio's choice of currency: those the projection holds steps in
+    (a step in another currency written by hand here: the default chart lends in EUR only)."""
+    assert loans.arrears_currencies(fund, AUDITOR) == []
+    a = paid_out(fund, CASEWORKER)
+    assert loans.arrears_currencies(fund, AUDITOR) == ["EUR"]
+    for currency in ("USD", "CHF"):
+        tamper(
+            fund,
+            "INSERT INTO loan_arrears (loan_id, valid_from, valid_to, currency, "
+            f"outstanding_minor, late_since, caseworker) VALUES ('{a}', "
+            f"'{'2030-01-01' if currency == 'USD' else '2031-01-01'}', '9999-12-31', "
+            f"'{currency}', 5, NULL, 'carl.caseworker')",
+        )
+    assert loans.arrears_currencies(fund, TREASURER) == ["CHF", "EUR", "USD"]
+    with pytest.raises(PermissionDenied):
+        loans.arrears_currencies(fund, CASEWORKER)

@@ -217,6 +217,14 @@ def caseworkers_in_arrears(
         return uow.arrears.caseworkers(currency, as_of)
 
 
+def arrears_currencies(uow: UnitOfWork, actor: Actor) -> list[str]:
+    """The currencies of the loans that have owed something on some day (the list's and the
+    portfolio's choice of currency)."""
+    actor.require(Permission.LEDGER_READ)
+    with uow:
+        return uow.arrears.currencies()
+
+
 # -- the projection checked and rebuilt -----------------------------------------------------
 
 
