@@ -23,6 +23,7 @@ from ledger.web.routes import (
     admin,
     applications,
     approvals,
+    arrears,
     audit,
     auth,
     beneficiaries,
@@ -49,6 +50,7 @@ ROUTE_MODULES = (
     months,
     payouts,
     statements,
+    arrears,
 )
 
 #: Paths that are not the web application's: the API, the beneficiaries' public pages, health
