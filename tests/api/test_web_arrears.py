@@ -74,7 +74,7 @@ def rows(html: str) -> list[list[str]]:
 
 def aging(html: str) -> dict[str, tuple[str, str]]:
     """The aging table: bucket -> (loans, outstanding) as shown."""
-    table = re.search(r'<table class="stack-sm aging">(.*?)</table>', html, re.S)
+    table = re.search(r'<table class="aging">(.*?)</table>', html, re.S)
     assert table is not None, "no aging table"
     found = {}
     body = table.group(1).split("<tbody>", 1)[1].split("</tbody>", 1)[0]
