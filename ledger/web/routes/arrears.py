@@ -2,11 +2,12 @@
 auditor): the portfolio's aging and PAR30 on that day with its chart, then the loans late on it,
 the longest late first, by bucket and by caseworker, 50 a page, and their CSV.
 
-Every figure is read from the arrears projection by the loan services (``loans.portfolio``,
-``loans.arrears_list``, ``loans.caseworkers_in_arrears``, ``loans.arrears_csv``). The filters
-are a GET form: a day, a bucket or a currency the page cannot read comes back with status 422
-and its error beside the field, and nothing is looked up. No personal data: loan ids, amounts
-and the caseworkers' user names.
+Every figure is read from the arrears projection by the loan services, the page's in one
+snapshot (``loans.arrears_overview``: the portfolio's aging, each caseworker's late loans and a
+page of the list), the CSV by ``loans.arrears_csv``. The filters are a GET form: a day, a
+bucket or a currency the page cannot read comes back with status 422 and its error beside the
+field, and nothing is looked up. No personal data: loan ids, amounts and the caseworkers' user
+names.
 """
 
 from __future__ import annotations
@@ -188,11 +189,8 @@ def _arrears_page(
     aging: list[BucketRow] = []
     chart: Markup | None = None
     if chosen is not None:
-        read = runtime.unit_of_work(readonly=True)
-        found = loans.portfolio(read, user.actor, chosen.as_of, chosen.currency)
-        caseworkers = loans.caseworkers_in_arrears(read, user.actor, chosen.as_of, chosen.currency)
-        listed = loans.arrears_list(
-            read,
+        overview = loans.arrears_overview(
+            runtime.unit_of_work(readonly=True),
             user.actor,
             chosen.as_of,
             chosen.currency,
@@ -201,6 +199,7 @@ def _arrears_page(
             limit=PAGE,
             offset=offset,
         )
+        found, caseworkers, listed = overview.portfolio, overview.caseworkers, overview.page
         aging, chart = _aging(text, chosen, found)
     worker = typed["caseworker"]
     if worker and worker not in dict(caseworkers):
