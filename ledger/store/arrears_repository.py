@@ -311,29 +311,52 @@ class ArrearsRepository:
         )
         return {r.loan_id: r.late_since for r in rows}
 
-    def aging(self, currency: str, as_of: date) -> dict[str, tuple[int, int]]:
-        """bucket -> (loans, outstanding) of the loans owing something in ``currency`` on
-        ``as_of``: one aggregate over the steps valid that day."""
+    def _bucketed(self, currency: str, as_of: date) -> Any:
+        """The steps valid on ``as_of`` with their bucket that day, their outstanding and
+        their caseworker (a subquery)."""
         bounds = bucket_bounds(as_of)
         late = loan_arrears.c.late_since
         whens = [
             (or_(late.is_(None), late >= bounds.limits[0][1]), literal(bounds.limits[0][0].value))
         ]
         whens += [(late >= day, literal(name.value)) for name, day in bounds.limits[1:]]
-        valid = (
+        return (
             select(
                 case(*whens, else_=literal(AgingBucket.OVER_360.value)).label("bucket"),
                 loan_arrears.c.outstanding_minor,
+                loan_arrears.c.caseworker,
             )
             .where(*self._valid_on(currency, as_of))
             .subquery()
         )
+
+    def aging(self, currency: str, as_of: date) -> dict[str, tuple[int, int]]:
+        """bucket -> (loans, outstanding) of the loans owing something in ``currency`` on
+        ``as_of``: one aggregate over the steps valid that day."""
+        valid = self._bucketed(currency, as_of)
         rows = self.conn.execute(
             select(valid.c.bucket, func.count(), func.sum(valid.c.outstanding_minor)).group_by(
                 valid.c.bucket
             )
         )
         return {r[0]: (int(r[1]), int(r[2])) for r in rows}
+
+    def aging_by_caseworker(
+        self, currency: str, as_of: date
+    ) -> dict[tuple[str, str], tuple[int, int]]:
+        """(bucket, caseworker) -> (loans, outstanding) of the loans owing something in
+        ``currency`` on ``as_of``: the aging, each caseworker's late loans and the arrears
+        list's total for any filter, from one aggregate over the steps valid that day."""
+        valid = self._bucketed(currency, as_of)
+        rows = self.conn.execute(
+            select(
+                valid.c.bucket,
+                valid.c.caseworker,
+                func.count(),
+                func.sum(valid.c.outstanding_minor),
+            ).group_by(valid.c.bucket, valid.c.caseworker)
+        )
+        return {(r[0], r[1]): (int(r[2]), int(r[3])) for r in rows}
 
     def in_arrears(
         self,
@@ -345,18 +368,25 @@ class ArrearsRepository:
         caseworker: str | None,
         limit: int | None,
         offset: int,
+        known_total: int | None = None,
     ) -> tuple[list[ArrearsRow], int]:
         """Loans late on ``as_of`` (``late_since`` before ``late_before``, and on or after
-        ``late_from``), the longest late first, then by loan id; and how many there are in all.
-        The page is read from the projection's index alone (the caseworker is copied into
-        it); its few loans' numbers are looked up after."""
+        ``late_from``), the longest late first, then by loan id; and how many there are in all
+        (counted, unless the caller knows it: ``known_total``). The page is read from the
+        projection's index alone (the caseworker is copied into it); its few loans' numbers
+        are looked up after."""
         late = loan_arrears.c.late_since
         where = [*self._valid_on(currency, as_of), late < late_before]
         if late_from is not None:
             where.append(late >= late_from)
         if caseworker is not None:
             where.append(loan_arrears.c.caseworker == caseworker)
-        total = self.conn.execute(select(func.count()).where(*where))
+        if known_total is None:
+            total = int(self.conn.execute(select(func.count()).where(*where)).scalar_one())
+        else:
+            total = known_total
+            if offset >= total:
+                return [], total  # past the end: nothing to read
         stmt = (
             select(
                 loan_arrears.c.loan_id,
@@ -388,7 +418,21 @@ class ArrearsRepository:
             )
             for r in page
         ]
-        return rows, int(total.scalar_one())
+        return rows, total
+
+    def currencies(self) -> list[str]:
+        """The currencies the projection holds steps in, in order: each one the smallest after
+        the one before, read from the indexes' first column (one lookup per currency, however
+        many steps)."""
+        found: list[str] = []
+        while True:
+            smallest = select(func.min(loan_arrears.c.currency))
+            if found:
+                smallest = smallest.where(loan_arrears.c.currency > found[-1])
+            currency = self.conn.execute(smallest).scalar_one_or_none()
+            if currency is None:
+                return found
+            found.append(currency)
 
     def caseworkers(self, currency: str, as_of: date) -> list[tuple[str, int]]:
         """(caseworker, loans late on ``as_of``) for each caseworker with such a loan."""

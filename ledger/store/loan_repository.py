@@ -10,7 +10,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any, TypedDict, Unpack
 
-from sqlalchemy import Connection, Row, and_, case, exists, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    and_,
+    case,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from ledger.domain.eligibility import Decision, PublicAlternatives
@@ -717,11 +728,17 @@ class LoanRepository:
             wo_entry.c.id == write_offs.c.entry_id,
             wo_entry.c.booking_date <= as_of,
         )
+        # Of a few loans (a page of the arrears list), the loans are found by their ids: the
+        # state is then written so that no index serves it, else SQLite (no statistics) reads
+        # every loan in those states from the state's index.
+        status: ColumnElement[str] = (
+            loans.c.status if loan_ids is None else func.coalesce(loans.c.status, loans.c.status)
+        )
         eligible = (
             select(loans.c.id, loans.c.currency)
             .join(disb, disb.c.id == loans.c.disbursement_entry_id)
             .where(
-                loans.c.status.in_(wanted),
+                status.in_(wanted),
                 disb.c.booking_date <= as_of,
                 ~written_off_by_then,
                 *([loans.c.id.in_(loan_ids)] if loan_ids is not None else []),

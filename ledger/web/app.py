@@ -23,6 +23,7 @@ from ledger.web.routes import (
     admin,
     applications,
     approvals,
+    arrears,
     audit,
     auth,
     beneficiaries,
@@ -51,6 +52,7 @@ ROUTE_MODULES = (
     payouts,
     statements,
     reminders,
+    arrears,
 )
 
 #: Paths that are not the web application's: the API, the beneficiaries' public pages, health

@@ -269,3 +269,56 @@ def test_the_aging_history_reads_twelve_month_ends(fund: UnitOfWork, clock: Cloc
     with fund:
         for p in history:
             assert p == loans.replay_portfolio(fund, p.as_of, "EUR")
+
+
+def test_the_currencies_of_the_projection(fund: UnitOfWork) -> None:
+    """The list's and the portfolio's choice of currency: those the projection holds steps in
+    (a step in another currency written by hand here: the default chart lends in EUR only)."""
+    assert loans.arrears_currencies(fund, AUDITOR) == []
+    a = paid_out(fund, CASEWORKER)
+    assert loans.arrears_currencies(fund, AUDITOR) == ["EUR"]
+    for currency in ("USD", "CHF"):
+        tamper(
+            fund,
+            "INSERT INTO loan_arrears (loan_id, valid_from, valid_to, currency, "
+            f"outstanding_minor, late_since, caseworker) VALUES ('{a}', "
+            f"'{'2030-01-01' if currency == 'USD' else '2031-01-01'}', '9999-12-31', "
+            f"'{currency}', 5, NULL, 'carl.caseworker')",
+        )
+    assert loans.arrears_currencies(fund, TREASURER) == ["CHF", "EUR", "USD"]
+    with pytest.raises(PermissionDenied):
+        loans.arrears_currencies(fund, CASEWORKER)
+
+
+def test_the_overview_is_the_three_reads_in_one(fund: UnitOfWork, clock: Clock) -> None:
+    """The arrears page's read (one aggregate by bucket and caseworker, then the page) gives
+    what the portfolio, the caseworkers' counts and the list give one by one, on any day,
+    for any filter and page."""
+    a = paid_out(fund, CASEWORKER)
+    b = paid_out(fund, EVE)
+    c = paid_out(fund, CASEWORKER)
+    clock.now = datetime(2026, 9, 20, 9, tzinfo=UTC)
+    pay(fund, a, "212.49", "2026-05-30", "a1")
+    pay(fund, b, "70.83", "2026-04-01", "b1")
+    pay(fund, c, "1700.00", "2026-04-02", "c1")  # repaid: owes nothing from then on
+    filters: list[dict[str, object]] = [
+        {},
+        {"bucket": "1-30"},
+        {"bucket": "91-180"},
+        {"caseworker": EVE.name},
+        {"caseworker": CASEWORKER.name, "bucket": "61-90"},
+        {"caseworker": "nobody"},
+        {"limit": 1, "offset": 1},
+        {"limit": 1, "offset": 5},
+    ]
+    for day in map(date.fromisoformat, ("2026-03-20", "2026-04-30", "2026-06-30", "2026-09-20")):
+        for chosen in filters:
+            seen = loans.arrears_overview(fund, TREASURER, day, "EUR", **chosen)  # type: ignore[arg-type]
+            assert seen.portfolio == loans.portfolio(fund, TREASURER, day, "EUR")
+            assert seen.caseworkers == loans.caseworkers_in_arrears(fund, TREASURER, day, "EUR")
+            assert seen.page == loans.arrears_list(fund, TREASURER, day, "EUR", **chosen)  # type: ignore[arg-type]
+    assert loans.arrears_overview(fund, AUDITOR, date(2026, 9, 20), "EUR").page.total == 2
+    with pytest.raises(ValidationError):
+        loans.arrears_overview(fund, AUDITOR, date(2026, 9, 20), "EUR", bucket="current")
+    with pytest.raises(PermissionDenied):
+        loans.arrears_overview(fund, CASEWORKER, date(2026, 9, 20), "EUR")

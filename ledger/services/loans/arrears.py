@@ -14,12 +14,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from ledger.domain.aging import aging_of_buckets
 from ledger.domain.arrears import LoanSteps, bucket_bounds, days_past_due
 from ledger.domain.errors import ValidationError
 from ledger.domain.money import from_minor
 from ledger.domain.repayment import AgingBucket, arrears, bucket
 from ledger.domain.roles import Actor, Permission
 from ledger.services.csv_text import csv_text, safe_cell
+from ledger.services.loans.portfolio import Portfolio
 from ledger.store.arrears_repository import PAID_OUT, ArrearsRow
 from ledger.store.uow import UnitOfWork
 
@@ -84,14 +86,69 @@ def arrears_list(
     loan id), of one bucket and one caseworker if asked."""
     actor.require(Permission.LEDGER_READ)
     late_bucket = _late_bucket(bucket)
-    if not 1 <= limit <= MAX_PAGE:
-        raise ValidationError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
-    if offset < 0:
-        raise ValidationError("offset must not be negative", field="offset")
+    _check_page(limit, offset)
     with uow:
         rows, total = _rows(uow, as_of, currency, late_bucket, caseworker, limit, offset)
         lines = _lines(uow, as_of, rows)
     return ArrearsList(as_of, currency, late_bucket, caseworker, tuple(lines), total, limit, offset)
+
+
+def _check_page(limit: int, offset: int) -> None:
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValidationError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+    if offset < 0:
+        raise ValidationError("offset must not be negative", field="offset")
+
+
+@dataclass(frozen=True, slots=True)
+class ArrearsOverview:
+    """What the arrears page shows, read in one snapshot of the books."""
+
+    portfolio: Portfolio  # the aging and PAR30 of every loan of the currency
+    caseworkers: list[tuple[str, int]]  # (caseworker, loans late), by name
+    page: ArrearsList
+
+
+def arrears_overview(
+    uow: UnitOfWork,
+    actor: Actor,
+    as_of: date,
+    currency: str,
+    *,
+    bucket: AgingBucket | str | None = None,
+    caseworker: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> ArrearsOverview:
+    """``portfolio``, ``caseworkers_in_arrears`` and a page of ``arrears_list`` together, in
+    one unit of work: one aggregate over the steps valid on ``as_of`` by bucket and caseworker
+    gives the aging, each caseworker's late loans and the list's total, then the page is read
+    (two passes over the projection instead of four)."""
+    actor.require(Permission.LEDGER_READ)
+    actor.require(Permission.LOANS_READ)
+    late_bucket = _late_bucket(bucket)
+    _check_page(limit, offset)
+    with uow:
+        grouped = uow.arrears.aging_by_caseworker(currency, as_of)
+        buckets: dict[str, tuple[int, int]] = {}
+        late: dict[str, int] = {}
+        total = 0
+        for (name, who), (count, owed) in grouped.items():
+            had, held = buckets.get(name, (0, 0))
+            buckets[name] = (had + count, held + owed)
+            if name == AgingBucket.CURRENT.value:
+                continue
+            late[who] = late.get(who, 0) + count
+            if (late_bucket is None or name == late_bucket.value) and caseworker in (None, who):
+                total += count
+        rows, total = _rows(
+            uow, as_of, currency, late_bucket, caseworker, limit, offset, known_total=total
+        )
+        lines = _lines(uow, as_of, rows)
+    page = ArrearsList(as_of, currency, late_bucket, caseworker, tuple(lines), total, limit, offset)
+    return ArrearsOverview(
+        Portfolio(as_of, currency, aging_of_buckets(buckets)), sorted(late.items()), page
+    )
 
 
 def arrears_csv(
@@ -164,6 +221,8 @@ def _rows(
     caseworker: str | None,
     limit: int | None,
     offset: int,
+    *,
+    known_total: int | None = None,
 ) -> tuple[list[ArrearsRow], int]:
     bounds = bucket_bounds(as_of)
     late_from, late_before = None, as_of  # late on as_of: late_since before it
@@ -178,6 +237,7 @@ def _rows(
         caseworker=caseworker,
         limit=limit,
         offset=offset,
+        known_total=known_total,
     )
 
 
@@ -215,6 +275,14 @@ def caseworkers_in_arrears(
     actor.require(Permission.LEDGER_READ)
     with uow:
         return uow.arrears.caseworkers(currency, as_of)
+
+
+def arrears_currencies(uow: UnitOfWork, actor: Actor) -> list[str]:
+    """The currencies of the loans that have owed something on some day (the list's and the
+    portfolio's choice of currency)."""
+    actor.require(Permission.LEDGER_READ)
+    with uow:
+        return uow.arrears.currencies()
 
 
 # -- the projection checked and rebuilt -----------------------------------------------------
