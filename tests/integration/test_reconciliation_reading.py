@@ -21,10 +21,11 @@ from sqlalchemy import select
 from ledger.bank.writers import camt053
 from ledger.domain.accounts import AccountRole, AccountSpec, AccountType
 from ledger.domain.journal import EntryDraft, Leg
-from ledger.domain.money import money
+from ledger.domain.money import money, to_minor
 from ledger.domain.reconciliation import RECEIPT_AGES, MonthReconciliation
 from ledger.domain.statuses import EntryKind
-from ledger.services import journal, loans
+from ledger.services import journal, loans, reports
+from ledger.services.journal import balance
 from ledger.services.periods import close_month, list_periods
 from ledger.services.reconciliation import FULL, Reading, page_reading, reconcile
 from ledger.store.tables import journal_entries, journal_legs, statement_lines
@@ -335,3 +336,21 @@ def test_a_count_by_age_cut_at_the_month_end(odd: UnitOfWork) -> None:
                 by_hand[u.age] = (n + 1, total + u.amount_minor)
             assert quick.unidentified_by_age == by_hand
             assert replace(quick, unidentified_counted=None).unidentified == ()
+
+
+def test_the_history_s_balances_are_the_ledger_s(odd: UnitOfWork) -> None:
+    """Cash and loans outstanding at 12 month ends, each currency: the bank accounts' and the
+    control account's balances as of each day (the savings account is not a bank's role)."""
+    with odd:
+        history = {h.currency: h for h in reports.history(odd, "2026-04")}
+    banks = {"EUR": ["1000"], "CHF": ["1010"]}
+    assert set(history) == set(banks)
+    for cur, codes in banks.items():
+        h = history[cur]
+        for end, cash, loans_out in zip(h.month_ends, h.cash_minor, h.loans_minor, strict=True):
+            assert cash == sum(to_minor(balance(odd, TREASURER, c, end)) for c in codes)
+            if cur == "EUR":
+                assert loans_out == to_minor(balance(odd, TREASURER, "1200", end))
+            else:
+                assert loans_out == 0
+    assert history["EUR"].loans_minor[-2:] != (0, 0) and history["CHF"].cash_minor[-1]
