@@ -51,14 +51,22 @@ CAPITAL = 100_000_000  # 1,000,000.00
 
 
 def build_fund(url: str, loans: int) -> tuple[UnitOfWork, list[tuple[str, str, int, int]]]:
-    """A fresh fund with ``loans`` loans paid out: (loan id, reference, payout entry, amount)."""
-    name = make_url(url).database or ""
-    if "bench" not in name:
+    """A fresh fund with ``loans`` loans paid out: (loan id, reference, payout entry, amount).
+    ``url`` names a PostgreSQL database or an SQLite file; either is wiped first, so its name
+    must contain "bench"."""
+    parsed = make_url(url)
+    name = parsed.database or ""
+    if "bench" not in Path(name).name:
         raise SystemExit(f"refusing to wipe database {name!r}: its name must contain 'bench'")
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
+    if parsed.get_backend_name() == "sqlite":
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{name}{suffix}").unlink(missing_ok=True)
+        engine = make_engine(url)
+    else:
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
     migrate.upgrade(engine)
     uow = UnitOfWork(engine, clock=Clock(datetime(2026, 6, 15, 12, tzinfo=UTC)))
     install_chart(uow, SYSTEM, default_chart("EUR"))

@@ -21,23 +21,29 @@ stand for it and are not in transit, so a difference between the two stays unexp
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from ledger.domain.aging import Aging as Aging  # the aging, computed in ledger.domain.aging
 
 #: Age groups of unidentified receipts, in days since the bank booked them.
 RECEIPT_AGES = ("0-30", "31-60", "61-90", ">90")
+#: The most days each age group but the last holds.
+_AGE_LIMITS = (("0-30", 30), ("31-60", 60), ("61-90", 90))
 
 
 def receipt_age(days: int) -> str:
-    if days <= 30:
-        return "0-30"
-    if days <= 60:
-        return "31-60"
-    if days <= 90:
-        return "61-90"
-    return ">90"
+    for age, most in _AGE_LIMITS:
+        if days <= most:
+            return age
+    return RECEIPT_AGES[-1]
+
+
+def receipt_age_since(end: date) -> list[tuple[str, date]]:
+    """Each age group but the oldest with the earliest booking date it holds at ``end``
+    (``receipt_age((end - day).days)`` as dates, for a query to group by)."""
+    return [(age, end - timedelta(days=most)) for age, most in _AGE_LIMITS]
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +220,9 @@ class MonthReconciliation:
     movements: tuple[Movement, ...]
     closed: bool = False  # the month is closed already
     notes: tuple[str, ...] = field(default=())  # what the treasurer should look at, in words
+    # The unidentified receipts counted and added up by age (age -> (count, total)) when
+    # ``unidentified`` lists only the first of them (a page); None: it lists every one.
+    unidentified_counted: Mapping[str, tuple[int, int]] | None = None
 
     @property
     def reconciled(self) -> bool:
@@ -221,8 +230,25 @@ class MonthReconciliation:
 
     @property
     def unidentified_by_age(self) -> dict[str, tuple[int, int]]:
+        """age -> (receipts, their total), every age in order: all the receipts, listed or
+        not."""
+        if self.unidentified_counted is not None:
+            return {age: self.unidentified_counted.get(age, (0, 0)) for age in RECEIPT_AGES}
         out = {age: (0, 0) for age in RECEIPT_AGES}
         for r in self.unidentified:
             n, total = out[r.age]
             out[r.age] = (n + 1, total + r.amount_minor)
         return out
+
+    @property
+    def unidentified_count(self) -> int:
+        """How many unidentified receipts wait, listed or not."""
+        if self.unidentified_counted is None:
+            return len(self.unidentified)
+        return sum(n for n, _ in self.unidentified_counted.values())
+
+    @property
+    def unidentified_total(self) -> int:
+        if self.unidentified_counted is None:
+            return sum(u.amount_minor for u in self.unidentified)
+        return sum(total for _, total in self.unidentified_counted.values())

@@ -16,7 +16,7 @@ Every figure is a set-based query (``store/reconciliation_repository.py`` and
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -26,6 +26,7 @@ from ledger.domain.eligibility import EligibilityRules
 from ledger.domain.journal import month_end, parse_month
 from ledger.domain.reconciliation import (
     MOVEMENT_KINDS,
+    RECEIPT_AGES,
     BankReconciliation,
     FundPosition,
     InTransit,
@@ -36,6 +37,7 @@ from ledger.domain.reconciliation import (
     UnidentifiedReceipt,
     movement_kind,
     receipt_age,
+    receipt_age_since,
 )
 from ledger.domain.roles import Actor, Permission
 from ledger.domain.statements import amount_text
@@ -50,6 +52,35 @@ STALE_DAYS = 30
 NO_AGING = Aging(loans=0, outstanding_minor=0, buckets={}, par30_minor=0)
 
 
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """How a caller reads the month. Whatever it chooses, every figure it reads is the same
+    (tests/integration/test_reconciliation_reading.py compares them on odd books); only the
+    work differs, and what it leaves out.
+
+    ``cached_balances``: the ledger's sums at month end from the accounts' cached balances
+    less the legs booked after it (a recent month: a few legs), instead of every leg up to
+    month end. ``receipts``: how many unidentified receipts to read as rows per currency, the
+    oldest first, the rest counted and added up by age in the database (None: every one, as
+    the monthly report lists them). ``movements``: the month's movements, or none (a page
+    that does not show them)."""
+
+    cached_balances: bool = False
+    receipts: int | None = None
+    movements: bool = True
+
+
+#: Every figure from the legs themselves, every receipt listed: the API, the command line and
+#: the month close (which then sums every leg it asserts, trusting no cached balance).
+FULL = Reading()
+
+
+def page_reading(shown: int) -> Reading:
+    """What the reconciliation page reads: cached balances, the first ``shown`` receipts, no
+    movements."""
+    return Reading(cached_balances=True, receipts=shown, movements=False)
+
+
 def reconcile(
     uow: UnitOfWork,
     actor: Actor,
@@ -57,38 +88,51 @@ def reconcile(
     *,
     rules: EligibilityRules | None = None,
     aging: bool = True,
+    reading: Reading = FULL,
 ) -> list[MonthReconciliation]:
     """The month's reconciliation, one per currency the fund has a bank account in, read in one
     transaction (a read-only unit of work sees one snapshot of the books). ``aging=False``
-    leaves the portfolio's aging empty (the reconciliation page, which does not show it)."""
+    leaves the portfolio's aging empty (the reconciliation page, which does not show it);
+    ``reading`` says how much else to read and how."""
     actor.require(Permission.LEDGER_READ)
     actor.require(Permission.LOANS_READ)
     month = parse_month(month)
     with uow:
         if not aging:
-            return reconcile_books(uow, month, rules=rules)
-        return compute_reconciliation(uow, month, rules=rules)
+            return reconcile_books(uow, month, rules=rules, reading=reading)
+        return compute_reconciliation(uow, month, rules=rules, reading=reading)
 
 
 def compute_reconciliation(
-    uow: UnitOfWork, month: str, *, rules: EligibilityRules | None = None
+    uow: UnitOfWork,
+    month: str,
+    *,
+    rules: EligibilityRules | None = None,
+    reading: Reading = FULL,
 ) -> list[MonthReconciliation]:
     """``reconcile`` inside an open unit of work (the caller checks the permissions)."""
     out = []
-    for rec in reconcile_books(uow, month, rules=rules):
+    for rec in reconcile_books(uow, month, rules=rules, reading=reading):
         p = loans.compute_portfolio(uow, rec.month_end, rec.currency)
         out.append(replace(rec, aging=p.aging))
     return out
 
 
 def reconcile_books(
-    uow: UnitOfWork, month: str, *, rules: EligibilityRules | None = None
+    uow: UnitOfWork,
+    month: str,
+    *,
+    rules: EligibilityRules | None = None,
+    reading: Reading = FULL,
 ) -> list[MonthReconciliation]:
     """Everything but the aging (left empty), inside the caller's open unit of work: what the
     month close checks and records."""
     rules = rules or EligibilityRules()
     end = month_end(month)
-    sums = uow.reconciliation.sums_as_of(end)
+    if reading.cached_balances:
+        sums = uow.reconciliation.balances_as_of(end)
+    else:
+        sums = uow.reconciliation.sums_as_of(end)
     banks = [
         b
         for acct in uow.reconciliation.bank_ledger_accounts()
@@ -99,8 +143,15 @@ def reconcile_books(
         return []
     control = uow.reconciliation.control_as_of(end)
     promised = uow.reconciliation.promised_as_of(end)
-    unidentified = _unidentified(uow, end)
-    movements = _movements(uow, date(end.year, end.month, 1), end)
+    if reading.receipts is None:
+        unidentified, counted = _unidentified(uow, end), None
+    else:
+        unidentified, counted = _unidentified_first(uow, end, reading.receipts)
+    movements = (
+        movements_of(uow.reconciliation.movements(date(end.year, end.month, 1), end))
+        if reading.movements
+        else {}
+    )
     closed = month in uow.periods.closed_months()
     out = []
     for cur in currencies:
@@ -130,6 +181,7 @@ def reconcile_books(
             position=position,
             movements=tuple(movements.get(cur, ())),
             closed=closed,
+            unidentified_counted=None if counted is None else counted.get(cur, {}),
         )
         out.append(replace(rec, notes=tuple(notes(rec))))
     return out
@@ -153,9 +205,7 @@ def _bank(
     if acct.closed and not ledger and not entries and statement is None:
         return None  # an account closed before it ever held money: nothing to reconcile
     unmatched = (
-        uow.statements.lines_in_state(
-            "unmatched", date_to=day, bank_account_id=acct.bank_account_id
-        )
+        uow.statements.open_lines("unmatched", date_to=day, bank_account_id=acct.bank_account_id)
         if day is not None and acct.bank_account_id is not None
         else []
     )
@@ -170,30 +220,51 @@ def _bank(
             InTransit(e.entry_id, e.booking_date, e.kind, e.description, e.amount_minor)
             for e in transit
         ),
-        unmatched=tuple(
-            OpenLine(line.id, line.booking_date, line.amount_minor, line.remittance)
-            for line in unmatched
-        ),
+        unmatched=tuple(OpenLine(*line) for line in unmatched),
         opening_minor=first.opening_minor if opening_date is not None and first else None,
         opening_date=opening_date,
         before_opening_minor=sum(e.amount_minor for e in before),
     )
 
 
+def _receipt(end: date, row: tuple[int, date, int, str, str | None]) -> UnidentifiedReceipt:
+    line_id, day, amount, _currency, suggested = row
+    return UnidentifiedReceipt(line_id, day, amount, receipt_age((end - day).days), suggested)
+
+
 def _unidentified(uow: UnitOfWork, end: date) -> dict[str, list[UnidentifiedReceipt]]:
     out: dict[str, list[UnidentifiedReceipt]] = defaultdict(list)
-    for line_id, day, amount, currency, suggested in uow.statements.receipts_in_state(
-        "unidentified", date_to=end
-    ):
-        out[currency].append(
-            UnidentifiedReceipt(line_id, day, amount, receipt_age((end - day).days), suggested)
-        )
+    for row in uow.statements.receipts_in_state("unidentified", date_to=end):
+        out[row[3]].append(_receipt(end, row))
     return out
 
 
-def _movements(uow: UnitOfWork, start: date, end: date) -> dict[str, list[Movement]]:
+def _unidentified_first(
+    uow: UnitOfWork, end: date, first: int
+) -> tuple[dict[str, list[UnidentifiedReceipt]], dict[str, dict[str, tuple[int, int]]]]:
+    """The unidentified receipts counted and added up by age in the database, per currency,
+    and the ``first`` oldest of each currency read as rows."""
+    counted = uow.statements.receipts_by_age(
+        "unidentified", as_of=end, ages=receipt_age_since(end), oldest=RECEIPT_AGES[-1]
+    )
+    listed = {
+        cur: [
+            _receipt(end, row)
+            for row in uow.statements.receipts_in_state(
+                "unidentified", date_to=end, currency=cur, limit=first
+            )
+        ]
+        for cur in sorted(counted)
+        if first > 0
+    }
+    return listed, counted
+
+
+def movements_of(rows: list[tuple[str, str, int, int]]) -> dict[str, list[Movement]]:
+    """The movements per currency, in the order a report lists them, from the (entry kind,
+    currency, entries, total) a query counted."""
     counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
-    for kind, cur, n, total in uow.reconciliation.movements(start, end):
+    for kind, cur, n, total in rows:
         slot = counts[(cur, movement_kind(kind))]
         slot[0] += n
         slot[1] += total
@@ -297,13 +368,13 @@ def notes(rec: MonthReconciliation) -> list[str]:
     out = [n for b in rec.banks for n in bank_problems(b, rec.month_end)]
     out += sub_ledger_notes(rec.sub_ledger)
     out += [n for b in rec.banks for n in bank_advice(b, rec.month_end)]
-    if rec.unidentified:
-        total = sum(u.amount_minor for u in rec.unidentified)
-        old = sum(1 for u in rec.unidentified if u.age != "0-30")
+    count = rec.unidentified_count
+    if count:
+        old = count - rec.unidentified_by_age[RECEIPT_AGES[0]][0]
         out.append(
-            f"{_plural(len(rec.unidentified), 'unidentified receipt')} "
-            f"({amount_text(total, rec.currency)}) "
-            f"{'waits' if len(rec.unidentified) == 1 else 'wait'} to be matched"
+            f"{_plural(count, 'unidentified receipt')} "
+            f"({amount_text(rec.unidentified_total, rec.currency)}) "
+            f"{'waits' if count == 1 else 'wait'} to be matched"
             + (f", {old} of them for more than {STALE_DAYS} days" if old else "")
             + ": match each to its loan with `fundledger statement match LINE --loan ID`, or "
             "book it with `fundledger statement book LINE --account CODE --kind KIND`."

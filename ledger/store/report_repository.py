@@ -39,7 +39,8 @@ class ReportRepository:
 
     def month_end_balances(self, ends: Sequence[date]) -> dict[tuple[str, str], list[int]]:
         """Cash (bank accounts) and loans outstanding (the loans receivable control account's
-        sub-accounts) per currency at each of ``ends`` (ascending), in one query.
+        sub-accounts) per currency at each of ``ends`` (ascending), in three queries whatever the
+        number of accounts or months.
 
         Each leg up to the last end is put in the first period whose end is on or after its
         booking date (period 0 holds everything up to the first end); the running sum of the
@@ -47,32 +48,57 @@ class ReportRepository:
         """
         if not ends or list(ends) != sorted(ends):
             raise ValueError("month ends must be given in ascending order")
-        parent = accounts.alias("parent")
-        category = case(
-            (accounts.c.role == AccountRole.BANK.value, CASH),
-            else_=LOANS,
-        ).label("category")
+        # The accounts by their ids, in two queries whose sizes the planners can tell: the
+        # bank and control accounts themselves (few, each with many legs), and the control
+        # accounts' sub-accounts (many, each with a few). One query with the three conditions
+        # OR-ed made PostgreSQL guess a few legs and look up each leg's entry one by one.
+        own = {
+            int(r.id): CASH if r.role == AccountRole.BANK.value else LOANS
+            for r in self.conn.execute(
+                select(accounts.c.id, accounts.c.role).where(
+                    accounts.c.role.in_(
+                        [AccountRole.BANK.value, AccountRole.LOANS_RECEIVABLE.value]
+                    )
+                )
+            )
+        }
+        controls = [i for i, cat in own.items() if cat == LOANS]
         period = case(
             *((journal_entries.c.booking_date <= end, i) for i, end in enumerate(ends)),
             else_=len(ends),
         ).label("period")
-        stmt = (
-            select(category, journal_legs.c.currency, period, func.sum(journal_legs.c.amount_minor))
-            .select_from(journal_legs)
-            .join(journal_entries, journal_entries.c.id == journal_legs.c.entry_id)
-            .join(accounts, accounts.c.id == journal_legs.c.account_id)
-            .outerjoin(parent, parent.c.id == accounts.c.parent_id)
-            .where(
-                journal_entries.c.booking_date <= ends[-1],
-                (accounts.c.role == AccountRole.BANK.value)
-                | (accounts.c.role == AccountRole.LOANS_RECEIVABLE.value)
-                | (parent.c.role == AccountRole.LOANS_RECEIVABLE.value),
-            )
-            .group_by(category, journal_legs.c.currency, period)
-        )
+        up_to_end = journal_entries.c.booking_date <= ends[-1]
+        total = func.sum(journal_legs.c.amount_minor)
         sums: dict[tuple[str, str], list[int]] = {}
-        for cat, cur, i, total in self.conn.execute(stmt):
-            sums.setdefault((cat, cur), [0] * len(ends))[int(i)] += int(total)
+
+        def add(cat: str, cur: str, i: int, amount: int) -> None:
+            sums.setdefault((cat, cur), [0] * len(ends))[i] += amount
+
+        if own:
+            for aid, cur, i, amount in self.conn.execute(
+                select(journal_legs.c.account_id, journal_legs.c.currency, period, total)
+                .join(journal_entries, journal_entries.c.id == journal_legs.c.entry_id)
+                .where(journal_legs.c.account_id.in_(list(own)), up_to_end)
+                .group_by(journal_legs.c.account_id, journal_legs.c.currency, period)
+            ):
+                add(own[int(aid)], cur, int(i), int(amount))
+        if controls:
+            category = case((accounts.c.role == AccountRole.BANK.value, CASH), else_=LOANS).label(
+                "category"
+            )
+            for cat, cur, i, amount in self.conn.execute(
+                select(category, journal_legs.c.currency, period, total)
+                .select_from(journal_legs)
+                .join(journal_entries, journal_entries.c.id == journal_legs.c.entry_id)
+                .join(accounts, accounts.c.id == journal_legs.c.account_id)
+                .where(
+                    accounts.c.parent_id.in_(controls),
+                    accounts.c.id.not_in(list(own)),
+                    up_to_end,
+                )
+                .group_by(category, journal_legs.c.currency, period)
+            ):
+                add(cat, cur, int(i), int(amount))
         out: dict[tuple[str, str], list[int]] = {}
         for key, per_period in sums.items():
             running, balances = 0, []

@@ -11,8 +11,10 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Executable,
     Row,
     and_,
+    case,
     func,
     insert,
     literal,
@@ -24,6 +26,7 @@ from sqlalchemy.orm import aliased
 from ledger.domain.errors import NotFound
 from ledger.domain.statements import BankAccount, MatchRecord, StoredLine, StoredStatement
 from ledger.store.tables import (
+    WAITING_LINES,
     accounts,
     bank_accounts,
     bank_statements,
@@ -620,19 +623,73 @@ class StatementRepository:
         )
         return [_line(r) for r in rows]
 
-    def receipts_in_state(
-        self, state: str, *, date_to: date
-    ) -> list[tuple[int, date, int, str, str | None]]:
-        """(id, booking date, amount, currency, suggested loan) of every line in ``state``
-        booked on or before ``date_to``, oldest first: the few columns the reconciliation
-        reads of the unidentified receipts (thousands in a busy month), not whole lines."""
+    def open_lines(
+        self, state: str, *, date_to: date, bank_account_id: int
+    ) -> list[tuple[int, date, int, str | None]]:
+        """(id, booking date, amount, the bank's text) of the account's lines in ``state``
+        booked on or before ``date_to``, oldest first: what the reconciliation shows of the
+        lines nothing explains, not whole lines."""
         c = statement_lines.c
         rows = self.conn.execute(
-            select(c.id, c.booking_date, c.amount_minor, c.currency, c.suggested_loan_id)
-            .where(c.state == state, c.booking_date <= date_to)
+            select(c.id, c.booking_date, c.amount_minor, c.remittance)
+            .where(
+                c.state == state, c.booking_date <= date_to, c.bank_account_id == bank_account_id
+            )
             .order_by(c.booking_date, c.id)
         )
-        return [(int(r[0]), r[1], int(r[2]), r[3], r[4]) for r in rows]
+        return [(int(r[0]), r[1], int(r[2]), r[3]) for r in rows]
+
+    def receipts_in_state(
+        self,
+        state: str,
+        *,
+        date_to: date,
+        currency: str | None = None,
+        limit: int | None = None,
+    ) -> list[tuple[int, date, int, str, str | None]]:
+        """(id, booking date, amount, currency, suggested loan) of every line in ``state``
+        booked on or before ``date_to`` (in ``currency`` only, the first ``limit`` only, if
+        given), oldest first: the few columns the reconciliation reads of the unidentified
+        receipts (thousands in a busy month), not whole lines."""
+        c = statement_lines.c
+        conds: list[ColumnElement[bool]] = [c.state == state, c.booking_date <= date_to]
+        if currency is not None:
+            conds.append(c.currency == currency)
+        if state in WAITING_LINES:
+            conds.append(c.state.in_(WAITING_LINES))  # the words SQLite needs to take the index
+        stmt = (
+            select(c.id, c.booking_date, c.amount_minor, c.currency, c.suggested_loan_id)
+            .where(*conds)
+            .order_by(c.booking_date, c.id)
+        )
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return [(int(r[0]), r[1], int(r[2]), r[3], r[4]) for r in self.conn.execute(stmt)]
+
+    def receipts_by_age(
+        self, state: str, *, as_of: date, ages: Sequence[tuple[str, date]], oldest: str
+    ) -> dict[str, dict[str, tuple[int, int]]]:
+        """currency -> age -> (lines, their total) of the lines in ``state`` booked on or
+        before ``as_of``, counted and added up in the database: a line is of the first age of
+        ``ages`` (name, earliest booking date) it was booked on or after, else ``oldest``."""
+        c = statement_lines.c
+        age = case(
+            *((c.booking_date >= since, literal(name)) for name, since in ages),
+            else_=literal(oldest),
+        )
+        conds: list[ColumnElement[bool]] = [c.state == state, c.booking_date <= as_of]
+        if state in WAITING_LINES:
+            conds.append(c.state.in_(WAITING_LINES))
+        counted = select(c.currency, age.label("age"), c.amount_minor).where(*conds).subquery()
+        rows = self.conn.execute(
+            select(
+                counted.c.currency, counted.c.age, func.count(), func.sum(counted.c.amount_minor)
+            ).group_by(counted.c.currency, counted.c.age)
+        )
+        out: dict[str, dict[str, tuple[int, int]]] = {}
+        for cur, name, n, total in rows:
+            out.setdefault(cur, {})[name] = (int(n), int(total))
+        return out
 
     def unexplained_entries(
         self, account_id: int, *, as_of: date, statement_date: date | None
@@ -641,17 +698,38 @@ class StatementRepository:
         statement line booked up to ``statement_date`` explains (a line explains the entry it
         points to and the entries that carry its ref), oldest first. An entry and its reversal
         both dated up to ``as_of`` cancel out and are left out; so is an entry whose legs on the
-        account sum to zero. Without a statement no line explains anything."""
+        account sum to zero. Without a statement no line explains anything.
+
+        In two steps whose plans need no statistics: the account's entries less those a line
+        points to, as one set difference (EXCEPT: a scan of each side, whatever the planner
+        knows of them; without statistics both engines would otherwise look each entry up in
+        the lines one by one); then the rest of the test on what is left, read by the primary
+        key. What is left is the items in transit and the few entries a line explains by its
+        ref alone."""
+        on_account = select(journal_legs.c.entry_id).where(journal_legs.c.account_id == account_id)
+        candidates: Executable
+        if statement_date is not None:
+            pointed = select(statement_lines.c.entry_id).where(
+                statement_lines.c.entry_id.is_not(None),
+                statement_lines.c.booking_date <= statement_date,
+            )
+            candidates = on_account.except_(pointed)
+        else:
+            candidates = on_account.distinct()
+        ids = sorted(int(i) for i in self.conn.execute(candidates).scalars())
+        out: list[UnexplainedEntry] = []
+        for chunk in _chunks(ids):
+            out += self._unexplained_of(account_id, chunk, as_of, statement_date)
+        out.sort(key=lambda e: (e.booking_date, e.entry_id))
+        return out
+
+    def _unexplained_of(
+        self, account_id: int, ids: Sequence[int], as_of: date, statement_date: date | None
+    ) -> list[UnexplainedEntry]:
         moved = func.sum(journal_legs.c.amount_minor)
-        on_account = (
-            select(journal_legs.c.entry_id, moved.label("amount"))
-            .where(journal_legs.c.account_id == account_id)
-            .group_by(journal_legs.c.entry_id)
-            .having(moved != 0)
-            .subquery()
-        )
         rev = aliased(journal_entries)
         conds: list[ColumnElement[bool]] = [
+            journal_entries.c.id.in_(ids),
             journal_entries.c.booking_date <= as_of,
             journal_entries.c.reverses_id.is_(None),
             ~select(rev.c.id)
@@ -659,33 +737,25 @@ class StatementRepository:
             .exists(),
         ]
         if statement_date is not None:
-            by_entry = aliased(statement_lines)
             by_ref = aliased(statement_lines)
-            conds += [
-                ~select(by_entry.c.id)
-                .where(
-                    by_entry.c.entry_id == journal_entries.c.id,
-                    by_entry.c.booking_date <= statement_date,
-                )
-                .exists(),
+            conds.append(
                 ~select(by_ref.c.id)
                 .where(
                     by_ref.c.ref == journal_entries.c.statement_line_id,
                     by_ref.c.booking_date <= statement_date,
                 )
-                .exists(),
-            ]
-        rows = self.conn.execute(
-            select(
-                journal_entries.c.id,
-                journal_entries.c.booking_date,
-                journal_entries.c.kind,
-                journal_entries.c.description,
-                on_account.c.amount,
+                .exists()
             )
-            .join(on_account, on_account.c.entry_id == journal_entries.c.id)
+        e = journal_entries.c
+        rows = self.conn.execute(
+            select(e.id, e.booking_date, e.kind, e.description, moved.label("amount"))
+            .join(
+                journal_legs,
+                and_(journal_legs.c.entry_id == e.id, journal_legs.c.account_id == account_id),
+            )
             .where(*conds)
-            .order_by(journal_entries.c.booking_date, journal_entries.c.id)
+            .group_by(e.id, e.booking_date, e.kind, e.description)
+            .having(moved != 0)
         )
         return [
             UnexplainedEntry(int(r.id), r.booking_date, r.kind, r.description, int(r.amount))

@@ -5,7 +5,10 @@ screen with its charts and as the PDF (``services.reports``).
 Every figure of the reconciliation links to where it comes from: a bank account's ledger
 balance to its journal up to month end, an item in transit to its entry, the sub-ledger to the
 trial balance, an unidentified receipt to the loan its rules suggest. The lists of items are
-cut at ``SHOWN`` (with their count and total), so a month of 50,000 lines stays one page.
+cut at ``SHOWN`` (with their count and total), so a month of 50,000 lines stays one page: the
+unidentified receipts are counted by age in the database and only the shown ones read
+(``reconciliation.page_reading``), and the month's movements, which this page does not show,
+are not read at all (the report shows them).
 """
 
 from __future__ import annotations
@@ -114,6 +117,7 @@ def _reconciliation_page(
         month,
         rules=runtime.policy.rules,
         aging=False,
+        reading=reconciliation.page_reading(SHOWN),
     )
     state = periods.month_state(runtime.unit_of_work(readonly=True), user.actor, month)
     end = month_end(month)
