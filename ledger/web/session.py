@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -70,6 +70,12 @@ class WebUser:
 def runtime_of(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.ledger
     return runtime
+
+
+def today_of(request: Request) -> date:
+    """Today in the fund's time zone."""
+    runtime = runtime_of(request)
+    return runtime.clock().astimezone(runtime.settings.zone).date()
 
 
 def csrf_for(token: str) -> str:
