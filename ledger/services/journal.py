@@ -28,6 +28,7 @@ from ledger.domain.journal import (
     reversal_of,
 )
 from ledger.domain.money import Money, amount_text, from_minor
+from ledger.domain.paging import IdPage, Window
 from ledger.domain.roles import Actor, Permission
 from ledger.store.uow import UnitOfWork
 
@@ -326,6 +327,17 @@ def list_entries(
     _check_page(limit, offset)
     with uow:
         return uow.journal.page(flt, limit=limit, offset=offset, latest_first=latest_first)
+
+
+def journal_page(
+    uow: UnitOfWork, actor: Actor, flt: JournalFilter, window: Window, *, limit: int = 25
+) -> IdPage[Entry]:
+    """A page of entries, the latest recorded first (by entry number), from the last entry
+    seen: as quick deep in the journal as at its start (``ledger.domain.paging``)."""
+    actor.require(Permission.LEDGER_READ)
+    _check_page(limit, window.offset)
+    with uow:
+        return uow.journal.page_by_id(flt, window, limit=limit)
 
 
 def _check_page(limit: int, offset: int) -> None:

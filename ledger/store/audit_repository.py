@@ -17,7 +17,9 @@ from sqlalchemy import (
 )
 
 from ledger.domain.audit import AuditRecord
+from ledger.domain.paging import IdPage, Window
 from ledger.store.driver import Driver, Sql
+from ledger.store.paging import id_page
 from ledger.store.tables import (
     audit_log,
     loans,
@@ -75,6 +77,36 @@ class AuditRepository:
             .offset(offset)
         )
         return [_record(r) for r in rows], int(total.scalar_one())
+
+    def page_by_id(
+        self,
+        *,
+        actor: str | None,
+        actions: Sequence[str] | None,
+        since: datetime | None,
+        before: datetime | None,
+        window: Window,
+        limit: int,
+    ) -> IdPage[AuditRecord]:
+        """Records newest first, a page from the last record seen (``ledger.domain.paging``):
+        of one user, of any of ``actions``, at or after ``since`` and before ``before``."""
+        rows, total, newer = id_page(
+            self.conn,
+            select(audit_log),
+            audit_log.c.id,
+            self._where(actor, None, actions, since, before),
+            audit_log,
+            window,
+            limit,
+        )
+        records = [_record(r) for r in rows]
+        return IdPage(
+            records,
+            total,
+            newer,
+            records[0].id if records else None,
+            records[-1].id if records else None,
+        )
 
     def iter_matching(
         self,

@@ -25,10 +25,12 @@ from ledger.domain.errors import (
 )
 from ledger.domain.journal import AccountStatementLine, Entry, EntryDraft, JournalFilter, Leg, seal
 from ledger.domain.money import from_minor, to_minor
+from ledger.domain.paging import IdPage, Window
 from ledger.domain.posting_rules import balance_changes
 from ledger.domain.statuses import EntryKind
 from ledger.store.account_repository import AccountRepository
 from ledger.store.driver import COPY_FROM, Sql
+from ledger.store.paging import id_page
 from ledger.store.tables import (
     accounts,
     chain_head,
@@ -371,26 +373,8 @@ class JournalRepository:
     def page(
         self, flt: JournalFilter, *, limit: int, offset: int, latest_first: bool = False
     ) -> tuple[list[Entry], int]:
-        """Entries by booking date, or the latest recorded first (by id: the chain's order,
-        which the primary key serves at any depth of paging)."""
-        conditions: list[ColumnElement[bool]] = []
-        if flt.date_from is not None:
-            conditions.append(journal_entries.c.booking_date >= flt.date_from)
-        if flt.date_to is not None:
-            conditions.append(journal_entries.c.booking_date <= flt.date_to)
-        if flt.kind is not None:
-            conditions.append(journal_entries.c.kind == flt.kind.value)
-        if flt.loan_id is not None:
-            conditions.append(journal_entries.c.loan_id == flt.loan_id)
-        if flt.author is not None:
-            conditions.append(journal_entries.c.author == flt.author)
-        legs = self._leg_conditions(flt)
-        if legs:
-            # One leg must meet them all: the amount looked for is on the account asked for.
-            conditions.append(
-                journal_entries.c.id.in_(select(journal_legs.c.entry_id).where(*legs))
-            )
-        where = and_(True, *conditions)
+        """Entries by booking date, or the latest recorded first (by id: the chain's order)."""
+        where = self._where(flt)
         total = self.conn.execute(
             select(func.count()).select_from(journal_entries).where(where)
         ).scalar_one()
@@ -408,6 +392,48 @@ class JournalRepository:
             .offset(offset)
         ).all()
         return self._entries(rows), int(total)
+
+    def page_by_id(self, flt: JournalFilter, window: Window, *, limit: int) -> IdPage[Entry]:
+        """The latest recorded first (by id: the chain's order), a page from the last entry
+        seen: the primary key, or the index of the filter's column and the id (migration
+        0015), serves a page at any depth."""
+        rows, total, newer = id_page(
+            self.conn,
+            self._select_entries(),
+            journal_entries.c.id,
+            self._where(flt),
+            journal_entries,
+            window,
+            limit,
+        )
+        entries = self._entries(rows)
+        return IdPage(
+            entries,
+            total,
+            newer,
+            entries[0].id if entries else None,
+            entries[-1].id if entries else None,
+        )
+
+    def _where(self, flt: JournalFilter) -> ColumnElement[bool]:
+        conditions: list[ColumnElement[bool]] = []
+        if flt.date_from is not None:
+            conditions.append(journal_entries.c.booking_date >= flt.date_from)
+        if flt.date_to is not None:
+            conditions.append(journal_entries.c.booking_date <= flt.date_to)
+        if flt.kind is not None:
+            conditions.append(journal_entries.c.kind == flt.kind.value)
+        if flt.loan_id is not None:
+            conditions.append(journal_entries.c.loan_id == flt.loan_id)
+        if flt.author is not None:
+            conditions.append(journal_entries.c.author == flt.author)
+        legs = self._leg_conditions(flt)
+        if legs:
+            # One leg must meet them all: the amount looked for is on the account asked for.
+            conditions.append(
+                journal_entries.c.id.in_(select(journal_legs.c.entry_id).where(*legs))
+            )
+        return and_(True, *conditions)
 
     def _leg_conditions(self, flt: JournalFilter) -> list[ColumnElement[bool]]:
         conds: list[ColumnElement[bool]] = []

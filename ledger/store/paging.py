@@ -1,0 +1,52 @@
+"""A page of rows newest first by an id that only grows, from the last id seen (keyset paging,
+``ledger.domain.paging``): the journal and the audit log are read this way."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, FromClause, Row, Select, case, func, select
+
+from ledger.domain.paging import Window
+
+
+def id_page(
+    conn: Connection,
+    rows: Select[Any],
+    id_column: ColumnElement[int],
+    where: ColumnElement[bool],
+    source: FromClause,
+    window: Window,
+    limit: int,
+) -> tuple[list[Row[Any]], int, int]:
+    """The page's rows (``rows``, which selects ``id_column`` as ``id``, filtered by
+    ``where``), newest first; how many rows of ``source`` match ``where``; and how many of those
+    are newer than the page's first row.
+
+    A page is read from an index on the filter's column and the id (or the primary key) from
+    where the window starts, whatever its depth. A page after an id that finds fewer rows
+    than a page holds is the newest page: the list's first page is always whole.
+    """
+    newest = rows.where(where).order_by(id_column.desc()).limit(limit)
+    found: list[Row[Any]]
+    if window.before is not None:
+        found = list(conn.execute(newest.where(id_column < window.before)))
+    elif window.after is not None:
+        oldest_first = rows.where(where, id_column > window.after).order_by(id_column).limit(limit)
+        found = list(conn.execute(oldest_first))[::-1]
+        if len(found) < limit:
+            found = list(conn.execute(newest))
+    else:
+        found = list(conn.execute(newest.offset(window.offset)))
+    if found:
+        newer: ColumnElement[bool] = id_column > found[0].id
+    elif window.before is not None:
+        newer = id_column >= window.before
+    else:
+        newer = id_column.is_not(None)  # past the end of the list: every row is newer
+    total, above = conn.execute(
+        select(func.count(), func.coalesce(func.sum(case((newer, 1), else_=0)), 0))
+        .select_from(source)
+        .where(where)
+    ).one()
+    return found, int(total), int(above)
