@@ -19,7 +19,7 @@ from sqlalchemy import (
 from ledger.domain.audit import AuditRecord
 from ledger.domain.paging import IdPage, Window
 from ledger.store.driver import Driver, Sql
-from ledger.store.paging import id_page
+from ledger.store.paging import page_counts, page_rows
 from ledger.store.tables import (
     audit_log,
     loans,
@@ -90,23 +90,12 @@ class AuditRepository:
     ) -> IdPage[AuditRecord]:
         """Records newest first, a page from the last record seen (``ledger.domain.paging``):
         of one user, of any of ``actions``, at or after ``since`` and before ``before``."""
-        rows, total, newer = id_page(
-            self.conn,
-            select(audit_log),
-            audit_log.c.id,
-            self._where(actor, None, actions, since, before),
-            audit_log,
-            window,
-            limit,
-        )
+        where = self._where(actor, None, actions, since, before)
+        rows = page_rows(self.conn, select(audit_log), audit_log.c.id, where, window, limit)
         records = [_record(r) for r in rows]
-        return IdPage(
-            records,
-            total,
-            newer,
-            records[0].id if records else None,
-            records[-1].id if records else None,
-        )
+        first_id = records[0].id if records else None
+        total, newer = page_counts(self.conn, audit_log.c.id, where, audit_log, window, first_id)
+        return IdPage(records, total, newer, first_id, records[-1].id if records else None)
 
     def iter_matching(
         self,

@@ -30,7 +30,7 @@ from ledger.domain.posting_rules import balance_changes
 from ledger.domain.statuses import EntryKind
 from ledger.store.account_repository import AccountRepository
 from ledger.store.driver import COPY_FROM, Sql
-from ledger.store.paging import id_page
+from ledger.store.paging import page_counts, page_rows
 from ledger.store.tables import (
     accounts,
     chain_head,
@@ -395,25 +395,28 @@ class JournalRepository:
 
     def page_by_id(self, flt: JournalFilter, window: Window, *, limit: int) -> IdPage[Entry]:
         """The latest recorded first (by id: the chain's order), a page from the last entry
-        seen: the primary key, or the index of the filter's column and the id (migration
-        0015), serves a page at any depth."""
-        rows, total, newer = id_page(
-            self.conn,
-            self._select_entries(),
-            journal_entries.c.id,
-            self._where(flt),
-            journal_entries,
-            window,
-            limit,
+        seen: the primary key, or the index of the filter's columns and the id (migration
+        0015), serves a page at any depth. Unfiltered, the counts are the chain head's: the
+        ids run 1, 2, 3, ... to the head (entries are never deleted; ``verify`` checks it)."""
+        where = self._where(flt)
+        rows = page_rows(
+            self.conn, self._select_entries(), journal_entries.c.id, where, window, limit
         )
         entries = self._entries(rows)
-        return IdPage(
-            entries,
-            total,
-            newer,
-            entries[0].id if entries else None,
-            entries[-1].id if entries else None,
-        )
+        first_id = entries[0].id if entries else None
+        if flt == JournalFilter():
+            total, _ = self.head()
+            if first_id is not None:
+                newer = total - first_id
+            elif window.before is not None:
+                newer = total - min(window.before - 1, total)
+            else:
+                newer = total
+        else:
+            total, newer = page_counts(
+                self.conn, journal_entries.c.id, where, journal_entries, window, first_id
+            )
+        return IdPage(entries, total, newer, first_id, entries[-1].id if entries else None)
 
     def _where(self, flt: JournalFilter) -> ColumnElement[bool]:
         conditions: list[ColumnElement[bool]] = []
@@ -499,6 +502,24 @@ class JournalRepository:
         if as_of is not None:
             stmt = stmt.where(journal_entries.c.booking_date <= as_of)
         return {int(aid): int(total) for aid, total in self.conn.execute(stmt)}
+
+    def balances_after(self, day: date) -> dict[int, int]:
+        """Sum of legs per account booked after ``day`` (every account with such a leg): what
+        the cached balances hold that a balance as of that day does not."""
+        stmt = (
+            select(journal_legs.c.account_id, func.sum(journal_legs.c.amount_minor))
+            .join(journal_entries, journal_entries.c.id == journal_legs.c.entry_id)
+            .where(journal_entries.c.booking_date > day)
+            .group_by(journal_legs.c.account_id)
+        )
+        return {int(aid): int(total) for aid, total in self.conn.execute(stmt)}
+
+    def booking_span(self) -> tuple[date, date] | None:
+        """The first and the last booking date of the journal (None while it is empty): two
+        ends of the index on booking dates."""
+        day = journal_entries.c.booking_date
+        first, last = self.conn.execute(select(func.min(day), func.max(day))).one()
+        return None if first is None else (first, last)
 
     def statement(
         self,

@@ -10,36 +10,42 @@ from sqlalchemy import ColumnElement, Connection, FromClause, Row, Select, case,
 from ledger.domain.paging import Window
 
 
-def id_page(
+def page_rows(
     conn: Connection,
     rows: Select[Any],
     id_column: ColumnElement[int],
     where: ColumnElement[bool],
-    source: FromClause,
     window: Window,
     limit: int,
-) -> tuple[list[Row[Any]], int, int]:
+) -> list[Row[Any]]:
     """The page's rows (``rows``, which selects ``id_column`` as ``id``, filtered by
-    ``where``), newest first; how many rows of ``source`` match ``where``; and how many of those
-    are newer than the page's first row.
-
-    A page is read from an index on the filter's column and the id (or the primary key) from
-    where the window starts, whatever its depth. A page after an id that finds fewer rows
-    than a page holds is the newest page: the list's first page is always whole.
+    ``where``), newest first. A page is read from an index on the filter's columns and the id
+    (or the primary key) from where the window starts, whatever its depth. A page after an id
+    that finds fewer rows than a page holds is the newest page: the first page is always whole.
     """
     newest = rows.where(where).order_by(id_column.desc()).limit(limit)
-    found: list[Row[Any]]
     if window.before is not None:
-        found = list(conn.execute(newest.where(id_column < window.before)))
-    elif window.after is not None:
+        return list(conn.execute(newest.where(id_column < window.before)))
+    if window.after is not None:
         oldest_first = rows.where(where, id_column > window.after).order_by(id_column).limit(limit)
         found = list(conn.execute(oldest_first))[::-1]
-        if len(found) < limit:
-            found = list(conn.execute(newest))
-    else:
-        found = list(conn.execute(newest.offset(window.offset)))
-    if found:
-        newer: ColumnElement[bool] = id_column > found[0].id
+        return found if len(found) == limit else list(conn.execute(newest))
+    return list(conn.execute(newest.offset(window.offset)))
+
+
+def page_counts(
+    conn: Connection,
+    id_column: ColumnElement[int],
+    where: ColumnElement[bool],
+    source: FromClause,
+    window: Window,
+    first_id: int | None,
+) -> tuple[int, int]:
+    """How many rows of ``source`` match ``where``, and how many of those are newer than the
+    page's first row (``first_id``; None: the page is empty), in one pass over them."""
+    newer: ColumnElement[bool]
+    if first_id is not None:
+        newer = id_column > first_id
     elif window.before is not None:
         newer = id_column >= window.before
     else:
@@ -49,4 +55,4 @@ def id_page(
         .select_from(source)
         .where(where)
     ).one()
-    return found, int(total), int(above)
+    return int(total), int(above)

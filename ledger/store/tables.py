@@ -155,8 +155,9 @@ journal_entries = Table(
     CheckConstraint("reverses_id IS NULL OR reverses_id < id", name="reverses_earlier"),
     CheckConstraint("length(hash) = 64 AND length(prev_hash) = 64", name="hash_length"),
     # The auditor's journal is read newest entry first, a page from the last entry seen: a
-    # filter on who booked or on the kind reads its page and count from one of these (0015).
-    Index("ix_journal_entries_author_id", "author", "id"),
+    # filter on who booked and the kind, or the kind, reads its page and count from one of
+    # these (migration 0015).
+    Index("ix_journal_entries_author_kind_id", "author", "kind", "id"),
     Index("ix_journal_entries_kind_id", "kind", "id"),
 )
 
