@@ -482,30 +482,35 @@ def balances_on(
     uow: UnitOfWork, accounts: Sequence[Account], as_of: date | None
 ) -> Mapping[int, int]:
     """Each postable account's balance at the end of ``as_of`` (None: now), by account id (a
-    control account's is its sub-accounts'), adding up the fewer of the legs: each account's
-    cached balance (what ``post`` keeps and ``verify``
-    proves equal to the sum of its legs) less the legs booked after the day, or the legs up to
-    the day, whichever side of the day holds fewer days of the journal. Nothing is booked after
-    today (``post`` refuses it): today and later are the cached balances as they stand.
+    control account's is its sub-accounts'), reading as few legs as it can.
+
+    Nothing is booked after today (``post`` refuses it): today and later, and any day from the
+    last booking date on, are the cached balances (what ``post`` keeps and ``verify`` proves
+    equal to the sum of each account's legs). A day in the last eighth of the journal's span of
+    booking dates is the cached balances less the legs booked after it; a day in its first
+    eighth, the legs booked up to it; a day between, one pass over every leg (as the month's
+    close adds them up): reading a leg through its entry's booking date costs several times
+    what a pass over all of them costs a leg (``sums_booked``).
 
     The cached balances and the legs after the day must be read at one moment (else a posting
-    between the two would count half): on a unit of work that sees the books at each query's
-    own moment the legs up to the day are added up."""
+    between the two would count half): on a unit of work whose queries each see their own
+    moment, the legs are added up."""
     cached = {a.id: a.balance_minor for a in accounts if not a.is_control}
     if as_of is None or as_of >= uow.today():
         return cached
-    if not uow.one_snapshot:
-        return uow.journal.balances_as_of(as_of)
     span = uow.journal.booking_span()
     if span is None or as_of < span[0]:
         return {}
     first, last = span
-    if as_of >= last:
+    if as_of >= last and uow.one_snapshot:
         return cached
-    if (last - as_of) > (as_of - first):
-        return uow.journal.balances_as_of(as_of)
-    later = uow.journal.balances_after(as_of)
-    return {aid: minor - later.get(aid, 0) for aid, minor in cached.items()}
+    eighth = (last - first).days / 8
+    if (last - as_of).days <= eighth and uow.one_snapshot:
+        later = uow.journal.sums_booked(after=as_of)
+        return {aid: minor - later.get(aid, 0) for aid, minor in cached.items()}
+    if (as_of - first).days < eighth:
+        return uow.journal.sums_booked(until=as_of)
+    return uow.journal.balances_as_of(as_of)
 
 
 def _trial_balance_of(

@@ -19,18 +19,28 @@ def page_rows(
     limit: int,
 ) -> list[Row[Any]]:
     """The page's rows (``rows``, which selects ``id_column`` as ``id``, filtered by
-    ``where``), newest first. A page is read from an index on the filter's columns and the id
-    (or the primary key) from where the window starts, whatever its depth. A page after an id
-    that finds fewer rows than a page holds is the newest page: the first page is always whole.
+    ``where``), newest first.
+
+    The page's ids are found first, from an index on the filter's columns and the id (or the
+    primary key) from where the window starts, whatever its depth; then only their rows are
+    read (a filter whose index does not give the id's order sorts ids, not whole rows). A page
+    after an id that finds fewer rows than a page holds is the newest page: the first page is
+    always whole.
     """
-    newest = rows.where(where).order_by(id_column.desc()).limit(limit)
+    ids = select(id_column).where(where)
+    newest = ids.order_by(id_column.desc()).limit(limit)
     if window.before is not None:
-        return list(conn.execute(newest.where(id_column < window.before)))
-    if window.after is not None:
-        oldest_first = rows.where(where, id_column > window.after).order_by(id_column).limit(limit)
-        found = list(conn.execute(oldest_first))[::-1]
-        return found if len(found) == limit else list(conn.execute(newest))
-    return list(conn.execute(newest.offset(window.offset)))
+        found = list(conn.scalars(newest.where(id_column < window.before)))
+    elif window.after is not None:
+        oldest_first = ids.where(id_column > window.after).order_by(id_column).limit(limit)
+        found = list(conn.scalars(oldest_first))
+        if len(found) < limit:
+            found = list(conn.scalars(newest))
+    else:
+        found = list(conn.scalars(newest.offset(window.offset)))
+    if not found:
+        return []
+    return list(conn.execute(rows.where(id_column.in_(found)).order_by(id_column.desc())))
 
 
 def page_counts(

@@ -79,17 +79,18 @@ def _days() -> list[date]:
 def test_cached_balances_less_the_legs_after_a_day_are_the_legs_up_to_it(
     books: UnitOfWork,
 ) -> None:
-    """The identity the quick trial balance rests on, for every day and every account, and
-    the choice between its two ways (each day whichever way it takes)."""
+    """The identities the quick trial balance rests on, for every day and every account, and
+    the choice between its three ways (each day whichever way it takes)."""
     with UnitOfWork(books.engine, clock=books.clock, readonly=True) as uow:
         accounts = uow.accounts.all()
         cached = {a.id: a.balance_minor for a in accounts if not a.is_control}
         assert uow.journal.booking_span() == (date(2026, 2, 20), date(2026, 3, 15))
         for day in _days():
             full = uow.journal.balances_as_of(day)
-            later = uow.journal.balances_after(day)
+            later = uow.journal.sums_booked(after=day)
             quick = {aid: minor - later.get(aid, 0) for aid, minor in cached.items()}
             assert _nonzero(quick) == _nonzero(full), day
+            assert _nonzero(uow.journal.sums_booked(until=day)) == _nonzero(full), day
             assert _nonzero(journal.balances_on(uow, accounts, day)) == _nonzero(full), day
         assert journal.balances_on(uow, accounts, None) == cached
 
