@@ -83,6 +83,20 @@ def csrf_for(token: str) -> str:
     return hmac.new(token.encode(), b"fundledger-csrf", hashlib.sha256).hexdigest()
 
 
+def read_key(user: WebUser, subject: str) -> str:
+    """A page's key of the personal data it read (and audited), for the requests the page
+    makes while it is shown (the live eligibility check): derived from the session token as
+    the CSRF token is, so it proves that this session's page read ``subject``."""
+    return hmac.new(
+        user.token.encode(), f"fundledger-read:{subject}".encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def read_key_ok(user: WebUser, subject: str, key: str) -> bool:
+    """Whether ``key`` is this session's key of ``subject`` (``read_key``)."""
+    return bool(key) and hmac.compare_digest(key, read_key(user, subject))
+
+
 def text_for(runtime: Runtime, language: str | None) -> WebText:
     settings = runtime.settings
     lang = ui_language(language, settings.languages())
