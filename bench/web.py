@@ -206,6 +206,15 @@ def pages(engine: Engine, count: int, waiting: Waiting) -> list[tuple[str, str]]
         author = conn.execute(
             select(journal_entries.c.author).order_by(journal_entries.c.id.desc()).limit(1)
         ).scalar_one()
+        # A quarter of the way down the list of that person's repayments: where the link of
+        # the page before leads (the journal pages by entry number, newest first).
+        deep_repayment = conn.execute(
+            select(journal_entries.c.id)
+            .where(journal_entries.c.author == author, journal_entries.c.kind == "repayment")
+            .order_by(journal_entries.c.id.desc())
+            .offset(entries // 4)
+            .limit(1)
+        ).scalar_one()
         last_day = conn.execute(select(func.max(journal_entries.c.booking_date))).scalar_one()
     month = last_day.replace(day=1)
     return [
@@ -231,11 +240,11 @@ def pages(engine: Engine, count: int, waiting: Waiting) -> list[tuple[str, str]]
         ("bench.admin", "/admin"),
         ("bench.admin", "/admin/fund"),
         ("bench.auditor", "/journal"),
-        ("bench.auditor", f"/journal?offset={entries // 2}"),
-        ("bench.auditor", f"/journal?offset={max(entries - 25, 0)}"),
+        ("bench.auditor", f"/journal?before={entries // 2}"),
+        ("bench.auditor", "/journal?before=26"),  # the last page: the 25 first entries
         ("bench.auditor", f"/journal?account=1000&from={month}&min=50"),
         ("bench.auditor", f"/journal?loan={busiest}"),
-        ("bench.auditor", f"/journal?who={author}&kind=repayment&offset={entries // 4}"),
+        ("bench.auditor", f"/journal?who={author}&kind=repayment&before={deep_repayment}"),
         ("bench.auditor", f"/journal/{entries // 2}"),
         ("bench.auditor", "/trial-balance"),
         ("bench.auditor", f"/trial-balance?as_of={month}"),

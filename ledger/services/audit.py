@@ -9,6 +9,7 @@ from typing import Any
 
 from ledger.domain.audit import PERSONAL_READS, AuditRecord, PersonalRead
 from ledger.domain.errors import ValidationError
+from ledger.domain.paging import NEWEST, IdPage, Window
 from ledger.domain.roles import Actor, Permission
 from ledger.services.csv_text import csv_text, safe_cell
 from ledger.services.journal import _check_page
@@ -66,23 +67,29 @@ def _midnight(day: date, zone: tzinfo) -> datetime:
 
 
 def personal_reads(
-    uow: UnitOfWork, actor: Actor, flt: ReadsFilter, *, limit: int = 50, offset: int = 0
-) -> tuple[list[PersonalRead], int]:
-    """Who read whose personal data when, newest first: the people by their ids."""
+    uow: UnitOfWork,
+    actor: Actor,
+    flt: ReadsFilter,
+    window: Window = NEWEST,
+    *,
+    limit: int = 50,
+) -> IdPage[PersonalRead]:
+    """Who read whose personal data when, newest first, a page from the last read seen: the
+    people by their ids."""
     actor.require(Permission.AUDIT_READ)
-    _check_page(limit, offset)
+    _check_page(limit, window.offset)
     with uow:
         since, before = flt.instants(uow.zone)
-        records, total = uow.audit.page(
+        found = uow.audit.page_by_id(
             actor=flt.by,
-            action=None,
             actions=PERSONAL_READS,
             since=since,
             before=before,
+            window=window,
             limit=limit,
-            offset=offset,
         )
-        return _as_reads(uow, records), total
+        reads = _as_reads(uow, found.items)
+        return IdPage(reads, found.total, found.newer, found.first_id, found.last_id)
 
 
 def personal_reads_csv(uow: UnitOfWork, actor: Actor, flt: ReadsFilter) -> Iterator[str]:

@@ -21,7 +21,7 @@ from ledger.domain.statuses import LoanStatus, PeriodAction
 from ledger.services.csv_text import FORMULA_START as FORMULA_START
 from ledger.services.csv_text import csv_text as csv_text
 from ledger.services.csv_text import safe_cell as safe_cell
-from ledger.services.journal import compute_trial_balance
+from ledger.services.journal import quick_trial_balance
 from ledger.services.loans.portfolio import Portfolio, compute_portfolio
 from ledger.services.reconciliation import Reading, compute_reconciliation, movements_of
 from ledger.store.report_repository import CASH, LOANS, ReportRepository
@@ -334,7 +334,7 @@ def trial_balance_csv(uow: UnitOfWork, actor: Actor, as_of: date) -> str:
     then one total row per currency (debits equal credits when the books balance)."""
     actor.require(Permission.LEDGER_READ)
     with uow:
-        tb = compute_trial_balance(uow, as_of)
+        tb = quick_trial_balance(uow, as_of)
     rows: list[Sequence[str]] = [TRIAL_BALANCE_COLUMNS]
     debits: dict[str, int] = defaultdict(int)
     credits: dict[str, int] = defaultdict(int)

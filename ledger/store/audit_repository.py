@@ -17,7 +17,9 @@ from sqlalchemy import (
 )
 
 from ledger.domain.audit import AuditRecord
+from ledger.domain.paging import IdPage, Window
 from ledger.store.driver import Driver, Sql
+from ledger.store.paging import page_counts, page_rows
 from ledger.store.tables import (
     audit_log,
     loans,
@@ -75,6 +77,25 @@ class AuditRepository:
             .offset(offset)
         )
         return [_record(r) for r in rows], int(total.scalar_one())
+
+    def page_by_id(
+        self,
+        *,
+        actor: str | None,
+        actions: Sequence[str] | None,
+        since: datetime | None,
+        before: datetime | None,
+        window: Window,
+        limit: int,
+    ) -> IdPage[AuditRecord]:
+        """Records newest first, a page from the last record seen (``ledger.domain.paging``):
+        of one user, of any of ``actions``, at or after ``since`` and before ``before``."""
+        where = self._where(actor, None, actions, since, before)
+        rows = page_rows(self.conn, select(audit_log), audit_log.c.id, where, window, limit)
+        records = [_record(r) for r in rows]
+        first_id = records[0].id if records else None
+        total, newer = page_counts(self.conn, audit_log.c.id, where, audit_log, window, first_id)
+        return IdPage(records, total, newer, first_id, records[-1].id if records else None)
 
     def iter_matching(
         self,

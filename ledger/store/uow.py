@@ -157,6 +157,14 @@ class UnitOfWork:
             details=details,
         )
 
+    @property
+    def one_snapshot(self) -> bool:
+        """Whether every query of this unit of work sees the books at one moment: a read-only
+        one (PostgreSQL's REPEATABLE READ, SQLite's read transaction) or any on SQLite (a
+        writer holds the database from BEGIN IMMEDIATE). A writer on PostgreSQL (READ
+        COMMITTED) sees each query's own moment."""
+        return self.readonly or self.connection.dialect.name == "sqlite"
+
     def today(self) -> date:
         """Today in the fund's time zone: the latest booking date, the day a month ends."""
         return self.clock().astimezone(self.zone).date()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -69,6 +70,26 @@ def page(
     if flash is not None:
         response.delete_cookie(FLASH_COOKIE, path="/")
     return response
+
+
+def form_page(
+    request: Request,
+    template: str,
+    user: WebUser,
+    errors: Mapping[str, str],
+    **context: Any,
+) -> HTMLResponse:
+    """A page with a form, in the user's words: status 422 when anything typed was refused
+    (``errors``, each said beside its field), 200 otherwise."""
+    return page(
+        request,
+        template,
+        user=user,
+        text=user.text,
+        status_code=422 if errors else 200,
+        errors=errors,
+        **context,
+    )
 
 
 def redirect(url: str, *, flash: tuple[str, dict[str, str]] | None = None) -> RedirectResponse:

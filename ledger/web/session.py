@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -72,9 +72,29 @@ def runtime_of(request: Request) -> Runtime:
     return runtime
 
 
+def today_of(request: Request) -> date:
+    """Today in the fund's time zone."""
+    runtime = runtime_of(request)
+    return runtime.clock().astimezone(runtime.settings.zone).date()
+
+
 def csrf_for(token: str) -> str:
     """The CSRF token of a session: known to its pages, not guessable from outside."""
     return hmac.new(token.encode(), b"fundledger-csrf", hashlib.sha256).hexdigest()
+
+
+def read_key(user: WebUser, subject: str) -> str:
+    """A page's key of the personal data it read (and audited), for the requests the page
+    makes while it is shown (the live eligibility check): derived from the session token as
+    the CSRF token is, so it proves that this session's page read ``subject``."""
+    return hmac.new(
+        user.token.encode(), f"fundledger-read:{subject}".encode(), hashlib.sha256
+    ).hexdigest()
+
+
+def read_key_ok(user: WebUser, subject: str, key: str) -> bool:
+    """Whether ``key`` is this session's key of ``subject`` (``read_key``)."""
+    return bool(key) and hmac.compare_digest(key, read_key(user, subject))
 
 
 def text_for(runtime: Runtime, language: str | None) -> WebText:

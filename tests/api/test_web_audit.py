@@ -136,6 +136,8 @@ def test_the_auditor_and_the_admin_see_every_page(fund: Fund) -> None:
 
 
 def test_the_journal_pages_through_every_entry(fund: Fund) -> None:
+    """Pages by entry number: the next page is the entries before the last one shown, the
+    previous the entries after the first one shown; each says where it stands in the list."""
     client_sign_in(fund.client, "aud")
     first = fund.client.get("/journal")
     assert first.status_code == 200
@@ -143,12 +145,32 @@ def test_the_journal_pages_through_every_entry(fund: Fund) -> None:
     assert f"Entries found: {total}" in words(first.text)
     assert f"1 to 25 of {total}" in words(first.text)
     assert entry_links(first.text) == list(range(total, total - 25, -1))  # the latest first
-    assert 'href="/journal?offset=25"' in first.text
-    second = fund.client.get("/journal?offset=25")
-    assert entry_links(second.text) == list(range(total - 25, 0, -1))
-    gifts = fund.client.get("/journal?kind=donation&offset=25")
-    assert entry_links(gifts.text) == list(range(GIFTS + 2 - 25, 2, -1))
-    assert 'href="/journal?kind=donation&amp;offset=0"' in gifts.text
+    oldest_shown = total - 24
+    assert f'href="/journal?before={oldest_shown}" rel="next"' in first.text
+    assert 'rel="prev"' not in first.text
+    second = fund.client.get(f"/journal?before={oldest_shown}")
+    assert entry_links(second.text) == list(range(oldest_shown - 1, 0, -1))
+    assert f"26 to {total} of {total}" in words(second.text)
+    assert f'href="/journal?after={oldest_shown - 1}" rel="prev"' in second.text
+    assert 'rel="next"' not in second.text
+    back = fund.client.get(f"/journal?after={oldest_shown - 1}")
+    assert entry_links(back.text) == entry_links(first.text)
+    # From any entry: where it stands; after one near the top, the first page whole.
+    middle = fund.client.get("/journal?before=20")
+    assert entry_links(middle.text) == list(range(19, 0, -1))
+    assert f"14 to {total} of {total}" in words(middle.text)
+    assert entry_links(fund.client.get("/journal?after=20").text) == entry_links(first.text)
+    # The filter keeps to the links.
+    gifts = fund.client.get("/journal?kind=donation")
+    assert f'href="/journal?kind=donation&amp;before={oldest_shown}"' in gifts.text
+    older_gifts = fund.client.get(f"/journal?kind=donation&before={oldest_shown}")
+    assert entry_links(older_gifts.text) == list(range(oldest_shown - 1, 2, -1))
+    assert f"26 to {GIFTS} of {GIFTS}" in words(older_gifts.text)
+    assert f'href="/journal?kind=donation&amp;after={oldest_shown - 1}"' in older_gifts.text
+    # A link made before the pages went by number still shows its page.
+    bookmarked = fund.client.get("/journal?offset=25")
+    assert entry_links(bookmarked.text) == list(range(total - 25, 0, -1))
+    assert fund.client.get("/journal?before=-1").status_code == 404  # as any URL not read
 
 
 def test_the_journal_filters(fund: Fund) -> None:

@@ -416,6 +416,71 @@ def test_the_check_shows_every_rule_and_stores_nothing(web: TestClient, engine: 
     assert _count(engine, eligibility_decisions) == decisions_before
 
 
+def _reads(engine: Engine) -> list[tuple[str, str | None, str | None]]:
+    """(who, whose, details) of every read of personal data recorded so far, oldest first."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(audit_log.c.actor, audit_log.c.target, audit_log.c.details)
+            .where(audit_log.c.action == "read_personal_data")
+            .order_by(audit_log.c.id)
+        )
+        return [(r.actor, r.target, r.details) for r in rows]
+
+
+def _read_key(page: str) -> str:
+    found = re.search(r'name="read_key" value="([0-9a-f]{64})"', page)
+    assert found is not None, "the form has no read key"
+    return found.group(1)
+
+
+def test_the_checks_of_one_view_of_the_form_record_its_read_once(
+    web: TestClient, engine: Engine
+) -> None:
+    """The form's page records that it read the person; the live checks it makes while shown
+    (with its key) read the same person's data and record nothing more. A check without that
+    key, with another person's, or another session's, records its own read."""
+    bid, other = _person(engine), _person(engine, "Berhane Tesfay")
+    csrf = _signed(web, "cas")
+    before = len(_reads(engine))
+    page = web.get(f"/beneficiaries/{bid}/applications/new")
+    assert _reads(engine)[before:] == [("cas", f"person:{bid}", None)]
+    key = _read_key(page.text)
+    for deposit in ("1700,00", "1600,00", "2000,00"):
+        checked = web.post(
+            f"/beneficiaries/{bid}/applications/check",
+            data={"csrf": csrf, "read_key": key, **_application(deposit=deposit)},
+            headers={"HX-Request": "true"},
+        )
+        assert checked.status_code == 200 and "badge-" in checked.text
+    assert len(_reads(engine)) == before + 1
+    alone = {"csrf": csrf, **_application()}
+    elsewhere = _read_key(web.get(f"/beneficiaries/{other}/applications/new").text)
+    for data in (alone, {**alone, "read_key": elsewhere}, {**alone, "read_key": "0" * 64}):
+        web.post(f"/beneficiaries/{bid}/applications/check", data=data)
+    preview = '{"for": "eligibility_preview"}'
+    assert _reads(engine)[before + 2 :] == [("cas", f"person:{bid}", preview)] * 3
+    # Another session of the same person gets other keys.
+    web.post("/sign-out", data={"csrf": csrf})
+    csrf = _signed(web, "cas")
+    web.post(
+        f"/beneficiaries/{bid}/applications/check", data={"csrf": csrf, "read_key": key, **alone}
+    )
+    assert _reads(engine)[-1] == ("cas", f"person:{bid}", preview)
+
+
+def test_a_drafts_form_records_one_read_per_view(web: TestClient, engine: Engine) -> None:
+    """The draft's form reads the loan's lease and its person and runs the check: one read."""
+    bid = _person(engine)
+    draft = loans.open_application(_uow(engine), CAS, bid, _terms(), _lease(), LoanPolicy())
+    _signed(web, "cas")
+    before = len(_reads(engine))
+    page = web.get(f"/applications/{draft.id}/edit")
+    assert page.status_code == 200 and "badge-" in page.text  # the check ran
+    assert _reads(engine)[before:] == [("cas", f"loan:{draft.id}", '{"via": "loan_page"}')]
+    assert web.get(f"/applications/{draft.id}").status_code == 200
+    assert len(_reads(engine)) == before + 2
+
+
 def test_the_check_speaks_the_users_language(web: TestClient, engine: Engine) -> None:
     bid = _person(engine, own_savings=eur("5000.00"))
     csrf = _signed(web, "cas")

@@ -67,8 +67,13 @@ def test_an_auditor_works_through_the_books(
     assert "1 to 25 of 32" in _said(page.locator(".pager"))
     _checked(page, "audit-journal")
     page.get_by_role("link", name="Next").click()
-    page.wait_for_url(f"{server.url}/journal?offset=25")
+    page.wait_for_url(f"{server.url}/journal?before=8")  # before the last entry shown
     assert page.locator("table.journal tbody tr").count() == 7
+    assert "26 to 32 of 32" in _said(page.locator(".pager"))
+    _checked(page, "audit-journal-older")
+    page.get_by_role("link", name="Previous").click()
+    page.wait_for_url(f"{server.url}/journal?after=7")
+    assert page.locator("table.journal tbody tr").count() == 25
 
     # A filter that cannot be read comes back beside its field, what was typed kept.
     page.goto(f"{server.url}/journal")

@@ -17,6 +17,7 @@ from ledger.domain.audit import PERSONAL_READS, PersonalRead
 from ledger.domain.errors import NotFound, PermissionDenied, ValidationError
 from ledger.domain.journal import GENESIS_HASH, Entry, JournalFilter
 from ledger.domain.money import money
+from ledger.domain.paging import Window
 from ledger.domain.roles import Actor, Role
 from ledger.domain.statuses import LoanStatus
 from ledger.services import audit, journal, loans
@@ -198,9 +199,9 @@ def test_the_trial_balance_adds_the_loans_accounts_up(chart: UnitOfWork) -> None
 
 
 def _reads(uow: UnitOfWork, flt: ReadsFilter | None = None) -> list[PersonalRead]:
-    found, total = audit.personal_reads(uow, AUDITOR, flt or ReadsFilter(), limit=50)
-    assert total == len(found)
-    return found
+    found = audit.personal_reads(uow, AUDITOR, flt or ReadsFilter(), limit=50)
+    assert found.total == len(found.items) and found.newer == 0
+    return found.items
 
 
 def test_reads_name_the_people_by_their_ids(chart: UnitOfWork, clock: Clock) -> None:
@@ -251,8 +252,22 @@ def test_reads_between_days_of_the_funds_zone(engine: Engine, clock: Clock) -> N
     assert [r.beneficiary_ids for r in _reads(brussels, first_of_april)] == [("B2",)]
     by_ada = _reads(brussels, ReadsFilter(by="ada"))
     assert [r.actor for r in by_ada] == ["ada"]
-    page, total = audit.personal_reads(brussels, AUDITOR, ReadsFilter(), limit=2, offset=2)
-    assert total == 3 and [r.beneficiary_ids for r in page] == [("B1",)]
+    # A page from the last read seen, newest first, and where it stands.
+    newest = audit.personal_reads(brussels, AUDITOR, ReadsFilter(), limit=2)
+    assert [r.beneficiary_ids for r in newest.items] == [("B3",), ("B2",)]
+    assert (newest.total, newest.first, newest.last, newest.has_older) == (3, 1, 2, True)
+    assert not newest.has_newer and newest.last_id is not None
+    everyone = ReadsFilter()
+    older = audit.personal_reads(
+        brussels, AUDITOR, everyone, Window(before=newest.last_id), limit=2
+    )
+    assert [r.beneficiary_ids for r in older.items] == [("B1",)]
+    assert (older.total, older.first, older.last, older.has_older) == (3, 3, 3, False)
+    assert older.has_newer and older.first_id is not None
+    back = audit.personal_reads(brussels, AUDITOR, everyone, Window(after=older.first_id), limit=2)
+    assert [r.beneficiary_ids for r in back.items] == [("B3",), ("B2",)]  # the newest page
+    by_offset = audit.personal_reads(brussels, AUDITOR, everyone, Window(offset=2), limit=2)
+    assert [r.beneficiary_ids for r in by_offset.items] == [("B1",)] and by_offset.newer == 2
     with pytest.raises(ValidationError) as wrong:
         ReadsFilter(date_from=date(2026, 4, 2), date_to=date(2026, 4, 1))
     assert wrong.value.field == "date_from"

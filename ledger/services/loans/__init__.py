@@ -18,7 +18,8 @@ One module per use case; callers import from this package, which names them all:
 - ``worklist``: what needs a caseworker's attention, and the summary for other roles;
 - ``rules``: the lending rules in force, and the sets of rules that decided applications;
 - ``schedules``: payment holidays and reschedules;
-- ``views``: a loan as of a date, and lists of loans;
+- ``views``: a loan as of a date (and with its beneficiary, as its page shows it), and lists
+  of loans;
 - ``portfolio``: arrears aging and PAR30 of the portfolio (from the arrears projection);
 - ``arrears``: the loans in arrears as of a day (list and CSV), the projection checked and
   rebuilt;
@@ -96,7 +97,7 @@ from ledger.services.loans.queue import (
 from ledger.services.loans.release import ReleaseResult, record_deposit_release
 from ledger.services.loans.rules import RuleSetting, rules_history, rules_in_force
 from ledger.services.loans.schedules import add_holiday, reschedule
-from ledger.services.loans.views import InstallmentView, LoanView, get_loan, list_loans
+from ledger.services.loans.views import InstallmentView, LoanView, get_loan, list_loans, loan_page
 from ledger.services.loans.worklist import (
     Summary,
     WorkItem,
@@ -157,6 +158,7 @@ __all__ = [
     "erase_beneficiary",
     "get_loan",
     "list_loans",
+    "loan_page",
     "open_application",
     "override_eligibility",
     "own_application",

@@ -249,11 +249,16 @@ def preview_eligibility(
     policy: LoanPolicy,
     *,
     loan_id: str | None = None,
+    record_read: bool = True,
 ) -> Decision:
     """The rules run on an application as it is being typed, before it is saved (``loan_id``:
     the draft being changed, if any): nothing is stored but the audit record of the personal
     data read (the person's income, savings and permit, which the reasons quote). The decision
-    that counts is the one ``submit`` or ``check_eligibility`` stores."""
+    that counts is the one ``submit`` or ``check_eligibility`` stores.
+
+    ``record_read=False``: the read is part of a view that has recorded its read of this
+    person already (the web form's live check: the form's page recorded it), so nothing is
+    written, and the unit of work may be read-only."""
     actor.require(Permission.LOANS_APPLY)
     actor.require(Permission.PERSONAL_READ)
     schedule = _schedule_for(terms)
@@ -263,13 +268,14 @@ def preview_eligibility(
             if loan.beneficiary_id != beneficiary_id:
                 raise ValidationError(f"loan {loan_id} is not this person's", "beneficiary_id")
         facts = _facts_of(uow, beneficiary_id, terms, schedule, loan_id=loan_id or "")
-        uow.audit_event(
-            actor,
-            action="read_personal_data",
-            target=f"person:{beneficiary_id}",
-            details={"for": "eligibility_preview"},
-        )
-        uow.commit()
+        if record_read:
+            uow.audit_event(
+                actor,
+                action="read_personal_data",
+                target=f"person:{beneficiary_id}",
+                details={"for": "eligibility_preview"},
+            )
+            uow.commit()
     return decide(facts, policy.rules)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from ledger.domain.beneficiaries import Beneficiary
 from ledger.domain.errors import ValidationError
 from ledger.domain.loans import DISBURSED, Lease, Loan, LoanEvent, StoredDecision, WriteOff
 from ledger.domain.repayment import Arrears, allocate, arrears
@@ -43,55 +44,77 @@ class LoanView:
 
 
 def get_loan(uow: UnitOfWork, actor: Actor, loan_id: str, as_of: date | None = None) -> LoanView:
-    """A loan as of a date (today by default): schedule with what is paid, arrears, history."""
+    """A loan as of a date (today by default): schedule with what is paid, arrears, history;
+    with its lease for the roles that may read personal data (the read audited)."""
     actor.require(Permission.LOANS_READ)
     with uow:
-        loan = uow.loans.get(loan_id)
-        day = as_of or uow.today()
-        # As the loan stood that day: the schedule version in force, the payments booked by
-        # then and not reversed by then.
-        version, schedule = uow.loans.schedule(loan_id, uow.loans.schedule_version_on(loan_id, day))
-        all_pays = uow.loans.payments(
-            loan_id,
-            kinds=(*PaymentKind, EntryKind.REFUND),
-            include_reversed=True,
-        )
-        valid = [p for p, _, _ in uow.loans.payments(loan_id, as_of=day)]
-        alloc = allocate(schedule.installments, valid)
-        views = tuple(
-            InstallmentView(i.number, i.due_date, i.minor, paid)
-            for i, paid in zip(schedule.installments, alloc.paid, strict=True)
-        )
-        total = sum(i.minor for i in schedule.installments)
-        lease = None
+        view = _view(uow, actor, loan_id, as_of)
         if actor.can(Permission.PERSONAL_READ):
-            lease = uow.loans.lease(loan_id)
-            uow.audit_event(
-                actor,
-                action="read_personal_data",
-                target=f"loan:{loan_id}",
-            )
+            uow.audit_event(actor, action="read_personal_data", target=f"loan:{loan_id}")
             uow.commit()
-        disbursed = loan.status in DISBURSED
-        return LoanView(
-            loan=loan,
-            as_of=day,
-            schedule_version=version,
-            installments=views,
-            # A refunded debt (a refund whose payment bounced) is owed too.
-            outstanding=total - alloc.total_paid + alloc.debt
-            if disbursed and not loan.written_off
-            else 0,
-            credit=alloc.credit,
-            arrears=arrears(schedule.installments, valid, day)
-            if disbursed
-            else arrears((), [], day),
-            payments=tuple((p.key, p.on, p.minor, kind, rev) for p, kind, rev in all_pays),
-            events=tuple(uow.loans.events(loan_id)),
-            decision=_as_seen_by(actor, uow.loans.latest_decision(loan_id)),
-            pending_write_off=uow.loans.pending_write_off(loan_id),
-            lease=lease,
+        return view
+
+
+def loan_page(uow: UnitOfWork, actor: Actor, loan_id: str) -> tuple[LoanView, Beneficiary]:
+    """A loan as of today with its beneficiary, as a page shows them: for the roles that may
+    read personal data the lease and the person's record, their read audited once (one
+    record, the loan's: the reads of personal data name its beneficiary), for the others the
+    person's bare id."""
+    actor.require(Permission.LOANS_READ)
+    with uow:
+        view = _view(uow, actor, loan_id, None)
+        person = uow.beneficiaries.get(view.loan.beneficiary_id)
+        if not actor.can(Permission.PERSONAL_READ):
+            return view, Beneficiary(person.id, person.currency, None, person.erased)
+        uow.audit_event(
+            actor,
+            action="read_personal_data",
+            target=f"loan:{loan_id}",
+            details={"via": "loan_page"},
         )
+        uow.commit()
+    return view, person
+
+
+def _view(uow: UnitOfWork, actor: Actor, loan_id: str, as_of: date | None) -> LoanView:
+    """The loan as of ``as_of`` (today by default), read in the caller's unit of work; the
+    lease only for the roles that may read personal data (the caller records the read)."""
+    loan = uow.loans.get(loan_id)
+    day = as_of or uow.today()
+    # As the loan stood that day: the schedule version in force, the payments booked by then
+    # and not reversed by then.
+    version, schedule = uow.loans.schedule(loan_id, uow.loans.schedule_version_on(loan_id, day))
+    all_pays = uow.loans.payments(
+        loan_id,
+        kinds=(*PaymentKind, EntryKind.REFUND),
+        include_reversed=True,
+    )
+    valid = [p for p, _, _ in uow.loans.payments(loan_id, as_of=day)]
+    alloc = allocate(schedule.installments, valid)
+    views = tuple(
+        InstallmentView(i.number, i.due_date, i.minor, paid)
+        for i, paid in zip(schedule.installments, alloc.paid, strict=True)
+    )
+    total = sum(i.minor for i in schedule.installments)
+    lease = uow.loans.lease(loan_id) if actor.can(Permission.PERSONAL_READ) else None
+    disbursed = loan.status in DISBURSED
+    return LoanView(
+        loan=loan,
+        as_of=day,
+        schedule_version=version,
+        installments=views,
+        # A refunded debt (a refund whose payment bounced) is owed too.
+        outstanding=total - alloc.total_paid + alloc.debt
+        if disbursed and not loan.written_off
+        else 0,
+        credit=alloc.credit,
+        arrears=arrears(schedule.installments, valid, day) if disbursed else arrears((), [], day),
+        payments=tuple((p.key, p.on, p.minor, kind, rev) for p, kind, rev in all_pays),
+        events=tuple(uow.loans.events(loan_id)),
+        decision=_as_seen_by(actor, uow.loans.latest_decision(loan_id)),
+        pending_write_off=uow.loans.pending_write_off(loan_id),
+        lease=lease,
+    )
 
 
 def list_loans(

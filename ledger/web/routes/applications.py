@@ -39,7 +39,7 @@ from ledger.web.routes.beneficiaries import (
     read_date,
     refusal,
 )
-from ledger.web.session import Checked, WebUser, needs, runtime_of
+from ledger.web.session import Checked, WebUser, needs, read_key, read_key_ok, runtime_of
 
 router = APIRouter()
 
@@ -172,7 +172,7 @@ def create_application(
             saved = ("flash.apply_draft_saved", {"loan": loan.id})
             return redirect(f"/applications/{loan.id}/edit", flash=saved)
     person = loans.read_beneficiary(runtime.unit_of_work(), user.actor, person_id)
-    check = _check(request, user, person_id, None, form)
+    check = _check(request, user, person_id, None, form, read_recorded=True)
     return _form_page(
         request,
         user,
@@ -205,10 +205,9 @@ def edit_application(
     user: WebUser = needs(Permission.LOANS_APPLY, Permission.PERSONAL_READ),
 ) -> Response:
     runtime = runtime_of(request)
-    view = loans.get_loan(runtime.unit_of_work(), user.actor, loan_id)
+    view, person = loans.loan_page(runtime.unit_of_work(), user.actor, loan_id)
     if view.loan.status is not LoanStatus.DRAFT:
         return redirect(f"/applications/{loan_id}")
-    person = loans.read_beneficiary(runtime.unit_of_work(), user.actor, view.loan.beneficiary_id)
     values = _values_of(user.text, view)
     return _form_page(
         request,
@@ -218,7 +217,7 @@ def edit_application(
         loan_id=loan_id,
         values=values,
         errors={},
-        check=_check(request, user, person.id, loan_id, values),
+        check=_check(request, user, person.id, loan_id, values, read_recorded=True),
     )
 
 
@@ -242,8 +241,7 @@ def update_application(
             return redirect(
                 f"/applications/{loan_id}/edit", flash=("flash.apply_saved", {"loan": loan_id})
             )
-    view = loans.get_loan(runtime.unit_of_work(), user.actor, loan_id)
-    person = loans.read_beneficiary(runtime.unit_of_work(), user.actor, view.loan.beneficiary_id)
+    _view, person = loans.loan_page(runtime.unit_of_work(), user.actor, loan_id)
     return _form_page(
         request,
         user,
@@ -252,7 +250,7 @@ def update_application(
         loan_id=loan_id,
         values=form,
         errors=errors,
-        check=_check(request, user, person.id, loan_id, form),
+        check=_check(request, user, person.id, loan_id, form, read_recorded=True),
         status=422 if errors else 200,
     )
 
@@ -342,9 +340,8 @@ def _application(
     status: int = 200,
 ) -> Response:
     runtime = runtime_of(request)
-    view = loans.get_loan(runtime.unit_of_work(), user.actor, loan_id)
+    view, person = loans.loan_page(runtime.unit_of_work(), user.actor, loan_id)
     loan = view.loan
-    person = loans.read_beneficiary(runtime.unit_of_work(), user.actor, loan.beneficiary_id)
     decision = view.decision
     lines: tuple[RuleLine, ...] = ()
     if decision is not None:
@@ -398,8 +395,17 @@ def _check(
     person_id: str,
     loan_id: str | None,
     form: Mapping[str, str],
+    *,
+    read_recorded: bool = False,
 ) -> CheckView:
-    """The fund's rules on the application as typed (nothing stored), or what is missing."""
+    """The fund's rules on the application as typed (nothing stored), or what is missing.
+
+    The check reads the person's income, savings and permit, which its reasons quote: a read
+    of personal data, audited once per view of the form. The form's page records it (it reads
+    the person), and gives the form a key of that person for this session (``read_key``): a
+    check sent with it is part of that view and records nothing more (and so needs no write
+    transaction); one without it, or for another person, records its read. ``read_recorded``:
+    this request has already recorded it."""
     t = user.text
     missing = [name for name in NEEDED_FOR_CHECK if not form.get(name, "").strip()]
     if missing:
@@ -408,14 +414,16 @@ def _check(
     errors: dict[str, str] = {}
     terms = read_terms(t, form, runtime.settings.currency, errors)
     if terms is not None:
+        recorded = read_recorded or read_key_ok(user, person_id, form.get("read_key", ""))
         try:
             decision = loans.preview_eligibility(
-                runtime.unit_of_work(),
+                runtime.unit_of_work(readonly=recorded),
                 user.actor,
                 person_id,
                 terms,
                 runtime.policy,
                 loan_id=loan_id,
+                record_read=not recorded,
             )
         except REFUSALS as exc:
             refusal(t, exc, errors, TERMS_ERRORS, FIELDS)
@@ -609,4 +617,5 @@ def _form_page(
         currency=runtime_of(request).settings.currency,
         max_installments=MAX_INSTALLMENTS,
         opening_key=opening_key,
+        read_key=read_key(user, person_id),
     )

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response, StreamingResponse
@@ -24,13 +25,14 @@ from ledger.domain.audit import PersonalRead
 from ledger.domain.errors import LedgerError, NotFound, ValidationError
 from ledger.domain.journal import Entry, JournalFilter
 from ledger.domain.money import Money, from_minor
+from ledger.domain.paging import IdPage, Window
 from ledger.domain.roles import Permission
 from ledger.domain.statuses import EntryKind
 from ledger.services import audit, journal, reports
 from ledger.services.audit import ReadsFilter
 from ledger.services.verify import verify
-from ledger.web.render import page
-from ledger.web.session import Checked, WebUser, needs, runtime_of
+from ledger.web.render import form_page, page
+from ledger.web.session import Checked, WebUser, needs, runtime_of, today_of
 
 router = APIRouter()
 PAGE = 25
@@ -39,6 +41,11 @@ CSV = "text/csv; charset=utf-8"
 Text40 = Annotated[str, Query(max_length=40)]
 Text64 = Annotated[str, Query(max_length=64)]
 Offset = Annotated[int, Query(ge=0, le=10**9)]
+#: A day as a date field sends it ("" when empty); read by ``Typed.day``.
+DayFrom = Annotated[str, Query(alias="from", max_length=20)]
+DayTo = Annotated[str, Query(alias="to", max_length=20)]
+#: Where a list's page starts: before or after an item's number (``ledger.domain.paging``).
+Cursor = Annotated[int | None, Query(ge=0, le=2**63 - 1)]
 EntryId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 #: What a verify POST needs besides its CSRF token (the service checks again).
@@ -107,11 +114,6 @@ def _refusal(user: WebUser, exc: LedgerError, fields: Mapping[str, str]) -> tupl
     return field, user.text.text(key) if key else exc.detail
 
 
-def _today(request: Request) -> date:
-    runtime = runtime_of(request)
-    return runtime.clock().astimezone(runtime.settings.zone).date()
-
-
 def _file_name(request: Request, what: str) -> str:
     """``<fund>-<what>.csv``: the fund's name in plain ASCII letters, digits and dashes."""
     name = runtime_of(request).settings.fund_name
@@ -133,6 +135,46 @@ def _csv(chunks: Iterator[str] | str, file_name: str) -> Response:
     headers["Content-Length"] = str(spool.seek(0, io.SEEK_END))
     spool.seek(0)
     return StreamingResponse(blocks(spool), media_type=CSV, headers=headers)
+
+
+def _window(before: int | None, after: int | None, offset: int) -> Window:
+    """Where a list's page starts: before an item's number (the next page), after one (the
+    previous page), or, in a link made before the lists were paged by number, that many items
+    down. Both numbers: the first is kept."""
+    if before is not None:
+        return Window(before=before)
+    if after is not None:
+        return Window(after=after)
+    return Window(offset=offset)
+
+
+def _list_page(
+    request: Request,
+    user: WebUser,
+    template: str,
+    typed: dict[str, str],
+    errors: Mapping[str, str],
+    found: IdPage[Any],
+    **context: Any,
+) -> Response:
+    """A list page of the auditor's with its filter form: the filter's values keep to the
+    pages' links (newer and older, by number: URLs that can be bookmarked)."""
+    query = "&".join(f"{k}={quote(v, safe='')}" for k, v in typed.items() if v)
+    return form_page(
+        request,
+        template,
+        user,
+        errors,
+        typed=typed,
+        filtered=bool(query),
+        found=found,
+        query=query,
+        base=request.url.path + "?" + (query + "&" if query else ""),
+        **context,
+    )
+
+
+NOTHING: IdPage[Any] = IdPage([], 0, 0, None, None)
 
 
 # -- the journal -----------------------------------------------------------------------------
@@ -181,15 +223,13 @@ def _journal_page(
     request: Request,
     user: WebUser,
     typed: dict[str, str],
-    offset: int,
+    window: Window,
     *,
     errors: dict[str, str] | None = None,
     export: dict[str, str] | None = None,
 ) -> Response:
     errors = dict(errors or {})
-    entries: list[EntryRow] = []
-    total = 0
-    filtered = any(typed.values())
+    found: IdPage[Entry] = NOTHING
     if not errors:
         reader = Typed(user)
         currency = runtime_of(request).settings.currency
@@ -206,44 +246,28 @@ def _journal_page(
         errors = reader.errors
         if not errors:
             try:
-                flt = JournalFilter(**values)
-                found, total = journal.list_entries(
+                found = journal.journal_page(
                     runtime_of(request).unit_of_work(readonly=True),
                     user.actor,
-                    flt,
+                    JournalFilter(**values),
+                    window,
                     limit=PAGE,
-                    offset=offset,
-                    latest_first=True,
                 )
-                entries = [_row(e) for e in found]
             except (ValidationError, NotFound) as exc:
                 field, message = _refusal(user, exc, JOURNAL_SERVICE_FIELDS)
                 errors[field] = message
-    query = "&".join(f"{k}={_q(v)}" for k, v in typed.items() if v)
-    return page(
+    return _list_page(
         request,
+        user,
         "audit/journal.html",
-        user=user,
-        text=user.text,
-        status_code=422 if errors else 200,
-        errors=errors,
-        typed=typed,
-        filtered=filtered,
-        entries=entries,
-        total=total,
-        offset=offset,
-        page_size=PAGE,
-        base="/journal?" + (query + "&" if query else ""),
+        typed,
+        errors,
+        found,
+        entries=[_row(e) for e in found.items],
         kind_options=[("", user.text.text("audit.kind_any"))]
         + [(k.value, user.text.text(f"entry_kind.{k.value}")) for k in EntryKind],
         export=export or {"from": typed["from"], "to": typed["to"]},
     )
-
-
-def _q(value: str) -> str:
-    from urllib.parse import quote
-
-    return quote(value, safe="")
 
 
 @router.get("/journal")
@@ -252,26 +276,28 @@ def journal_list(
     user: WebUser = needs(Permission.LEDGER_READ),
     account: Text40 = "",
     loan: Text64 = "",
-    date_from: Annotated[str, Query(alias="from", max_length=20)] = "",
-    date_to: Annotated[str, Query(alias="to", max_length=20)] = "",
+    date_from: DayFrom = "",
+    date_to: DayTo = "",
     low: Annotated[str, Query(alias="min", max_length=40)] = "",
     high: Annotated[str, Query(alias="max", max_length=40)] = "",
     who: Text64 = "",
     kind: Text40 = "",
+    before: Cursor = None,
+    after: Cursor = None,
     offset: Offset = 0,
 ) -> Response:
     typed = dict(
         zip(JOURNAL_FIELDS, (account, loan, date_from, date_to, low, high, who, kind), strict=True)
     )
-    return _journal_page(request, user, typed, offset)
+    return _journal_page(request, user, typed, _window(before, after, offset))
 
 
 @router.get("/journal.csv")
 def journal_export(
     request: Request,
     user: WebUser = needs(Permission.LEDGER_READ),
-    date_from: Annotated[str, Query(alias="from", max_length=20)] = "",
-    date_to: Annotated[str, Query(alias="to", max_length=20)] = "",
+    date_from: DayFrom = "",
+    date_to: DayTo = "",
 ) -> Response:
     """Every leg of the entries booked from one day to another, as the accountant's CSV."""
     reader = Typed(user)
@@ -285,7 +311,7 @@ def journal_export(
     if start is None or end is None or reader.errors:
         typed = dict.fromkeys(JOURNAL_FIELDS, "")
         export = {"from": date_from, "to": date_to}
-        return _journal_page(request, user, typed, 0, errors=reader.errors, export=export)
+        return _journal_page(request, user, typed, Window(), errors=reader.errors, export=export)
     chunks = reports.journal_csv(
         runtime_of(request).unit_of_work(readonly=True), user.actor, start, end
     )
@@ -367,7 +393,7 @@ def _trial_balance_page(
     request: Request, user: WebUser, typed: str, *, status: int = 200
 ) -> Response:
     reader = Typed(user)
-    as_of = reader.day("as_of", typed) if typed else _today(request)
+    as_of = reader.day("as_of", typed) if typed else today_of(request)
     summary = None
     if as_of is not None and not reader.errors and status == 200:
         summary = journal.trial_balance_summary(
@@ -379,13 +405,11 @@ def _trial_balance_page(
         for line in summary.lines:
             pair = sides.setdefault(line.account.currency, [0, 0])
             pair[0 if line.balance_minor > 0 else 1] += abs(line.balance_minor)
-    return page(
+    return form_page(
         request,
         "audit/trial_balance.html",
-        user=user,
-        text=user.text,
-        status_code=422 if errors else 200,
-        errors=errors,
+        user,
+        errors,
         typed=typed if typed else (as_of.isoformat() if as_of else ""),
         as_of=as_of,
         summary=summary,
@@ -443,38 +467,24 @@ def reads(
     request: Request,
     user: WebUser = needs(Permission.AUDIT_READ),
     who: Text64 = "",
-    date_from: Annotated[str, Query(alias="from", max_length=20)] = "",
-    date_to: Annotated[str, Query(alias="to", max_length=20)] = "",
+    date_from: DayFrom = "",
+    date_to: DayTo = "",
+    before: Cursor = None,
+    after: Cursor = None,
     offset: Offset = 0,
 ) -> Response:
     typed = {"who": who, "from": date_from, "to": date_to}
     flt, errors = _reads_filter(user, typed)
-    found: list[PersonalRead] = []
-    total = 0
+    found: IdPage[PersonalRead] = NOTHING
     if flt is not None:
-        found, total = audit.personal_reads(
+        found = audit.personal_reads(
             runtime_of(request).unit_of_work(readonly=True),
             user.actor,
             flt,
+            _window(before, after, offset),
             limit=PAGE,
-            offset=offset,
         )
-    query = "&".join(f"{k}={_q(v)}" for k, v in typed.items() if v)
-    return page(
-        request,
-        "audit/reads.html",
-        user=user,
-        text=user.text,
-        status_code=422 if errors else 200,
-        errors=errors,
-        typed=typed,
-        reads=found,
-        total=total,
-        offset=offset,
-        page_size=PAGE,
-        query=query,
-        base="/audit?" + (query + "&" if query else ""),
-    )
+    return _list_page(request, user, "audit/reads.html", typed, errors, found)
 
 
 @router.get("/audit.csv")
@@ -482,14 +492,14 @@ def reads_export(
     request: Request,
     user: WebUser = needs(Permission.AUDIT_READ),
     who: Text64 = "",
-    date_from: Annotated[str, Query(alias="from", max_length=20)] = "",
-    date_to: Annotated[str, Query(alias="to", max_length=20)] = "",
+    date_from: DayFrom = "",
+    date_to: DayTo = "",
 ) -> Response:
     typed = {"who": who, "from": date_from, "to": date_to}
     flt, _ = _reads_filter(user, typed)
     if flt is None:
-        return reads(request, user, who, date_from, date_to, 0)
-    span = "-".join(str(d) for d in (flt.date_from, flt.date_to) if d) or str(_today(request))
+        return reads(request, user, who, date_from, date_to)
+    span = "-".join(str(d) for d in (flt.date_from, flt.date_to) if d) or str(today_of(request))
     chunks = audit.personal_reads_csv(
         runtime_of(request).unit_of_work(readonly=True), user.actor, flt
     )

@@ -233,8 +233,11 @@ def loan_list(
 def loan_detail(
     request: Request, loan_id: LoanId, user: WebUser = needs(Permission.LOANS_READ)
 ) -> Response:
-    view = _read_loan(request, user, loan_id)
     runtime = runtime_of(request)
+    personal = user.can(Permission.PERSONAL_READ)
+    # The lease and the person read together, their read audited once (in a write unit of
+    # work); other roles read without queuing for the write lock.
+    view, person = loans.loan_page(runtime.unit_of_work(readonly=not personal), user.actor, loan_id)
     contract = contracts.contract_status(runtime.unit_of_work(readonly=True), user.actor, loan_id)
     documents = contracts.list_documents(runtime.unit_of_work(readonly=True), user.actor, loan_id)
     links: list[AccessLink] | None = None
@@ -249,7 +252,7 @@ def loan_detail(
         lp=loan_page_of(view),
         loan=view.loan,
         view=view,
-        person=_person(request, user, view),
+        person=person if personal else None,
         contract=contract,
         documents=documents,
         active_links=None if links is None else [k for k in links if k.usable(now)],

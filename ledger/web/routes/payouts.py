@@ -20,8 +20,8 @@ from ledger.domain.money import from_minor
 from ledger.domain.roles import Permission
 from ledger.domain.statuses import PaymentFileStatus
 from ledger.services import payment_files
-from ledger.web.render import form_key, page, redirect
-from ledger.web.session import Checked, WebUser, needs, runtime_of
+from ledger.web.render import form_key, form_page, redirect
+from ledger.web.session import Checked, WebUser, needs, runtime_of, today_of
 
 router = APIRouter()
 
@@ -31,11 +31,6 @@ XML = "application/xml"
 MAKES_FILES = [needs(Permission.PAYMENT_FILES)]
 #: The service's field -> the form's.
 FIELDS = {"execution_date": "execution_date", "entry_ids": "chosen", "on": "chosen"}
-
-
-def _today(request: Request) -> date:
-    runtime = runtime_of(request)
-    return runtime.clock().astimezone(runtime.settings.zone).date()
 
 
 def _payouts_page(
@@ -56,19 +51,17 @@ def _payouts_page(
     files, total = payment_files.list_payment_files(
         runtime.unit_of_work(readonly=True), user.actor, limit=20
     )
-    today = _today(request)
+    today = today_of(request)
     typed = typed or {
         "execution_date": (today + timedelta(days=1)).isoformat(),
         "loans": [],
         "entries": [],
     }
-    errors = errors or {}
-    return page(
+    return form_page(
         request,
         "payouts/index.html",
-        user=user,
-        text=user.text,
-        status_code=422 if errors else 200,
+        user,
+        errors or {},
         choice=choice,
         files=files,
         total=total,
@@ -76,7 +69,6 @@ def _payouts_page(
         money=from_minor,
         key=key or form_key(),
         typed=typed,
-        errors=errors,
         today=today,
     )
 
@@ -143,21 +135,28 @@ def _file_page(
     view = payment_files.get_payment_file(
         runtime_of(request).unit_of_work(readonly=True), user.actor, file_id
     )
-    errors = errors or {}
-    return page(
+    return form_page(
         request,
         "payouts/file.html",
-        user=user,
-        text=user.text,
-        status_code=422 if errors else 200,
+        user,
+        errors or {},
         view=view,
         f=view.file,
         money=from_minor,
-        errors=errors,
         created=PaymentFileStatus.CREATED,
         sent=PaymentFileStatus.SENT,
         may_act=user.can(Permission.PAYMENT_FILES),
     )
+
+
+def _refused(
+    request: Request, user: WebUser, file_id: int, field: str, exc: LedgerError
+) -> Response:
+    """The file's page again with a service's refusal beside ``field``; a role's refusal or a
+    file that does not exist is the error page."""
+    if exc.status in (401, 403, 404):
+        raise exc
+    return _file_page(request, user, file_id, errors={field: user.text.refusal(exc)})
 
 
 @router.get("/payment-files/{file_id}")
@@ -182,9 +181,7 @@ def download(
             payment_files.fund_debtor(runtime.settings),
         )
     except LedgerError as exc:
-        if exc.status in (401, 403, 404):
-            raise
-        return _file_page(request, user, file_id, errors={"download": user.text.refusal(exc)})
+        return _refused(request, user, file_id, "download", exc)
     return Response(
         xml,
         media_type=XML,
@@ -199,9 +196,7 @@ def mark_sent(request: Request, file_id: FileId, user: Checked) -> Response:
     try:
         payment_files.mark_sent(runtime_of(request).unit_of_work(), user.actor, file_id)
     except LedgerError as exc:
-        if exc.status in (401, 403, 404):
-            raise
-        return _file_page(request, user, file_id, errors={"sent": user.text.refusal(exc)})
+        return _refused(request, user, file_id, "sent", exc)
     return redirect(
         f"/payment-files/{file_id}", flash=("flash.payment_file_sent", {"id": str(file_id)})
     )
@@ -221,9 +216,7 @@ def cancel(
     try:
         payment_files.cancel(runtime_of(request).unit_of_work(), user.actor, file_id, reason)
     except LedgerError as exc:
-        if exc.status in (401, 403, 404):
-            raise
-        return _file_page(request, user, file_id, errors={"reason": user.text.refusal(exc)})
+        return _refused(request, user, file_id, "reason", exc)
     return redirect(
         f"/payment-files/{file_id}",
         flash=("flash.payment_file_cancelled", {"id": str(file_id)}),
