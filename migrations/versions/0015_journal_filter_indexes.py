@@ -2,7 +2,7 @@
 and the amounts on an account, the entries' in the order the journal is read (by number).
 
 Revision ID: 0015
-Revises: 0013 (to be renumbered after 0014 lands: 0014 is another branch's)
+Revises: 0014 (to be renumbered after 0014 lands: 0014 is another branch's)
 Create Date: 2026-12-07 22:00:00
 
 The auditor's journal lists entries by their number, newest first, a page at a time from the
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | None = "0013"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
