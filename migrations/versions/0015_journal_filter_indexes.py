@@ -2,7 +2,7 @@
 and the amounts on an account, the entries' in the order the journal is read (by number).
 
 Revision ID: 0015
-Revises: 0014 (to be renumbered after 0014 lands: 0014 is another branch's)
+Revises: 0014
 Create Date: 2026-12-07 22:00:00
 
 The auditor's journal lists entries by their number, newest first, a page at a time from the
