@@ -315,11 +315,13 @@ def validate(
     except Exception:
         return _unreadable("the signature cannot be read (the file is damaged)")
     problems = []
+    # One cause, said once: changed content also fails the cryptographic check and, so, the
+    # trust check (pyHanko trusts no signature that does not verify), whoever signed it.
     if not status.intact:
-        problems.append("the signed content was changed after signing")
-    if not status.valid:
-        problems.append("the signature does not match the signed content")
-    if not status.trusted:
+        problems.append("the content was changed after signing: the signature no longer covers it")
+    elif not status.valid:
+        problems.append("the signature does not match the signed content (damaged or forged)")
+    elif not status.trusted:
         problems.append("the signer's certificate is not the fund's")
     modified = (
         status.coverage != SignatureCoverageLevel.ENTIRE_FILE
