@@ -116,3 +116,15 @@ def test_an_unreadable_or_broken_file_is_refused(tmp_path: Path) -> None:
     broken.write_text('version = "v"\nfund_cap = \n', encoding="utf-8")
     with pytest.raises(ValidationError, match="is not valid TOML"):
         load_policy(broken, "EUR")
+
+
+def test_the_reference_kind_follows_the_funds_accounts() -> None:
+    assert LoanPolicy().kind_for("EUR") is ReferenceKind.OGM
+    assert LoanPolicy().kind_for("CHF") is ReferenceKind.RF
+    assert LoanPolicy(qr_iban=True).kind_for("CHF") is ReferenceKind.QRR  # docs/loans.md
+    assert LoanPolicy(qr_iban=True).kind_for("EUR") is ReferenceKind.OGM
+    chosen = parse_policy({"version": "v", "reference_kind": "rf"}, "CHF", qr_iban=True)
+    assert chosen.kind_for("CHF") is ReferenceKind.RF  # the fund's choice stands
+    assert load_policy(None, "CHF", qr_iban=True).kind_for("CHF") is ReferenceKind.QRR
+    with pytest.raises(ValidationError, match="FUNDLEDGER_FUND_QR_IBAN"):
+        parse_policy({"version": "v", "reference_kind": "qrr"}, "CHF")
