@@ -21,7 +21,13 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from ledger.documents import fontsubset
 from ledger.documents.i18n import Translator, contracts_dir
 from ledger.documents.model import ContractData, FundInfo, ScheduleData
-from ledger.documents.payment_qr import epc_payload, epc_svg, swiss_qr_bill_svg
+from ledger.documents.payment_qr import (
+    SwissBill,
+    blank_field_svg,
+    epc_payload,
+    epc_svg,
+    swiss_qr_bill,
+)
 from ledger.domain.loans import DISBURSED
 
 log = logging.getLogger(__name__)
@@ -189,14 +195,14 @@ def _iban_display(iban: str) -> str:
 
 def _schedule_html(data: ScheduleData, t: Translator, *, screen: bool) -> str:
     epc: str | None = None
-    bill: str | None = None
+    bill: SwissBill | None = None
     amount = data.next_amount_due if data.next_amount_due.amount > 0 else None
     if data.outstanding.amount > 0:
         info = data.loan_id
         if data.currency == "EUR":
             epc = epc_svg(epc_payload(data.fund, amount, data.reference, info))
         elif data.currency == "CHF":
-            bill = swiss_qr_bill_svg(data.fund, amount, data.reference, info, t.language)
+            bill = swiss_qr_bill(data.fund, amount, data.reference, info, t.language)
     return _html(
         "schedule.html",
         t,
@@ -206,7 +212,8 @@ def _schedule_html(data: ScheduleData, t: Translator, *, screen: bool) -> str:
         preview=data.status not in DISBURSED,
         iban_display=_iban_display(data.iban),
         epc_svg=epc,
-        qr_bill_svg=bill,
+        qr_bill=bill,
+        blank_field=blank_field_svg,
         screen=screen,
     )
 
