@@ -12,10 +12,12 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 import pytest
 
+from ledger.documents.model import FundInfo
 from ledger.documents.payment_qr import QR_BILL_MM
 from ledger.documents.render import render_schedule
 from ledger.domain.money import money
-from tests.support.documents import schedule
+from ledger.domain.references import rf_reference
+from tests.support.documents import fund_chf, schedule
 
 MM = 72 / 25.4  # PDF points per millimetre
 A4 = (210.0, 297.0)
@@ -189,10 +191,19 @@ def test_titles_headings_and_values_in_the_guidelines_sizes(
     assert near(heading.left, 62 + 5 + 46 + 5), heading  # the information section, 118 mm
 
 
-def test_without_an_amount_the_payer_gets_boxes_to_write_it_in() -> None:
+LONG_CREDITOR = fund_chf(
+    qr_iban=None,
+    creditor_name="Association romande du fonds de garantie de loyer pour personnes",
+    address_lines=("Avenue de la Gare 123bis, case postale 4567",),
+)
+
+
+@pytest.mark.parametrize("fund", [fund_chf(), LONG_CREDITOR], ids=["short", "long-creditor"])
+def test_without_an_amount_the_payer_gets_boxes_to_write_it_in(fund: FundInfo) -> None:
     data = schedule("fr", chf=True)
     zero = money("0", "CHF")
-    data = replace(data, next_due_date=None, next_amount_due=zero)
+    reference = rf_reference(1) if fund.qr_iban is None else data.reference
+    data = replace(data, next_due_date=None, next_amount_due=zero, fund=fund, reference=reference)
     _, drawn = last_page(render_schedule(data).pdf)
     top = A4[1] - 105.0
     boxes = {
@@ -203,5 +214,26 @@ def test_without_an_amount_the_payer_gets_boxes_to_write_it_in() -> None:
     # the amount (30 x 10 mm on the receipt, 40 x 15 mm on the payment part) and the payer's
     # name and address (52 x 20 mm, 65 x 25 mm)
     assert {(30, 10), (40, 15), (52, 20), (65, 25)} <= boxes, boxes
+    # each box inside its part and clear of every text
+    part_texts = [d for d in drawn if d.kind == "text" and d.top > top]
+    for box in (d for d in drawn if d.kind == "path" and d.top > top + 1 and d.width > 20):
+        inside = (5, 57) if box.left < 62 else (67, 205)
+        assert inside[0] - 0.5 <= box.left and box.right <= inside[1] + 0.5, box
+        assert box.bottom <= A4[1] - 5 + 0.5, box
+        for other in (d for d in drawn if d.kind == "path" and d.top > top + 1 and d.width > 20):
+            assert other is box or not (
+                other.left < box.right
+                and box.left < other.right
+                and other.top < box.bottom
+                and box.top < other.bottom
+            ), (box, other)
+        for d in part_texts:
+            apart = (
+                d.right <= box.left
+                or d.left >= box.right
+                or d.bottom <= box.top
+                or d.top >= box.bottom
+            )
+            assert apart, (box, d)
     assert not any(d.text == "212.49" for d in drawn)
     assert {"Récépissé", "Section paiement", "Montant"} <= {d.text for d in drawn}
