@@ -9,6 +9,9 @@
   drawn into its block (``stamps.stamp_fund``), then the PAdES signature
   (``ledger.documents.signing``, a fresh self-signed 3072-bit RSA key loaded before the clock
   starts, as the service keeps it loaded);
+* the beneficiary's schedule PDF as ``/b/{token}/schedule.pdf`` serves it: rendered for every
+  request (as before) and then from the rendered PDFs kept by their content hash
+  (``render.render_schedule_cached``), ``--runs`` times each;
 * the monthly mailing: ``--schedules`` beneficiary schedules (languages fr/nl/en/de and names in
   several scripts in turn, each with its EPC QR code) rendered by
   ``ledger.documents.mailing.render_schedules`` on ``--workers`` processes (default: every
@@ -48,7 +51,12 @@ from ledger.documents.model import (
     ScheduleLine,
     legal_basis,
 )
-from ledger.documents.render import render_contract, render_schedule
+from ledger.documents.render import (
+    RenderedCache,
+    render_contract,
+    render_schedule,
+    render_schedule_cached,
+)
 from ledger.domain.loans import DepositForm
 from ledger.domain.money import Money, money, split_evenly
 from ledger.domain.references import ogm_reference
@@ -183,6 +191,20 @@ def timed(work: Callable[[], object], runs: int) -> Timing:
     return Timing(times, cpu)
 
 
+@dataclass(frozen=True, slots=True)
+class Served:
+    rendered: Timing  # rendered for every request
+    kept: Timing  # the same request again, its PDF kept by its content hash
+
+
+def public_schedule(runs: int) -> Served:
+    data = sample_schedule(1)
+    rendered = timed(lambda: render_schedule(data), runs)
+    cache = RenderedCache()
+    kept = timed(lambda: render_schedule_cached(data, cache), runs)  # its warm-up renders it
+    return Served(rendered, kept)
+
+
 def signer() -> Callable[[bytes], bytes] | None:
     """Sign as ``sign_as_fund`` does (the fund's mark, then the PAdES signature) with a fresh
     self-signed key, or None while the signing module is not there."""
@@ -296,6 +318,7 @@ def section(
     render: Timing,
     signed: Timing | None,
     mail: Mailing,
+    served: Served,
 ) -> str:
     rows = [
         f"| Render one contract (3 pages) | {render.median * 1000:,.0f} ms | "
@@ -313,6 +336,16 @@ def section(
             "| Render and sign one contract | not measured: `ledger.documents.signing` "
             "is not there yet | | | median under 1 s | n/a |"
         )
+    rows.append(
+        f"| The beneficiary's schedule PDF, rendered for each request | "
+        f"{served.rendered.median * 1000:,.0f} ms | {served.rendered.p90 * 1000:,.0f} ms | "
+        f"{served.rendered.cpu_median * 1000:,.0f} ms | none (information) | n/a |"
+    )
+    rows.append(
+        f"| The same, asked again: served as kept by its content hash | "
+        f"{served.kept.median * 1000:,.2f} ms | {served.kept.p90 * 1000:,.2f} ms | "
+        f"{served.kept.cpu_median * 1000:,.2f} ms | none (information) | n/a |"
+    )
     per_doc = mail.seconds / mail.count
     rows.append(
         f"| Monthly mailing: {mail.count:,} schedules on {mail.workers} processes | "
@@ -350,6 +383,11 @@ Reproduce:
   with its fonts subset and embedded; {args.runs} runs after a warm-up. Signing: as
   `sign_as_fund` does it, the fund's mark drawn into its block, then its PAdES signature with a
   3,072-bit RSA key (loaded once, as the service keeps it).
+- The beneficiary's schedule PDF (`/b/{{token}}/schedule.pdf`): one schedule in French with its
+  EPC QR code, rendered for each request as before, then as served now: the key (a SHA-256 of
+  everything it prints and of the templates' version) and the PDF kept for it in memory; a
+  payment, a new schedule version or the next day changes the key and it is rendered again.
+  The request itself (the link's check and its audit row) comes on top of either.
 - Mailing: {mail.count:,} schedules of 12 to 24 installments in French, Dutch, English and German
   in turn, names in Latin, Arabic, Cyrillic and Ethiopic scripts, each with its EPC QR code,
   written as files ({mail.total_bytes / mail.count / 1024:,.0f} KiB each on average). The time
@@ -392,10 +430,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         log(f"contract, rendered and signed: {args.runs} runs")
         signed = timed(lambda: sign(render_contract(data).pdf), args.runs)
         log(f"  median {signed.median * 1000:.0f} ms")
+    log(f"the beneficiary's schedule: {args.runs} requests rendered, {args.runs} kept")
+    served = public_schedule(args.runs)
+    log(f"  median {served.rendered.median * 1000:.0f} ms, then {served.kept.median * 1000:.2f} ms")
     log(f"mailing: {args.schedules} schedules on {args.workers} processes")
     mail = mailing(args.schedules, args.workers)
     log(f"  {mail.seconds:.1f} s")
-    text = section(when, machine(load), args, render, signed, mail)
+    text = section(when, machine(load), args, render, signed, mail, served)
     if args.no_write:
         print(text)
     else:

@@ -112,7 +112,9 @@ def build(
     else:
         check_schema(engine)
     try:
-        policy = load_policy(settings.rules_file, settings.currency)
+        policy = load_policy(
+            settings.rules_file, settings.currency, qr_iban=settings.fund_qr_iban is not None
+        )
     except Exception:
         if owns_engine:
             engine.dispose()

@@ -14,11 +14,12 @@ from stdnum import bic as stdnum_bic
 from stdnum import iban as stdnum_iban
 from stdnum.exceptions import ValidationError as StdnumError
 
+from ledger.domain.references import is_qr_iban
+
 #: A language as catalogs name it: ISO 639 code, optionally a region or script (de_CH, sr_Latn).
 _LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(_[A-Za-z0-9]{2,8})?")
 
 #: Swiss QR-IBANs have an institution id (IBAN positions 5-9) from 30000 to 31999.
-QR_IID = range(30000, 32000)
 
 #: The fund's profile: what contracts, schedules and payment QR codes print. A real fund sets
 #: each of these itself; their defaults are the demo fund's (``Settings.profile_problems``).
@@ -258,7 +259,13 @@ class Settings(BaseSettings):
     @field_validator("fund_iban")
     @classmethod
     def _iban(cls, value: str) -> str:
-        return _valid_iban(value)
+        value = _valid_iban(value)
+        if is_qr_iban(value):
+            raise ValueError(
+                "this is a QR-IBAN (institution id 30000-31999), paid with Swiss QR references "
+                "only: set it as FUNDLEDGER_FUND_QR_IBAN and the account's ordinary IBAN here"
+            )
+        return value
 
     @field_validator("fund_qr_iban")
     @classmethod
@@ -266,7 +273,7 @@ class Settings(BaseSettings):
         if value is None or not value.strip():
             return None
         value = _valid_iban(value)
-        if not (value[:2] in ("CH", "LI") and int(value[4:9]) in QR_IID):
+        if not is_qr_iban(value):
             raise ValueError("a QR-IBAN is a Swiss or Liechtenstein IBAN with IID 30000-31999")
         return value
 

@@ -51,7 +51,9 @@ def policy(settings: Settings) -> LoanPolicy:
     from ledger.fund.rules_file import load_policy
 
     try:
-        return load_policy(settings.rules_file, settings.currency)
+        return load_policy(
+            settings.rules_file, settings.currency, qr_iban=settings.fund_qr_iban is not None
+        )
     except LedgerError as exc:
         fail(exc.detail)
 

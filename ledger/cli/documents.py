@@ -152,7 +152,8 @@ def documents_verify() -> None:
             check = contracts.validate_document(uow, operator(), docs, doc.id)
             if not check.ok:
                 bad += 1
-                typer.echo(f"document {doc.id} ({doc.kind.value}, loan {loan_id}):")
+                path = docs.store.path_for(doc.sha256)
+                typer.echo(f"document {doc.id} ({doc.kind.value}, loan {loan_id}), file {path}:")
                 for problem in check.problems:
                     typer.echo(f"  {problem}")
     typer.echo(f"{total} document(s) checked in {docs.store.root}, {bad} with problems")

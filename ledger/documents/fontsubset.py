@@ -19,6 +19,12 @@ time now, or ``SOURCE_DATE_EPOCH`` when the process has it: the bytes of a docum
 on the process's environment (a mailing worker rendered other bytes than its parent once a test
 had removed the variable). Now they depend on the document alone, in any process.
 
+Each embedded subset is named with a tag of its own (``ABCDEF+Font-Name``, PDF 32000 9.6.4):
+six capital letters from a hash of the font's name and the glyphs kept. WeasyPrint derives the
+tag from the font's description alone, so two subsets of one font (the contract's text and a
+signature block drawn into it later, each laid out on its own) had one tag for two different
+font programs. ``install()`` also names them (``subset_tag``); ``uninstall()`` leaves that.
+
 Nothing changes what Pango shapes with (it reads the font files themselves): only the input of
 the subsetting, after the layout. ``install()`` is idempotent and called where WeasyPrint is
 set up (``render._printing``, ``stamps``); with HarfBuzz-Subset present WeasyPrint does not use
@@ -28,10 +34,12 @@ fontTools and this has no effect.
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -44,6 +52,7 @@ FONT_TIMESTAMP = 946684800
 SUBSETS_KEPT = 128  # about 45 KiB each
 
 _original: Any = None
+_original_fonts_dictionary: Any = None
 
 
 @functools.lru_cache(maxsize=16)
@@ -129,10 +138,58 @@ def _fonttools_subset(self: Any, to_unicode: dict[int, Any], hinting: bool) -> N
     self.file_content = subset
 
 
+def subset_tag(name: bytes, glyphs: Iterable[int]) -> bytes:
+    """Six capital letters naming the subset of the font ``name`` to the glyph ids ``glyphs``
+    (all of them for a font embedded whole: ``glyphs`` empty)."""
+    kept = ",".join(str(g) for g in sorted(set(glyphs))).encode("ascii")
+    digest = hashlib.sha256(name + b"\0" + kept).digest()
+    return bytes(65 + b % 26 for b in digest[:6])
+
+
+def _tag_fonts(fonts: dict[Any, Any], subset: bool) -> None:
+    """Name each of WeasyPrint's fonts of a document ``/TAG+Name`` with ``subset_tag``.
+
+    WeasyPrint embeds one font program for the fonts that share its ``hash`` (the description's),
+    subset to the glyphs they use together (``build_fonts_dictionary``): they get one tag."""
+    groups: dict[str, list[Any]] = {}
+    for font in fonts.values():
+        groups.setdefault(font.hash, []).append(font)
+    for group in groups.values():
+        glyphs: set[int] = set()
+        if subset and not group[0].used_in_forms:
+            for font in group:
+                glyphs.update(font.to_unicode)
+        for font in group:
+            base = font.name.split(b"+", 1)[-1]
+            font.name = b"/" + subset_tag(base, glyphs) + b"+" + base
+
+
+def _fonts_dictionary(pdf: Any, fonts: Any, compress: Any, subset: Any, options: Any) -> Any:
+    """In place of WeasyPrint's ``build_fonts_dictionary``: the same, fonts tagged first."""
+    _tag_fonts(fonts, bool(subset))
+    return _original_fonts_dictionary(pdf, fonts, compress, subset, options)
+
+
+def _install_tags() -> None:
+    global _original_fonts_dictionary
+    if _original_fonts_dictionary is not None:
+        return
+    import weasyprint.pdf as pdf_module
+
+    original = getattr(pdf_module, "build_fonts_dictionary", None)
+    if original is None:
+        log.warning("WeasyPrint has no build_fonts_dictionary: subset tags are WeasyPrint's")
+        return
+    _original_fonts_dictionary = original
+    pdf_module.build_fonts_dictionary = _fonts_dictionary
+
+
 def install() -> bool:
-    """Route WeasyPrint's fontTools subsetting through here; False if WeasyPrint has no such
-    step (another version): it then subsets as it always does."""
+    """Route WeasyPrint's fontTools subsetting through here, and name subsets with their own
+    tags; False if WeasyPrint has no such subsetting step (another version): it then subsets as
+    it always does."""
     global _original
+    _install_tags()
     if _original is not None:
         return True
     from weasyprint.pdf import fonts
@@ -148,7 +205,7 @@ def install() -> bool:
 
 
 def uninstall() -> None:
-    """WeasyPrint's own subsetting again (for comparing the two)."""
+    """WeasyPrint's own subsetting again (for comparing the two); the subset tags stay ours."""
     global _original
     if _original is None:
         return

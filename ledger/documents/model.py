@@ -16,7 +16,7 @@ from ledger.domain.beneficiaries import PersonalData
 from ledger.domain.errors import ValidationError
 from ledger.domain.loans import DISBURSED, DepositForm, Loan
 from ledger.domain.money import Money, from_minor, to_minor
-from ledger.domain.references import PaymentReference, ReferenceKind
+from ledger.domain.references import PaymentReference, ReferenceKind, is_qr_iban
 from ledger.domain.statuses import LoanStatus
 
 if TYPE_CHECKING:
@@ -113,14 +113,31 @@ class FundInfo:
         return (*self.address_lines, town) if town else self.address_lines
 
     def account_for(self, reference: PaymentReference) -> str:
-        """The IBAN a payment with ``reference`` goes to: a QR reference needs the QR-IBAN."""
+        """The IBAN a payment with ``reference`` goes to: a QR reference (QRR) to the QR-IBAN,
+        any other reference to the ordinary IBAN. A QR-IBAN takes QR references only and a QR
+        reference goes to a QR-IBAN only (Swiss implementation guidelines): either mix-up is
+        refused, saying which setting to correct."""
         if reference.kind is ReferenceKind.QRR:
             if self.qr_iban is None:
                 raise ValidationError(
                     "a Swiss QR reference needs the fund's QR-IBAN (FUNDLEDGER_FUND_QR_IBAN)",
                     field="qr_iban",
                 )
+            if not is_qr_iban(self.qr_iban):
+                raise ValidationError(
+                    f"{self.qr_iban} is not a QR-IBAN (its institution id is not 30000-31999), "
+                    "and a Swiss QR reference is paid to a QR-IBAN only: set the QR-IBAN your "
+                    "bank gave as FUNDLEDGER_FUND_QR_IBAN",
+                    field="qr_iban",
+                )
             return self.qr_iban
+        if is_qr_iban(self.iban):
+            raise ValidationError(
+                f"the fund's IBAN {self.iban} is a QR-IBAN, which takes Swiss QR references only, "
+                f"not this {reference.kind.value.upper()} reference: set the ordinary IBAN as "
+                "FUNDLEDGER_FUND_IBAN and the QR-IBAN as FUNDLEDGER_FUND_QR_IBAN",
+                field="iban",
+            )
         return self.iban
 
     @classmethod

@@ -8,20 +8,34 @@ random goes in. So the SHA-256 of a rendering identifies its content.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import functools
 import hashlib
+import json
 import logging
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
+from enum import Enum
+from importlib import metadata
 from typing import Any
 from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from moneyed import Money
 
 from ledger.documents import fontsubset
 from ledger.documents.i18n import Translator, contracts_dir
 from ledger.documents.model import ContractData, FundInfo, ScheduleData
-from ledger.documents.payment_qr import epc_payload, epc_svg, swiss_qr_bill_svg
+from ledger.documents.payment_qr import (
+    SwissBill,
+    blank_field_svg,
+    epc_payload,
+    epc_svg,
+    swiss_qr_bill,
+)
 from ledger.domain.loans import DISBURSED
 
 log = logging.getLogger(__name__)
@@ -189,14 +203,14 @@ def _iban_display(iban: str) -> str:
 
 def _schedule_html(data: ScheduleData, t: Translator, *, screen: bool) -> str:
     epc: str | None = None
-    bill: str | None = None
+    bill: SwissBill | None = None
     amount = data.next_amount_due if data.next_amount_due.amount > 0 else None
     if data.outstanding.amount > 0:
         info = data.loan_id
         if data.currency == "EUR":
             epc = epc_svg(epc_payload(data.fund, amount, data.reference, info))
         elif data.currency == "CHF":
-            bill = swiss_qr_bill_svg(data.fund, amount, data.reference, info, t.language)
+            bill = swiss_qr_bill(data.fund, amount, data.reference, info, t.language)
     return _html(
         "schedule.html",
         t,
@@ -206,7 +220,8 @@ def _schedule_html(data: ScheduleData, t: Translator, *, screen: bool) -> str:
         preview=data.status not in DISBURSED,
         iban_display=_iban_display(data.iban),
         epc_svg=epc,
-        qr_bill_svg=bill,
+        qr_bill=bill,
+        blank_field=blank_field_svg,
         screen=screen,
     )
 
@@ -222,3 +237,108 @@ def render_schedule_html(data: ScheduleData) -> str:
     """The same schedule as one self-contained web page (no external resources)."""
     t = Translator(data.language, data.fund.country)
     return _schedule_html(data, t, screen=True)
+
+
+# -- the public schedule, kept by its content ---------------------------------------------------
+
+
+@functools.cache
+def template_version() -> str:
+    """A SHA-256 of what prints a document besides its data: the templates, stylesheets and
+    catalogs (``contracts/templates``), the fonts, and the versions of the libraries that lay
+    it out and draw its QR codes."""
+    digest = hashlib.sha256()
+    root = contracts_dir()
+    for folder in ("templates", "fonts"):
+        for path in sorted(p for p in (root / folder).rglob("*") if p.is_file()):
+            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    for package in ("fundledger", "weasyprint", "pydyf", "fonttools", "qrbill", "segno", "babel"):
+        try:
+            version = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            version = "-"
+        digest.update(f"\0{package}={version}".encode())
+    return digest.hexdigest()
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, Money):
+        return f"{value.amount} {value.currency.code}"
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    raise TypeError(f"{type(value).__name__} in a schedule's data")
+
+
+def schedule_key(data: ScheduleData) -> str:
+    """The content hash of the schedule ``data`` prints: every value of it (the loan's figures
+    and schedule as of the day, the person's name and language, the fund's profile) and
+    ``template_version()``. Anything printed that changes (a payment, a new schedule version,
+    the next day, a setting) gives another key."""
+    text = json.dumps(dataclasses.asdict(data), default=_plain, sort_keys=True)
+    return hashlib.sha256(f"{template_version()}\0{text}".encode()).hexdigest()
+
+
+class RenderedCache:
+    """The last PDFs rendered, by content hash, in this process: at most ``entries`` of them
+    and ``max_bytes`` together, the least recently used dropped first. Thread-safe. They hold
+    personal data (a name, amounts): kept in memory only, never written anywhere."""
+
+    def __init__(self, entries: int = 256, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self.entries = entries
+        self.max_bytes = max_bytes
+        self._kept: OrderedDict[str, Rendered] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.renders = 0
+
+    def get(self, key: str) -> Rendered | None:
+        with self._lock:
+            found = self._kept.get(key)
+            if found is not None:
+                self._kept.move_to_end(key)
+                self.hits += 1
+            return found
+
+    def put(self, key: str, rendered: Rendered) -> None:
+        with self._lock:
+            self.renders += 1
+            if len(rendered.pdf) > self.max_bytes:
+                return
+            old = self._kept.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old.pdf)
+            self._kept[key] = rendered
+            self._bytes += len(rendered.pdf)
+            while len(self._kept) > self.entries or self._bytes > self.max_bytes:
+                _, dropped = self._kept.popitem(last=False)
+                self._bytes -= len(dropped.pdf)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+            self._bytes = 0
+            self.hits = self.renders = 0
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+
+#: The beneficiaries' schedules served by their links (``/b/{token}/schedule.pdf``).
+PUBLIC_SCHEDULES = RenderedCache()
+
+
+def render_schedule_cached(data: ScheduleData, cache: RenderedCache = PUBLIC_SCHEDULES) -> Rendered:
+    """``render_schedule(data)``, or the same PDF rendered before for the same content (the
+    same bytes: rendering is deterministic). Two requests at once may both render it."""
+    key = schedule_key(data)
+    found = cache.get(key)
+    if found is not None:
+        return found
+    rendered = render_schedule(data)
+    cache.put(key, rendered)
+    return rendered

@@ -33,6 +33,8 @@ from pyhanko.keys.internal import (
     translate_pyca_cryptography_key_to_asn1,
 )
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.metadata import model as xmp_model
+from pyhanko.pdf_utils.metadata.xmp_xml import MetadataStream
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.diff_analysis import ModificationLevel
@@ -85,6 +87,34 @@ class _ParsedKeySigner(signers.SimpleSigner):
             return signature
         raw: bytes = super().sign_raw(data, digest_algorithm)
         return raw
+
+
+class OneProducerWriter(IncrementalPdfFileWriter):
+    """pyHanko's incremental writer, keeping the Info dictionary's Producer and the XMP's
+    ``pdf:Producer`` equal, as PDF/A requires.
+
+    On each update pyHanko appends itself to the Info's Producer ("WeasyPrint 70.0; pyHanko
+    0.38.0") but writes only itself into the XMP ("pyHanko 0.38.0"). After pyHanko has updated
+    both, the XMP is given the Info's value, within the same update (so it is covered by a
+    signature made with this writer)."""
+
+    def _update_meta(self) -> None:
+        super()._update_meta()  # type: ignore[no-untyped-call]
+        info = self._info.get_object() if self._info is not None else None
+        producer = info.get("/Producer") if info is not None else None
+        stream = self.root.get("/Metadata")
+        stream = stream.get_object() if stream is not None else None
+        if producer is None or not isinstance(stream, MetadataStream):
+            return
+        fields = {name: value for root in stream.xmp for name, value in root}
+        if fields.get(xmp_model.PDF_PRODUCER) == xmp_model.XmpValue(str(producer)):
+            return
+        fields[xmp_model.PDF_PRODUCER] = xmp_model.XmpValue(str(producer))
+        # As MetadataStream.update_xmp_with_meta does (pyHanko has no public setter for it).
+        stream._xmp = [xmp_model.XmpStructure(fields)]
+        stream._reserialise()
+        stream._encoded_data = None
+        self.update_container(stream)
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +278,7 @@ def sign_pdf(
         name=key.subject,
     )
     try:
-        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+        writer = OneProducerWriter(io.BytesIO(pdf), strict=False)
         out = signers.PdfSigner(meta, signer=key.signer).sign_pdf(
             writer, bytes_reserved=key.bytes_reserved
         )
@@ -315,11 +345,13 @@ def validate(
     except Exception:
         return _unreadable("the signature cannot be read (the file is damaged)")
     problems = []
+    # One cause, said once: changed content also fails the cryptographic check and, so, the
+    # trust check (pyHanko trusts no signature that does not verify), whoever signed it.
     if not status.intact:
-        problems.append("the signed content was changed after signing")
-    if not status.valid:
-        problems.append("the signature does not match the signed content")
-    if not status.trusted:
+        problems.append("the content was changed after signing: the signature no longer covers it")
+    elif not status.valid:
+        problems.append("the signature does not match the signed content (damaged or forged)")
+    elif not status.trusted:
         problems.append("the signer's certificate is not the fund's")
     modified = (
         status.coverage != SignatureCoverageLevel.ENTIRE_FILE

@@ -34,6 +34,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from ledger.documents import fontsubset
 from ledger.documents.i18n import contracts_dir
+from ledger.documents.signing import OneProducerWriter
 
 BENEFICIARY_ANCHOR = "signature-beneficiary"
 FUND_ANCHOR = "signature-fund"
@@ -113,7 +114,7 @@ def _anchor(reader: PdfFileReader, anchor: str) -> tuple[int, float, float] | No
 def _draw(pdf: bytes, block: bytes, anchor: str, *, add_page: bool) -> bytes | None:
     """``pdf`` with ``block`` drawn at ``anchor`` (or on a new last page if ``add_page``);
     None when there is no anchor and no page is to be added."""
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    writer: IncrementalPdfFileWriter = OneProducerWriter(io.BytesIO(pdf), strict=False)
     found = _anchor(writer.prev, anchor)
     if found is not None:
         page_index, left, top = found

@@ -25,6 +25,15 @@ from stdnum.iso7064 import mod_97_10
 from ledger.domain.errors import ValidationError
 
 MAX_LOAN_NUMBER = 9_999_999_999
+#: A QR-IBAN is a Swiss or Liechtenstein IBAN whose institution id (IID, its digits 5 to 9)
+#: lies in 30000-31999; it is paid only with a QR reference, and a QR reference only to it.
+QR_IID = range(30000, 32000)
+
+
+def is_qr_iban(iban: str) -> bool:
+    """Whether ``iban`` (electronic form, no spaces) is a QR-IBAN."""
+    iid = iban[4:9]
+    return iban[:2] in ("CH", "LI") and iid.isdigit() and int(iid) in QR_IID
 
 
 class ReferenceKind(StrEnum):

@@ -13,7 +13,8 @@ max_months = 24                 # longest repayment
 min_lease_months = 12
 max_income_share_percent = "15" # installment at most this share of the monthly net income
 require_valid_permit = true
-reference_kind = "ogm"          # ogm, rf or qrr; default: ogm for EUR, rf for others
+reference_kind = "ogm"          # ogm, rf or qrr; default: ogm for EUR, qrr for CHF with a
+                                # QR-IBAN (FUNDLEDGER_FUND_QR_IBAN), rf for the others
 qrr_prefix = ""                 # digits put before the loan number in a QR reference
 
 [legal_max_months]              # deposit at most this many months of rent; added to the
@@ -65,20 +66,23 @@ KEYS = {
 REMINDER_KEYS = ("before_due_days", "late_days", "formal_notice_days", "tone")
 
 
-def load_policy(path: Path | None, currency: str) -> LoanPolicy:
-    """The fund's lending policy: the file's, or the defaults when no file is named."""
+def load_policy(path: Path | None, currency: str, *, qr_iban: bool = False) -> LoanPolicy:
+    """The fund's lending policy: the file's, or the defaults when no file is named.
+    ``qr_iban``: the fund's profile has a QR-IBAN (CHF loans then get QR references)."""
     if path is None:
-        return LoanPolicy()
+        return LoanPolicy(qr_iban=qr_iban)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
         raise ValidationError(f"cannot read the rules file {path}: {exc}", FIELD) from None
     except tomllib.TOMLDecodeError as exc:
         raise ValidationError(f"the rules file {path} is not valid TOML: {exc}", FIELD) from None
-    return parse_policy(data, currency, source=str(path))
+    return parse_policy(data, currency, source=str(path), qr_iban=qr_iban)
 
 
-def parse_policy(data: dict[str, Any], currency: str, *, source: str = "rules") -> LoanPolicy:
+def parse_policy(
+    data: dict[str, Any], currency: str, *, source: str = "rules", qr_iban: bool = False
+) -> LoanPolicy:
     def bad(key: str, what: str) -> ValidationError:
         return ValidationError(f"{source}: {key} {what}", FIELD)
 
@@ -105,11 +109,18 @@ def parse_policy(data: dict[str, Any], currency: str, *, source: str = "rules") 
     prefix = data.get("qrr_prefix", "")
     if not isinstance(prefix, str) or not (prefix == "" or prefix.isdigit()) or len(prefix) > 10:
         raise bad("qrr_prefix", "must be a string of at most 10 digits")
+    if kind is ReferenceKind.QRR and not qr_iban:
+        raise bad(
+            "reference_kind",
+            '"qrr" needs the fund\'s QR-IBAN (a QR reference is paid to a QR-IBAN only): set '
+            'FUNDLEDGER_FUND_QR_IBAN, or choose "rf"',
+        )
     return LoanPolicy(
         rules=EligibilityRules(**rules),
         reference_kind=kind,
         qrr_prefix=prefix,
         reminders=_reminders(data, bad, source),
+        qr_iban=qr_iban,
     )
 
 

@@ -248,13 +248,19 @@ def validate_document(
     # A scan is a new file (the paper went through a scanner); everything else we made by
     # appending to its source, which must therefore still be its start.
     if source is not None and doc.kind is not DocumentKind.BENEFICIARY_SCAN:
+        made_from = f"document {source.id} ({source.kind.value}), which this one was made from,"
         try:
             contains = data.startswith(docs.store.get(source.sha256))
-        except DocumentUnavailable as exc:
+        except DocumentUnavailable:
+            # The source's own file is at fault: name it, as the source's, not as this one's.
             contains = False
-            problems.append(exc.detail)
-        if not contains:
-            problems.append(f"document {source.id}, which this one was made from, is not intact")
+            problems.append(
+                f"{made_from} cannot be compared with it: document {source.id}'s file "
+                f"{source.sha256[:12]}... is missing or damaged (restore it from the backup)"
+            )
+        else:
+            if not contains:
+                problems.append(f"{made_from} is no longer the start of this file")
     return DocumentCheck(doc, True, signature, contains, tuple(problems))
 
 

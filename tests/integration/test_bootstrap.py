@@ -11,6 +11,7 @@ from sqlalchemy import Engine, text
 from ledger import bootstrap
 from ledger.config import Settings
 from ledger.domain.errors import ValidationError
+from ledger.domain.references import ReferenceKind
 from ledger.store import migrate
 from ledger.store.database import make_engine
 
@@ -43,6 +44,22 @@ def test_the_runtime_carries_the_funds_rules(
     runtime = bootstrap.build(settings.model_copy(update={"rules_file": rules}), engine=engine)
     assert runtime.policy.rules.version == "fund-2027-01"
     assert runtime.policy.rules.max_months == 18
+
+
+def test_a_swiss_fund_with_a_qr_iban_gives_its_loans_qr_references(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    chf = settings.model_copy(update={"currency": "CHF", "fund_iban": "CH9300762011623852957"})
+    assert bootstrap.build(chf, engine=engine).policy.kind_for("CHF") is ReferenceKind.RF
+    with_qr = chf.model_copy(update={"fund_qr_iban": "CH4431999123000889012"})
+    assert bootstrap.build(with_qr, engine=engine).policy.kind_for("CHF") is ReferenceKind.QRR
+    # a rules file asking for QR references without a QR-IBAN is refused at start
+    rules = tmp_path / "rules.toml"
+    rules.write_text('version = "v1"\nreference_kind = "qrr"\n', encoding="utf-8")
+    with pytest.raises(ValidationError, match="QR-IBAN"):
+        bootstrap.build(chf.model_copy(update={"rules_file": rules}), engine=engine)
+    policy = bootstrap.build(with_qr.model_copy(update={"rules_file": rules}), engine=engine).policy
+    assert policy.kind_for("CHF") is ReferenceKind.QRR
 
 
 def test_a_bad_rules_file_is_refused_before_anything_is_served(

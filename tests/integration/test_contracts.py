@@ -228,6 +228,34 @@ def test_a_damaged_file_is_reported(funded: UnitOfWork, docs: DocumentSettings) 
     assert "no longer matches" in check.problems[0]
 
 
+def test_a_damaged_source_is_named_as_the_source(
+    funded: UnitOfWork, docs: DocumentSettings
+) -> None:
+    uow = funded
+    loan = approved_loan(uow)
+    contracts.generate_contract(uow, CASEWORKER, docs, loan.id)
+    sign_on_screen(uow, docs, loan.id, 1)
+    signed = contracts.sign_as_fund(uow, CASEWORKER2, docs, loan.id, 1)
+    source = contracts.get_document(uow, AUDITOR, signed.source_id)  # type: ignore[arg-type]
+    path = docs.store.path_for(source.sha256)
+    path.chmod(0o640)
+    path.write_bytes(path.read_bytes() + b" ")
+
+    own = contracts.validate_document(uow, AUDITOR, docs, source.id)
+    assert not own.ok and not own.hash_ok
+    assert own.problems[0].startswith(f"the stored file {source.sha256[:12]}... no longer")
+
+    check = contracts.validate_document(uow, AUDITOR, docs, signed.id)
+    assert check.hash_ok and check.signature is not None and check.signature.ok
+    assert not check.ok and check.contains_source is False
+    # Its own file is sound: the problem names the source document and the source's file.
+    assert check.problems == (
+        f"document {source.id} ({source.kind.value}), which this one was made from, cannot be "
+        f"compared with it: document {source.id}'s file {source.sha256[:12]}... is missing or "
+        "damaged (restore it from the backup)",
+    )
+
+
 def test_documents_are_kept_by_the_database(funded: UnitOfWork, docs: DocumentSettings) -> None:
     uow = funded
     loan = approved_loan(uow)

@@ -7,12 +7,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, select
 from typer.testing import CliRunner
 
 from ledger.cli import app
 from ledger.config import get_settings
 from ledger.documents.signing import read_fund_key, sign_pdf
 from ledger.documents.store import DocumentStore
+from ledger.store.tables import documents
+
+src = documents.alias("source")
 
 runner = CliRunner()
 PASSWORD = "a long key file password"
@@ -81,10 +85,49 @@ def test_documents_verify_on_the_demo(env: Path, monkeypatch: pytest.MonkeyPatch
     get_settings.cache_clear()
     code, out = invoke("documents", "verify")
     assert code == 0 and " 0 with problems" in out, out
-    files[0].chmod(0o640)
-    files[0].write_bytes(files[0].read_bytes() + b" ")
+
+    # Damage a document that another one was made from (the beneficiary's signed contract, of
+    # which the fund's signed contract is an incremental update).
+    engine = create_engine(database)
+    with engine.connect() as conn:
+        signed_id, source_id, source_kind, source_sha = conn.execute(
+            select(documents.c.id, src.c.id, src.c.kind, src.c.sha256)
+            .join(src, src.c.id == documents.c.source_id)
+            .where(documents.c.kind == "signed_contract")
+            .order_by(documents.c.id)
+            .limit(1)
+        ).one()
+    engine.dispose()
+    path = store.path_for(source_sha)
+    path.chmod(0o640)
+    path.write_bytes(path.read_bytes() + b" ")
     code, out = invoke("documents", "verify")
-    assert code == 1 and "no longer matches its SHA-256" in out, out
+    assert code == 1, out
+    blocks = _blocks(out)
+    (own,) = (b for h, b in blocks.items() if h.startswith(f"document {source_id} "))
+    assert f"file {store.path_for(source_sha)}" in next(
+        h for h in blocks if h.startswith(f"document {source_id} ")
+    )
+    assert f"the stored file {source_sha[:12]}... no longer matches its SHA-256" in own[0]
+    (header,) = (h for h in blocks if h.startswith(f"document {signed_id} "))
+    assert source_sha[:12] not in header  # its own file is named there, not the source's
+    (problem,) = blocks[header]
+    assert problem.startswith(f"document {source_id} ({source_kind}), which this one was made")
+    assert "the stored file" not in problem
+    assert "2 with problems" in out
+
+
+def _blocks(out: str) -> dict[str, list[str]]:
+    """verify's report: each document's heading line with the problem lines under it."""
+    blocks: dict[str, list[str]] = {}
+    heading = ""
+    for line in out.splitlines():
+        if line.startswith("document "):
+            heading = line
+            blocks[heading] = []
+        elif line.startswith("  ") and heading:
+            blocks[heading].append(line.strip())
+    return blocks
 
 
 def _minimal_pdf() -> bytes:

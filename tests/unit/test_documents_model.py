@@ -13,7 +13,7 @@ from ledger.domain.beneficiaries import PersonalData
 from ledger.domain.errors import ValidationError
 from ledger.domain.loans import Lease
 from ledger.domain.money import money
-from ledger.domain.references import qrr_reference, rf_reference
+from ledger.domain.references import ogm_reference, qrr_reference, rf_reference
 from ledger.domain.statuses import LoanStatus
 from tests.support.documents import contract, fund_chf, fund_eur, view
 
@@ -40,6 +40,21 @@ def test_a_qr_reference_is_paid_to_the_qr_iban_and_needs_one() -> None:
     assert fund_chf().account_for(rf_reference(1)) == "CH9300762011623852957"
     with pytest.raises(ValidationError, match="QR-IBAN"):
         fund_chf(qr_iban=None).account_for(qrr_reference(1))
+
+
+def test_a_qr_iban_takes_qr_references_only_and_they_go_to_it_only() -> None:
+    # An ordinary IBAN given as the QR-IBAN cannot take a QR reference (QRR)...
+    ordinary = fund_chf(qr_iban="CH93 0076 2011 6238 5295 7")
+    with pytest.raises(ValidationError, match="is not a QR-IBAN") as refused:
+        ordinary.account_for(qrr_reference(1))
+    assert refused.value.field == "qr_iban"
+    # ...nor a QR-IBAN given as the ordinary IBAN an RF creditor reference (SCOR) or an OGM.
+    qr_as_iban = fund_chf(iban="CH44 3199 9123 0008 8901 2", qr_iban=None)
+    for reference in (rf_reference(1), ogm_reference(1)):
+        with pytest.raises(ValidationError, match="is a QR-IBAN") as refused:
+            qr_as_iban.account_for(reference)
+        assert refused.value.field == "iban"
+        assert "FUNDLEDGER_FUND_QR_IBAN" in refused.value.detail
 
 
 def test_fund_from_settings() -> None:
@@ -77,6 +92,7 @@ def test_default_settings_make_a_valid_demo_fund() -> None:
     [
         {"fund_iban": "BE71 0961 2345 6760"},  # wrong check digits
         {"fund_qr_iban": "CH93 0076 2011 6238 5295 7"},  # an ordinary IBAN is not a QR-IBAN
+        {"fund_iban": "CH44 3199 9123 0008 8901 2"},  # a QR-IBAN is not the ordinary IBAN
         {"fund_bic": "NOT A BIC"},
         {"fund_country": "Belgium"},
     ],

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from stdnum import iso11649
 from stdnum.be import ogm_vcs
 from stdnum.ch import esr
 
-from ledger.documents.payment_qr import epc_payload, epc_svg, swiss_payload, swiss_qr_bill_svg
+from ledger.documents.payment_qr import (
+    epc_payload,
+    epc_svg,
+    swiss_payload,
+    swiss_qr_bill,
+    swiss_qr_svg,
+)
 from ledger.domain.errors import ValidationError
 from ledger.domain.money import money
 from ledger.domain.references import ogm_reference, qrr_reference, rf_reference
@@ -163,7 +171,29 @@ def test_a_qr_reference_without_a_qr_iban_is_refused() -> None:
         swiss_payload(fund_chf(qr_iban=None), money("1.00", "CHF"), qrr_reference(1))
 
 
-def test_qr_bill_svg_uses_a_font_the_style_guide_allows() -> None:
-    svg = swiss_qr_bill_svg(fund_chf(), money("1.00", "CHF"), qrr_reference(1), language="fr")
-    assert 'font-family="Liberation Sans' in svg
-    assert "Section paiement" in svg or "Récépissé" in svg
+def test_the_qr_bill_in_the_payers_language() -> None:
+    bill = swiss_qr_bill(fund_chf(), money("1234.50", "CHF"), qrr_reference(1), "L1", "fr-CH")
+    assert bill.language == "fr"
+    assert bill.label("Payment part") == "Section paiement"
+    assert bill.label("Receipt") == "Récépissé"
+    assert bill.account == "CH44 3199 9123 0008 8901 2"
+    assert bill.reference == "00 00000 00000 00000 00000 00011"
+    assert bill.amount == "1 234.50" and bill.currency == "CHF"
+    assert bill.creditor == ("Association Fonds de garantie", "Rue de Bourg 1", "1003 Lausanne")
+    # a language the QR-bill has no headings in: English ones
+    other = swiss_qr_bill(fund_chf(), None, rf_reference(1), "", "ti")
+    assert other.language == "en" and other.label("Payment part") == "Payment part"
+    assert other.amount is None and other.reference == "RF74 0000 0000 01"
+
+
+def test_the_swiss_qr_code_is_46_mm_with_the_cross_in_its_middle() -> None:
+    svg = swiss_qr_svg(swiss_payload(fund_chf(), money("1.00", "CHF"), qrr_reference(1)))
+    assert 'width="46.0mm" height="46.0mm"' in svg
+    view = re.search(r'viewBox="0 0 (\d+) (\d+)"', svg)
+    assert view is not None and view.group(1) == view.group(2)
+    modules = int(view.group(1))
+    first = re.search(r'<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)"', svg)
+    assert first is not None
+    x, y, size = (float(v) for v in first.groups())
+    assert abs(size * 46 / modules - 7) < 1e-3  # 7 mm
+    assert abs(x + size / 2 - modules / 2) < 1e-3 and abs(y + size / 2 - modules / 2) < 1e-3

@@ -36,3 +36,31 @@ def test_install_is_idempotent_and_uninstall_restores_weasyprint() -> None:
         assert fonts.Font._fonttools_subset is original
     finally:
         assert fontsubset.install()
+
+
+def test_weasyprint_still_builds_its_fonts_where_the_tags_are_given() -> None:
+    import weasyprint.pdf as pdf_module
+
+    assert fontsubset.install()
+    assert pdf_module.build_fonts_dictionary is fontsubset._fonts_dictionary
+    original = fontsubset._original_fonts_dictionary
+    assert list(inspect.signature(original).parameters) == [
+        "pdf",
+        "fonts",
+        "compress",
+        "subset",
+        "options",
+    ]
+    source = inspect.getsource(original)
+    # WeasyPrint still embeds one program per font hash, named by font.name
+    for used in ("fonts_by_file_hash.setdefault(font.hash", "'BaseFont': font.name"):
+        assert used in source
+    assert "'FontName': font.name" in inspect.getsource(fonts)
+
+
+def test_a_subset_tag_names_the_font_and_its_glyphs() -> None:
+    tag = fontsubset.subset_tag(b"DejaVu-Sans", {3, 1, 2})
+    assert len(tag) == 6 and tag.isalpha() and tag.isupper()
+    assert fontsubset.subset_tag(b"DejaVu-Sans", [1, 2, 3, 3]) == tag  # a set: order, repeats
+    assert fontsubset.subset_tag(b"DejaVu-Sans", {1, 2, 4}) != tag
+    assert fontsubset.subset_tag(b"DejaVu-Sans-Bold", {1, 2, 3}) != tag

@@ -171,3 +171,15 @@ def test_a_mistake_in_the_reminders_is_named(table: object, words: str) -> None:
     assert words in err.value.detail
     assert err.value.detail.startswith("rules.toml: ")
     assert err.value.field == "rules_file"
+
+
+def test_the_reference_kind_follows_the_funds_accounts() -> None:
+    assert LoanPolicy().kind_for("EUR") is ReferenceKind.OGM
+    assert LoanPolicy().kind_for("CHF") is ReferenceKind.RF
+    assert LoanPolicy(qr_iban=True).kind_for("CHF") is ReferenceKind.QRR  # docs/loans.md
+    assert LoanPolicy(qr_iban=True).kind_for("EUR") is ReferenceKind.OGM
+    chosen = parse_policy({"version": "v", "reference_kind": "rf"}, "CHF", qr_iban=True)
+    assert chosen.kind_for("CHF") is ReferenceKind.RF  # the fund's choice stands
+    assert load_policy(None, "CHF", qr_iban=True).kind_for("CHF") is ReferenceKind.QRR
+    with pytest.raises(ValidationError, match="FUNDLEDGER_FUND_QR_IBAN"):
+        parse_policy({"version": "v", "reference_kind": "qrr"}, "CHF")

@@ -25,7 +25,7 @@ from ledger.api.document_schemas import (
     ValidationOut,
 )
 from ledger.documents.beneficiary import TooLarge
-from ledger.documents.render import render_schedule, render_schedule_html
+from ledger.documents.render import render_schedule_cached, render_schedule_html
 from ledger.services import access_links, contracts
 from ledger.services.access_links import LinkGone, LinkNotFound
 from ledger.services.contracts import DocumentSettings
@@ -332,8 +332,8 @@ def beneficiary_page(token: Token, uow: WriteUoW, docs: Docs) -> HTMLResponse:
     responses={200: {"content": {PDF: {}}}},
 )
 def beneficiary_pdf(token: Token, uow: WriteUoW, docs: Docs) -> Response:
-    data = access_links.open_link(uow, token, docs.fund, shown="pdf")
-    rendered = render_schedule(data)
+    data = access_links.open_link(uow, token, docs.fund, shown="pdf")  # audited every time
+    rendered = render_schedule_cached(data)  # rendered again only when its content changed
     return Response(
         rendered.pdf,
         media_type=PDF,
