@@ -5,6 +5,10 @@ read (compiled) when first used, so no binary ``.mo`` file can go stale. Message
 (``contract.art2.text``); the English catalog holds the reference wording and is the fallback:
 a message missing, left empty, marked fuzzy or with broken placeholders in the reader's
 catalog is taken from English and reported, so a document is never broken.
+
+Two domains: ``documents.po`` holds what beneficiaries read (contract, schedule, page) and
+exists in each of their languages; ``report.po`` holds the monthly report's wording, for staff
+only (en, fr, nl, de). The report reads both (``report_catalog``).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ log = logging.getLogger(__name__)
 
 FALLBACK = "en"
 DOMAIN = "documents"
+REPORT_DOMAIN = "report"
 _PLACEHOLDER = re.compile(r"%(?:\((\w+)\))?[#0 +-]*\d*(?:\.\d+)?[a-zA-Z%]")
 _TAG = re.compile(r"^([A-Za-z]{2,3})(?:[-_]([A-Za-z0-9]{2,8}))?$")
 
@@ -48,12 +53,27 @@ def locale_dir() -> Path:
 
 
 @functools.cache
-def catalog(language: str) -> Mapping[str, str] | None:
-    """The translated, non-fuzzy messages of ``language``, or None if it has no catalog."""
-    path = locale_dir() / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+def domain_catalog(language: str, domain: str) -> Mapping[str, str] | None:
+    """The translated, non-fuzzy messages of ``language`` in ``domain``, or None if it has no
+    catalog there."""
+    path = locale_dir() / language / "LC_MESSAGES" / f"{domain}.po"
     if not path.is_file():
         return None
     return read_messages(path, language)
+
+
+def catalog(language: str) -> Mapping[str, str] | None:
+    """The documents' messages of ``language`` (contract, schedule, page), or None."""
+    return domain_catalog(language, DOMAIN)
+
+
+def report_catalog(language: str) -> Mapping[str, str] | None:
+    """The monthly report's messages of ``language``: its own domain and the documents' (the
+    shared frame), or None if the report has no catalog in that language."""
+    own = domain_catalog(language, REPORT_DOMAIN)
+    if own is None:
+        return None
+    return {**(catalog(language) or {}), **own}
 
 
 def read_messages(path: Path, language: str) -> dict[str, str]:
@@ -72,10 +92,11 @@ def read_messages(path: Path, language: str) -> dict[str, str]:
 Catalogs = Callable[[str], Mapping[str, str] | None]
 
 
-def available_languages() -> tuple[str, ...]:
+def available_languages(domain: str = DOMAIN) -> tuple[str, ...]:
+    """The languages with a catalog in ``domain``, English included."""
     root = locale_dir()
     return tuple(
-        sorted(p.parent.parent.name for p in root.glob(f"*/LC_MESSAGES/{DOMAIN}.po") if p.is_file())
+        sorted(p.parent.parent.name for p in root.glob(f"*/LC_MESSAGES/{domain}.po") if p.is_file())
     )
 
 
