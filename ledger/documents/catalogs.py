@@ -239,9 +239,13 @@ def sync(language: str, domain: str = DOMAIN) -> CatalogFile:
 
 def stamp(language: str, domain: str = DOMAIN, msgids: Sequence[str] = ()) -> int:
     """Record that each translated message (or only ``msgids``) matches the current English:
-    its hash, and no fuzzy mark. Returns how many were stamped."""
+    its hash, and no fuzzy mark. A catalog whose header has no review state yet is a draft
+    (``X-Review-State: drafted``, ``X-Reviewed-By:`` empty); a state it has is kept. Returns
+    how many were stamped."""
     english = load(FALLBACK, domain).entries
     cat = load(language, domain)
+    cat.header.setdefault("X-Review-State", "drafted")
+    cat.header.setdefault("X-Reviewed-By", "")
     stamped = 0
     for msgid, own in cat.entries.items():
         if msgids and msgid not in msgids:
