@@ -152,16 +152,27 @@ def format_money(value: Money, locale: Locale) -> str:
 
 #: A value this short never needs to wrap: keep it on one line (an amount, a date, a phone).
 SHORT = 40
-_SHORT_VALUE = Markup('<bdi class="k">%s</bdi>')
-_VALUE = Markup("<bdi>%s</bdi>")
+_SHORT_VALUE = Markup('<bdi class="k"%s>%s</bdi>')
+_VALUE = Markup("<bdi%s>%s</bdi>")
+_LTR = Markup(' dir="ltr"')
+#: Letters of the right-to-left scripts (Hebrew, Arabic, Syriac, Thaana, N'Ko...; their
+#: presentation forms) and the marks that ask for right to left (RLM, ALM, RLE, RLO, RLI).
+_RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc\u200f\u061c\u202b\u202e\u2067]")
 
 
-def _isolate(value: object) -> Markup:
-    """A value inside a sentence, isolated so a right-to-left name cannot reorder the text."""
+def _isolate(value: object, rtl: bool = False) -> Markup:
+    """A value inside a sentence, isolated so a right-to-left name cannot reorder the text.
+
+    In a right-to-left document, a value with nothing right-to-left in it (a phone number, an
+    e-mail address, a reference, a Latin name, an amount the locale writes left to right) is
+    also set left to right: its groups of digits stay in their order ("+32 2 000 00 00", not
+    "00 00 000 2 +32"). A value with right-to-left letters or marks (an Arabic name, a date
+    with an Arabic month, an amount CLDR marks right to left) follows the document."""
     text = str(value)
+    direction = _LTR if rtl and not _RTL.search(text) else Markup("")
     if len(text) <= SHORT:
-        return _SHORT_VALUE % text
-    return _VALUE % text
+        return _SHORT_VALUE % (direction, text)
+    return _VALUE % (direction, text)
 
 
 class Translator:
@@ -186,6 +197,12 @@ class Translator:
         self._missing: dict[str, None] = {}
 
     @property
+    def direction(self) -> str:
+        """``rtl`` for a language written right to left (Arabic, Persian...), else ``ltr``: the
+        document's ``dir`` (CLDR's character order of the language the wording is in)."""
+        return "rtl" if self.locale.character_order == "right-to-left" else "ltr"
+
+    @property
     def fell_back(self) -> bool:
         """True when the requested language has no catalog at all."""
         return self.language != self.primary
@@ -206,7 +223,8 @@ class Translator:
     def __call__(self, msgid: str, **values: object) -> Markup:
         """The message as HTML: its text escaped, each value escaped and isolated (``<bdi>``)."""
         template = escape(self._template(msgid, values))
-        return template % {k: _isolate(v) for k, v in values.items()}
+        rtl = self.direction == "rtl"
+        return template % {k: _isolate(v, rtl) for k, v in values.items()}
 
     def _template(self, msgid: str, values: Mapping[str, object]) -> str:
         """The reader's wording if it is there and its placeholders work, else English."""

@@ -217,3 +217,32 @@ def test_swiss_amounts_keep_every_group_separator() -> None:
     assert t.money(money("0.05", "CHF")) == "CHF\xa00.05"
     assert t.money(money("999999999.99", "CHF")) == f"CHF\xa0999{group}999{group}999.99"
     assert t.money(money("-1234567.50", "EUR")) == f"EUR-1{group}234{group}567.50"
+
+
+@pytest.mark.parametrize(
+    ("language", "direction"), [("ar", "rtl"), ("fa", "rtl"), ("fr", "ltr"), ("zh", "ltr")]
+)
+def test_the_direction_comes_from_the_language_of_the_wording(
+    language: str, direction: str
+) -> None:
+    def own(lang: str) -> Mapping[str, str] | None:
+        return {} if lang == language else catalog(lang)
+
+    assert Translator(language, "BE", catalogs=own).direction == direction
+
+
+def test_a_language_without_catalog_is_english_and_left_to_right() -> None:
+    t = Translator("ar", "BE", catalogs=lambda lang: catalog(lang) if lang == "en" else None)
+    assert (t.language, t.direction) == ("en", "ltr")
+
+
+def test_in_right_to_left_wording_values_without_rtl_letters_read_left_to_right() -> None:
+    reference = english()
+    t = Translator("ar", "BE", catalogs=lambda lang: reference)
+    html = str(t("schedule.help.text", phone="+32 2 000 00 00", email="a@example.org"))
+    assert '<bdi class="k" dir="ltr">+32 2 000 00 00</bdi>' in html
+    assert '<bdi class="k" dir="ltr">a@example.org</bdi>' in html
+    assert '<bdi class="k">فاطمة</bdi>' in str(t("schedule.hello", name="فاطمة"))
+    assert '<bdi class="k">\u200f1,700.00\xa0€</bdi>' in str(
+        t("schedule.hello", name="\u200f1,700.00\xa0€")  # CLDR marked it right to left
+    )
