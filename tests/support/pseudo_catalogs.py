@@ -31,6 +31,12 @@ WORDS: dict[str, str] = {
     "uk": "позика фонд договір оренда застава щомісяця платіж дата сума без відсотків",
     "bg": "заем фонд договор наем депозит месечно плащане дата сума без лихва заемател",
     "vi": "khoản vay quỹ hợp đồng tiền thuê đặt cọc hằng tháng không",
+    "es": "préstamo fondo contrato alquiler fianza mensual pago fecha importe sin interés año",
+    "pt": "empréstimo fundo contrato aluguel caução mensal pagamento data montante sem juros ação",
+    "ro": "împrumut fond contract chirie garanție lunară plată dată sumă fără dobândă întârziere",
+    "hu": "kölcsön alap szerződés bérleti kaució havi fizetés dátum összeg nélkül kamat hátralék",
+    "sq": "hua fond kontratë qira garanci mujore pagesë datë shumë pa interes çelës",
+    "tr": "borç fon sözleşme kira depozito aylık ödeme tarih tutar faizsiz gecikme İstanbul",
 }
 #: Scripts written without spaces between words.
 NO_SPACES = {"th", "zh"}
