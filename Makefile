@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lock lock-check migrations-check demo serve test test-fast lint typecheck pytest bench clean
+.PHONY: install lock lock-check migrations-check demo serve test test-fast lint typecheck pytest bench catalogs clean
 
 # uv itself comes from a pinned, hashed requirement into its own small venv (.uv/); the project's
 # venv then holds exactly what uv.lock says (`uv sync --frozen`: the lock as committed, never re-solved).
@@ -65,6 +65,14 @@ test: lock-check lint typecheck migrations-check pytest
 # Hypothesis profile. Not a substitute for `make test`: no integration, API or PostgreSQL tests.
 test-fast: install
 	HYPOTHESIS_PROFILE=fast $(BIN)/pytest -n auto -q -m "not postgres" tests/unit tests/property
+
+# Each document catalog's review state and completeness, then a check that fails on anything
+# missing, stale or broken: the beneficiaries' documents, then the monthly report (staff only).
+catalogs: install
+	$(BIN)/python -m ledger.documents.catalogs status
+	$(BIN)/python -m ledger.documents.catalogs --domain report status
+	$(BIN)/python -m ledger.documents.catalogs check
+	$(BIN)/python -m ledger.documents.catalogs --domain report check
 
 bench: install
 	$(BIN)/python -m bench.postings

@@ -20,6 +20,7 @@ Babel reads the messages; this module writes the files itself, so that the heade
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import re
 import sys
@@ -239,9 +240,13 @@ def sync(language: str, domain: str = DOMAIN) -> CatalogFile:
 
 def stamp(language: str, domain: str = DOMAIN, msgids: Sequence[str] = ()) -> int:
     """Record that each translated message (or only ``msgids``) matches the current English:
-    its hash, and no fuzzy mark. Returns how many were stamped."""
+    its hash, and no fuzzy mark. A catalog whose header has no review state yet is a draft
+    (``X-Review-State: drafted``, ``X-Reviewed-By:`` empty); a state it has is kept. Returns
+    how many were stamped."""
     english = load(FALLBACK, domain).entries
     cat = load(language, domain)
+    cat.header.setdefault("X-Review-State", "drafted")
+    cat.header.setdefault("X-Reviewed-By", "")
     stamped = 0
     for msgid, own in cat.entries.items():
         if msgids and msgid not in msgids:
@@ -252,6 +257,46 @@ def stamp(language: str, domain: str = DOMAIN, msgids: Sequence[str] = ()) -> in
             stamped += 1
     save(cat)
     return stamped
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageState:
+    """What the admin page shows of one catalog: who checked it and how complete it is."""
+
+    language: str
+    review_state: str  # drafted, reviewed, or "" when the header does not say
+    reviewed_by: str
+    messages: int  # the English catalog's
+    current: int  # translated and current with the English
+
+    @property
+    def complete(self) -> bool:
+        return self.current == self.messages
+
+    @property
+    def reviewed(self) -> bool:
+        return self.review_state == "reviewed"
+
+
+def states(domain: str = DOMAIN) -> tuple[LanguageState, ...]:
+    """Each catalog's state but English's (the reference), read again only when a catalog file
+    changed."""
+    files = sorted(locale_dir().glob(f"*/LC_MESSAGES/{domain}.po"))
+    return _states(domain, tuple((str(p), p.stat().st_mtime_ns) for p in files))
+
+
+@functools.lru_cache(maxsize=4)
+def _states(domain: str, files: tuple[tuple[str, int], ...]) -> tuple[LanguageState, ...]:
+    del files  # the key only: a changed file reads them all again
+    total = len(load(FALLBACK, domain).entries)
+    found = []
+    for language in languages(domain):
+        cat = load(language, domain)
+        bad = {p.msgid for p in problems(language, domain) if p.msgid != "(header)"}
+        found.append(
+            LanguageState(language, cat.review_state, cat.reviewed_by, total, total - len(bad))
+        )
+    return tuple(found)
 
 
 def status(domain: str = DOMAIN) -> list[tuple[str, str, int, int, int]]:

@@ -5,6 +5,10 @@ read (compiled) when first used, so no binary ``.mo`` file can go stale. Message
 (``contract.art2.text``); the English catalog holds the reference wording and is the fallback:
 a message missing, left empty, marked fuzzy or with broken placeholders in the reader's
 catalog is taken from English and reported, so a document is never broken.
+
+Two domains: ``documents.po`` holds what beneficiaries read (contract, schedule, page) and
+exists in each of their languages; ``report.po`` holds the monthly report's wording, for staff
+only (en, fr, nl, de). The report reads both (``report_catalog``).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ DOMAIN = "documents"
 #: Further catalogs of a language, read with its documents' catalog as one: the payment
 #: reminders' wording (e-mails and letters, ``reminders.po``).
 MORE_DOMAINS = ("reminders",)
+REPORT_DOMAIN = "report"
 _PLACEHOLDER = re.compile(r"%(?:\((\w+)\))?[#0 +-]*\d*(?:\.\d+)?[a-zA-Z%]")
 _TAG = re.compile(r"^([A-Za-z]{2,3})(?:[-_]([A-Za-z0-9]{2,8}))?$")
 
@@ -51,19 +56,35 @@ def locale_dir() -> Path:
 
 
 @functools.cache
-def catalog(language: str) -> Mapping[str, str] | None:
-    """The translated, non-fuzzy messages of ``language`` (its documents' catalog and the
-    others beside it, ``MORE_DOMAINS``), or None if it has no documents' catalog."""
-    folder = locale_dir() / language / "LC_MESSAGES"
-    path = folder / f"{DOMAIN}.po"
+def domain_catalog(language: str, domain: str) -> Mapping[str, str] | None:
+    """The translated, non-fuzzy messages of ``language`` in ``domain``, or None if it has no
+    catalog there."""
+    path = locale_dir() / language / "LC_MESSAGES" / f"{domain}.po"
     if not path.is_file():
         return None
-    messages = read_messages(path, language)
+    return read_messages(path, language)
+
+
+def catalog(language: str) -> Mapping[str, str] | None:
+    """The documents' messages of ``language`` (contract, schedule, page) with those of the
+    catalogs read beside it (``MORE_DOMAINS``: the reminders), or None if it has no
+    documents' catalog."""
+    own = domain_catalog(language, DOMAIN)
+    if own is None:
+        return None
+    messages = dict(own)
     for domain in MORE_DOMAINS:
-        more = folder / f"{domain}.po"
-        if more.is_file():
-            messages.update(read_messages(more, language))
+        messages.update(domain_catalog(language, domain) or {})
     return messages
+
+
+def report_catalog(language: str) -> Mapping[str, str] | None:
+    """The monthly report's messages of ``language``: its own domain and the documents' (the
+    shared frame), or None if the report has no catalog in that language."""
+    own = domain_catalog(language, REPORT_DOMAIN)
+    if own is None:
+        return None
+    return {**(catalog(language) or {}), **own}
 
 
 def read_messages(path: Path, language: str) -> dict[str, str]:
@@ -82,10 +103,11 @@ def read_messages(path: Path, language: str) -> dict[str, str]:
 Catalogs = Callable[[str], Mapping[str, str] | None]
 
 
-def available_languages() -> tuple[str, ...]:
+def available_languages(domain: str = DOMAIN) -> tuple[str, ...]:
+    """The languages with a catalog in ``domain``, English included."""
     root = locale_dir()
     return tuple(
-        sorted(p.parent.parent.name for p in root.glob(f"*/LC_MESSAGES/{DOMAIN}.po") if p.is_file())
+        sorted(p.parent.parent.name for p in root.glob(f"*/LC_MESSAGES/{domain}.po") if p.is_file())
     )
 
 
@@ -141,16 +163,27 @@ def format_money(value: Money, locale: Locale) -> str:
 
 #: A value this short never needs to wrap: keep it on one line (an amount, a date, a phone).
 SHORT = 40
-_SHORT_VALUE = Markup('<bdi class="k">%s</bdi>')
-_VALUE = Markup("<bdi>%s</bdi>")
+_SHORT_VALUE = Markup('<bdi class="k"%s>%s</bdi>')
+_VALUE = Markup("<bdi%s>%s</bdi>")
+_LTR = Markup(' dir="ltr"')
+#: Letters of the right-to-left scripts (Hebrew, Arabic, Syriac, Thaana, N'Ko...; their
+#: presentation forms) and the marks that ask for right to left (RLM, ALM, RLE, RLO, RLI).
+_RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc\u200f\u061c\u202b\u202e\u2067]")
 
 
-def _isolate(value: object) -> Markup:
-    """A value inside a sentence, isolated so a right-to-left name cannot reorder the text."""
+def _isolate(value: object, rtl: bool = False) -> Markup:
+    """A value inside a sentence, isolated so a right-to-left name cannot reorder the text.
+
+    In a right-to-left document, a value with nothing right-to-left in it (a phone number, an
+    e-mail address, a reference, a Latin name, an amount the locale writes left to right) is
+    also set left to right: its groups of digits stay in their order ("+32 2 000 00 00", not
+    "00 00 000 2 +32"). A value with right-to-left letters or marks (an Arabic name, a date
+    with an Arabic month, an amount CLDR marks right to left) follows the document."""
     text = str(value)
+    direction = _LTR if rtl and not _RTL.search(text) else Markup("")
     if len(text) <= SHORT:
-        return _SHORT_VALUE % text
-    return _VALUE % text
+        return _SHORT_VALUE % (direction, text)
+    return _VALUE % (direction, text)
 
 
 class Translator:
@@ -175,6 +208,12 @@ class Translator:
         self._missing: dict[str, None] = {}
 
     @property
+    def direction(self) -> str:
+        """``rtl`` for a language written right to left (Arabic, Persian...), else ``ltr``: the
+        document's ``dir`` (CLDR's character order of the language the wording is in)."""
+        return "rtl" if self.locale.character_order == "right-to-left" else "ltr"
+
+    @property
     def fell_back(self) -> bool:
         """True when the requested language has no catalog at all."""
         return self.language != self.primary
@@ -195,7 +234,8 @@ class Translator:
     def __call__(self, msgid: str, **values: object) -> Markup:
         """The message as HTML: its text escaped, each value escaped and isolated (``<bdi>``)."""
         template = escape(self._template(msgid, values))
-        return template % {k: _isolate(v) for k, v in values.items()}
+        rtl = self.direction == "rtl"
+        return template % {k: _isolate(v, rtl) for k, v in values.items()}
 
     def _template(self, msgid: str, values: Mapping[str, object]) -> str:
         """The reader's wording if it is there and its placeholders work, else English."""

@@ -35,7 +35,7 @@ def warm_up() -> None:
     for language in available_languages():
         catalog(language)
     if fontsubset.install():
-        for path in sorted((contracts_dir() / "fonts").glob("*.ttf")):
+        for path in sorted((contracts_dir() / "fonts").glob("*.[ot]tf")):
             fontsubset.without_layout_tables(path.read_bytes(), 0)
 
 

@@ -15,7 +15,7 @@ from babel.dates import format_date, format_datetime
 from markupsafe import Markup
 
 from ledger.documents.charts import Series, bar_chart, line_chart
-from ledger.documents.i18n import Translator
+from ledger.documents.i18n import Translator, report_catalog
 from ledger.documents.model import FundInfo
 from ledger.documents.render import Rendered, _html, _pdf, _rendered
 from ledger.domain.money import from_minor
@@ -120,7 +120,7 @@ def _aging_chart(f: _Formats, rec: MonthReconciliation) -> Markup:
 
 
 def report_html(data: MonthlyReportData) -> tuple[str, Translator]:
-    t = Translator(data.language, data.fund.country)
+    t = Translator(data.language, data.fund.country, catalogs=report_catalog)
     f = _Formats(t)
     history = {h.currency: h for h in data.history}
     sections = [

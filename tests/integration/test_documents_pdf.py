@@ -216,11 +216,14 @@ def test_a_known_language_does_not_report_a_fallback(contracts: dict[str, Render
 @pytest.mark.parametrize(
     ("name", "font"),
     [
-        ("فاطمة الزهراء", "FundLedger-Sans"),
+        ("فاطمة الزهراء", "FundLedger-Arabic"),
+        ("پریسا کریمی", "FundLedger-Arabic"),  # Persian letters (پ, ی)
         ("Анна Петровна Иванова", "FundLedger-Sans"),
         ("ሰላም ተስፋይ", "FundLedger-Ethiopic"),
         ("Nguyễn Thị Ánh", "FundLedger-Sans"),
         ("Ελένη Παπαδοπούλου", "FundLedger-Sans"),
+        ("สมชาย ใจดี", "FundLedger-Thai"),
+        ("王小明", "FundLedger-Chinese"),
     ],
 )
 def test_names_in_any_script_print_with_an_embedded_font(name: str, font: str) -> None:
@@ -229,6 +232,7 @@ def test_names_in_any_script_print_with_an_embedded_font(name: str, font: str) -
     fonts = fonts_of(rendered.pdf)
     assert any(font in f for f in fonts), fonts
     assert all(fonts.values()), f"every font is embedded: {fonts}"
+    assert all("FundLedger" in f for f in fonts), f"no system font slipped in: {fonts}"
 
 
 def test_every_font_is_embedded(contracts: dict[str, Rendered]) -> None:

@@ -75,3 +75,20 @@ def test_placeholders_extra_messages_and_the_review_header_are_checked(locale: P
     assert what("nl") == {"greet": "placeholders", "old": "extra", "(header)": "a"}
     catalogs.sync("nl")  # drops what English no longer has
     assert "old" not in catalogs.load("nl").entries
+
+
+def test_stamping_a_catalog_without_a_review_state_makes_it_a_draft(locale: Path) -> None:
+    """Catalogs written before the tool (fr, nl, de by the developers) get the draft header."""
+    (locale / "de" / "LC_MESSAGES").mkdir(parents=True)
+    german = EN.replace("Language: en", "Language: de").replace("Hello", "Hallo")
+    (locale / "de" / "LC_MESSAGES" / "documents.po").write_text(
+        german.replace("Goodbye", "Auf Wiedersehen"), encoding="utf-8"
+    )
+    assert what("de")["(header)"] == "X-Review-State"
+    assert catalogs.stamp("de") == 2
+    cat = catalogs.load("de")
+    assert (cat.review_state, cat.reviewed_by, what("de")) == ("drafted", "", {})
+    cat.header["X-Review-State"], cat.header["X-Reviewed-By"] = "reviewed", "A. Translator"
+    catalogs.save(cat)
+    catalogs.stamp("de")  # a review state the catalog has is kept
+    assert catalogs.load("de").review_state == "reviewed"

@@ -17,7 +17,14 @@ from babel.numbers import (
 )
 
 from ledger.documents import i18n
-from ledger.documents.i18n import Translator, available_languages, catalog
+from ledger.documents.i18n import (
+    REPORT_DOMAIN,
+    Translator,
+    available_languages,
+    catalog,
+    domain_catalog,
+    report_catalog,
+)
 from ledger.documents.model import LEGAL_BASIS
 from ledger.domain.loans import DepositForm
 from ledger.domain.money import Money, money
@@ -32,34 +39,65 @@ def english() -> Mapping[str, str]:
     return messages
 
 
+def english_report() -> Mapping[str, str]:
+    """The report's own messages (its domain alone, without the documents')."""
+    messages = domain_catalog("en", REPORT_DOMAIN)
+    assert messages is not None
+    return messages
+
+
 def placeholders(text: str) -> set[str]:
     return set(re.findall(r"%\((\w+)\)s", text))
 
 
 def test_required_languages_have_catalogs() -> None:
     assert set(REQUIRED) <= set(available_languages())
+    assert set(REQUIRED) == set(available_languages(REPORT_DOMAIN)), "the report is for staff"
 
 
 @pytest.mark.parametrize("language", REQUIRED[1:])
 def test_catalog_is_complete_with_the_same_placeholders(language: str) -> None:
-    messages = catalog(language)
-    assert messages is not None
-    assert set(messages) == set(english()), "every English message is translated, no extra"
-    for msgid, text in messages.items():
-        assert placeholders(text) == placeholders(english()[msgid]), msgid
+    for reference, messages in [
+        (english(), catalog(language)),
+        (english_report(), domain_catalog(language, REPORT_DOMAIN)),
+    ]:
+        assert messages is not None
+        assert set(messages) == set(reference), "every English message is translated, no extra"
+        for msgid, text in messages.items():
+            assert placeholders(text) == placeholders(reference[msgid]), msgid
+
+
+def quoted_messages(template: Path) -> set[str]:
+    # Every quoted dotted name is a message id, e.g. t('contract.title') or a prefix
+    # completed at run time: t('deposit_form.' ~ form).
+    quoted = re.findall(r"'([a-z_]+\.[\w.-]*)'", template.read_text())
+    return {q for q in quoted if not q.endswith(".")}
 
 
 def test_templates_use_only_messages_that_exist() -> None:
     used: set[str] = set()
     for template in TEMPLATES.glob("*.html"):
-        # Every quoted dotted name is a message id, e.g. t('contract.title') or a prefix
-        # completed at run time: t('deposit_form.' ~ form).
-        quoted = re.findall(r"'([a-z_]+\.[\w.-]*)'", template.read_text())
-        used |= {q for q in quoted if not q.endswith(".")}
+        if template.name != "report_monthly.html":
+            used |= quoted_messages(template)
     used |= {f"deposit_form.{form.value}" for form in DepositForm}
     used |= {f"jurisdiction.{code}" for code in LEGAL_BASIS}
     assert len(used) > 50
-    assert used - set(english()) == set()
+    assert used - set(english()) == set(), "the beneficiaries' documents read documents.po only"
+    report = quoted_messages(TEMPLATES / "report_monthly.html")
+    assert len(report) > 50
+    assert report - set(english()) - set(english_report()) == set()
+
+
+def test_the_report_has_its_own_domain_and_beneficiaries_do_not_get_it() -> None:
+    """Staff wording (the monthly report) is not in the catalogs translators of the
+    beneficiaries' languages work on; the report reads both domains."""
+    assert not [msgid for msgid in english() if msgid.startswith("report.")]
+    assert english_report() and all(m.startswith("report.") for m in english_report())
+    both = report_catalog("fr")
+    assert both is not None
+    assert both["report.title"] == "Rapport mensuel du fonds"
+    assert both["doc.page"] == (catalog("fr") or {})["doc.page"]
+    assert report_catalog("ti") is None  # no report in a beneficiary's language
 
 
 def test_wording_comes_from_the_readers_catalog() -> None:
@@ -179,3 +217,32 @@ def test_swiss_amounts_keep_every_group_separator() -> None:
     assert t.money(money("0.05", "CHF")) == "CHF\xa00.05"
     assert t.money(money("999999999.99", "CHF")) == f"CHF\xa0999{group}999{group}999.99"
     assert t.money(money("-1234567.50", "EUR")) == f"EUR-1{group}234{group}567.50"
+
+
+@pytest.mark.parametrize(
+    ("language", "direction"), [("ar", "rtl"), ("fa", "rtl"), ("fr", "ltr"), ("zh", "ltr")]
+)
+def test_the_direction_comes_from_the_language_of_the_wording(
+    language: str, direction: str
+) -> None:
+    def own(lang: str) -> Mapping[str, str] | None:
+        return {} if lang == language else catalog(lang)
+
+    assert Translator(language, "BE", catalogs=own).direction == direction
+
+
+def test_a_language_without_catalog_is_english_and_left_to_right() -> None:
+    t = Translator("ar", "BE", catalogs=lambda lang: catalog(lang) if lang == "en" else None)
+    assert (t.language, t.direction) == ("en", "ltr")
+
+
+def test_in_right_to_left_wording_values_without_rtl_letters_read_left_to_right() -> None:
+    reference = english()
+    t = Translator("ar", "BE", catalogs=lambda lang: reference)
+    html = str(t("schedule.help.text", phone="+32 2 000 00 00", email="a@example.org"))
+    assert '<bdi class="k" dir="ltr">+32 2 000 00 00</bdi>' in html
+    assert '<bdi class="k" dir="ltr">a@example.org</bdi>' in html
+    assert '<bdi class="k">فاطمة</bdi>' in str(t("schedule.hello", name="فاطمة"))
+    assert '<bdi class="k">\u200f1,700.00\xa0€</bdi>' in str(
+        t("schedule.hello", name="\u200f1,700.00\xa0€")  # CLDR marked it right to left
+    )

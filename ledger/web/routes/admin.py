@@ -5,12 +5,16 @@ the history of the rules that decided applications (docs/web.md)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
 
+from babel import Locale, UnknownLocaleError
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import Response
 
+from ledger.documents import catalogs
+from ledger.documents.i18n import FALLBACK
 from ledger.domain.errors import LedgerError
 from ledger.domain.money import Money
 from ledger.domain.roles import Actor, Permission, Role
@@ -189,7 +193,41 @@ def fund(request: Request, user: WebUser = needs(Permission.AUDIT_READ)) -> Resp
         fingerprint=runtime.policy.rules.fingerprint,
         history=list(reversed(history)),
         demo_fund=settings.demo,
+        languages=document_languages(user.text.language),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentLanguage:
+    """A language the beneficiaries' documents exist in, as the fund page lists it."""
+
+    code: str
+    name: str  # in the reader's language
+    own_name: str  # in the language itself
+    direction: str  # of the own name: ltr or rtl
+    state: catalogs.LanguageState | None  # None for English, the reference
+
+
+def document_languages(reader: str) -> list[DocumentLanguage]:
+    """English (the reference) first, then every catalog by its name in ``reader``'s language,
+    each with its review state and completeness."""
+    found = [_language(FALLBACK, reader, None)]
+    found += sorted(
+        (_language(s.language, reader, s) for s in catalogs.states()),
+        key=lambda lang: lang.name.casefold(),
+    )
+    return found
+
+
+def _language(code: str, reader: str, state: catalogs.LanguageState | None) -> DocumentLanguage:
+    try:
+        locale = Locale.parse(code)
+    except (UnknownLocaleError, ValueError):
+        return DocumentLanguage(code, code, code, "ltr", state)
+    name = locale.get_display_name(reader) or code
+    own = locale.get_display_name(code) or code
+    direction = "rtl" if locale.character_order == "right-to-left" else "ltr"
+    return DocumentLanguage(code, name[:1].upper() + name[1:], own, direction, state)
 
 
 def _kind(value: Any) -> str:
