@@ -25,7 +25,7 @@ NAMES = (
     ("nl", "فاطمة الزهراء"),
     ("en", "Анна Петровна Иванова"),
     ("de", "ሰላም ተስፋይ"),
-    ("ti", "Nguyễn Thị Ánh"),  # no catalog: English, reported
+    ("am", "Nguyễn Thị Ánh"),  # no catalog: English, reported
 )
 
 
