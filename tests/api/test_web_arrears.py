@@ -287,6 +287,7 @@ def test_what_cannot_be_read_is_refused_beside_its_field(fund: Fund) -> None:
     assert error_of(bad.text, "bucket") == "Choose a group of days late from the list."
     assert 'href="#as_of"' in bad.text and 'href="#bucket"' in bad.text  # the summary links
     assert 'value="2026-02-30"' in bad.text  # what was typed is kept
+    assert 'href="/arrears?as_of=2026-03-15"' in bad.text  # the quick days leave out the bad
     assert "aging" not in bad.text and rows(bad.text) == []  # nothing looked up
     future = fund.client.get("/arrears", params={"as_of": "2026-03-16"})
     assert future.status_code == 422

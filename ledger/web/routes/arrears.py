@@ -204,7 +204,7 @@ def _arrears_page(
     worker = typed["caseworker"]
     if worker and worker not in dict(caseworkers):
         caseworkers.append((worker, 0))  # kept chosen, though nobody of theirs is late that day
-    kept = {k: v for k, v in typed.items() if v and k != "as_of"}
+    kept = {k: v for k, v in typed.items() if v and k != "as_of" and k not in errors}
     quick = [("arrears.today", today), *(("arrears.month_end", end) for end in month_ends(today))]
     late = [r for r in aging if r.href is not None]
     return page(
