@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ledger.store.uow import UnitOfWork
 from tests.support.web import LiveServer, serious_violations, shoot, sign_in
 
 
@@ -66,14 +65,14 @@ def test_an_admin_adds_resets_and_switches_off_an_account(server: LiveServer, pa
     switch_off = page.get_by_role("button", name="Switch off marie.dupont")
     switch_off.click()
     assert plain(messages[0]).startswith("Switch off marie.dupont? They can no longer sign in")
-    with UnitOfWork(server.engine) as uow:
+    with server.uow() as uow:
         user = uow.users.find("marie.dupont")
         assert user is not None and user.active
     switch_off.click()
     page.wait_for_url(f"{server.url}/admin")
     assert "marie.dupont is switched off" in page.get_by_role("status").inner_text()
     assert "switched off" in page.locator("#user-marie\\.dupont").inner_text()
-    with UnitOfWork(server.engine) as uow:
+    with server.uow() as uow:
         user = uow.users.find("marie.dupont")
         assert user is not None and not user.active
     page.get_by_role("button", name="Sign out").click()

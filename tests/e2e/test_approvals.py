@@ -51,7 +51,7 @@ def submitted(uow: UnitOfWork, by: Actor = CAS, **changes: Any) -> Loan:
 
 
 def status(server: LiveServer, loan_id: str) -> LoanStatus:
-    return loans.get_loan(UnitOfWork(server.engine), AUDITOR, loan_id).loan.status
+    return loans.get_loan(server.uow(), AUDITOR, loan_id).loan.status
 
 
 def test_a_request_is_refused_without_reason_then_approved(server: LiveServer, page: Any) -> None:
@@ -115,14 +115,14 @@ def test_ones_own_request_has_no_button_and_a_stale_decision_is_refused(
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, server.url, "cor")
     page.goto(f"{server.url}/approvals")
-    loans.approve(UnitOfWork(server.engine), ADA, loan.id)  # someone else, meanwhile
+    loans.approve(server.uow(), ADA, loan.id)  # someone else, meanwhile
     page.get_by_role("button", name=f"Approve loan {loan.id}").click()
     alert = page.get_by_role("alert")
     assert "This was not done" in alert.inner_text()
     assert "Nothing was changed" in alert.inner_text()
     assert serious_violations(page) == []
     shoot(page, "approvals-refused")
-    events = loans.get_loan(UnitOfWork(server.engine), AUDITOR, loan.id).events
+    events = loans.get_loan(server.uow(), AUDITOR, loan.id).events
     assert [e.actor for e in events if e.action == "approve"] == ["ada"]
 
 
@@ -156,7 +156,7 @@ def test_a_supervisor_overrides_the_rules_then_a_colleague_approves(
 def test_a_write_off_is_approved_by_another_treasurer_and_booked(
     server: LiveServer, page: Any
 ) -> None:
-    users.create_user(UnitOfWork(server.engine), SYSTEM, "tia", PASSWORD, "treasurer")
+    users.create_user(server.uow(), SYSTEM, "tia", PASSWORD, "treasurer")
     uow = funded(server)
     loan = loans.approve(uow, COR, submitted(uow).id)
     sign(uow, loan.id, COR)
@@ -199,4 +199,4 @@ def test_a_write_off_is_approved_by_another_treasurer_and_booked(
         page.get_by_role("status").inner_text()
     )
     assert status(server, loan.id) is LoanStatus.WRITTEN_OFF
-    assert loans.balances_of(UnitOfWork(server.engine), AUDITOR, loan.id).ledger_loan == 0
+    assert loans.balances_of(server.uow(), AUDITOR, loan.id).ledger_loan == 0

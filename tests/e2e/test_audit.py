@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from ledger.domain.loans import Loan
-from ledger.store.uow import UnitOfWork
 from tests.support.actors import TREASURER
 from tests.support.ledgertext import book
 from tests.support.loan_page import funded_loan
@@ -38,7 +37,7 @@ def loan(server: LiveServer) -> Loan:
     made = funded_loan(server.engine, paid_out=today - timedelta(days=10))
     lines = [f"{today} donation {n}.00 Dr 1000 Cr 4000 ; gift {n}" for n in range(1, 30)]
     lines.append(f"{today} donation 30.00 Dr 1000 Cr 4000 ; =SUM(A1:A9)")
-    book(UnitOfWork(server.engine), TREASURER, "\n".join(lines))
+    book(server.uow(), TREASURER, "\n".join(lines))
     return made
 
 

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import Engine
 
 from ledger.config import Settings
 from ledger.documents.signing import create_fund_key
@@ -24,7 +23,6 @@ from ledger.domain.roles import Actor, Role
 from ledger.domain.statuses import LoanStatus
 from ledger.services import contracts, loans
 from ledger.services.journal import post
-from ledger.store.uow import UnitOfWork
 from tests.support.ledgertext import entry
 from tests.support.pdf import minimal_pdf
 from tests.support.web import SCREENS, LiveServer, serious_violations, shoot, sign_in
@@ -61,17 +59,17 @@ def web_settings(
     return web_settings.model_copy(update=update)
 
 
-def approved_loan(engine: Engine, name: str, language: str) -> Loan:
+def approved_loan(server: LiveServer, name: str, language: str) -> Loan:
     """A 1,400.00 deposit for a lease starting in two weeks, approved by a second caseworker,
     and capital in the fund's bank to pay it out."""
-    today = UnitOfWork(engine).today()
+    today = server.uow().today()
     post(
-        UnitOfWork(engine),
+        server.uow(),
         TOM,
         [entry(f"{today.isoformat()} capital 10000.00 EUR Dr 1000 Cr 3000 ; founding capital")],
     )
     person = loans.register_beneficiary(
-        UnitOfWork(engine),
+        server.uow(),
         CAS,
         "EUR",
         PersonalData(
@@ -97,11 +95,9 @@ def approved_loan(engine: Engine, name: str, language: str) -> Loan:
         public_alternatives=PublicAlternatives.REFUSED,
     )
     lease = Lease("Immo Exemple SRL", "Rue de la Loi 1, 1000 Bruxelles")
-    loan = loans.open_application(
-        UnitOfWork(engine), CAS, person.id, terms, lease, loans.LoanPolicy()
-    )
-    loans.submit(UnitOfWork(engine), CAS, loan.id, loans.LoanPolicy())
-    return loans.approve(UnitOfWork(engine), COR, loan.id)
+    loan = loans.open_application(server.uow(), CAS, person.id, terms, lease, loans.LoanPolicy())
+    loans.submit(server.uow(), CAS, loan.id, loans.LoanPolicy())
+    return loans.approve(server.uow(), COR, loan.id)
 
 
 def draw(page: Any, selector: str = "#signature") -> None:
@@ -145,7 +141,7 @@ def flash(page: Any) -> str:
 def test_signed_on_screen_then_for_the_fund_then_paid_out(server: LiveServer, page: Any) -> None:
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    loan = approved_loan(server.engine, "Olena Kovalenko / Олена Коваленко", "nl")
+    loan = approved_loan(server, "Olena Kovalenko / Олена Коваленко", "nl")
     url = f"{server.url}/loans/{loan.id}/contract"
 
     # 1. The caseworker makes the contract: in the beneficiary's language (Dutch).
@@ -207,7 +203,7 @@ def test_signed_on_screen_then_for_the_fund_then_paid_out(server: LiveServer, pa
         .startswith("This is not the name registered for this person.")
     )
     assert page.get_by_label("I have read the contract and I agree with it").is_checked()
-    status = contracts.contract_status(UnitOfWork(server.engine), AUD, loan.id)
+    status = contracts.contract_status(server.uow(), AUD, loan.id)
     assert status.state == "generated"  # nothing recorded by the refusals
 
     draw(page)  # the page came back: the drawing is made again
@@ -234,7 +230,7 @@ def test_signed_on_screen_then_for_the_fund_then_paid_out(server: LiveServer, pa
     assert page.get_by_role("button", name="Book the payout of 1.400,00 €").count() == 0
     assert serious_violations(page) == []
     shoot(page, "contract-waiting-for-payout")
-    view = loans.get_loan(UnitOfWork(server.engine), AUD, loan.id)
+    view = loans.get_loan(server.uow(), AUD, loan.id)
     assert view.loan.status is LoanStatus.CONTRACT_SIGNED
     page.get_by_role("button", name="Sign out").click()
 
@@ -242,7 +238,7 @@ def test_signed_on_screen_then_for_the_fund_then_paid_out(server: LiveServer, pa
     sign_in(page, server.url, "tom")
     page.goto(url)
     assert page.get_by_role("link", name="Open to read or print").count() == 0  # no personal data
-    today = UnitOfWork(server.engine).today()
+    today = server.uow().today()
     day = f"{today.day:02d} {today.strftime('%b')} {today.year}"  # en's medium date
     assert page.locator("#payout_on").input_value() == today.isoformat()
     assert serious_violations(page) == []
@@ -265,9 +261,9 @@ def test_signed_on_screen_then_for_the_fund_then_paid_out(server: LiveServer, pa
     again = page.request.post(f"{server.url}/loans/{loan.id}/payout", form=resent)
     assert again.ok and "was already booked: it is booked only once." in again.text()
 
-    paid = loans.get_loan(UnitOfWork(server.engine), AUD, loan.id).loan
+    paid = loans.get_loan(server.uow(), AUD, loan.id).loan
     assert paid.status is LoanStatus.ACTIVE and paid.disbursement_entry_id is not None
-    balances = loans.balances_of(UnitOfWork(server.engine), AUD, loan.id)
+    balances = loans.balances_of(server.uow(), AUD, loan.id)
     assert balances.ledger_loan == 140_000  # the deposit, booked once
     assert [e for e in errors if "status of 422" not in e] == [], errors
 
@@ -277,7 +273,7 @@ def test_signed_on_paper_at_a_phone_then_waiting_for_payout(
     server: LiveServer, page: Any, tmp_path: Path
 ) -> None:
     big = b"0" * 60_000
-    loan = approved_loan(server.engine, "Hélène Dupont-Moreau", "fr")
+    loan = approved_loan(server, "Hélène Dupont-Moreau", "fr")
     url = f"{server.url}/loans/{loan.id}/contract"
     sign_in(page, server.url, "cas")
     page.set_viewport_size({"width": 390, "height": 844})
@@ -302,7 +298,7 @@ def test_signed_on_paper_at_a_phone_then_waiting_for_payout(
     assert page.locator("#scan-error").inner_text().startswith("This file cannot be used")
     assert serious_violations(page) == []
     shoot(page, "contract-scan-refused")
-    assert contracts.contract_status(UnitOfWork(server.engine), AUD, loan.id).state == "generated"
+    assert contracts.contract_status(server.uow(), AUD, loan.id).state == "generated"
 
     # A file over the size limit is refused in the browser, before a long upload.
     page.set_input_files(
@@ -348,12 +344,12 @@ def test_signed_on_paper_at_a_phone_then_waiting_for_payout(
     assert page.locator("#payout").count() == 0
     assert serious_violations(page) == []
     shoot(page, "contract-caseworker-waits")
-    got = loans.get_loan(UnitOfWork(server.engine), AUD, loan.id).loan
+    got = loans.get_loan(server.uow(), AUD, loan.id).loan
     assert got.status is LoanStatus.CONTRACT_SIGNED
 
 
 def test_the_page_speaks_the_users_language(server: LiveServer, page: Any) -> None:
-    loan = approved_loan(server.engine, "Amina Haile", "de")
+    loan = approved_loan(server, "Amina Haile", "de")
     sign_in(page, server.url, "cor")
     page.goto(f"{server.url}/")
     page.locator("#language").select_option("fr")

@@ -14,7 +14,6 @@ from ledger.domain.money import money
 from ledger.domain.statuses import LoanStatus, PaymentKind
 from ledger.services import loans
 from ledger.services.loans import LoanView
-from ledger.store.uow import UnitOfWork
 from tests.support.loan_page import PDF_BYTES, funded_loan, store_document
 from tests.support.loans import AUDITOR, TREASURER
 from tests.support.web import LiveServer, choose_language, serious_violations, shoot, sign_in
@@ -25,7 +24,7 @@ def _today(server: LiveServer) -> date:
 
 
 def _view(server: LiveServer, loan: Loan) -> LoanView:
-    return loans.get_loan(UnitOfWork(server.engine), AUDITOR, loan.id)
+    return loans.get_loan(server.uow(), AUDITOR, loan.id)
 
 
 @pytest.fixture
@@ -34,9 +33,9 @@ def loan(server: LiveServer) -> Loan:
     installments paid, late and to come."""
     paid_out = _today(server) - timedelta(days=100)
     made = funded_loan(server.engine, paid_out=paid_out)
-    first = loans.get_loan(UnitOfWork(server.engine), AUDITOR, made.id).installments[0]
+    first = loans.get_loan(server.uow(), AUDITOR, made.id).installments[0]
     loans.record_payment(
-        UnitOfWork(server.engine),
+        server.uow(),
         TREASURER,
         made.id,
         money("70.83", "EUR"),

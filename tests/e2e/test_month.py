@@ -15,7 +15,6 @@ from ledger.bank.writers import camt053
 from ledger.domain.loans import Loan
 from ledger.domain.statuses import LoanStatus
 from ledger.services import payment_files
-from ledger.store.uow import UnitOfWork
 from tests.support.loan_page import funded_loan
 from tests.support.loans import CASEWORKER, loan_in, person
 from tests.support.statements import entry, run_import, statement
@@ -56,7 +55,7 @@ def signed(server: LiveServer) -> Loan:
         ),
     )
     st = statement(month, 0, lines, start=first.isoformat(), end=end.isoformat())
-    uow = UnitOfWork(server.engine)
+    uow = server.uow()
     run_import(uow, camt053([st]))
     loan = loan_in(uow, LoanStatus.CONTRACT_SIGNED, person(uow, full_name="Jonas Peeters"))
     payment_files.set_landlord_account(

@@ -31,7 +31,7 @@ def _capital(server: LiveServer) -> None:
     """10,000.00 in the bank, so the fund has the cash to lend."""
     day = (date.today() - timedelta(days=1)).isoformat()
     book(
-        UnitOfWork(server.engine),
+        server.uow(),
         Actor("tom", Role.TREASURER),
         f"{day} capital 10000.00 EUR Dr 1000 Cr 3000 ; founding capital",
     )
@@ -121,7 +121,7 @@ def test_a_caseworker_records_a_person_and_sends_an_application(
     page.get_by_role("button", name="Save as draft").click()
     expect(page.get_by_role("status").first).to_contain_text("is saved as a draft.")
     loan_id = re.search(r"/applications/(L\d+)/edit", page.url).group(1)  # type: ignore[union-attr]
-    draft = loans.get_loan(UnitOfWork(server.engine), CAS, loan_id)
+    draft = loans.get_loan(server.uow(), CAS, loan_id)
     assert draft.loan.status is LoanStatus.DRAFT
     assert draft.loan.terms.deposit == money("1560.00", "EUR")
     expect(check).to_contain_text("The application meets every rule.")
@@ -133,7 +133,7 @@ def test_a_caseworker_records_a_person_and_sends_an_application(
     expect(check).to_contain_text("20 monthly payments")
     page.get_by_role("button", name="Send for approval").click()
     page.wait_for_url(f"{server.url}/loans/{loan_id}")
-    sent = loans.get_loan(UnitOfWork(server.engine), CAS, loan_id)
+    sent = loans.get_loan(server.uow(), CAS, loan_id)
     assert sent.loan.status is LoanStatus.SUBMITTED
     assert sent.loan.terms.installments == 20
     assert sent.decision is not None and sent.decision.outcome == "pass"
@@ -152,7 +152,7 @@ def _failing_application(server: LiveServer) -> tuple[str, str]:
     _capital(server)
     start = _first_of_next_month()
     person = loans.register_beneficiary(
-        UnitOfWork(server.engine),
+        server.uow(),
         CAS,
         "EUR",
         PersonalData(
@@ -175,9 +175,9 @@ def _failing_application(server: LiveServer) -> tuple[str, str]:
         public_alternatives=PublicAlternatives.NOT_ACCESSIBLE,
     )
     loan = loans.open_application(
-        UnitOfWork(server.engine), CAS, person.id, terms, Lease("Mme Dubois", None), LoanPolicy()
+        server.uow(), CAS, person.id, terms, Lease("Mme Dubois", None), LoanPolicy()
     )
-    loans.submit(UnitOfWork(server.engine), CAS, loan.id, LoanPolicy())
+    loans.submit(server.uow(), CAS, loan.id, LoanPolicy())
     return person.id, loan.id
 
 
@@ -205,14 +205,14 @@ def test_an_admin_accepts_a_failed_application_with_a_reason(server: LiveServer,
     page.get_by_role("button", name="Accept with this reason").click()  # empty: not sent
     assert page.locator("#reason:invalid").count() == 1
     assert messages == []  # the browser stops it before the question is asked
-    assert loans.get_loan(UnitOfWork(server.engine), ADA, loan_id).decision.override_by is None  # type: ignore[union-attr]
+    assert loans.get_loan(server.uow(), ADA, loan_id).decision.override_by is None  # type: ignore[union-attr]
     page.get_by_label("Why do you accept it?").fill("The savings pay the move and the furniture")
     assert serious_violations(page) == []
     shoot(page, "application-override")
     page.get_by_role("button", name="Accept with this reason").click()
     expect(page.get_by_role("status")).to_contain_text("is accepted. It can now be approved.")
     assert messages and loan_id in messages[0]
-    decision = loans.get_loan(UnitOfWork(server.engine), ADA, loan_id).decision
+    decision = loans.get_loan(server.uow(), ADA, loan_id).decision
     assert decision is not None and decision.accepted
     assert decision.override_reason == "The savings pay the move and the furniture"
     expect(page.get_by_text("Accepted anyway by ada.")).to_be_visible()

@@ -109,7 +109,7 @@ def test_a_caseworker_reads_the_reminders_prints_a_letter_and_stops_the_e_mails(
     assert page.get_by_role("button", name="Send e-mail reminders again").count() == 1
     assert serious_violations(page) == []
     shoot(page, "person-reminders-stopped")
-    person = loans.read_beneficiary(UnitOfWork(server.engine), CASEWORKER, loan.beneficiary_id)
+    person = loans.read_beneficiary(server.uow(), CASEWORKER, loan.beneficiary_id)
     assert person.reminders_opt_out
 
     page.goto(f"{server.url}/loans/{loan.id}/reminders")

@@ -18,7 +18,6 @@ from ledger.domain.loans import Loan
 from ledger.domain.statuses import LineState
 from ledger.services import loans
 from ledger.services.statements import list_lines
-from ledger.store.uow import UnitOfWork
 from tests.support.actors import TREASURER
 from tests.support.loan_page import another_person_loan, funded_loan
 from tests.support.statements import PAYER_IBAN, entry, statement
@@ -147,7 +146,7 @@ def test_a_treasurer_imports_a_statement_and_clears_the_queue_from_the_keyboard(
     assert "split across loans: 2" in _said(page.locator(".flash"))
     _checked(page, "statements-line")
     for loan, paid in ((a, 3 * 7083), (b, 7083)):
-        outstanding = loans.get_loan(UnitOfWork(server.engine), TREASURER, loan.id).outstanding
+        outstanding = loans.get_loan(server.uow(), TREASURER, loan.id).outstanding
         assert outstanding == 170_000 - paid
 
     page.get_by_role("link", name="Bank statements", exact=True).first.click()
@@ -159,7 +158,7 @@ def test_a_treasurer_imports_a_statement_and_clears_the_queue_from_the_keyboard(
 
 def _waiting(server: LiveServer) -> list[Any]:
     found, _ = list_lines(
-        UnitOfWork(server.engine),
+        server.uow(),
         TREASURER,
         states=(LineState.UNIDENTIFIED, LineState.UNMATCHED),
     )

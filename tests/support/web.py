@@ -64,6 +64,11 @@ class LiveServer:
     engine: Engine
     settings: Settings
 
+    def uow(self) -> UnitOfWork:
+        """A unit of work on the server's database in the fund's time zone, as the server's
+        own: at night in UTC, one in UTC would have another "today" than the pages."""
+        return UnitOfWork(self.engine, zone=self.settings.zone)
+
 
 @contextmanager
 def live_server(engine: Engine, settings: Settings) -> Iterator[LiveServer]:
