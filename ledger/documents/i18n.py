@@ -34,7 +34,8 @@ FALLBACK = "en"
 DOMAIN = "documents"
 #: Further catalogs of a language, read with its documents' catalog as one: the payment
 #: reminders' wording (e-mails and letters, ``reminders.po``).
-MORE_DOMAINS = ("reminders",)
+REMINDERS_DOMAIN = "reminders"
+MORE_DOMAINS = (REMINDERS_DOMAIN,)
 REPORT_DOMAIN = "report"
 _PLACEHOLDER = re.compile(r"%(?:\((\w+)\))?[#0 +-]*\d*(?:\.\d+)?[a-zA-Z%]")
 _TAG = re.compile(r"^([A-Za-z]{2,3})(?:[-_]([A-Za-z0-9]{2,8}))?$")

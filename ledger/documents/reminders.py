@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from ledger.documents import render
-from ledger.documents.i18n import FALLBACK, Translator, catalog
+from ledger.documents.i18n import FALLBACK, REMINDERS_DOMAIN, Translator, domain_catalog
 from ledger.documents.model import FundInfo
 from ledger.documents.payment_qr import epc_payload, epc_svg
 from ledger.domain.money import Money
@@ -27,11 +27,12 @@ from ledger.domain.statuses import ReminderKind
 
 
 def reminder_language(preferred: str, fund_languages: tuple[str, ...]) -> str:
-    """The language a reminder is written in: the person's if the documents have a catalog
-    for it, else the fund's first that has one (English only when none has)."""
+    """The language a reminder is written in: the person's if the reminders have a catalog
+    for it, else the fund's first that has one (English only when none has). A language whose
+    documents are translated but whose reminders are not yet gets no half-translated letter."""
     for candidate in (preferred, *fund_languages):
         primary = candidate.replace("_", "-").split("-")[0].lower()
-        if primary and catalog(primary) is not None:
+        if primary and domain_catalog(primary, REMINDERS_DOMAIN) is not None:
             return candidate
     return FALLBACK
 

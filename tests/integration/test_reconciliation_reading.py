@@ -26,7 +26,7 @@ from ledger.domain.reconciliation import RECEIPT_AGES, MonthReconciliation
 from ledger.domain.statuses import EntryKind
 from ledger.services import journal, loans, reports
 from ledger.services.journal import balance
-from ledger.services.periods import close_month, list_periods
+from ledger.services.periods import list_periods
 from ledger.services.reconciliation import FULL, Reading, page_reading, reconcile
 from ledger.store.tables import journal_entries, journal_legs, statement_lines
 from ledger.store.uow import UnitOfWork
@@ -34,6 +34,7 @@ from tests.support.actors import ADMIN, TREASURER
 from tests.support.clock import Clock
 from tests.support.ledgertext import book
 from tests.support.ledgertext import entry as entry_of
+from tests.support.periods import close_month
 from tests.support.statements import (
     CHF_IBAN,
     FUND_IBAN,
