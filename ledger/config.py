@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator
@@ -111,6 +112,12 @@ class Settings(BaseSettings):
         max_length=200,
         description="Languages the fund works in, comma-separated, the first the default: "
         "offered to staff and to beneficiaries (see languages())",
+    )
+    fund_legal_language: Literal["fr", "nl", "de"] = Field(
+        default="fr",
+        description="The language the fund's contracts bind in (fr, nl or de); a beneficiary "
+        "whose language has no catalog reads their page and schedule in it, told that no "
+        "translation exists yet",
     )
     fund_phone: str = Field(default="+32 2 000 00 00", max_length=40)
     fund_email: str = Field(default="fund@example.org", max_length=254)

@@ -14,10 +14,12 @@ import typer
 
 from ledger.cli.common import fail, get_settings, open_engine, operator, parse_date, unit_of_work
 from ledger.domain.errors import LedgerError
+from ledger.domain.repayment import bucket
 from ledger.domain.statuses import LoanStatus
 
 if TYPE_CHECKING:
     from ledger.domain.loans import Loan
+    from ledger.domain.standing import LoanStanding
 
 loan_app = typer.Typer(
     help="Loans: list them, show one with its schedule and arrears, the portfolio.",
@@ -96,17 +98,8 @@ def loan_show(
             f"{i.number:>4} {i.due_date!s:<10} {_money(i.amount, cur):>12} "
             f"{_money(i.paid, cur):>12} {_money(i.remaining, cur):>12}"
         )
-    typer.echo(
-        f"outstanding {_money(view.outstanding, cur)} {cur}, credit {_money(view.credit, cur)}"
-    )
-    a = view.arrears
-    if a.oldest_unpaid_due is None:
-        typer.echo("arrears: none (current)")
-    else:
-        typer.echo(
-            f"arrears: {_money(a.overdue, cur)} overdue since {a.oldest_unpaid_due}, "
-            f"{a.days_past_due} days past due ({a.bucket.value})"
-        )
+    for line in standing_lines(view.standing, cur):
+        typer.echo(line)
     if view.payments:
         typer.echo("payments:")
     for entry, on, minor, kind, reversed_ in view.payments:
@@ -125,6 +118,61 @@ def loan_show(
     if view.pending_write_off is not None:
         w = view.pending_write_off
         typer.echo(f"write-off {w.id} proposed by {w.proposed_by}, waiting for approval")
+
+
+#: How the command line names each figure of a loan's standing (ledger/domain/standing.py):
+#: the same figures, in the same order, as the beneficiary's page and schedule show.
+FIGURE_WORDS = {
+    "loan": "amount of the loan",
+    "first": "first installment",
+    "paid": "paid",
+    "outstanding": "still to pay",
+    "overdue": "of which late",
+    "next": "next payment",
+    "credit": "owed back to the person",
+    "written_off": "written off",
+    "recovered": "received since the write-off",
+}
+_WHEN_WORDS = {"first": "due", "next": "due", "overdue": "since", "written_off": "on"}
+_STANDING_WORDS = {
+    "not_paid_out": "not paid out yet: nothing is asked",
+    "not_granted": "not granted: nothing is owed",
+    "repaying": "being repaid",
+    "repaid": "repaid: nothing left to pay",
+    "overpaid": "repaid, and paid beyond: the fund owes the person",
+    "written_off": "written off: nothing is asked",
+    "recovered": "written off, money received since: nothing is asked",
+}
+
+
+def standing_lines(standing: LoanStanding, currency: str) -> list[str]:
+    """What ``loan show`` says of a loan's standing: the standing, its figures, the payment
+    asked (if any), what is owed and the arrears, all read from the one standing."""
+    s = standing
+    said = [f"standing: {s.standing.value} ({_STANDING_WORDS[s.standing.value]})"]
+    for figure, minor, when in s.figures():
+        text = f"  {FIGURE_WORDS[figure.value]} {_money(minor, currency)}"
+        if when is not None and figure.value in _WHEN_WORDS:
+            text += f" {_WHEN_WORDS[figure.value]} {when}"
+        said.append(text)
+    if s.asks_payment:
+        said.append(f"payment asked: {_money(s.next_amount, currency)} by {s.next_due_date}")
+    else:
+        said.append("payment asked: none")
+    said.append(
+        f"outstanding {_money(s.outstanding, currency)} {currency}, "
+        f"credit {_money(s.credit, currency)}"
+    )
+    if s.late_since is not None:
+        said.append(
+            f"arrears: {_money(s.overdue, currency)} overdue since {s.late_since}, "
+            f"{s.days_past_due} days past due ({bucket(s.days_past_due).value})"
+        )
+    elif s.standing.value == "repaying":
+        said.append("arrears: none (current)")
+    else:
+        said.append(f"arrears: none ({s.standing.value.replace('_', ' ')})")
+    return said
 
 
 @loan_app.command("portfolio")

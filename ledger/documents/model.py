@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Protocol
 
 from ledger.domain.beneficiaries import PersonalData
 from ledger.domain.errors import ValidationError
-from ledger.domain.loans import DISBURSED, DepositForm, Loan
+from ledger.domain.loans import DepositForm, Loan
 from ledger.domain.money import Money, from_minor, to_minor
 from ledger.domain.references import PaymentReference, ReferenceKind, is_qr_iban
+from ledger.domain.standing import LoanStanding, loan_standing
 from ledger.domain.statuses import LoanStatus
 
 if TYPE_CHECKING:
@@ -53,6 +54,8 @@ class LoanFigures(Protocol):
     def outstanding(self) -> int: ...
     @property
     def credit(self) -> int: ...
+    @property
+    def standing(self) -> LoanStanding: ...
 
 
 #: The statute a deposit falls under, as cited in the region's official language(s). ``*`` is
@@ -95,6 +98,7 @@ class FundInfo:
     country: str = ""  # ISO 3166 alpha-2; default: the IBAN's
     bic: str | None = None
     qr_iban: str | None = None  # Swiss QR-IBAN, used with QR references
+    legal_language: str = "fr"  # the contracts' binding language: a beneficiary's without a catalog
 
     def __post_init__(self) -> None:
         for field_name in ("iban", "qr_iban"):
@@ -157,6 +161,7 @@ class FundInfo:
             country=settings.fund_country or settings.fund_iban[:2],
             bic=settings.fund_bic,
             qr_iban=settings.fund_qr_iban,
+            legal_language=settings.fund_legal_language,
         )
 
 
@@ -234,7 +239,11 @@ class ScheduleLine:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ScheduleData:
-    """A beneficiary's repayment schedule as of a date: what was due, paid and still owed."""
+    """A beneficiary's repayment schedule as of a date: what was due, paid and still owed.
+
+    ``standing`` (ledger/domain/standing.py) says where the loan stands and decides what is
+    told and asked; the amounts below are its figures as money. Made without one (a test's
+    sample), it is read from the lines, the state and the credit."""
 
     loan_id: str
     beneficiary_name: str
@@ -243,7 +252,7 @@ class ScheduleData:
     loan_amount: Money
     lines: tuple[ScheduleLine, ...]
     paid: Money
-    outstanding: Money  # still owed
+    outstanding: Money  # still owed: nothing before the payout, after a write-off or repaid
     overdue: Money  # the part of it that fell due on or before as_of
     credit: Money  # paid beyond what was owed, owed back to the person
     next_due_date: date | None
@@ -252,10 +261,31 @@ class ScheduleData:
     fund: FundInfo
     as_of: date
     status: LoanStatus
+    standing: LoanStanding = None  # type: ignore[assignment]  # filled in by __post_init__
+
+    def __post_init__(self) -> None:
+        if self.standing is None:
+            object.__setattr__(
+                self,
+                "standing",
+                loan_standing(
+                    self.status,
+                    self.as_of,
+                    [
+                        _Paid(x.number, x.due_date, to_minor(x.amount), to_minor(x.paid))
+                        for x in self.lines
+                    ],
+                    credit=to_minor(self.credit),
+                ),
+            )
 
     @property
     def currency(self) -> str:
         return str(self.loan_amount.currency.code)
+
+    def money(self, minor: int) -> Money:
+        """An amount of the standing (minor units) in the loan's currency."""
+        return from_minor(minor, self.currency)
 
     @property
     def payment_reference(self) -> str:
@@ -268,6 +298,14 @@ class ScheduleData:
     @property
     def iban(self) -> str:
         return self.fund.account_for(self.reference)
+
+
+@dataclass(frozen=True, slots=True)
+class _Paid:
+    number: int
+    due_date: date
+    amount: int
+    paid: int
 
 
 def _lease_text(value: str | None, what: str) -> str:
@@ -318,35 +356,15 @@ def contract_data(
 
 
 def schedule_data(view: LoanFigures, person: PersonalData, fund: FundInfo) -> ScheduleData:
-    """The beneficiary's schedule as of ``view.as_of``.
+    """The beneficiary's schedule as of ``view.as_of``, as the loan's standing tells it.
 
-    Before the payout nothing is owed yet: the schedule is shown in full as what will be owed.
-    Once written off, closed or overpaid, nothing is asked for (no amount, no QR code).
+    Before the payout nothing is owed yet: the schedule is shown in full as what will be owed,
+    and nothing is asked. Once written off, closed or overpaid, nothing is asked for either (no
+    amount, no QR code): only a loan being repaid asks for a payment.
     """
     loan = view.loan
     code = loan.currency
-    lines = view.installments
-    remaining = sum(i.remaining for i in lines)
-    if loan.status in DISBURSED:
-        outstanding = view.outstanding
-    elif loan.status in (LoanStatus.REJECTED, LoanStatus.WITHDRAWN):
-        outstanding = 0
-    else:
-        outstanding = remaining
-    overdue = 0
-    next_due: date | None = None
-    next_amount = 0
-    if outstanding > 0:
-        late = [i for i in lines if i.remaining > 0 and i.due_date <= view.as_of]
-        upcoming = next((i for i in lines if i.remaining > 0 and i.due_date > view.as_of), None)
-        if loan.status not in DISBURSED:  # a preview: the first installment comes first
-            upcoming, late = next(i for i in lines if i.remaining > 0), []
-        overdue = sum(i.remaining for i in late)
-        if upcoming is not None:
-            next_due, next_amount = upcoming.due_date, overdue + upcoming.remaining
-        else:
-            next_due, next_amount = view.as_of, overdue
-        next_amount = min(next_amount, outstanding)
+    s = view.standing
     return ScheduleData(
         loan_id=loan.id,
         beneficiary_name=person.full_name,
@@ -361,16 +379,17 @@ def schedule_data(view: LoanFigures, person: PersonalData, fund: FundInfo) -> Sc
                 from_minor(i.paid, code),
                 from_minor(i.remaining, code),
             )
-            for i in lines
+            for i in view.installments
         ),
-        paid=from_minor(sum(i.paid for i in lines), code),
-        outstanding=from_minor(outstanding, code),
-        overdue=from_minor(overdue, code),
-        credit=from_minor(view.credit, code),
-        next_due_date=next_due,
-        next_amount_due=from_minor(next_amount, code),
+        paid=from_minor(s.paid, code),
+        outstanding=from_minor(s.outstanding, code),
+        overdue=from_minor(s.overdue, code),
+        credit=from_minor(s.credit, code),
+        next_due_date=s.next_due_date if s.asks_payment else None,
+        next_amount_due=from_minor(s.next_amount if s.asks_payment else 0, code),
         reference=loan.reference,
         fund=fund,
         as_of=view.as_of,
         status=loan.status,
+        standing=s,
     )

@@ -201,11 +201,13 @@ def _iban_display(iban: str) -> str:
     return " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
 
 
-def _schedule_html(data: ScheduleData, t: Translator, *, screen: bool) -> str:
+def _schedule_html(
+    data: ScheduleData, t: Translator, *, screen: bool, pdf_href: str | None = None
+) -> str:
     epc: str | None = None
     bill: SwissBill | None = None
     amount = data.next_amount_due if data.next_amount_due.amount > 0 else None
-    if data.outstanding.amount > 0:
+    if data.standing.asks_payment:  # never before the payout, nor once nothing is owed
         info = data.loan_id
         if data.currency == "EUR":
             epc = epc_svg(epc_payload(data.fund, amount, data.reference, info))
@@ -223,22 +225,28 @@ def _schedule_html(data: ScheduleData, t: Translator, *, screen: bool) -> str:
         qr_bill=bill,
         blank_field=blank_field_svg,
         screen=screen,
+        pdf_href=pdf_href,
     )
 
 
+def _schedule_translator(data: ScheduleData) -> Translator:
+    """The beneficiary's language, else the fund's legal language, said so on the document
+    (``i18n.beneficiary_language``): never English by default."""
+    return Translator.for_beneficiary(data.language, data.fund.legal_language, data.fund.country)
+
+
 def render_schedule(data: ScheduleData) -> Rendered:
-    """The beneficiary's schedule as a PDF/A, with a payment QR code while something is owed."""
-    t = Translator(data.language, data.fund.country)
+    """The beneficiary's schedule as a PDF/A, with a payment QR code while a payment is asked."""
+    t = _schedule_translator(data)
     pdf, _ = _pdf(_schedule_html(data, t, screen=False))
     return _rendered(pdf, t)
 
 
-def render_schedule_html(data: ScheduleData) -> str:
-    """The same schedule as one self-contained web page (no external resources)."""
-    t = Translator(data.language, data.fund.country)
-    return _schedule_html(data, t, screen=True)
-
-
+def render_schedule_html(data: ScheduleData, *, pdf_href: str | None = None) -> str:
+    """The same schedule as one self-contained web page (no external resources); ``pdf_href``:
+    the link to its PDF, relative to the page."""
+    t = _schedule_translator(data)
+    return _schedule_html(data, t, screen=True, pdf_href=pdf_href)
 # -- the public schedule, kept by its content ---------------------------------------------------
 
 

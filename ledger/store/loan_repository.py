@@ -690,6 +690,20 @@ class LoanRepository:
         ).scalar_one_or_none()
         return self.write_off(wid) if wid is not None else None
 
+    def written_off_on(self, loan_id: str) -> date | None:
+        """The booking date of the loan's approved write-off (None if it has none): the day it
+        was written off, as the arrears projection ends it."""
+        entry = aliased(journal_entries)
+        return self.conn.execute(
+            select(func.min(entry.c.booking_date))
+            .select_from(write_offs)
+            .join(entry, entry.c.id == write_offs.c.entry_id)
+            .where(
+                write_offs.c.loan_id == loan_id,
+                write_offs.c.status == WriteOffStatus.APPROVED.value,
+            )
+        ).scalar_one_or_none()
+
     def decide_write_off(
         self,
         wid: int,

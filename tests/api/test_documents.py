@@ -154,7 +154,9 @@ def test_beneficiary_link(
     assert page.headers["content-type"].startswith("text/html")
     assert page.headers["cache-control"] == "no-store"
     assert page.headers["referrer-policy"] == "no-referrer"
-    assert loan.reference.display in page.text or loan.reference.value in page.text
+    # Approved, not paid out: nothing is asked yet (no reference to pay with); its PDF is linked.
+    assert loan.reference.display not in page.text and loan.reference.value not in page.text
+    assert f'href="{token}/schedule.pdf"' in page.text
     pdf = api.get(f"/b/{token}/schedule.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
 

@@ -205,6 +205,30 @@ def test_unknown_language_falls_back_to_english_and_is_reported() -> None:
     assert "ሰላም ተስፋይ" in text
 
 
+@pytest.mark.parametrize(
+    ("legal", "says"), [("fr", "Ce plan est en français"), ("de", "Dieser Plan ist auf Deutsch")]
+)
+def test_a_schedule_in_a_language_without_a_catalog_is_in_the_legal_language_and_says_so(
+    legal: str, says: str
+) -> None:
+    data = schedule("ti", name="ሰላም ተስፋይ")
+    data = replace(data, fund=replace(data.fund, legal_language=legal))
+    rendered = render_schedule(data)
+    assert (rendered.language, rendered.requested_language, rendered.fell_back) == (
+        legal,
+        "ti",
+        True,
+    )
+    assert rendered.missing == ()  # every message in the legal language: never English
+    text = text_of(rendered.pdf)
+    assert says in text and ("tigrigna" in text or "Tigrinya" in text)
+    assert "Your repayment schedule" not in text
+    page = render_schedule_html(data)
+    assert f'<html lang="{legal}"' in page and 'class="notice untranslated"' in page
+    # A language with its catalog says nothing of the kind.
+    assert "Ce plan est en" not in text_of(render_schedule(schedule("fr")).pdf)
+
+
 def test_a_known_language_does_not_report_a_fallback(contracts: dict[str, Rendered]) -> None:
     assert not contracts["fr"].fell_back
     assert contracts["fr"].requested_language == "fr"

@@ -12,11 +12,11 @@ from ledger.documents.model import (
     ScheduleLine,
     legal_basis,
 )
-from ledger.domain.loans import DepositForm, Loan, LoanTerms
+from ledger.domain.loans import DISBURSED, DepositForm, Loan, LoanTerms
 from ledger.domain.money import Money, money, split_evenly, to_minor
 from ledger.domain.references import PaymentReference, ogm_reference, qrr_reference, rf_reference
-from ledger.domain.repayment import Arrears
 from ledger.domain.schedule import due_dates
+from ledger.domain.standing import arrears_of
 from ledger.domain.statuses import LoanStatus
 from ledger.services.loans import InstallmentView, LoanView
 
@@ -188,6 +188,7 @@ def view(
         for n, (d, a, p) in enumerate(zip(dates, amounts, paid, strict=True), 1)
     )
     owed = sum(amounts) - sum(paid)
+    disbursed = status in DISBURSED
     return LoanView(
         loan=the_loan,
         as_of=as_of,
@@ -195,7 +196,7 @@ def view(
         installments=views,
         outstanding=owed if status in (LoanStatus.ACTIVE, LoanStatus.OVERPAID) else 0,
         credit=credit,
-        arrears=Arrears(as_of, owed, 0, 0, None),
+        arrears=arrears_of(views if disbursed else (), as_of),
         payments=(),
         events=(),
         decision=None,

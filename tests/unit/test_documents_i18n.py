@@ -246,3 +246,34 @@ def test_in_right_to_left_wording_values_without_rtl_letters_read_left_to_right(
     assert '<bdi class="k">\u200f1,700.00\xa0€</bdi>' in str(
         t("schedule.hello", name="\u200f1,700.00\xa0€")  # CLDR marked it right to left
     )
+# -- the one rule of a beneficiary's documents -------------------------------------------------
+
+
+def test_a_beneficiary_reads_their_own_language_when_it_has_a_catalog() -> None:
+    chosen = i18n.beneficiary_language("fr-CH", "de")
+    assert (chosen.language, chosen.region, chosen.translated) == ("fr", "CH", True)
+    assert i18n.beneficiary_language("en", "nl").language == "en"
+
+
+def test_a_beneficiary_without_a_catalog_gets_the_legal_language_never_english() -> None:
+    chosen = i18n.beneficiary_language("am", "nl")
+    assert (chosen.language, chosen.region, chosen.translated) == ("nl", None, False)
+    t = Translator.for_beneficiary("am", "nl", "BE")
+    assert (t.language, t.fell_back, str(t.locale)) == ("nl", True, "nl_BE")
+    assert t.text("contract.title") == catalog("nl")["contract.title"]  # type: ignore[index]
+    assert t.missing == ()  # a complete catalog: nothing came from English
+    # The fund's staff still read English for a language without a catalog.
+    assert Translator("am", "BE").language == "en"
+
+
+def test_a_legal_language_without_a_catalog_is_refused() -> None:
+    with pytest.raises(ValueError, match="legal language 'xx'"):
+        i18n.beneficiary_language("am", "xx")
+
+
+def test_the_direction_and_language_names_come_from_the_locale() -> None:
+    fake = {"ar": {"contract.title": "عقد"}, "en": dict(english())}
+    assert Translator("ar", "BE", catalogs=fake.get).direction == "rtl"
+    assert Translator("fr", "BE").direction == "ltr"
+    assert Translator("fr", "BE").language_name("nl") == "néerlandais"
+    assert Translator("de", "CH").language_name("ti-ER") == "Tigrinya"

@@ -168,11 +168,15 @@ def test_schedule_after_the_last_due_date_asks_for_what_is_late() -> None:
     assert (data.next_due_date, data.next_amount_due) == (date(2026, 5, 1), eur("666.67"))
 
 
-def test_schedule_before_the_payout_is_a_preview_of_the_whole_loan() -> None:
+def test_schedule_before_the_payout_asks_nothing_and_says_the_first_installment() -> None:
     data = schedule_data(view(LoanStatus.APPROVED, as_of=date(2026, 3, 20)), PERSON, fund_eur())
-    assert data.outstanding == eur("1000.00")
-    assert data.overdue == eur("0.00")  # nothing is late before the money went out
-    assert (data.next_due_date, data.next_amount_due) == (date(2026, 2, 5), eur("333.33"))
+    assert data.outstanding == eur("0.00")  # nothing is owed before the money went out
+    assert data.overdue == eur("0.00")  # nothing is late either
+    assert (data.next_due_date, data.next_amount_due) == (None, eur("0.00"))  # nor asked
+    assert not data.standing.asks_payment
+    first = (data.standing.next_due_date, data.money(data.standing.next_amount))
+    assert first == (date(2026, 2, 5), eur("333.33"))  # what will come, told as such
+    assert [str(line.remaining.amount) for line in data.lines] == ["333.33", "333.33", "333.34"]
 
 
 @pytest.mark.parametrize("status", [LoanStatus.CLOSED, LoanStatus.WRITTEN_OFF, LoanStatus.REJECTED])

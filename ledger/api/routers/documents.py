@@ -321,7 +321,9 @@ def beneficiary_page(token: Token, uow: WriteUoW, docs: Docs) -> HTMLResponse:
             title=title, **dict(zip(("en", "fr", "nl", "de"), texts, strict=True))
         )
         return HTMLResponse(page, status_code=exc.status, headers=PUBLIC_HEADERS)
-    return HTMLResponse(render_schedule_html(data), headers=PUBLIC_HEADERS)
+    # Relative to /b/{token}: the page's own link to its PDF, nothing fetched elsewhere.
+    page = render_schedule_html(data, pdf_href=f"{token}/schedule.pdf")
+    return HTMLResponse(page, headers=PUBLIC_HEADERS)
 
 
 @router.get(

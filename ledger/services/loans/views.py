@@ -10,6 +10,7 @@ from ledger.domain.errors import ValidationError
 from ledger.domain.loans import DISBURSED, Lease, Loan, LoanEvent, StoredDecision, WriteOff
 from ledger.domain.repayment import Arrears, allocate, arrears
 from ledger.domain.roles import Actor, Permission
+from ledger.domain.standing import LoanStanding, loan_standing
 from ledger.domain.statuses import EntryKind, LoanStatus, PaymentKind
 from ledger.services.loans.applications import _as_seen_by
 from ledger.store.uow import UnitOfWork
@@ -41,6 +42,22 @@ class LoanView:
     decision: StoredDecision | None
     pending_write_off: WriteOff | None
     lease: Lease | None  # personal data: only for roles that may see it
+    written_off_on: date | None = None  # the day the write-off was booked, if written off
+    recovered: int = 0  # received after the write-off by as_of (recoveries, not reversed)
+
+    @property
+    def standing(self) -> LoanStanding:
+        """Where the loan stands for its beneficiary on ``as_of`` (ledger/domain/standing.py):
+        what the personal page, the schedule PDF and ``fundledger loan show`` tell."""
+        return loan_standing(
+            self.loan.status,
+            self.as_of,
+            self.installments,
+            arrears=self.arrears,
+            credit=self.credit,
+            written_off_on=self.written_off_on,
+            recovered=self.recovered,
+        )
 
 
 def get_loan(uow: UnitOfWork, actor: Actor, loan_id: str, as_of: date | None = None) -> LoanView:
@@ -98,6 +115,14 @@ def _view(uow: UnitOfWork, actor: Actor, loan_id: str, as_of: date | None) -> Lo
     total = sum(i.minor for i in schedule.installments)
     lease = uow.loans.lease(loan_id) if actor.can(Permission.PERSONAL_READ) else None
     disbursed = loan.status in DISBURSED
+    # A written-off loan's day and what came in after it (two queries, for those only).
+    written_off_on, recovered = None, 0
+    if loan.written_off:
+        written_off_on = uow.loans.written_off_on(loan_id)
+        recovered = sum(
+            p.minor
+            for p, _, _ in uow.loans.payments(loan_id, kinds=(PaymentKind.RECOVERY,), as_of=day)
+        )
     return LoanView(
         loan=loan,
         as_of=day,
@@ -114,6 +139,8 @@ def _view(uow: UnitOfWork, actor: Actor, loan_id: str, as_of: date | None) -> Lo
         decision=_as_seen_by(actor, uow.loans.latest_decision(loan_id)),
         pending_write_off=uow.loans.pending_write_off(loan_id),
         lease=lease,
+        written_off_on=written_off_on,
+        recovered=recovered,
     )
 
 
