@@ -5,6 +5,13 @@ read (compiled) when first used, so no binary ``.mo`` file can go stale. Message
 (``contract.art2.text``); the English catalog holds the reference wording and is the fallback:
 a message missing, left empty, marked fuzzy or with broken placeholders in the reader's
 catalog is taken from English and reported, so a document is never broken.
+
+Which catalog a whole document uses when its reader's language has none depends on the reader:
+
+* a document for the fund's staff (the monthly report) is written in English;
+* a document for a beneficiary (their contract, schedule and personal page) is written in the
+  fund's legal language, and says that no translation exists yet: ``beneficiary_language`` is
+  that one rule, and ``Translator.for_beneficiary`` the translator it gives.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ import functools
 import logging
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -28,6 +36,8 @@ log = logging.getLogger(__name__)
 
 FALLBACK = "en"
 DOMAIN = "documents"
+#: The languages a fund's contracts may be binding in (``FUNDLEDGER_FUND_LEGAL_LANGUAGE``).
+LEGAL_LANGUAGES = ("fr", "nl", "de")
 _PLACEHOLDER = re.compile(r"%(?:\((\w+)\))?[#0 +-]*\d*(?:\.\d+)?[a-zA-Z%]")
 _TAG = re.compile(r"^([A-Za-z]{2,3})(?:[-_]([A-Za-z0-9]{2,8}))?$")
 
@@ -143,31 +153,100 @@ def _isolate(value: object) -> Markup:
     return _VALUE % text
 
 
-class Translator:
-    """Wording and formats for one document; remembers which messages fell back to English."""
+def _parse_tag(requested: str) -> tuple[str, str | None]:
+    """The primary language (lower case, "" if the tag is not one) and region of a tag."""
+    match = _TAG.match(requested or "")
+    if match is None:
+        return "", None
+    return match.group(1).lower(), match.group(2).upper() if match.group(2) else None
 
-    def __init__(self, requested: str, country: str = "", catalogs: Catalogs | None = None) -> None:
+
+@dataclass(frozen=True, slots=True)
+class ReaderLanguage:
+    """The catalog a document for a beneficiary is written in (``beneficiary_language``)."""
+
+    requested: str  # the tag registered for the beneficiary: ti, fr-CH, uk...
+    language: str  # the catalog used: the requested language's, else the fund's legal language
+    region: str | None  # the requested tag's region, kept when its own catalog is used
+    translated: bool  # False: the requested language has no catalog (the document says so)
+
+
+def beneficiary_language(
+    requested: str, legal_language: str, catalogs: Catalogs | None = None
+) -> ReaderLanguage:
+    """Which language a document a beneficiary reads is in: their own when it has a catalog,
+    else the fund's legal language (fr, nl or de), never English by default; a document made
+    in the legal language for want of a catalog must say that no translation exists yet
+    (``translated`` is then False). English is used only for a beneficiary registered in it."""
+    load = catalogs or catalog
+    primary, region = _parse_tag(requested)
+    if primary and load(primary) is not None:
+        return ReaderLanguage(requested, primary, region, True)
+    if load(legal_language) is None:
+        raise ValueError(f"the fund's legal language {legal_language!r} has no catalog")
+    return ReaderLanguage(requested, legal_language, None, False)
+
+
+class Translator:
+    """Wording and formats for one document; remembers which messages fell back to English.
+
+    ``fallback`` is the catalog used when the requested language has none: English for the
+    fund's staff; a beneficiary's documents use ``Translator.for_beneficiary``."""
+
+    def __init__(
+        self,
+        requested: str,
+        country: str = "",
+        catalogs: Catalogs | None = None,
+        *,
+        fallback: str = FALLBACK,
+    ) -> None:
         load = catalogs or catalog  # the documents' (looked up now: tests replace it)
         self.requested = requested
-        match = _TAG.match(requested or "")
-        self.primary = match.group(1).lower() if match else ""
-        region = match.group(2).upper() if match and match.group(2) else None
+        self.primary, region = _parse_tag(requested)
         own = load(self.primary) if self.primary else None
         if own is None:
-            # Every message then comes from English, and every one is reported as missing.
-            log.warning("no catalog for language %r: the document is in English", requested)
-            self.language, region, own = FALLBACK, None, {}
+            own = load(fallback)
+            if own is None:
+                raise ValueError(f"the fallback language {fallback!r} has no catalog")
+            # A document in English: every message is reported as missing.
+            log.warning("no catalog for language %r: the document is in %r", requested, fallback)
+            self.language, region = fallback, None
+            self._reported = fallback == FALLBACK
         else:
             self.language = self.primary
+            self._reported = False
         self.locale = _babel_locale(self.language, region, country.upper())
         self._own = own
         self._english = load(FALLBACK) or {}
         self._missing: dict[str, None] = {}
 
+    @classmethod
+    def for_beneficiary(
+        cls,
+        requested: str,
+        legal_language: str,
+        country: str = "",
+        catalogs: Catalogs | None = None,
+    ) -> Translator:
+        """The translator of a document a beneficiary reads (``beneficiary_language``)."""
+        chosen = beneficiary_language(requested, legal_language, catalogs)
+        return cls(requested, country, catalogs, fallback=chosen.language)
+
     @property
     def fell_back(self) -> bool:
         """True when the requested language has no catalog at all."""
         return self.language != self.primary
+
+    @property
+    def direction(self) -> str:
+        """``rtl`` for a language written right to left (ar, fa...), else ``ltr``."""
+        return "rtl" if self.locale.character_order == "right-to-left" else "ltr"
+
+    def language_name(self, code: str) -> str:
+        """The name of language ``code`` in this document's language ("néerlandais")."""
+        primary, _ = _parse_tag(code)
+        return str(self.locale.languages.get(primary) or code)
 
     @property
     def missing(self) -> tuple[str, ...]:
@@ -191,6 +270,8 @@ class Translator:
         """The reader's wording if it is there and its placeholders work, else English."""
         english = self._english.get(msgid, msgid)
         own = self._own.get(msgid)
+        if self._reported:  # English for a language without a catalog: reported as missing
+            own = None
         if own is not None:
             if _placeholders(own) == _placeholders(english):
                 try:

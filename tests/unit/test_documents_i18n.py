@@ -179,3 +179,36 @@ def test_swiss_amounts_keep_every_group_separator() -> None:
     assert t.money(money("0.05", "CHF")) == "CHF\xa00.05"
     assert t.money(money("999999999.99", "CHF")) == f"CHF\xa0999{group}999{group}999.99"
     assert t.money(money("-1234567.50", "EUR")) == f"EUR-1{group}234{group}567.50"
+
+
+# -- the one rule of a beneficiary's documents -------------------------------------------------
+
+
+def test_a_beneficiary_reads_their_own_language_when_it_has_a_catalog() -> None:
+    chosen = i18n.beneficiary_language("fr-CH", "de")
+    assert (chosen.language, chosen.region, chosen.translated) == ("fr", "CH", True)
+    assert i18n.beneficiary_language("en", "nl").language == "en"
+
+
+def test_a_beneficiary_without_a_catalog_gets_the_legal_language_never_english() -> None:
+    chosen = i18n.beneficiary_language("ti", "nl")
+    assert (chosen.language, chosen.region, chosen.translated) == ("nl", None, False)
+    t = Translator.for_beneficiary("ti", "nl", "BE")
+    assert (t.language, t.fell_back, str(t.locale)) == ("nl", True, "nl_BE")
+    assert t.text("contract.title") == catalog("nl")["contract.title"]  # type: ignore[index]
+    assert t.missing == ()  # a complete catalog: nothing came from English
+    # The fund's staff still read English for a language without a catalog.
+    assert Translator("ti", "BE").language == "en"
+
+
+def test_a_legal_language_without_a_catalog_is_refused() -> None:
+    with pytest.raises(ValueError, match="legal language 'xx'"):
+        i18n.beneficiary_language("ti", "xx")
+
+
+def test_the_direction_and_language_names_come_from_the_locale() -> None:
+    fake = {"ar": {"contract.title": "عقد"}, "en": dict(english())}
+    assert Translator("ar", "BE", catalogs=fake.get).direction == "rtl"
+    assert Translator("fr", "BE").direction == "ltr"
+    assert Translator("fr", "BE").language_name("nl") == "néerlandais"
+    assert Translator("de", "CH").language_name("ti-ER") == "Tigrinya"
