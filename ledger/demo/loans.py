@@ -71,7 +71,7 @@ def sign_contract_on_screen(uow: UnitOfWork, docs: DocumentSettings, loan: Loan)
         version,
         full_name=person.full_name,
         signature_png=demo_signature(loan.number),
-        read_and_approved=True,
+        read_and_approved="lu et approuvé",
     )
     # Four eyes: who recorded the beneficiary's signature may not sign for the fund.
     contracts.sign_as_fund(uow, CASEWORKER2, docs, loan.id, version)

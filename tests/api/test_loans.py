@@ -102,7 +102,7 @@ def test_a_loan_from_application_to_closure(api: TestClient, team: Team, engine:
     version = ok(api.post(f"/api/loans/{lid}/contracts", headers=team(CW1)), 201)
     signature = {
         "full_name": "Amina Haile",
-        "read_and_approved": True,
+        "read_and_approved": "lu et approuvé",
         "signature_png": png_data_url(),
     }
     ok(

@@ -40,6 +40,8 @@ from tests.support.web import client_sign_in, csrf_of, staffed_fund
 
 MAX_UPLOAD = 60_000
 
+APPROVED = "lu et approuvé"  # typed before signing, in the contract's language
+
 
 @pytest.fixture
 def settings(tmp_path: Path, fund_key_file: Path) -> Settings:
@@ -160,7 +162,7 @@ def test_roles_without_the_permission_get_403_and_nothing_changes(
                 "csrf": csrf,
                 "full_name": "Olena Kovalenko",
                 "signature": data_url(drawn_signature()),
-                "read_and_approved": "yes",
+                "read_and_approved": "lu et approuvé",
             },
         )
         assert signed.status_code == 403
@@ -235,7 +237,7 @@ def test_the_pdf_is_shown_in_the_browser_and_its_reading_audited(
     ("form", "field", "message"),
     [
         (
-            {"full_name": "Olena Kovalenko", "signature": "", "read_and_approved": "yes"},
+            {"full_name": "Olena Kovalenko", "signature": "", "read_and_approved": APPROVED},
             "signature",
             "Draw the signature in the white box",
         ),
@@ -246,16 +248,22 @@ def test_the_pdf_is_shown_in_the_browser_and_its_reading_audited(
         ),
         (
             {"full_name": "Olena Kovalenko", "signature": "DRAWN"},
-            "read",
-            "Tick “read and approved”",
+            "read_and_approved",
+            "Have the person type the words that come before a signature on paper: lu et "
+            "approuvé / read and approved.",
         ),
         (
-            {"full_name": "Olena Someone", "signature": "DRAWN", "read_and_approved": "yes"},
+            {"full_name": "Olena Kovalenko", "signature": "DRAWN", "read_and_approved": "ok"},
+            "read_and_approved",
+            "Have the person type the words",
+        ),
+        (
+            {"full_name": "Olena Someone", "signature": "DRAWN", "read_and_approved": APPROVED},
             "full_name",
             "This is not the name registered for this person.",
         ),
         (
-            {"full_name": "   ", "signature": "DRAWN", "read_and_approved": "yes"},
+            {"full_name": "   ", "signature": "DRAWN", "read_and_approved": APPROVED},
             "full_name",
             "Type the full name of the person signing",
         ),
@@ -296,7 +304,7 @@ def test_signed_on_screen_then_for_the_fund_by_someone_else(
             "csrf": csrf_of(page_of(web, loan)),
             "full_name": "Олена Коваленко",
             "signature": data_url(drawn_signature()),
-            "read_and_approved": "yes",
+            "read_and_approved": "lu et approuvé",
         },
     )
     assert signed.status_code == 200 and "The person's signature is recorded." in plain(signed.text)

@@ -45,7 +45,7 @@ def sign_on_screen(uow: UnitOfWork, docs: DocumentSettings, loan_id: str, versio
         version,
         full_name="Olena Kovalenko",
         signature_png=drawn_signature(),
-        read_and_approved=True,
+        read_and_approved="lu et approuvé",
     )
 
 
@@ -185,7 +185,7 @@ def test_a_bad_upload_stores_nothing(funded: UnitOfWork, docs: DocumentSettings)
             1,
             full_name="X",
             signature_png=b"%PDF-1.4",
-            read_and_approved=True,
+            read_and_approved="lu et approuvé",
         )
     assert stored_files(docs.store.root) == files
     assert document_rows(uow) == count
