@@ -446,6 +446,8 @@ def test_the_caseworker_waits_and_the_treasurer_pays_out_once(
         ("15/03/2026", "Enter a date, like"),
         ("2026-03-16", "future"),  # the journal's rule: not after today
         ("2025-12-01", "more than 90 days before the lease starts"),
+        # signed by both on 15 March (13:00 in Brussels): not paid out the day before
+        ("2026-03-14", "The payout is dated 14 Mar 2026, before the contract was signed (15 Mar"),
     ],
 )
 def test_a_refused_payout_says_why_beside_the_date_and_books_nothing(
@@ -462,6 +464,37 @@ def test_a_refused_payout_says_why_beside_the_date_and_books_nothing(
     assert entries(engine) == 1
     status = loans.get_loan(UnitOfWork(engine, clock=clock), AUDITOR, loan.id).loan.status
     assert status is LoanStatus.CONTRACT_SIGNED
+
+
+@pytest.mark.parametrize(
+    ("language", "said", "shown"),
+    [
+        ("nl", "Contract version 1 is made, in French with a translation into Dutch.", None),
+        (
+            "ti",
+            "Contract version 1 is made, in French only: there is no translation into Tigrinya "
+            "yet. Explain the contract to the person in a language they understand before they "
+            "sign.",
+            "French",
+        ),
+    ],
+)
+def test_the_caseworker_is_told_which_languages_the_contract_is_in(
+    web: TestClient, engine: Engine, clock: Clock, language: str, said: str, shown: str | None
+) -> None:
+    uow = UnitOfWork(engine, clock=clock)
+    book(uow, TREASURER, "2026-03-01 capital 10000.00 EUR Dr 1000 Cr 3000 ; founding capital")
+    loan = approved_loan(uow, name="Amina Haile", language=language)
+    sign_as(web, "cas")
+    made = web.post(
+        f"/loans/{loan.id}/contract/versions", data={"csrf": csrf_of(page_of(web, loan))}
+    )
+    assert made.status_code == 200 and said in plain(made.text)
+    facts = plain(made.text.split('class="facts"')[1].split("</dl>")[0])
+    assert f"Language of the contract {shown or 'French with a translation into Dutch'}" in facts
+    # The words the person may type to sign: the contract's languages, then English.
+    words = "lu et approuvé / gelezen en goedgekeurd" if language == "nl" else "lu et approuvé"
+    assert f"{words} / read and approved" in unescape(made.text)
 
 
 def test_a_payout_before_the_contract_is_signed_is_refused(

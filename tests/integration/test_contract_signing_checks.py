@@ -178,6 +178,6 @@ def test_the_overview_reads_the_loan_and_every_contract_document(
         (2, DocumentKind.SIGNED_CONTRACT, False),
     ]
     assert seen.paid_out_on is None
-    loans.disburse(uow, TREASURER, loan.id, on=date(2026, 3, 14), idempotency_key="p-1")
+    loans.disburse(uow, TREASURER, loan.id, on=date(2026, 3, 15), idempotency_key="p-1")
     paid = contracts.contract_overview(uow, AUDITOR, loan.id)
-    assert (paid.loan.status, paid.paid_out_on) == (LoanStatus.ACTIVE, date(2026, 3, 14))
+    assert (paid.loan.status, paid.paid_out_on) == (LoanStatus.ACTIVE, date(2026, 3, 15))

@@ -103,7 +103,6 @@ def book_disbursement(
         return MoneyResult(loan, original, True)
     target = next_status(loan.status, LoanAction.DISBURSE)
     approvals._require_signed_contract(uow, loan)
-    _require_paid_after_signature(uow, loan, on)
     if on < loan.terms.lease_start - timedelta(days=90):
         raise ValidationError(
             "the payout is more than 90 days before the lease starts",
@@ -111,6 +110,7 @@ def book_disbursement(
             key="err.payout.too_early",
             params={"days": 90},
         )
+    _require_paid_after_signature(uow, loan, on)
     code = _loan_account(uow, loan)
     account = uow.accounts.get(code)
     amount = loan.terms.deposit
