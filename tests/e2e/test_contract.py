@@ -271,7 +271,7 @@ def test_signed_on_screen_then_for_the_fund_then_paid_out(server: LiveServer, pa
     sign_in(page, server.url, "tom")
     page.goto(url)
     assert page.get_by_role("link", name="Open to read or print").count() == 0  # no personal data
-    today = UnitOfWork(server.engine).today()
+    today = UnitOfWork(server.engine, zone=server.settings.zone).today()  # the fund's day
     day = f"{today.day:02d} {today.strftime('%b')} {today.year}"  # en's medium date
     assert page.locator("#payout_on").input_value() == today.isoformat()
     assert serious_violations(page) == []
