@@ -278,7 +278,9 @@ def bench_portfolio(engine: Engine) -> tuple[float, loans.Portfolio]:
 def busy_loan(
     engine: Engine, documents: Path, payments: int, backdated: int
 ) -> tuple[list[float], list[float]]:
-    uow = UnitOfWork(engine, clock=FixedClock())
+    # The loan is opened, signed and paid out in January 2025 (a payout is never dated before
+    # its contract's signature), then repaid up to NOW.
+    uow = UnitOfWork(engine, clock=lambda: datetime(2025, 1, 10, 9, tzinfo=UTC))
     settings = demo_settings(Settings(documents_dir=documents))
     person = loans.register_beneficiary(
         uow,
@@ -310,6 +312,7 @@ def busy_loan(
     loans.approve(uow, CASEWORKER2, loan.id)
     sign_contract_on_screen(uow, DocumentSettings.from_settings(settings), loan)
     loans.disburse(uow, TREASURER, loan.id, on=date(2025, 1, 10), idempotency_key="bench-payout")
+    uow = UnitOfWork(engine, clock=FixedClock())
     first = date(2025, 2, 1)
     for n in range(payments):
         day = first + timedelta(days=n * 640 // payments)

@@ -20,7 +20,8 @@ from ledger.domain.references import is_qr_iban
 #: A language as catalogs name it: ISO 639 code, optionally a region or script (de_CH, sr_Latn).
 _LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(_[A-Za-z0-9]{2,8})?")
 
-#: Swiss QR-IBANs have an institution id (IBAN positions 5-9) from 30000 to 31999.
+#: The languages a fund's contracts may be binding in (FUNDLEDGER_FUND_LEGAL_LANGUAGE).
+LEGAL_LANGUAGES = ("fr", "nl", "de")
 
 #: The fund's profile: what contracts, schedules and payment QR codes print. A real fund sets
 #: each of these itself; their defaults are the demo fund's (``Settings.profile_problems``).
@@ -32,6 +33,7 @@ PROFILE_SETTINGS = (
     "fund_city",
     "fund_phone",
     "fund_email",
+    "fund_legal_language",
 )
 #: Profile values no real fund has: refused even when set explicitly (a Brussels fund may well
 #: be at 1000 Bruxelles, but not at the demo's street, IBAN, phone or e-mail).
@@ -113,11 +115,30 @@ class Settings(BaseSettings):
         description="Languages the fund works in, comma-separated, the first the default: "
         "offered to staff and to beneficiaries (see languages())",
     )
-    fund_legal_language: Literal["fr", "nl", "de"] = Field(
+    fund_legal_language: str = Field(
         default="fr",
-        description="The language the fund's contracts bind in (fr, nl or de); a beneficiary "
-        "whose language has no catalog reads their page and schedule in it, told that no "
-        "translation exists yet",
+        description="The language the fund's contracts are binding in: fr, nl or de (a "
+        "beneficiary's own language is printed after it as a translation for information)",
+    )
+    fund_city_names: str = Field(
+        default="",
+        max_length=400,
+        description="The fund's town in other languages, for contracts: "
+        "'nl=Brussel; de=Brüssel; en=Brussels' (a language not listed: fund_city as written)",
+    )
+    fund_court: str = Field(
+        default="",
+        max_length=400,
+        description="Where the competent court sits (BE: the judicial district; CH: the fund's "
+        "seat), optionally per language: 'Bruxelles; nl=Brussel; de=Brüssel'; default: the "
+        "fund's town",
+    )
+    fund_retention_years: int = Field(
+        default=10,
+        ge=1,
+        le=30,
+        description="How many years after a loan is closed its contract and accounting "
+        "records are kept (said in the contract's privacy notice)",
     )
     fund_phone: str = Field(default="+32 2 000 00 00", max_length=40)
     fund_email: str = Field(default="fund@example.org", max_length=254)
@@ -196,6 +217,18 @@ class Settings(BaseSettings):
                     "fund's own value"
                 )
         return problems
+
+    def city_names(self) -> dict[str, str]:
+        """``fund_city_names`` as {language: name}."""
+        return dict(local_names(self.fund_city_names)[1])
+
+    def court_names(self) -> tuple[str, dict[str, str]]:
+        """Where the competent court sits: the name printed in any language, and the names
+        per language (``fund_court``; by default the fund's town and its names)."""
+        if not self.fund_court.strip():
+            return self.fund_city, self.city_names()
+        default, names = local_names(self.fund_court)
+        return default or self.fund_city, dict(names)
 
     def languages(self) -> tuple[str, ...]:
         """``fund_languages`` as a tuple of language tags, the default first."""
@@ -307,6 +340,24 @@ class Settings(BaseSettings):
             raise ValueError("a language is listed twice")
         return ",".join(tags)
 
+    @field_validator("fund_legal_language")
+    @classmethod
+    def _legal_language(cls, value: str) -> str:
+        code = value.strip().lower()
+        if code not in LEGAL_LANGUAGES:
+            raise ValueError(
+                f"{value!r} is not a language a contract can be binding in: set "
+                "FUNDLEDGER_FUND_LEGAL_LANGUAGE to fr, nl or de (the language of the fund's "
+                "region that its contracts are made in)"
+            )
+        return code
+
+    @field_validator("fund_city_names", "fund_court")
+    @classmethod
+    def _local_names(cls, value: str) -> str:
+        local_names(value)  # refuses what it cannot read, saying how to write it
+        return value.strip()
+
     @field_validator("fund_country")
     @classmethod
     def _country(cls, value: str | None) -> str | None:
@@ -315,6 +366,32 @@ class Settings(BaseSettings):
         if len(value.strip()) != 2 or not value.strip().isalpha():
             raise ValueError("fund_country is a two-letter ISO 3166 code such as BE or CH")
         return value.strip().upper()
+
+
+def local_names(value: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """A place written for several languages: ``"Bruxelles; nl=Brussel; de=Brüssel"`` is
+    ("Bruxelles", (("nl", "Brussel"), ("de", "Brüssel"))); the part without ``=`` is the name
+    in any other language (optional). ``ValueError`` says what is wrong and how to write it."""
+    default = ""
+    names: dict[str, str] = {}
+    how = "write it as 'Bruxelles; nl=Brussel; de=Brüssel' (a language code, '=', the name)"
+    for part in (p.strip() for p in re.split(r"[;,]", value)):
+        if not part:
+            continue
+        code, equals, name = (s.strip() for s in part.partition("="))
+        if not equals:
+            if default:
+                raise ValueError(f"two names without a language ({default!r}, {part!r}): {how}")
+            default = part
+        elif not _LANGUAGE_TAG.fullmatch(code) or not name:
+            raise ValueError(f"{part!r} is not a language code and a name: {how}")
+        elif code in names:
+            raise ValueError(f"the language {code!r} is given twice: {how}")
+        else:
+            names[code] = name
+        if len(name or part) > 100:
+            raise ValueError(f"{part!r} is longer than 100 characters")
+    return default, tuple(names.items())
 
 
 def _valid_iban(value: str) -> str:

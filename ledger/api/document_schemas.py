@@ -27,7 +27,10 @@ class DocumentOut(BaseModel):
     )
     contract_version: int | None
     schedule_version: int
-    language: str
+    language: str = Field(
+        description="the language printed; a contract's is its binding text's (the fund's legal "
+        "language), followed by '+' and its translation's when it has one: fr, fr+uk"
+    )
     sha256: str = Field(description="SHA-256 of the file, lowercase hex")
     size: int
     source_id: int | None = Field(description="the document this one was made from")
@@ -71,6 +74,11 @@ class GeneratedOut(DocumentOut):
     missing_translations: list[str] = Field(
         description="message ids printed in English because the language's catalog lacks them"
     )
+    untranslated: str | None = Field(
+        default=None,
+        description="the beneficiary's language when it has no catalog yet: the contract is "
+        "then in the fund's legal language only, and says so",
+    )
 
 
 class ContractStatusOut(BaseModel):
@@ -107,10 +115,13 @@ class OnScreenSignatureIn(BaseModel):
             description="typed by the beneficiary; must be the name registered for them",
         ),
     ]
-    read_and_approved: bool = Field(
-        default=False,
-        description="the beneficiary confirms they read and approve the contract (on paper, "
-        'the words "read and approved" before the signature); refused unless true',
+    read_and_approved: str = Field(
+        default="",
+        max_length=100,
+        description='the words the beneficiary types before signing, as on paper: "read and '
+        'approved" in one of the contract\'s languages or in English ("lu et approuvé", '
+        '"gelezen en goedgekeurd", "gelesen und genehmigt", "read and approved"; capitals, '
+        "accents and punctuation do not matter); refused otherwise",
     )
     signature_png: Annotated[
         str,

@@ -45,8 +45,17 @@ def _key_password(path: Path, key: Path) -> str:
     return password
 
 
+#: The demo fund's town (Brussels, the settings' default) as its contracts print it in each
+#: language; a fund in another town names its own (FUNDLEDGER_FUND_CITY_NAMES).
+DEMO_CITY_NAMES = "nl=Brussel; de=Brüssel; en=Brussels"
+
+
 def demo_settings(settings: Settings) -> Settings:
-    """``settings`` with a signing key: the configured one, else the demo key (made if new)."""
+    """``settings`` with a signing key: the configured one, else the demo key (made if new);
+    and the demo town's names in other languages, unless the settings name a town of their
+    own."""
+    if settings.fund_city == "Bruxelles" and not settings.fund_city_names:
+        settings = settings.model_copy(update={"fund_city_names": DEMO_CITY_NAMES})
     if settings.signing_key_file is not None:
         return settings
     folder = settings.documents_path().parent

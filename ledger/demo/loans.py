@@ -2,12 +2,18 @@
 
 Nothing here is real: names, amounts and addresses are invented. The loans are created once;
 running the demo again leaves them as they are.
+
+Each loan's story is told in its order, at the time it happened: the application a few days
+before the lease's month, its approval, the contract made and signed two days before the payout,
+then the payout (the services stamp each step with the unit of work's clock, set back here).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from ledger.demo.documents import demo_signature
 from ledger.domain.beneficiaries import PersonalData
@@ -57,6 +63,19 @@ def _month(today: date, back: int, day: int) -> date:
     return min(first.replace(day=1) + timedelta(days=day - 1), nxt - timedelta(days=1))
 
 
+@contextmanager
+def _at(uow: UnitOfWork, day: date, hour: int) -> Iterator[None]:
+    """The services in this block run as if it were ``hour`` o'clock on ``day`` in the fund's
+    zone (never later than now): what they record is stamped then."""
+    real = uow.clock
+    moment = min(datetime.combine(day, time(hour), tzinfo=uow.zone).astimezone(UTC), real())
+    uow.clock = lambda: moment
+    try:
+        yield
+    finally:
+        uow.clock = real
+
+
 def sign_contract_on_screen(uow: UnitOfWork, docs: DocumentSettings, loan: Loan) -> Loan:
     """Contract version 1, signed on screen by the beneficiary, then by the fund."""
     version = contracts.generate_contract(uow, CASEWORKER, docs, loan.id).document.contract_version
@@ -71,7 +90,7 @@ def sign_contract_on_screen(uow: UnitOfWork, docs: DocumentSettings, loan: Loan)
         version,
         full_name=person.full_name,
         signature_png=demo_signature(loan.number),
-        read_and_approved=True,
+        read_and_approved="lu et approuvé",  # the fund's contracts bind in French
     )
     # Four eyes: who recorded the beneficiary's signature may not sign for the fund.
     contracts.sign_as_fund(uow, CASEWORKER2, docs, loan.id, version)
@@ -125,26 +144,32 @@ def build_demo_loans(uow: UnitOfWork, currency: str, docs: DocumentSettings) -> 
             public_alternatives=PublicAlternatives(alternatives),
         )
         lease = Lease(f"Demo landlord {n + 1} SRL", f"Rue Fictive {10 + n}, 1000 Bruxelles")
-        return loans.open_application(uow, CASEWORKER, person.id, terms, lease, policy)
+        with _at(uow, _month(today, back, 3) - timedelta(days=12), 10):
+            return loans.open_application(uow, CASEWORKER, person.id, terms, lease, policy)
 
     def through(loan: Loan, upto: str, back: int, key: str) -> Loan:
-        loan = loans.submit(uow, CASEWORKER, loan.id, policy)
+        payout = _month(today, back, 3)  # signed two days before: never paid out before
+        with _at(uow, payout - timedelta(days=10), 11):
+            loan = loans.submit(uow, CASEWORKER, loan.id, policy)
         if upto == "submitted":
             return loan
-        decision = loans.get_loan(uow, ADMIN, loan.id).decision
-        if decision is not None and not decision.accepted:
-            loans.override_eligibility(
-                uow, ADMIN, loan.id, "Public schemes were asked; answer pending for weeks"
-            )
-        loan = loans.approve(uow, CASEWORKER2, loan.id)
+        with _at(uow, payout - timedelta(days=6), 15):
+            decision = loans.get_loan(uow, ADMIN, loan.id).decision
+            if decision is not None and not decision.accepted:
+                loans.override_eligibility(
+                    uow, ADMIN, loan.id, "Public schemes were asked; answer pending for weeks"
+                )
+            loan = loans.approve(uow, CASEWORKER2, loan.id)
         if upto == "approved":
             return loan
-        loan = sign_contract_on_screen(uow, docs, loan)
+        with _at(uow, payout - timedelta(days=2), 10):
+            loan = sign_contract_on_screen(uow, docs, loan)
         if upto == "contract_signed":
             return loan
-        return loans.disburse(
-            uow, TREASURER, loan.id, on=_month(today, back, 3), idempotency_key=f"demo-{key}-payout"
-        ).loan
+        with _at(uow, payout, 14):
+            return loans.disburse(
+                uow, TREASURER, loan.id, on=payout, idempotency_key=f"demo-{key}-payout"
+            ).loan
 
     def pay(loan: Loan, amount: str, back: int, day: int, key: str) -> None:
         loans.record_payment(

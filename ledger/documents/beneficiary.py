@@ -13,16 +13,22 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
+from collections.abc import Sequence
 
 import pypdf
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pyhanko.pdf_utils.reader import PdfFileReader
 
+from ledger.documents.i18n import FALLBACK, catalog
+from ledger.domain.beneficiaries import name_words
 from ledger.domain.errors import LedgerError, ValidationError
 
 PDF_MAGIC = b"%PDF-"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_NAME = 200
+MAX_APPROVAL = 100
+#: The words written before a signature, in each catalog: "lu et approuvé"...
+APPROVAL_MSGID = "contract.sign.read_words"
 MAX_PIXELS = 4_000_000
 _FORBIDDEN = re.compile("[\u202a-\u202e\u2066-\u2069]")  # bidi overrides can disguise a name
 
@@ -122,3 +128,32 @@ def check_typed_name(name: str) -> str:
     if _FORBIDDEN.search(text) or any(unicodedata.category(c) == "Cc" for c in text):
         raise ValidationError("the name contains control characters", "full_name")
     return text
+
+
+def approval_words(languages: str) -> tuple[tuple[str, str], ...]:
+    """The words "read and approved" a beneficiary may type to sign a contract printed in
+    ``languages`` (a document row's: ``fr`` or ``fr+uk``), as (language, words): the contract's
+    languages that have them, then English."""
+    found: dict[str, str] = {}
+    for language in (*languages.split("+"), FALLBACK):
+        words = (catalog(language) or {}).get(APPROVAL_MSGID)
+        if words and language not in found:
+            found[language] = words
+    return tuple(found.items())
+
+
+def check_approval(typed: str, accepted: Sequence[tuple[str, str]]) -> tuple[str, str]:
+    """The (language, words) of ``accepted`` that ``typed`` is, whatever its capitals, accents
+    and punctuation ("Lu et approuve." is "lu et approuvé"); a ``ValidationError`` naming the
+    field ``read_and_approved`` and the words to type otherwise."""
+    text = " ".join(unicodedata.normalize("NFC", typed).split())
+    if len(text) <= MAX_APPROVAL and (words := name_words(text)):
+        for language, expected in accepted:
+            if words == name_words(expected):
+                return language, expected
+    choices = " or ".join(f'"{words}"' for _, words in accepted)
+    raise ValidationError(
+        "before signing, the beneficiary types the words that come before a signature on "
+        f"paper, in one of the contract's languages or in English: {choices}",
+        "read_and_approved",
+    )

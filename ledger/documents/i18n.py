@@ -34,6 +34,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_currency, get_group_symbol
 from markupsafe import Markup, escape
 
+from ledger.config import LEGAL_LANGUAGES as LEGAL_LANGUAGES  # the languages contracts bind in
 from ledger.domain.money import Money
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,6 @@ DOMAIN = "documents"
 REMINDERS_DOMAIN = "reminders"
 MORE_DOMAINS = (REMINDERS_DOMAIN,)
 REPORT_DOMAIN = "report"
-#: The languages a fund's contracts may be binding in (``FUNDLEDGER_FUND_LEGAL_LANGUAGE``).
-LEGAL_LANGUAGES = ("fr", "nl", "de")
 _PLACEHOLDER = re.compile(r"%(?:\((\w+)\))?[#0 +-]*\d*(?:\.\d+)?[a-zA-Z%]")
 _TAG = re.compile(r"^([A-Za-z]{2,3})(?:[-_]([A-Za-z0-9]{2,8}))?$")
 

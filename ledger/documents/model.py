@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Protocol
 
+from ledger.config import LEGAL_LANGUAGES
 from ledger.domain.beneficiaries import PersonalData
 from ledger.domain.errors import ValidationError
 from ledger.domain.loans import DepositForm, Loan
@@ -98,7 +99,11 @@ class FundInfo:
     country: str = ""  # ISO 3166 alpha-2; default: the IBAN's
     bic: str | None = None
     qr_iban: str | None = None  # Swiss QR-IBAN, used with QR references
-    legal_language: str = "fr"  # the contracts' binding language: a beneficiary's without a catalog
+    legal_language: str = "fr"  # the language contracts are binding in: fr, nl or de
+    city_names: tuple[tuple[str, str], ...] = ()  # (language, the town's name in it)
+    court: str = ""  # where the competent court sits; default: the town
+    court_names: tuple[tuple[str, str], ...] = ()  # (language, its name in it)
+    retention_years: int = 10  # contracts and accounts kept this long after a loan closes
 
     def __post_init__(self) -> None:
         for field_name in ("iban", "qr_iban"):
@@ -109,6 +114,22 @@ class FundInfo:
             object.__setattr__(self, "country", self.iban[:2])
         if not self.name.strip() or not self.creditor_name.strip():
             raise ValidationError("the fund needs a name", field="fund_name")
+        if self.legal_language not in LEGAL_LANGUAGES:
+            raise ValidationError(
+                f"{self.legal_language!r} is not a language a contract can be binding in: "
+                "fr, nl or de",
+                field="fund_legal_language",
+            )
+
+    def city_in(self, language: str) -> str:
+        """The fund's town as ``language`` writes it (Bruxelles, Brussel, Brüssel)."""
+        return dict(self.city_names).get(_primary(language), self.city)
+
+    def court_in(self, language: str) -> str:
+        """Where the competent court sits, as ``language`` writes it."""
+        if not self.court:
+            return self.city_in(language)
+        return dict(self.court_names).get(_primary(language), self.court)
 
     @property
     def postal_lines(self) -> tuple[str, ...]:
@@ -149,6 +170,7 @@ class FundInfo:
         lines = tuple(
             line.strip() for line in re.split(r"[;\n]", settings.fund_address) if line.strip()
         )
+        court, court_names = settings.court_names()
         return cls(
             name=settings.fund_name,
             address_lines=lines,
@@ -162,7 +184,15 @@ class FundInfo:
             bic=settings.fund_bic,
             qr_iban=settings.fund_qr_iban,
             legal_language=settings.fund_legal_language,
+            city_names=tuple(settings.city_names().items()),
+            court=court if settings.fund_court.strip() else "",
+            court_names=tuple(court_names.items()) if settings.fund_court.strip() else (),
+            retention_years=settings.fund_retention_years,
         )
+
+
+def _primary(language: str) -> str:
+    return re.split(r"[-_]", language, maxsplit=1)[0].lower()
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +225,7 @@ class ContractData:
     reference: PaymentReference
     fund: FundInfo
     issued_on: date  # the date printed on the contract and in the PDF's metadata
+    deposit_account: str | None = None  # the IBAN the deposit is paid to (for the notices)
 
     def __post_init__(self) -> None:
         if self.version < 1:
@@ -352,6 +383,7 @@ def contract_data(
         reference=loan.reference,
         fund=fund,
         issued_on=view.as_of,
+        deposit_account=lease.landlord_iban,
     )
 
 

@@ -15,7 +15,7 @@ import json
 import logging
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from enum import Enum
@@ -27,8 +27,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from moneyed import Money
 
 from ledger.documents import fontsubset
-from ledger.documents.i18n import Translator, contracts_dir
-from ledger.documents.model import ContractData, FundInfo, ScheduleData
+from ledger.documents.i18n import FALLBACK, Translator, beneficiary_language, contracts_dir
+from ledger.documents.model import ContractData, FundInfo, ScheduleData, legal_basis
 from ledger.documents.payment_qr import (
     SwissBill,
     blank_field_svg,
@@ -36,7 +36,7 @@ from ledger.documents.payment_qr import (
     epc_svg,
     swiss_qr_bill,
 )
-from ledger.domain.loans import DISBURSED
+from ledger.domain.loans import DISBURSED, DepositForm
 
 log = logging.getLogger(__name__)
 
@@ -55,15 +55,28 @@ class SignatureBox:
     box: tuple[int, int, int, int]  # x1, y1, x2, y2 in PDF points, origin at bottom left
 
 
+#: Deposits a bank holds (or guarantees): the contract has a notice of the assignment for it.
+BANK_DEPOSITS = frozenset(
+    {DepositForm.BLOCKED_ACCOUNT, DepositForm.BANK_GUARANTEE, DepositForm.PROGRESSIVE_GUARANTEE}
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Rendered:
     pdf: bytes
     sha256: str  # hex digest of ``pdf``
-    language: str  # the catalog used: the one asked for, or "en" when it fell back
+    language: str  # the catalog used (a contract: the binding text's, the fund's legal language)
     missing: tuple[str, ...]  # message ids that fell back to English
     requested_language: str = ""
-    fell_back: bool = False  # the requested language has no catalog: the document is in English
+    fell_back: bool = False  # the requested language has no catalog (see ``language``)
     signature_boxes: tuple[SignatureBox, ...] = ()
+    translation: str | None = None  # a contract's translation for information, if it has one
+
+    @property
+    def languages(self) -> str:
+        """The languages printed, as a document's row keeps them: ``fr``, or ``fr+uk`` for a
+        binding text in French followed by its translation into Ukrainian."""
+        return f"{self.language}+{self.translation}" if self.translation else self.language
 
 
 class _OnceFilter(logging.Filter):
@@ -168,33 +181,75 @@ def _signature_boxes(document: Any) -> tuple[SignatureBox, ...]:
     return tuple(boxes)
 
 
-def _rendered(pdf: bytes, t: Translator, boxes: tuple[SignatureBox, ...] = ()) -> Rendered:
-    if t.missing:
+def _rendered(
+    pdf: bytes,
+    t: Translator,
+    boxes: tuple[SignatureBox, ...] = (),
+    *,
+    translation: Translator | None = None,
+    fell_back: bool | None = None,
+) -> Rendered:
+    missing = tuple(dict.fromkeys((*t.missing, *(translation.missing if translation else ()))))
+    if missing:
         log.warning(
             "document in %r used English for %d message(s): %s",
             t.requested,
-            len(t.missing),
-            ", ".join(t.missing[:10]),
+            len(missing),
+            ", ".join(missing[:10]),
         )
     return Rendered(
         pdf=pdf,
         sha256=hashlib.sha256(pdf).hexdigest(),
         language=t.language,
-        missing=t.missing,
+        missing=missing,
         requested_language=t.requested,
-        fell_back=t.fell_back,
+        fell_back=t.fell_back if fell_back is None else fell_back,
         signature_boxes=boxes,
+        translation=translation.language if translation else None,
     )
+
+
+def contract_translators(data: ContractData) -> tuple[Translator, Translator | None, bool]:
+    """The binding text's translator (the fund's legal language), the translation's (the
+    borrower's language, when it has a catalog and is another language) and whether the
+    borrower's language has no catalog (the contract then says no translation exists yet)."""
+    fund = data.fund
+    chosen = beneficiary_language(data.language, fund.legal_language)
+    if chosen.language == fund.legal_language:  # one text (in the borrower's own region)
+        requested = data.language if chosen.translated else fund.legal_language
+        return Translator(requested, fund.country), None, not chosen.translated
+    binding = Translator(fund.legal_language, fund.country)
+    return binding, Translator(data.language, fund.country), False
 
 
 def render_contract(data: ContractData) -> Rendered:
-    """The loan contract with its schedule as an annex, as a PDF/A."""
-    t = Translator(data.language, data.fund.country)
+    """The loan contract, binding in the fund's legal language with the borrower's language
+    after it for information, its annexes (schedule, privacy notice) and the notices of the
+    assignment for the landlord and the deposit's bank, as a PDF/A."""
+    t, translation, untranslated = contract_translators(data)
+    english = Translator(FALLBACK, data.fund.country) if untranslated else None
     html = _html(
-        "contract.html", t, data.issued_on, data.fund, d=data, iban=_iban_display(data.iban)
+        "contract.html",
+        t,
+        data.issued_on,
+        data.fund,
+        d=data,
+        tr=translation,
+        en=english,
+        untranslated=untranslated,
+        binding=t.language,
+        iban=_iban_display(data.iban),
+        legal_basis=legal_basis,
+        bank_notice=data.deposit_form in BANK_DEPOSITS,
+        deposit_account=_iban_display(data.deposit_account) if data.deposit_account else None,
     )
     pdf, document = _pdf(html)
-    return _rendered(pdf, t, _signature_boxes(document))
+    return replace(
+        _rendered(
+            pdf, t, _signature_boxes(document), translation=translation, fell_back=untranslated
+        ),
+        requested_language=data.language,
+    )
 
 
 def _iban_display(iban: str) -> str:

@@ -3,11 +3,12 @@
 Each is drawn as an incremental update, so the contract as generated stays byte for byte at the
 start of the result. A block is placed by the named destination of the template's element with
 its id (WeasyPrint makes every id a named destination): ``signature-beneficiary`` and
-``signature-fund`` in ``contract.html``, 4 pt in from the element's top left corner, 200 x 72
-pt (the element is 74 x 30 mm, ``print.css``).
+``signature-fund`` in ``contract.html``, 4 pt in from the element's top left corner, 200 x 80
+pt (the element is 74 x 30 mm, ``print.css``). Text is 9 pt, the contract's small print.
 
-* The beneficiary's block holds the drawn signature, the typed name and the time. A PDF without
-  the element (not one of ours) gets an extra signature page.
+* The beneficiary's block holds the drawn signature, the words "read and approved" and the
+  name they typed, and the time in the fund's zone. A PDF without the element (not one of ours)
+  gets an extra signature page.
 * The fund's block shows the fund's name, "PAdES" and the time, and the certificate's
   fingerprint; the PAdES signature itself is added after it, over it. A PDF without the
   element (a paper scan) gets no mark: its signature is in any PDF reader's signature panel.
@@ -38,12 +39,21 @@ from ledger.documents.signing import OneProducerWriter
 
 BENEFICIARY_ANCHOR = "signature-beneficiary"
 FUND_ANCHOR = "signature-fund"
-BLOCK_WIDTH, BLOCK_HEIGHT = 200.0, 72.0
+BLOCK_WIDTH, BLOCK_HEIGHT = 200.0, 80.0
 INSET = 4.0  # from the anchor (the element's top left corner), clear of a border drawn there
 
 
 def _when(at: datetime) -> str:
-    return at.strftime("%Y-%m-%d %H:%M UTC")
+    """The time as the fund's zone reads it, with the zone's name and its offset from UTC:
+    ``2026-03-15 14:30 CET (UTC+01:00)``. ``at`` is given in the fund's zone."""
+    offset = at.utcoffset()
+    if offset is None:
+        raise ValueError("a signature's time needs its time zone")
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    utc = f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    zone = at.tzname() or utc
+    return f"{at:%Y-%m-%d %H:%M} {zone}" + ("" if zone in ("UTC", utc) else f" ({utc})")
 
 
 @functools.cache
@@ -62,10 +72,11 @@ def _block_setup() -> tuple[Any, Any, Any]:
 @font-face {{ font-family: "Signature Sans"; src: url("{latin}") }}
 @font-face {{ font-family: "Signature Ethiopic"; src: url("{ethiopic}") }}
 body {{ margin: 0; font-family: "Signature Sans", "Signature Ethiopic", sans-serif;
-        font-size: 7pt; line-height: 1.15 }}
-img {{ display: block; height: 44pt; max-width: {BLOCK_WIDTH}pt; object-fit: contain;
+        font-size: 9pt; line-height: 1.15 }}
+img {{ display: block; height: 36pt; max-width: {BLOCK_WIDTH}pt; object-fit: contain;
        object-position: left center }}
-p {{ margin: 0; max-height: 16pt; overflow: hidden; overflow-wrap: anywhere }}
+p {{ margin: 0; max-height: 10.4pt; overflow: hidden; overflow-wrap: anywhere }}
+p.name {{ max-height: 20.7pt }}
 .mark {{ border-left: 2pt solid #1f4e79; padding-left: 4pt; margin-top: 4pt }}
 .mark p {{ max-height: none }}
 """
@@ -159,12 +170,17 @@ def _signature_page(writer: IncrementalPdfFileWriter) -> int:
     return count
 
 
-def stamp_signature(contract: bytes, *, name: str, png: bytes, signed_at: datetime) -> bytes:
-    """The contract with the beneficiary's on-screen signature drawn into their block."""
+def stamp_signature(
+    contract: bytes, *, name: str, png: bytes, signed_at: datetime, approval: str
+) -> bytes:
+    """The contract with the beneficiary's on-screen signature drawn into their block: the
+    words they typed before it ("lu et approuvé"), the drawing, their name and the time
+    (``signed_at`` in the fund's zone)."""
     image = base64.b64encode(png).decode("ascii")
     body = (
+        f'<p dir="auto">{html.escape(approval)}</p>'
         f'<img src="data:image/png;base64,{image}" alt="">'
-        f'<p dir="auto">{html.escape(name)}</p><p>{_when(signed_at)}</p>'
+        f'<p dir="auto" class="name">{html.escape(name)}</p><p>{_when(signed_at)}</p>'
     )
     stamped = _draw(contract, _block_pdf(body), BENEFICIARY_ANCHOR, add_page=True)
     if stamped is None:  # _draw adds a page when the block's anchor is missing
@@ -173,7 +189,8 @@ def stamp_signature(contract: bytes, *, name: str, png: bytes, signed_at: dateti
 
 
 def stamp_fund(pdf: bytes, *, fund: str, signed_at: datetime, fingerprint: str) -> bytes:
-    """The fund's mark in its block, where the contract has one; else ``pdf`` unchanged."""
+    """The fund's mark in its block, where the contract has one; else ``pdf`` unchanged
+    (``signed_at`` in the fund's zone)."""
     # No words, so no language: the fund, the kind of signature and when, the certificate.
     body = (
         '<div class="mark">'

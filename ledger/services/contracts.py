@@ -47,7 +47,7 @@ from ledger.domain.documents import (
     NewDocument,
     StoredDocument,
 )
-from ledger.domain.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from ledger.domain.errors import Conflict, NotFound, PermissionDenied
 from ledger.domain.loans import Loan
 from ledger.domain.money import to_minor
 from ledger.domain.roles import Actor, Permission
@@ -122,8 +122,9 @@ class ContractStatus:
 
 @dataclass(frozen=True, slots=True)
 class GeneratedContract:
-    document: StoredDocument
+    document: StoredDocument  # its language: the binding one, "+" its translation's ("fr+uk")
     missing_translations: tuple[str, ...]  # message ids that fell back to English
+    untranslated: str | None = None  # the borrower's language, when it has no catalog yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,7 +365,7 @@ def generate_contract(
                 contract_version=version,
                 schedule_version=view.schedule_version,
                 principal_minor=to_minor(loan.terms.deposit),
-                language=rendered.language,
+                language=rendered.languages,
                 sha256=sha,
                 size=len(rendered.pdf),
                 created_at=uow.now(),
@@ -379,13 +380,16 @@ def generate_contract(
                 "document": doc.id,
                 "version": version,
                 "sha256": sha,
-                "language": rendered.language,
+                "language": rendered.languages,
+                "untranslated": rendered.requested_language if rendered.fell_back else None,
                 "missing_translations": len(rendered.missing),
                 "superseded": superseded,
             },
         )
         uow.commit()
-    return GeneratedContract(doc, rendered.missing)
+    return GeneratedContract(
+        doc, rendered.missing, rendered.requested_language if rendered.fell_back else None
+    )
 
 
 def _record_beneficiary(
@@ -493,26 +497,25 @@ def record_on_screen_signature(
     *,
     full_name: str,
     signature_png: bytes,
-    read_and_approved: bool,
+    read_and_approved: str,
 ) -> StoredDocument:
-    """The beneficiary signs on screen (with staff beside them): their typed name, the drawn
-    signature and the time are stamped into the contract's signature block.
+    """The beneficiary signs on screen (with staff beside them): the words "read and approved"
+    and their name, both typed by them, the drawn signature and the time (in the fund's zone)
+    are stamped into the contract's signature block.
 
     As on paper, where the signature is preceded by the words "read and approved", the
-    beneficiary must say they read and approve the contract (``read_and_approved``, kept in
-    the audit record), and the name they type must be the name registered for them
+    beneficiary types them, in one of the contract's languages or in English ("lu et
+    approuvé", "gelezen en goedgekeurd"...: ``beneficiary.check_approval``; kept in the audit
+    record, with the language), and the name they type must be the name registered for them
     (``domain.beneficiaries.same_name``): reading it is a personal-data read, audited."""
     actor.require(Permission.LOANS_APPLY)
     actor.require(Permission.PERSONAL_READ)
     name = beneficiary.check_typed_name(full_name)
     png = beneficiary.check_signature_image(signature_png, docs.max_signature_image_bytes)
-    if not read_and_approved:
-        raise ValidationError(
-            "the beneficiary must confirm they read and approve the contract "
-            '("read and approved") before signing',
-            "read_and_approved",
-        )
     contract = _contract_of(uow, loan_id, version)
+    language, words = beneficiary.check_approval(
+        read_and_approved, beneficiary.approval_words(contract.language)
+    )
     with uow:
         beneficiary_id = uow.loans.get(loan_id).beneficiary_id
     person = loans.read_beneficiary(uow, actor, beneficiary_id)
@@ -526,12 +529,17 @@ def record_on_screen_signature(
         # The message names neither: it is logged and shown, and holds no personal data.
         raise NameMismatch(
             "the typed name is not the name registered for the beneficiary: type the full "
-            "name as it is written on the contract",
+            "name as it is written on the contract (capitals, accents, hyphens and the order "
+            "of the names do not matter; a missing or extra name does)",
             "full_name",
         )
     signed_at = uow.now()
     stamped = stamps.stamp_signature(
-        docs.store.get(contract.sha256), name=name, png=png, signed_at=signed_at
+        docs.store.get(contract.sha256),
+        name=name,
+        png=png,
+        signed_at=signed_at.astimezone(uow.zone),
+        approval=" ".join(read_and_approved.split()),
     )
     return _record_beneficiary(
         uow,
@@ -544,7 +552,7 @@ def record_on_screen_signature(
         pdf=stamped,
         expected_source=contract.id,
         signed_at=signed_at,
-        audit={"read_and_approved": True},
+        audit={"read_and_approved": words, "approval_language": language, "name_checked": True},
     )
 
 
@@ -588,7 +596,7 @@ def sign_as_fund(
     marked = stamps.stamp_fund(
         docs.store.get(signed_by_beneficiary.sha256),
         fund=key.subject,
-        signed_at=uow.now(),
+        signed_at=uow.now().astimezone(uow.zone),
         fingerprint=key.fingerprint,
     )
     pdf = signing.sign_pdf(

@@ -27,7 +27,7 @@ from tests.support.contracts import (
 )
 from tests.support.ledgertext import book
 
-PDF_MAX = 60_000
+PDF_MAX = 300_000  # a generated contract (with its annexes and notices) fits
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ def test_contract_signed_on_screen_then_by_the_fund(
 
     body = {
         "full_name": "Olena Kovalenko",
-        "read_and_approved": True,
+        "read_and_approved": "lu et approuvé",
         "signature_png": png_data_url(),
     }
     signed = api.post(
@@ -210,7 +210,10 @@ def test_signing_on_screen_needs_read_and_approved_and_the_registered_name(
     rows = document_rows(engine)
     body = {"full_name": "Olena Kovalenko", "signature_png": png_data_url()}
     assert_problem(api.post(path, json=body, headers=caseworker), 422, field="read_and_approved")
-    other = {**body, "full_name": "Someone Else", "read_and_approved": True}
+    for words in (True, "yes", "approved"):  # the words themselves, typed, are needed
+        refused = api.post(path, json={**body, "read_and_approved": words}, headers=caseworker)
+        assert_problem(refused, 422, field="read_and_approved")
+    other = {**body, "full_name": "Someone Else", "read_and_approved": "lu et approuvé"}
     refused = api.post(path, json=other, headers=caseworker)
     problem = assert_problem(refused, 422, field="full_name", code="name-mismatch")
     assert "not the name registered" in problem["detail"]
@@ -225,7 +228,7 @@ def test_the_fund_signs_through_another_staff_member(
     api.post(f"/api/loans/{loan.id}/contracts", headers=caseworker).raise_for_status()
     body = {
         "full_name": "Olena Kovalenko",
-        "read_and_approved": True,
+        "read_and_approved": "lu et approuvé",
         "signature_png": png_data_url(),
     }
     api.post(

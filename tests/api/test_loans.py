@@ -21,6 +21,7 @@ from tests.support.api_loans import (
     CW1,
     CW2,
     PAYOUT_DAY,
+    SIGNED_AT,
     TR1,
     TR2,
     Json,
@@ -98,11 +99,13 @@ def test_a_loan_from_application_to_closure(api: TestClient, team: Team, engine:
     assert "another caseworker" in assert_problem(refused, 403, code="forbidden")["detail"]
     approved = ok(api.post(f"/api/loans/{lid}/approve", headers=team(CW2)))
     assert (approved["status"], approved["approved_by"]) == ("approved", CW2)
-    # The contract: generated, signed on screen by the beneficiary, then for the fund.
+    # The contract: generated, signed on screen by the beneficiary, then for the fund, two
+    # days before the payout (a payout is never dated before the contract's signature).
+    today, team.clock.now = team.clock.now, SIGNED_AT
     version = ok(api.post(f"/api/loans/{lid}/contracts", headers=team(CW1)), 201)
     signature = {
         "full_name": "Amina Haile",
-        "read_and_approved": True,
+        "read_and_approved": "lu et approuvé",
         "signature_png": png_data_url(),
     }
     ok(
@@ -115,6 +118,7 @@ def test_a_loan_from_application_to_closure(api: TestClient, team: Team, engine:
     )
     path = f"/api/loans/{lid}/contracts/{version['contract_version']}/fund-signature"
     ok(api.post(path, headers=team(CW2)), 201)
+    team.clock.now = today
     assert ok(api.get(f"/api/loans/{lid}", headers=team(CW2)))["status"] == "contract_signed"
 
     # The treasurer pays out, once, whatever the retries.

@@ -40,6 +40,8 @@ from tests.support.web import client_sign_in, csrf_of, staffed_fund
 
 MAX_UPLOAD = 60_000
 
+APPROVED = "lu et approuvé"  # typed before signing, in the contract's language
+
 
 @pytest.fixture
 def settings(tmp_path: Path, fund_key_file: Path) -> Settings:
@@ -160,7 +162,7 @@ def test_roles_without_the_permission_get_403_and_nothing_changes(
                 "csrf": csrf,
                 "full_name": "Olena Kovalenko",
                 "signature": data_url(drawn_signature()),
-                "read_and_approved": "yes",
+                "read_and_approved": "lu et approuvé",
             },
         )
         assert signed.status_code == 403
@@ -235,7 +237,7 @@ def test_the_pdf_is_shown_in_the_browser_and_its_reading_audited(
     ("form", "field", "message"),
     [
         (
-            {"full_name": "Olena Kovalenko", "signature": "", "read_and_approved": "yes"},
+            {"full_name": "Olena Kovalenko", "signature": "", "read_and_approved": APPROVED},
             "signature",
             "Draw the signature in the white box",
         ),
@@ -246,16 +248,22 @@ def test_the_pdf_is_shown_in_the_browser_and_its_reading_audited(
         ),
         (
             {"full_name": "Olena Kovalenko", "signature": "DRAWN"},
-            "read",
-            "Tick “read and approved”",
+            "read_and_approved",
+            "Have the person type the words that come before a signature on paper: lu et "
+            "approuvé / read and approved.",
         ),
         (
-            {"full_name": "Olena Someone", "signature": "DRAWN", "read_and_approved": "yes"},
+            {"full_name": "Olena Kovalenko", "signature": "DRAWN", "read_and_approved": "ok"},
+            "read_and_approved",
+            "Have the person type the words",
+        ),
+        (
+            {"full_name": "Olena Someone", "signature": "DRAWN", "read_and_approved": APPROVED},
             "full_name",
             "This is not the name registered for this person.",
         ),
         (
-            {"full_name": "   ", "signature": "DRAWN", "read_and_approved": "yes"},
+            {"full_name": "   ", "signature": "DRAWN", "read_and_approved": APPROVED},
             "full_name",
             "Type the full name of the person signing",
         ),
@@ -296,7 +304,7 @@ def test_signed_on_screen_then_for_the_fund_by_someone_else(
             "csrf": csrf_of(page_of(web, loan)),
             "full_name": "Олена Коваленко",
             "signature": data_url(drawn_signature()),
-            "read_and_approved": "yes",
+            "read_and_approved": "lu et approuvé",
         },
     )
     assert signed.status_code == 200 and "The person's signature is recorded." in plain(signed.text)
@@ -438,6 +446,8 @@ def test_the_caseworker_waits_and_the_treasurer_pays_out_once(
         ("15/03/2026", "Enter a date, like"),
         ("2026-03-16", "future"),  # the journal's rule: not after today
         ("2025-12-01", "more than 90 days before the lease starts"),
+        # signed by both on 15 March (13:00 in Brussels): not paid out the day before
+        ("2026-03-14", "The payout is dated 14 Mar 2026, before the contract was signed (15 Mar"),
     ],
 )
 def test_a_refused_payout_says_why_beside_the_date_and_books_nothing(
@@ -454,6 +464,37 @@ def test_a_refused_payout_says_why_beside_the_date_and_books_nothing(
     assert entries(engine) == 1
     status = loans.get_loan(UnitOfWork(engine, clock=clock), AUDITOR, loan.id).loan.status
     assert status is LoanStatus.CONTRACT_SIGNED
+
+
+@pytest.mark.parametrize(
+    ("language", "said", "shown"),
+    [
+        ("nl", "Contract version 1 is made, in French with a translation into Dutch.", None),
+        (
+            "ti",
+            "Contract version 1 is made, in French only: there is no translation into Tigrinya "
+            "yet. Explain the contract to the person in a language they understand before they "
+            "sign.",
+            "French",
+        ),
+    ],
+)
+def test_the_caseworker_is_told_which_languages_the_contract_is_in(
+    web: TestClient, engine: Engine, clock: Clock, language: str, said: str, shown: str | None
+) -> None:
+    uow = UnitOfWork(engine, clock=clock)
+    book(uow, TREASURER, "2026-03-01 capital 10000.00 EUR Dr 1000 Cr 3000 ; founding capital")
+    loan = approved_loan(uow, name="Amina Haile", language=language)
+    sign_as(web, "cas")
+    made = web.post(
+        f"/loans/{loan.id}/contract/versions", data={"csrf": csrf_of(page_of(web, loan))}
+    )
+    assert made.status_code == 200 and said in plain(made.text)
+    facts = plain(made.text.split('class="facts"')[1].split("</dl>")[0])
+    assert f"Language of the contract {shown or 'French with a translation into Dutch'}" in facts
+    # The words the person may type to sign: the contract's languages, then English.
+    words = "lu et approuvé / gelezen en goedgekeurd" if language == "nl" else "lu et approuvé"
+    assert f"{words} / read and approved" in unescape(made.text)
 
 
 def test_a_payout_before_the_contract_is_signed_is_refused(

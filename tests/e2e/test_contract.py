@@ -1,10 +1,12 @@
 """The contract of an approved loan in a real browser, from the first click to the payout
-booked: made in the beneficiary's language, signed on screen (drawn with a mouse, or with a
-finger on a phone) or on paper (the scan uploaded), signed for the fund by a second staff
-member, then paid out by the treasurer."""
+booked: made in the fund's legal language with the beneficiary's after it, signed on screen
+("read and approved" and the name typed, the signature drawn with a mouse, or with a finger on a
+phone) or on paper (the scan uploaded), signed for the fund by a second staff member, then paid
+out by the treasurer."""
 
 from __future__ import annotations
 
+import io
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -12,6 +14,7 @@ from typing import Any
 
 import pytest
 from pydantic import SecretStr
+from pypdf import PdfReader
 
 from ledger.config import Settings
 from ledger.documents.signing import create_fund_key
@@ -144,7 +147,8 @@ def test_signed_on_screen_then_for_the_fund_then_paid_out(server: LiveServer, pa
     loan = approved_loan(server, "Olena Kovalenko / Олена Коваленко", "nl")
     url = f"{server.url}/loans/{loan.id}/contract"
 
-    # 1. The caseworker makes the contract: in the beneficiary's language (Dutch).
+    # 1. The caseworker makes the contract: binding in French (the fund's legal language),
+    # then in the beneficiary's language (Dutch), for information.
     sign_in(page, server.url, "cas")
     page.goto(url)
     assert page.get_by_role("heading", level=1).inner_text() == f"Contract of loan {loan.id}"
@@ -153,7 +157,8 @@ def test_signed_on_screen_then_for_the_fund_then_paid_out(server: LiveServer, pa
     shoot(page, "contract-to-make")
     page.get_by_role("button", name="Make the contract").click()
     page.wait_for_url(url)
-    assert flash(page) == "Contract version 1 is made, in Dutch."
+    assert flash(page) == "Contract version 1 is made, in French with a translation into Dutch."
+    assert "French with a translation into Dutch" in page.locator("dl.facts").inner_text()
     assert "Made, not signed yet" in page.locator("dl.facts").inner_text()
 
     # The PDF: shown in the browser (inline), the same file to print or download.
@@ -176,7 +181,7 @@ def test_signed_on_screen_then_for_the_fund_then_paid_out(server: LiveServer, pa
     assert saved.headers["content-disposition"].startswith("attachment;")
     assert saved.body() == shown.body()
 
-    # 2. Signing: nothing drawn, box not ticked: said beside the field, nothing recorded.
+    # 2. Signing: nothing drawn, no words typed: said beside the field, nothing recorded.
     pad = page.locator("#signature")
     assert pad.get_attribute("tabindex") == "-1"  # not a keyboard stop; the hint says why
     assert "Cannot draw (keyboard only)? Sign on paper instead." in page.inner_text("#sign")
@@ -193,20 +198,39 @@ def test_signed_on_screen_then_for_the_fund_then_paid_out(server: LiveServer, pa
     assert page.locator("#signature-status").inner_text().startswith("Signature drawn")
     page.get_by_role("button", name="Clear").click()
     assert page.locator("#signature-status").inner_text() == "Nothing drawn yet."
+    # The words "read and approved" are typed, in one of the contract's languages or English.
+    words = page.get_by_label("Read and approved")
+    assert "lu et approuvé / gelezen en goedgekeurd / read and approved" in page.inner_text(
+        "#read_and_approved-hint"
+    )
     draw(page)
+    words.fill("ok")
+    page.get_by_role("button", name="Sign the contract").click()
+    assert (
+        page.locator("#read_and_approved-error")
+        .inner_text()
+        .startswith(
+            "Have the person type the words that come before a signature on paper: lu et approuvé"
+        )
+    )
+    assert serious_violations(page) == []
+    shoot(page, "contract-sign-words-refused")
+
+    draw(page)  # the page came back: the drawing is made again
+    words.fill("gelezen en goedgekeurd")
     page.locator("#full_name").fill("Olena Someone")  # not the registered name
-    page.get_by_label("I have read the contract and I agree with it").check()
     page.get_by_role("button", name="Sign the contract").click()
     assert (
         page.locator("#full_name-error")
         .inner_text()
         .startswith("This is not the name registered for this person.")
     )
-    assert page.get_by_label("I have read the contract and I agree with it").is_checked()
+    assert words.input_value() == "gelezen en goedgekeurd"  # kept
     status = contracts.contract_status(server.uow(), AUD, loan.id)
     assert status.state == "generated"  # nothing recorded by the refusals
 
-    draw(page)  # the page came back: the drawing is made again
+    draw(page)
+    words.fill("Gelezen en goedgekeurd")
     page.locator("#full_name").fill("kovalenko olena")
     page.get_by_role("button", name="Sign the contract").click()
     page.wait_for_url(url)
@@ -222,7 +246,12 @@ def test_signed_on_screen_then_for_the_fund_then_paid_out(server: LiveServer, pa
     signed_link = page.get_by_role(
         "link", name="Open to read or print – Signed by the person on screen"
     )
-    assert page.request.get(server.url + str(signed_link.get_attribute("href"))).ok
+    signed_pdf = page.request.get(server.url + str(signed_link.get_attribute("href")))
+    assert signed_pdf.ok
+    # The words and the name as typed, and the time in the fund's zone (never a bare UTC).
+    stamped = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(signed_pdf.body())).pages)
+    assert "Gelezen en goedgekeurd" in stamped and "kovalenko olena" in stamped
+    assert " CET (UTC+01:00)" in stamped or " CEST (UTC+02:00)" in stamped
     page.get_by_role("button", name="Sign for the fund").click()
     page.wait_for_url(url)
     assert flash(page).startswith("The fund signed the contract.")
@@ -238,7 +267,7 @@ def test_signed_on_screen_then_for_the_fund_then_paid_out(server: LiveServer, pa
     sign_in(page, server.url, "tom")
     page.goto(url)
     assert page.get_by_role("link", name="Open to read or print").count() == 0  # no personal data
-    today = server.uow().today()
+    today = server.uow().today()  # the fund's day
     day = f"{today.day:02d} {today.strftime('%b')} {today.year}"  # en's medium date
     assert page.locator("#payout_on").input_value() == today.isoformat()
     assert serious_violations(page) == []
@@ -358,6 +387,8 @@ def test_the_page_speaks_the_users_language(server: LiveServer, page: Any) -> No
     assert page.get_by_role("heading", level=1).inner_text() == f"Contrat du prêt {loan.id}"
     page.get_by_role("button", name="Préparer le contrat").click()
     page.wait_for_url(f"{server.url}/loans/{loan.id}/contract")
-    assert flash(page) == "La version 1 du contrat est préparée, en allemand."
+    assert flash(page) == (
+        "La version 1 du contrat est préparée, en français avec une traduction en allemand."
+    )
     assert serious_violations(page) == []
     shoot(page, "contract-fr")

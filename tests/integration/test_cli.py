@@ -7,13 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from ledger.cli import app
 from ledger.config import get_settings
 from ledger.store import migrate
 from ledger.store.database import make_engine
+from ledger.store.tables import documents, journal_entries, loan_events, loans
 
 runner = CliRunner()
 
@@ -100,6 +101,32 @@ def test_demo_is_idempotent_and_verifies(tmp_path: Path) -> None:
         ("unidentified", 4500, "L000001"),
         ("unmatched", -1240, None),
     ]
+    # Each loan paid out was paid on or after the day its contract was signed by both (in the
+    # fund's zone), and signed after it was approved.
+    with engine.connect() as conn:
+        paid = conn.execute(
+            select(
+                loans.c.id,
+                journal_entries.c.booking_date,
+                documents.c.signed_by_beneficiary_at,
+                documents.c.signed_by_fund_at,
+            )
+            .join(journal_entries, journal_entries.c.id == loans.c.disbursement_entry_id)
+            .join(documents, documents.c.loan_id == loans.c.id)
+            .where(documents.c.kind == "signed_contract", documents.c.voided_at.is_(None))
+        ).all()
+        approved = dict(
+            conn.execute(
+                select(loan_events.c.loan_id, loan_events.c.at).where(
+                    loan_events.c.to_status == "approved"
+                )
+            ).all()
+        )
+    zone = get_settings().zone
+    assert len(paid) == 5
+    for loan_id, paid_on, by_beneficiary, by_fund in paid:
+        assert approved[loan_id] <= by_beneficiary <= by_fund, loan_id
+        assert by_fund.astimezone(zone).date() <= paid_on, loan_id
 
 
 def test_verify_catches_a_leg_changed_behind_the_application(

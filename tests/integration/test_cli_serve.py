@@ -24,6 +24,7 @@ PROFILE = {
     "FUNDLEDGER_FUND_CITY": "Bruxelles",
     "FUNDLEDGER_FUND_PHONE": "+32 2 511 22 33",
     "FUNDLEDGER_FUND_EMAIL": "fonds@garantie.example",
+    "FUNDLEDGER_FUND_LEGAL_LANGUAGE": "fr",
 }
 
 

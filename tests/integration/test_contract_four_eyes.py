@@ -51,7 +51,7 @@ def test_who_recorded_the_on_screen_signature_cannot_sign_for_the_fund(
         1,
         full_name="Olena Kovalenko",
         signature_png=drawn_signature(),
-        read_and_approved=True,
+        read_and_approved="lu et approuvé",
     )
     rows, files = document_rows(uow), stored_files(docs.store.root)
 

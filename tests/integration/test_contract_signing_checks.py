@@ -3,10 +3,13 @@ the contract page's overview. On SQLite and PostgreSQL, with the real rendering.
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import date
+from zoneinfo import ZoneInfo
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from ledger.domain.beneficiaries import NameMismatch
@@ -46,7 +49,7 @@ def sign(
     loan_id: str,
     name: str,
     *,
-    approved: bool = True,
+    approved: str = "lu et approuvé",
     version: int = 1,
 ) -> None:
     contracts.record_on_screen_signature(
@@ -83,26 +86,50 @@ def test_the_typed_name_must_be_the_registered_one(
     assert status.beneficiary.kind is DocumentKind.BENEFICIARY_SIGNED
 
 
-def test_read_and_approved_must_be_given(funded: UnitOfWork, docs: DocumentSettings) -> None:
+def test_read_and_approved_must_be_typed_in_a_language_of_the_contract(
+    funded: UnitOfWork, docs: DocumentSettings
+) -> None:
     uow = funded
-    loan = approved_loan(uow)
+    loan = approved_loan(uow)  # French, the fund's legal language: one text
     contracts.generate_contract(uow, CASEWORKER, docs, loan.id)
     count, files = document_rows(uow), stored_files(docs.store.root)
-    with pytest.raises(ValidationError) as refused:
-        sign(uow, docs, loan.id, "Olena Kovalenko", approved=False)
-    assert refused.value.field == "read_and_approved"
-    assert "read and approve" in refused.value.detail
+    for words in ("", "yes", "approuvé", "gelezen en goedgekeurd"):  # not a language it is in
+        with pytest.raises(ValidationError) as refused:
+            sign(uow, docs, loan.id, "Olena Kovalenko", approved=words)
+        assert refused.value.field == "read_and_approved"
+        assert '"lu et approuvé" or "read and approved"' in refused.value.detail
     assert (document_rows(uow), stored_files(docs.store.root)) == (count, files)
     assert audit(uow, "contract_signed_by_beneficiary") == []
 
     reads = len(audit(uow, "read_personal_data"))
-    sign(uow, docs, loan.id, "Олена Коваленко")  # the name's other script
+    sign(uow, docs, loan.id, "Олена Коваленко", approved="Lu et approuve.")  # other script
     recorded = audit(uow, "contract_signed_by_beneficiary")
     assert [actor for actor, _ in recorded] == [CASEWORKER.name]
     details = json.loads(recorded[0][1] or "{}")
-    assert details["read_and_approved"] is True and details["method"] == "on_screen"
+    assert details["method"] == "on_screen"
+    assert (details["read_and_approved"], details["approval_language"]) == ("lu et approuvé", "fr")
+    assert details["name_checked"] is True
     # Reading the registered name to compare it is a personal-data read, audited.
     assert len(audit(uow, "read_personal_data")) == reads + 1
+
+
+def test_the_signature_records_the_words_the_name_and_the_funds_time(
+    funded: UnitOfWork, docs: DocumentSettings
+) -> None:
+    # The fund works in Brussels: at 12:00 UTC on 15 March it is 13:00 there.
+    uow = UnitOfWork(funded.engine, clock=funded.clock, zone=ZoneInfo("Europe/Brussels"))
+    loan = approved_loan(uow, language="nl")  # French binding text, Dutch translation
+    contracts.generate_contract(uow, CASEWORKER, docs, loan.id)
+    sign(uow, docs, loan.id, "Olena Kovalenko", approved="Gelezen en goedgekeurd")
+    status = contracts.contract_status(uow, AUDITOR, loan.id)
+    assert status.beneficiary is not None and status.contract is not None
+    assert status.contract.language == "fr+nl"
+    stamped = docs.store.get(status.beneficiary.sha256)
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(stamped)).pages)
+    assert "Gelezen en goedgekeurd" in text and "Olena Kovalenko" in text
+    local = uow.now().astimezone(uow.zone)
+    assert f"{local:%Y-%m-%d %H:%M} CET (UTC+01:00)" in text
+    assert "UTC " not in text.replace("(UTC+", "")  # no bare UTC time
 
 
 def test_only_staff_who_see_personal_data_record_a_signature(
@@ -121,7 +148,7 @@ def test_only_staff_who_see_personal_data_record_a_signature(
                 1,
                 full_name="Olena Kovalenko",
                 signature_png=drawn_signature(),
-                read_and_approved=True,
+                read_and_approved="lu et approuvé",
             )
 
 
@@ -151,6 +178,6 @@ def test_the_overview_reads_the_loan_and_every_contract_document(
         (2, DocumentKind.SIGNED_CONTRACT, False),
     ]
     assert seen.paid_out_on is None
-    loans.disburse(uow, TREASURER, loan.id, on=date(2026, 3, 14), idempotency_key="p-1")
+    loans.disburse(uow, TREASURER, loan.id, on=date(2026, 3, 15), idempotency_key="p-1")
     paid = contracts.contract_overview(uow, AUDITOR, loan.id)
-    assert (paid.loan.status, paid.paid_out_on) == (LoanStatus.ACTIVE, date(2026, 3, 14))
+    assert (paid.loan.status, paid.paid_out_on) == (LoanStatus.ACTIVE, date(2026, 3, 15))

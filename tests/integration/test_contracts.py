@@ -4,7 +4,8 @@ rendering; voiding by a new schedule; the payout gate; the database's guards on 
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from pypdf import PdfReader
@@ -45,7 +46,7 @@ def sign_on_screen(uow: UnitOfWork, docs: DocumentSettings, loan_id: str, versio
         version,
         full_name="Olena Kovalenko",
         signature_png=drawn_signature(),
-        read_and_approved=True,
+        read_and_approved="lu et approuvé",
     )
 
 
@@ -88,6 +89,31 @@ def test_on_screen_signature_then_the_fund_then_payout(
 
     result = loans.disburse(uow, TREASURER, loan.id, on=date(2026, 3, 15), idempotency_key="p-1")
     assert result.loan.status is LoanStatus.ACTIVE
+
+
+def test_a_payout_dated_before_the_contracts_signature_is_refused(
+    funded: UnitOfWork, docs: DocumentSettings, clock: Clock
+) -> None:
+    # The fund works in Brussels: 23:30 UTC on 20 March is already 21 March there.
+    uow = UnitOfWork(funded.engine, clock=clock, zone=ZoneInfo("Europe/Brussels"))
+    loan = approved_loan(uow)
+    contracts.generate_contract(uow, CASEWORKER, docs, loan.id)
+    sign_on_screen(uow, docs, loan.id, 1)
+    clock.now = datetime(2026, 3, 20, 23, 30, tzinfo=UTC)
+    contracts.sign_as_fund(uow, CASEWORKER2, docs, loan.id, 1)
+    with uow:
+        entries = uow.journal.head()[0]
+    for day in (date(2026, 3, 15), date(2026, 3, 20)):  # before it was signed by both
+        with pytest.raises(ValidationError) as refused:
+            loans.disburse(uow, TREASURER, loan.id, on=day, idempotency_key=f"early-{day}")
+        assert (refused.value.field, refused.value.key) == ("on", "err.payout.before_signature")
+        assert refused.value.params == {"date": day, "signed": date(2026, 3, 21)}
+        assert "signed on 2026-03-21: date the payout on or after that day" in refused.value.detail
+    with uow:
+        assert uow.journal.head()[0] == entries  # nothing booked
+    assert loans.get_loan(uow, AUDITOR, loan.id).loan.status is LoanStatus.CONTRACT_SIGNED
+    paid = loans.disburse(uow, TREASURER, loan.id, on=date(2026, 3, 21), idempotency_key="p-ok")
+    assert paid.loan.status is LoanStatus.ACTIVE
 
 
 def test_paper_scan_signed_by_the_fund(funded: UnitOfWork, docs: DocumentSettings) -> None:
@@ -185,7 +211,7 @@ def test_a_bad_upload_stores_nothing(funded: UnitOfWork, docs: DocumentSettings)
             1,
             full_name="X",
             signature_png=b"%PDF-1.4",
-            read_and_approved=True,
+            read_and_approved="lu et approuvé",
         )
     assert stored_files(docs.store.root) == files
     assert document_rows(uow) == count

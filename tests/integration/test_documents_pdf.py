@@ -5,20 +5,29 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
 
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 import pytest
 import zxingcpp
 from pypdf import PdfReader
 from pypdf.generic import DictionaryObject
 
 from ledger.documents.i18n import Translator
-from ledger.documents.render import Rendered, render_contract, render_schedule, render_schedule_html
+from ledger.documents.render import (
+    PX_TO_PT,
+    Rendered,
+    render_contract,
+    render_schedule,
+    render_schedule_html,
+)
+from ledger.domain.loans import DepositForm
 from ledger.domain.money import money
 from ledger.domain.references import rf_reference
-from tests.support.documents import contract, fund_chf, schedule
+from tests.support.documents import contract, fund_chf, fund_eur, schedule
 
 LANGUAGES = ("fr", "nl", "en", "de")
 
@@ -70,9 +79,17 @@ def qr_codes(pdf: bytes, page: int) -> list[str]:
     return [r.text for r in zxingcpp.read_barcodes(image)]
 
 
+#: Each contract's binding language (the fund's legal language) and the borrower's language: one
+#: text in French, Dutch and German; English (no legal language) after a French binding text.
+CONTRACT_LANGUAGES = {"fr": "fr", "nl": "nl", "de": "de", "en": "fr"}
+
+
 @pytest.fixture(scope="module")
 def contracts() -> dict[str, Rendered]:
-    return {lang: render_contract(contract(lang)) for lang in LANGUAGES}
+    return {
+        lang: render_contract(contract(lang, legal=legal))
+        for lang, legal in CONTRACT_LANGUAGES.items()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -97,21 +114,21 @@ CONTRACT_TEXTS = {
         "van 5 februari 2026 tot 5 januari 2028",
         "Maandelijkse huur € 850,00",
         "Brusselse Huisvestingscode, art. 248",
-        "Opgemaakt te Bruxelles op 10 januari 2026",
+        "Opgemaakt te Brussel op 10 januari 2026",
     ),
     "en": (
         "Interest-free loan agreement for a rental deposit",
         "The fund lends the borrower 1.700,00 €",
         "from 5 February 2026 to 5 January 2028",
         "Monthly rent 850,00 €",
-        "Done at Bruxelles on 10 January 2026",
+        "Done at Brussels on 10 January 2026",
     ),
     "de": (
         "Vertrag über ein zinsloses Darlehen für eine Mietkaution",
         "Der Fonds leiht der darlehensnehmenden Person 1.700,00 €",
         "vom 5. Februar 2026 bis zum 5. Januar 2028",
         "Monatliche Miete 850,00 €",
-        "Ausgefertigt in Bruxelles am 10. Januar 2026",
+        "Ausgefertigt in Brüssel am 10. Januar 2026",
     ),
 }
 
@@ -119,9 +136,10 @@ CONTRACT_TEXTS = {
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_contract_text_in_each_language(contracts: dict[str, Rendered], language: str) -> None:
     rendered = contracts[language]
-    assert (rendered.language, rendered.missing) == (language, ())
+    binding = CONTRACT_LANGUAGES[language]
+    assert (rendered.language, rendered.missing, rendered.fell_back) == (binding, (), False)
     text = text_of(rendered.pdf)
-    for expected in CONTRACT_TEXTS[language]:
+    for expected in CONTRACT_TEXTS[language] + CONTRACT_TEXTS[binding]:
         assert expected in text, expected
     assert "+++000/0000/00101+++" in text
     assert "BE71 0961 2345 6769" in text
@@ -136,8 +154,8 @@ def amount(language: str, value: str, currency: str = "EUR", country: str = "BE"
 
 
 def test_swiss_contract_in_german_pays_the_qr_iban_with_the_qr_reference() -> None:
-    rendered = render_contract(contract("de-CH", chf=True))
-    assert (rendered.language, rendered.missing) == ("de", ())
+    rendered = render_contract(contract("de-CH", chf=True, legal="de"))
+    assert (rendered.language, rendered.translation, rendered.missing) == ("de", None, ())
     text = text_of(rendered.pdf)
     assert (
         f"Der Fonds leiht der darlehensnehmenden Person {amount('de-CH', '1700', 'CHF', 'CH')}"
@@ -149,14 +167,192 @@ def test_swiss_contract_in_german_pays_the_qr_iban_with_the_qr_reference() -> No
     assert "Ausgefertigt in Lausanne am 10. Januar 2026" in text
 
 
+def annex_page(rendered: Rendered, title: str) -> str:
+    (found,) = [page for page in pages_of(rendered.pdf) if page.startswith(title)]
+    return norm(found)
+
+
+ANNEX_1 = {
+    "fr": "Annexe 1 – Plan de remboursement",
+    "nl": "Bijlage 1 – Aflossingsplan",
+    "de": "Anhang 1 – Tilgungsplan",
+}
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_contract_annex_lists_every_installment(
     contracts: dict[str, Rendered], language: str
 ) -> None:
-    last_page = norm(pages_of(contracts[language].pdf)[-1])
-    assert last_page.count(amount(language, "70.83")) == 23
-    assert amount(language, "70.91") in last_page
-    assert amount(language, "1700.00") in last_page
+    binding = CONTRACT_LANGUAGES[language]
+    annex = annex_page(contracts[language], ANNEX_1[binding])
+    assert annex.count(amount(binding, "70.83")) == 23
+    assert amount(binding, "70.91") in annex
+    assert amount(binding, "1700.00") in annex
+
+
+# -- two languages: the binding text first, the borrower's language after it ------------------
+
+
+def test_a_translation_follows_the_binding_text_and_says_which_prevails() -> None:
+    rendered = render_contract(contract("nl", legal="fr"))
+    assert (rendered.language, rendered.translation, rendered.languages) == ("fr", "nl", "fr+nl")
+    assert not rendered.fell_back and rendered.missing == ()
+    text = text_of(rendered.pdf)
+    french = text.index("Contrat de prêt sans intérêt pour une garantie locative")
+    heading = text.index("Vertaling ter informatie – de tekst in het Frans geldt")
+    dutch = text.index("Overeenkomst van renteloze lening voor een huurwaarborg")
+    assert french < heading < dutch  # binding text, then the translation
+    # Said at the top in the reader's language, and in the agreement itself in both.
+    assert text.index("Deze overeenkomst is opgesteld in het Frans: die tekst staat eerst") < (
+        text.index("Article 1 – Montant et objet du prêt")
+    )
+    assert "La traduction en néerlandais qui le suit est donnée pour information" in text
+    assert "geldt de tekst in het Frans" in text
+    # The town in each language; signatures once, labelled in both.
+    assert "Fait à Bruxelles le 10 janvier 2026" in text
+    assert "Opgemaakt te Brussel op 10 januari 2026" in text
+    assert text.count("Amina Haddad, dossier BK7Q2M9XR4TZP") == 2  # the parties, in each text
+    assert {b.name for b in rendered.signature_boxes} == {"beneficiary", "fund"}
+    assert "Pour le fonds Voor het fonds" in text
+
+
+def test_the_borrowers_language_when_it_is_the_legal_one_gives_one_text(
+    contracts: dict[str, Rendered],
+) -> None:
+    rendered = contracts["nl"]
+    assert (rendered.translation, rendered.languages) == (None, "nl")
+    text = text_of(rendered.pdf)
+    assert "Vertaling ter informatie" not in text
+    assert "Deze overeenkomst is opgesteld in het Nederlands." in text
+    assert text.count("Overeenkomst van renteloze lening voor een huurwaarborg") == 1
+
+
+def test_a_language_without_a_catalog_gets_the_binding_text_and_is_told_so() -> None:
+    rendered = render_contract(contract("am", name="ሰላም ተስፋይ", legal="nl"))
+    assert (rendered.language, rendered.translation, rendered.requested_language) == (
+        "nl",
+        None,
+        "am",
+    )
+    assert rendered.fell_back and rendered.missing == ()
+    text = text_of(rendered.pdf)
+    assert "Overeenkomst van renteloze lening voor een huurwaarborg" in text
+    assert "Er bestaat nog geen vertaling van deze overeenkomst in het Amhaars" in text
+    assert "No translation of this agreement into Amharic exists yet: it exists only in Dutch" in (
+        text
+    )
+    assert "alleen in het Nederlands opgesteld: er bestaat nog geen vertaling" in text
+    assert "Interest-free loan agreement" not in text  # never English silently
+    assert "ሰላም ተስፋይ" in text
+
+
+# -- law and court, the privacy notice, the notices of the assignment --------------------------
+
+
+def test_belgian_law_and_the_courts_of_the_funds_judicial_district() -> None:
+    text = text_of(render_contract(contract("nl", legal="fr")).pdf)
+    assert "Le présent contrat est régi par le droit belge." in text
+    assert "tribunaux de l'arrondissement judiciaire de Bruxelles, sauf si la loi permet" in text
+    assert "rechtbanken van het gerechtelijk arrondissement Brussel, tenzij de wet" in text
+    elsewhere = replace(fund_eur(), court="Nivelles", court_names=(("nl", "Nijvel"),))
+    text = text_of(render_contract(contract("nl", legal="fr", fund=elsewhere)).pdf)
+    assert "arrondissement judiciaire de Nivelles" in text
+    assert "gerechtelijk arrondissement Nijvel" in text
+
+
+def test_swiss_law_and_the_courts_of_the_funds_seat() -> None:
+    text = text_of(render_contract(contract("fr", chf=True, legal="de")).pdf)
+    assert "Dieser Vertrag unterliegt schweizerischem Recht." in text
+    assert "vor die Gerichte am Sitz des Fonds in Lausanne gebracht" in text
+    assert "Le présent contrat est régi par le droit suisse." in text
+    assert "tribunaux du siège du fonds, à Lausanne" in text
+
+
+def test_the_privacy_notice_names_the_controller_basis_retention_rights_and_authority() -> None:
+    text = text_of(render_contract(contract("fr", legal="fr")).pdf)
+    notice = text[text.index("Annexe 2 – Protection des données personnelles") :]
+    for expected in (
+        "Fonds de garanties locatives, Rue de l'Exemple 1, 1000 Bruxelles, est responsable de vos"
+        " données (responsable du traitement). Contact : +32 2 000 00 00, fonds@example.org.",
+        "article 6.1.b du RGPD",
+        "article 9 du RGPD",
+        "conservés 10 ans",
+        "(accès)",
+        "(rectification)",
+        "(effacement)",
+        "(limitation)",
+        "(opposition)",
+        "(portabilité)",
+        "Autorité de protection des données, rue de la Presse 35, 1000 Bruxelles",
+    ):
+        assert expected in notice, expected
+    swiss = text_of(render_contract(contract("de", chf=True, legal="de")).pdf)
+    assert "Bundesgesetz über den Datenschutz (DSG)" in swiss
+    assert "Datenschutz- und Öffentlichkeitsbeauftragten (EDÖB)" in swiss
+    assert "DSGVO" not in swiss
+
+
+def test_notices_of_the_assignment_for_the_landlord_and_the_bank() -> None:
+    rendered = render_contract(contract("en", legal="fr", deposit_account="BE68539007547034"))
+    pages = pages_of(rendered.pdf)
+    landlord = annex_page(rendered, "Annexe 3 – Notification de cession au bailleur")
+    bank = annex_page(rendered, "Annexe 4 – Notification de cession à la banque")
+    assert pages[-1].startswith("Annexe 4")
+    for notice in (landlord, bank):
+        for expected in (
+            "C-L000001, version 1, établi le 10 janvier 2026",
+            "Amina Haddad",
+            "Rue Fictive 10, 1000 Bruxelles",
+            "du 1 janvier 2026 au 31 décembre 2029",
+            "1 700,00 € – compte bloqué au nom de l'emprunteur",
+            "BE68 5390 0754 7034",  # the account the deposit was paid to
+            "+++000/0000/00101+++",
+            "L'article 4 du contrat dit",
+        ):
+            assert expected in notice, expected
+        # Minimal personal data: neither the file's id nor anything but the lease's facts.
+        assert "BK7Q2M9XR4TZP" not in notice
+        assert "Interest-free" not in notice  # addressed to them: the binding language only
+    assert "Immo Exemple SRL" in landlord and "votre locataire" in landlord
+    assert "titulaire de la garantie locative" in bank
+
+
+def test_no_bank_notice_when_no_bank_holds_the_deposit() -> None:
+    rendered = render_contract(contract("fr", deposit_form=DepositForm.PERSONAL_SURETY))
+    text = text_of(rendered.pdf)
+    assert "Annexe 3 – Notification de cession au bailleur" in text
+    assert "Annexe 4" not in text
+    assert "au moyen de la notification de l'annexe 3" in text
+
+
+# -- print sizes -----------------------------------------------------------------------------
+
+
+def font_sizes(pdf: bytes) -> Counter[float]:
+    """How many characters of each font size (points) the pages print. WeasyPrint draws in CSS
+    pixels on a page scaled by 0.75 (a pixel is 3/4 of a point): the size pdfium reads is in
+    pixels."""
+    document = pdfium.PdfDocument(pdf)
+    sizes: Counter[float] = Counter()
+    try:
+        for page in document:
+            text = page.get_textpage()
+            for i in range(text.count_chars()):
+                if text.get_text_range(i, 1).strip():
+                    size = pdfium_c.FPDFText_GetFontSize(text, i) * PX_TO_PT
+                    sizes[round(size, 2)] += 1
+    finally:
+        document.close()
+    return sizes
+
+
+@pytest.mark.parametrize("language", ["fr", "nl"])
+def test_body_text_is_at_least_10_5_pt_and_nothing_is_under_9_pt(language: str) -> None:
+    sizes = font_sizes(render_contract(contract(language, legal="fr")).pdf)
+    (body, _), *_ = sizes.most_common(1)
+    assert body >= 10.5, sizes
+    # The page label's hidden 1 pt copy (it only feeds the page numbers) is not printed text.
+    assert min(size for size in sizes if size > 1) >= 9, sizes
 
 
 SCHEDULE_TEXTS = {
@@ -194,34 +390,23 @@ def test_page_numbers_and_footer_on_every_page(contracts: dict[str, Rendered]) -
 # -- fallback --------------------------------------------------------------------------------
 
 
-def test_unknown_language_falls_back_to_english_and_is_reported() -> None:
-    rendered = render_contract(contract("am", name="ሰላም ተስፋይ"))
-    assert rendered.language == "en"
-    assert rendered.requested_language == "am"
-    assert rendered.fell_back
-    assert "contract.title" in rendered.missing
-    text = text_of(rendered.pdf)
-    assert "Interest-free loan agreement for a rental deposit" in text
-    assert "ሰላም ተስፋይ" in text
-
-
 @pytest.mark.parametrize(
     ("legal", "says"), [("fr", "Ce plan est en français"), ("de", "Dieser Plan ist auf Deutsch")]
 )
 def test_a_schedule_in_a_language_without_a_catalog_is_in_the_legal_language_and_says_so(
     legal: str, says: str
 ) -> None:
-    data = schedule("ti", name="ሰላም ተስፋይ")
+    data = schedule("am", name="ሰላም ተስፋይ")
     data = replace(data, fund=replace(data.fund, legal_language=legal))
     rendered = render_schedule(data)
     assert (rendered.language, rendered.requested_language, rendered.fell_back) == (
         legal,
-        "ti",
+        "am",
         True,
     )
     assert rendered.missing == ()  # every message in the legal language: never English
     text = text_of(rendered.pdf)
-    assert says in text and ("tigrigna" in text or "Tigrinya" in text)
+    assert says in text and ("amharique" in text or "Amharisch" in text)
     assert "Your repayment schedule" not in text
     page = render_schedule_html(data)
     assert f'<html lang="{legal}"' in page and 'class="notice untranslated"' in page
@@ -272,10 +457,12 @@ def test_very_long_landlord_and_address_wrap_inside_the_page() -> None:
     landlord = "Société Immobilière " + "Tresbienvenue" * 30 + " et " + "Grandchamp " * 60
     address = "Avenue " + "X" * 400 + " 1000 Bruxelles"
     name = "Mariam" + "Abdelrahman" * 17 + " ناصر"  # 200 characters, hardly a space
-    rendered = render_contract(contract("nl", name=name, landlord=landlord, address=address))
+    rendered = render_contract(
+        contract("nl", name=name, landlord=landlord, address=address, legal="nl")
+    )
     document = pdfium.PdfDocument(rendered.pdf)
     try:
-        assert len(document) <= 5
+        assert len(document) <= 10
         for page in document:
             width = page.get_width()
             textpage = page.get_textpage()
@@ -286,11 +473,14 @@ def test_very_long_landlord_and_address_wrap_inside_the_page() -> None:
         document.close()
     text = text_of(rendered.pdf)  # the row may break across pages: count the pieces
     assert "Fonds de garanties locatives" in text
-    assert text.count("Tresbienvenue") == 30
-    assert text.count("Grandchamp") == 60
     squeezed = re.sub(r"\s", "", text)
+    # The landlord in the agreement and in the notice addressed to them.
+    assert squeezed.count("Tresbienvenue") == 60
+    assert squeezed.count("Grandchamp") == 120
     assert "X" * 400 + "1000Bruxelles" in squeezed
-    assert squeezed.count("Mariam" + "Abdelrahman" * 17) == 2  # parties, signature block
+    # parties, signature block, and in each notice (to the landlord, the bank) the tenant's row
+    # and the sentence that names them
+    assert squeezed.count("Mariam" + "Abdelrahman" * 17) == 6
 
 
 # -- same inputs, same bytes; PDF/A ----------------------------------------------------------

@@ -8,6 +8,7 @@ books is in the past, as a real booking must be.
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -49,6 +50,7 @@ CW1, CW2, TR1, TR2, ADMIN, AUDITOR = STAFF
 BY_ROLE = {Role.CASEWORKER: CW1, Role.TREASURER: TR1, Role.ADMIN: ADMIN, Role.AUDITOR: AUDITOR}
 
 PAYOUT_DAY = "2025-10-01"
+SIGNED_AT = datetime(2025, 9, 29, 10, tzinfo=UTC)  # the contract, signed before the payout day
 
 
 class Team:
@@ -152,7 +154,7 @@ def sign_contract(engine: Engine, clock: Clock, loan_id: str, by: Actor) -> None
     with uow:
         loan = uow.loans.get(loan_id, lock=True)
         schedule_version, _ = uow.loans.schedule(loan_id)
-        now = uow.now()
+        now = min(uow.now(), SIGNED_AT)  # signed before the payout day: never paid out before
         version = uow.documents.latest_contract_version(loan_id) + 1
         source: int | None = None
         signed = {"beneficiary_method": "paper", "signed_by_beneficiary_at": now}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from ledger.documents.model import (
@@ -37,6 +38,7 @@ def fund_eur(**changes: object) -> FundInfo:
         "city": "Bruxelles",
         "postcode": "1000",
         "bic": "GKCCBEBB",
+        "city_names": (("nl", "Brussel"), ("de", "Brüssel"), ("en", "Brussels")),
     }
     values.update(changes)
     return FundInfo(**values)  # type: ignore[arg-type]
@@ -53,6 +55,7 @@ def fund_chf(**changes: object) -> FundInfo:
         "email": "fonds@example.ch",
         "city": "Lausanne",
         "postcode": "1003",
+        "city_names": (("de", "Lausanne"),),
     }
     values.update(changes)
     return FundInfo(**values)  # type: ignore[arg-type]
@@ -75,7 +78,12 @@ def contract(
     chf: bool = False,
     reference: PaymentReference | None = None,
     version: int = 1,
+    legal: str = "fr",
+    deposit_form: DepositForm = DepositForm.BLOCKED_ACCOUNT,
+    deposit_account: str | None = None,
+    fund: FundInfo | None = None,
 ) -> ContractData:
+    """A contract for ``language`` from a fund whose contracts bind in ``legal``."""
     code = "CHF" if chf else "EUR"
     deposit = money("1700.00", code)
     jurisdiction = "CH" if chf else "BE-BRU"
@@ -92,13 +100,14 @@ def contract(
         monthly_rent=money("850.00", code),
         jurisdiction=jurisdiction,
         legal_basis=legal_basis(jurisdiction, language),
-        deposit_form=DepositForm.BLOCKED_ACCOUNT,
+        deposit_form=deposit_form,
         lease_start=date(2026, 1, 1),
         lease_end=date(2029, 12, 31),
         installments=installments(deposit),
         reference=reference or (qrr_reference(1) if chf else ogm_reference(1)),
-        fund=fund_chf() if chf else fund_eur(),
+        fund=fund or replace(fund_chf() if chf else fund_eur(), legal_language=legal),
         issued_on=ISSUED,
+        deposit_account=deposit_account,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from ledger.domain.beneficiaries import Beneficiary, PersonalData
@@ -76,8 +76,12 @@ def application(
     return loans.open_application(uow, by, who.id, terms(**changes), LEASE, POLICY)
 
 
-def sign(uow: UnitOfWork, loan_id: str, actor: Actor = CASEWORKER2) -> Loan:
-    """Record the contract version as signed by both, then move the loan to contract signed.
+def sign(
+    uow: UnitOfWork, loan_id: str, actor: Actor = CASEWORKER2, *, by: date | None = None
+) -> Loan:
+    """Record the contract version as signed by both, then move the loan to contract signed:
+    now, or at the start of day ``by`` (in the fund's zone) if that is earlier, so that a
+    payout on ``by`` comes after the signature (a payout is never dated before it).
 
     The documents themselves (PDF, signatures) are tested in test_contracts.py; here only the
     rows the loan services look at are written, straight through the repository.
@@ -87,6 +91,8 @@ def sign(uow: UnitOfWork, loan_id: str, actor: Actor = CASEWORKER2) -> Loan:
         loan = uow.loans.get(loan_id)
         contract_version = uow.documents.latest_contract_version(loan_id) + 1
         now = uow.now()
+        if by is not None:
+            now = min(now, datetime.combine(by, time(0), tzinfo=uow.zone).astimezone(UTC))
         common: dict[str, Any] = {
             "loan_id": loan_id,
             "contract_version": contract_version,
@@ -146,7 +152,7 @@ def loan_in(
     loan = loans.approve(uow, CASEWORKER2, loan.id)
     if status is LoanStatus.APPROVED:
         return loan
-    loan = sign(uow, loan.id)
+    loan = sign(uow, loan.id, by=on)
     if status is LoanStatus.CONTRACT_SIGNED:
         return loan
     assert status is LoanStatus.ACTIVE

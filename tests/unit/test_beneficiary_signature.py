@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image, ImageFile
@@ -11,11 +12,13 @@ from pypdf import PdfReader
 
 from ledger.documents.beneficiary import (
     TooLarge,
+    approval_words,
+    check_approval,
     check_scan,
     check_signature_image,
     check_typed_name,
 )
-from ledger.documents.stamps import stamp_signature
+from ledger.documents.stamps import stamp_fund, stamp_signature
 from ledger.domain.errors import ValidationError
 from tests.support.contracts import drawn_signature
 from tests.support.pdf import minimal_pdf
@@ -67,17 +70,56 @@ def test_typed_name() -> None:
             check_typed_name(bad)
 
 
+BRUSSELS = ZoneInfo("Europe/Brussels")
+
+
 def test_stamp_without_a_signature_block_adds_a_page() -> None:
     contract = minimal_pdf()
-    when = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
+    when = datetime(2026, 3, 15, 12, 0, tzinfo=UTC).astimezone(BRUSSELS)
     stamped = stamp_signature(
         contract,
         name="Олена Коваленко ራሄል",
         png=check_signature_image(drawn_signature(), 50_000),
         signed_at=when,
+        approval="Lu et approuvé",
     )
     assert stamped.startswith(contract)
     pages = PdfReader(io.BytesIO(stamped)).pages
     assert len(pages) == 2
     text = pages[1].extract_text()
-    assert "Олена Коваленко" in text and "2026-03-15 12:00 UTC" in text
+    assert "Олена Коваленко" in text and "Lu et approuvé" in text
+    # The fund's time, its zone and the offset from UTC: never a bare UTC time.
+    assert "2026-03-15 13:00 CET (UTC+01:00)" in text
+
+
+def test_the_funds_mark_is_stamped_in_its_zone_summer_time_included() -> None:
+    when = datetime(2026, 7, 1, 6, 30, tzinfo=UTC).astimezone(ZoneInfo("Europe/Zurich"))
+    marked = stamp_signature(
+        minimal_pdf(),
+        name="Amina Haile",
+        png=check_signature_image(drawn_signature(), 50_000),
+        signed_at=when,
+        approval="gelesen und genehmigt",
+    )
+    text = PdfReader(io.BytesIO(marked)).pages[1].extract_text()
+    assert "2026-07-01 08:30 CEST (UTC+02:00)" in text
+    # A PDF without the fund's block is left as it is (a paper scan gets no mark).
+    assert stamp_fund(marked, fund="Fonds", signed_at=when, fingerprint="ab" * 32) == marked
+    with pytest.raises(ValueError, match="time zone"):
+        stamp_fund(marked, fund="Fonds", signed_at=datetime(2026, 7, 1), fingerprint="ab" * 32)
+
+
+def test_read_and_approved_in_the_contracts_languages_or_english() -> None:
+    accepted = approval_words("fr+uk")  # no catalog for uk: French, then English
+    assert accepted == (("fr", "lu et approuvé"), ("en", "read and approved"))
+    assert check_approval("  LU ET APPROUVE. ", accepted) == ("fr", "lu et approuvé")
+    assert check_approval("Read and approved", accepted) == ("en", "read and approved")
+    assert approval_words("nl+de")[:2] == (
+        ("nl", "gelezen en goedgekeurd"),
+        ("de", "gelesen und genehmigt"),
+    )
+    for wrong in ("", "   ", "ok", "lu", "approuvé et lu", "gelezen en goedgekeurd", "x" * 200):
+        with pytest.raises(ValidationError) as refused:
+            check_approval(wrong, accepted)
+        assert refused.value.field == "read_and_approved"
+        assert '"lu et approuvé" or "read and approved"' in refused.value.detail

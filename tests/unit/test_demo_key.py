@@ -48,5 +48,17 @@ def test_no_password_is_written_in_the_demo_code() -> None:
 
 def test_a_configured_key_is_kept(tmp_path: Path) -> None:
     settings = Settings(documents_dir=tmp_path / "documents", signing_key_file=tmp_path / "k.p12")
-    assert demo_settings(settings) is settings
+    assert demo_settings(settings).signing_key_file == settings.signing_key_file
+    assert demo_settings(settings).signing_key_password is None
     assert not (tmp_path / DEMO_KEY_PASSWORD_NAME).exists()
+
+
+def test_the_demo_town_is_named_in_each_language_unless_the_fund_names_its_own(
+    tmp_path: Path,
+) -> None:
+    demo = demo_settings(Settings(_env_file=None, documents_dir=tmp_path / "demo" / "documents"))
+    assert demo.city_names() == {"nl": "Brussel", "de": "Brüssel", "en": "Brussels"}
+    liege = demo_settings(
+        Settings(_env_file=None, documents_dir=tmp_path / "demo" / "documents", fund_city="Liège")
+    )
+    assert liege.city_names() == {}

@@ -31,6 +31,9 @@ from ledger.domain.money import Money, money
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "contracts" / "templates"
 REQUIRED = ("en", "fr", "nl", "de")
+COUNTRIES = ("BE", "CH", "other")  # a contract's law, court and data protection authority
+LAWS = ("EU", "CH")  # the data protection law a privacy notice cites
+NOTICE = ("title", "text")
 
 
 def english() -> Mapping[str, str]:
@@ -81,6 +84,11 @@ def test_templates_use_only_messages_that_exist() -> None:
             used |= quoted_messages(template)
     used |= {f"deposit_form.{form.value}" for form in DepositForm}
     used |= {f"jurisdiction.{code}" for code in LEGAL_BASIS}
+    # The contract's wording chosen by the fund's country and the deposit's holder.
+    used |= {f"contract.{what}.{country}" for what in ("law", "court") for country in COUNTRIES}
+    used |= {f"contract.privacy.authority.{country}" for country in COUNTRIES}
+    used |= {f"contract.privacy.{what}.{law}" for what in ("basis", "special") for law in LAWS}
+    used |= {f"contract.notice.{to}.{what}" for to in ("landlord", "bank") for what in NOTICE}
     assert len(used) > 50
     assert used - set(english()) == set(), "the beneficiaries' documents read documents.po only"
     report = quoted_messages(TEMPLATES / "report_monthly.html")

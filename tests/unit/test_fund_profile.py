@@ -9,6 +9,7 @@ import pytest
 from pydantic import SecretStr
 
 from ledger.config import PROFILE_SETTINGS, Settings
+from ledger.documents.model import FundInfo
 from ledger.services.contracts import DocumentSettings
 
 OWN = {
@@ -19,6 +20,7 @@ OWN = {
     "fund_city": "Bruxelles",
     "fund_phone": "+32 2 511 22 33",
     "fund_email": "fonds@garantie.example",
+    "fund_legal_language": "fr",
 }
 
 
@@ -107,3 +109,63 @@ def test_the_funds_languages_default_first() -> None:
 def test_a_bad_language_list_is_refused_with_what_to_write(value: str, said: str) -> None:
     with pytest.raises(ValueError, match=said):
         Settings(_env_file=None, fund_languages=value)
+
+
+# -- the contract's legal language, the town's names, the court ----------------------------------
+
+
+def test_a_real_fund_is_told_to_choose_the_language_its_contracts_bind_in() -> None:
+    without = {k: v for k, v in OWN.items() if k != "fund_legal_language"}
+    assert Settings.model_validate(without).profile_problems() == [
+        "FUNDLEDGER_FUND_LEGAL_LANGUAGE is not set (the demo fund's value is 'fr'): set the "
+        "fund's own value"
+    ]
+    assert Settings.model_validate({**OWN, "fund_legal_language": " NL "}).fund_legal_language == (
+        "nl"
+    )
+
+
+@pytest.mark.parametrize("value", ["en", "it", "ti", "french", ""])
+def test_a_legal_language_other_than_fr_nl_de_is_refused_saying_which(value: str) -> None:
+    with pytest.raises(ValueError, match="set FUNDLEDGER_FUND_LEGAL_LANGUAGE to fr, nl or de"):
+        Settings.model_validate({**OWN, "fund_legal_language": value})
+
+
+def test_the_town_and_the_court_are_written_in_each_language() -> None:
+    settings = Settings.model_validate(
+        {**OWN, "fund_city_names": "nl=Brussel; de=Brüssel; en=Brussels"}
+    )
+    fund = FundInfo.from_settings(settings)
+    assert [fund.city_in(lang) for lang in ("fr", "nl-BE", "de", "en", "ti")] == [
+        "Bruxelles",
+        "Brussel",
+        "Brüssel",
+        "Brussels",
+        "Bruxelles",
+    ]
+    # The court sits in the fund's town unless the profile names another place.
+    assert fund.court_in("nl") == "Brussel"
+    other = FundInfo.from_settings(
+        Settings.model_validate({**OWN, "fund_court": "Nivelles; nl=Nijvel; de=Nivelles"})
+    )
+    assert (other.court_in("fr"), other.court_in("nl"), other.court_in("en")) == (
+        "Nivelles",
+        "Nijvel",
+        "Nivelles",
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("nl=Brussel; Bruxelles; Brussels", "two names without a language"),
+        ("nl=", "is not a language code and a name"),
+        ("Dutch=Brussel", "is not a language code and a name"),
+        ("nl=Brussel; nl=Brussels", "the language 'nl' is given twice"),
+    ],
+)
+def test_names_the_profile_cannot_read_are_refused_with_how_to_write_them(
+    value: str, said: str
+) -> None:
+    with pytest.raises(ValueError, match=said):
+        Settings.model_validate({**OWN, "fund_city_names": value})

@@ -90,6 +90,7 @@ def generate_contract(
     return GeneratedOut(
         **DocumentOut.of(made.document).model_dump(),
         missing_translations=list(made.missing_translations),
+        untranslated=made.untranslated,
     )
 
 
@@ -123,9 +124,9 @@ def upload_scan(
     "/api/loans/{loan_id}/contracts/{version}/on-screen-signature",
     status_code=201,
     tags=["contracts"],
-    summary="Record the beneficiary's signature drawn on screen, once they confirm they read "
-    "and approve it: the typed name (the registered one) and the signature (PNG) are stamped "
-    "into the contract (roles: admin, caseworker)",
+    summary="Record the beneficiary's signature drawn on screen: the words \"read and "
+    'approved" and the name (the registered one) they typed, and the signature (PNG), are '
+    "stamped into the contract (roles: admin, caseworker)",
 )
 def sign_on_screen(
     loan_id: LoanId,

@@ -52,6 +52,27 @@ def _loan_account(uow: UnitOfWork, loan: Loan) -> str:
     return loan.account_code
 
 
+def _require_paid_after_signature(uow: UnitOfWork, loan: Loan, on: date) -> None:
+    """A payout is dated on or after the day its contract was signed by both (the later of the
+    two signatures, in the fund's zone): money is not lent before the loan is agreed."""
+    signed = uow.documents.signed_contract(loan.id)
+    if signed is None:  # refused by the signature check already (or stood in for by a test)
+        return
+    stamps = [signed.signed_by_beneficiary_at, signed.signed_by_fund_at]
+    last = max((at for at in stamps if at is not None), default=None)
+    if last is None:
+        return
+    signed_on = last.astimezone(uow.zone).date()
+    if on < signed_on:
+        raise ValidationError(
+            f"the payout is dated {on.isoformat()}, before the contract of loan {loan.id} was "
+            f"signed on {signed_on.isoformat()}: date the payout on or after that day",
+            "on",
+            key="err.payout.before_signature",
+            params={"date": on, "signed": signed_on},
+        )
+
+
 def disburse(
     uow: UnitOfWork, actor: Actor, loan_id: str, *, on: date, idempotency_key: str
 ) -> MoneyResult:
@@ -89,6 +110,7 @@ def book_disbursement(
             key="err.payout.too_early",
             params={"days": 90},
         )
+    _require_paid_after_signature(uow, loan, on)
     code = _loan_account(uow, loan)
     account = uow.accounts.get(code)
     amount = loan.terms.deposit

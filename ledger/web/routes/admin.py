@@ -46,6 +46,10 @@ PROFILE = (
     "currency",
     "timezone",
     "fund_languages",
+    "fund_legal_language",
+    "fund_city_names",
+    "fund_court",
+    "fund_retention_years",
     "rules_file",
 )
 

@@ -5,9 +5,9 @@ signed in:
 
 1. a caseworker makes the contract (``contracts.generate_contract``: in the beneficiary's
    language), reads it with the beneficiary and prints it (the stored PDF, shown inline);
-2. the beneficiary signs on screen (a drawn signature, "read and approved", their typed name:
-   ``contracts.record_on_screen_signature`` checks all three) or on paper, whose scan is
-   uploaded (``contracts.record_scan``);
+2. the beneficiary signs on screen (a drawn signature, the words "read and approved" and their
+   name, both typed: ``contracts.record_on_screen_signature`` checks all three) or on paper,
+   whose scan is uploaded (``contracts.record_scan``);
 3. another staff member signs for the fund (``contracts.sign_as_fund``, four eyes): the loan
    becomes contract signed (``loans.sign_contract`` catches up a loan whose state lags behind);
 4. the treasurer pays the deposit out (``loans.disburse``, with the form's idempotency key);
@@ -29,7 +29,7 @@ from babel import Locale, UnknownLocaleError
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import Response
 
-from ledger.documents.beneficiary import TooLarge
+from ledger.documents.beneficiary import TooLarge, approval_words
 from ledger.domain.beneficiaries import NameMismatch
 from ledger.domain.errors import LedgerError, NotFound, ValidationError
 from ledger.domain.loans import Loan
@@ -56,7 +56,11 @@ Version = Annotated[int, Path(ge=1, le=10_000)]
 DocumentId = Annotated[int, Path(ge=1, le=2**62)]
 
 #: Where a refusal is shown: the field the service names, else the form's own section.
-SIGN_FIELDS = {"full_name": "full_name", "signature_png": "signature", "read_and_approved": "read"}
+SIGN_FIELDS = {
+    "full_name": "full_name",
+    "signature_png": "signature",
+    "read_and_approved": "read_and_approved",
+}
 PAYOUT_FIELDS = {"on": "payout_on", "booking_date": "payout_on"}
 #: Loans whose deposit was paid out: their contract page says so, and links to the loan.
 PAID_OUT = frozenset(
@@ -75,12 +79,26 @@ def document_settings(request: Request) -> DocumentSettings:
 
 def _language_name(code: str, text: WebText, *, capital: bool = True) -> str:
     """A language's name in the reader's language ("French", "français"; "Français" at the
-    start of a line)."""
-    try:
-        name = Locale.parse(code).get_display_name(text.language) or code
-    except (ValueError, UnknownLocaleError):
-        return code
+    start of a line); a contract's two (``fr+uk``): "French with a translation into
+    Ukrainian"."""
+    binding, _, translation = code.partition("+")
+    if translation:
+        name = text.text(
+            "contract.language_two",
+            binding=_language_name(binding, text, capital=False),
+            translation=_language_name(translation, text, capital=False),
+        )
+    else:
+        try:
+            name = Locale.parse(code).get_display_name(text.language) or code
+        except (ValueError, UnknownLocaleError):
+            return code
     return name[:1].upper() + name[1:] if capital else name
+
+
+def _approval_words(languages: str) -> str:
+    """The words "read and approved" a contract in ``languages`` may be signed with."""
+    return " / ".join(words for _, words in approval_words(languages))
 
 
 def _loan_page(loan_id: str) -> str:
@@ -116,6 +134,7 @@ def _contract_page(
         history=seen.history,
         paid_out_on=seen.paid_out_on,
         language=_language_name(status.contract.language, user.text) if status.contract else "",
+        approval=_approval_words(status.contract.language) if status.contract else "",
         can_make=loan.status in GENERATE_FROM and status.signed is None,
         may_make=user.can(Permission.LOANS_APPLY) and user.can(Permission.PERSONAL_READ),
         may_read=user.can(Permission.PERSONAL_READ),
@@ -222,7 +241,13 @@ def make_contract(request: Request, loan_id: LoanId, user: Checked) -> Response:
         "version": str(made.document.contract_version),
         "language": _language_name(made.document.language, user.text, capital=False),
     }
-    key = "flash.contract_made_partly" if made.missing_translations else "flash.contract_made"
+    if made.untranslated:  # the person's language has no catalog: the binding text only
+        values["requested"] = _language_name(made.untranslated, user.text, capital=False)
+        key = "flash.contract_made_untranslated"
+    elif made.missing_translations:
+        key = "flash.contract_made_partly"
+    else:
+        key = "flash.contract_made"
     return redirect(_loan_page(loan_id), flash=(key, values))
 
 
@@ -237,7 +262,7 @@ def sign_on_screen(
     user: Checked,
     full_name: Annotated[str, Form(max_length=400)] = "",
     signature: Annotated[str, Form(max_length=MAX_SIGNATURE_FIELD)] = "",
-    read_and_approved: Annotated[str, Form(max_length=10)] = "",
+    read_and_approved: Annotated[str, Form(max_length=400)] = "",
 ) -> Response:
     text = user.text
     typed = {"full_name": full_name, "read_and_approved": read_and_approved}
@@ -251,7 +276,7 @@ def sign_on_screen(
             version,
             full_name=full_name,
             signature_png=png,
-            read_and_approved=read_and_approved == "yes",
+            read_and_approved=read_and_approved,
         )
     except LedgerError as exc:
         if exc.status in (401, 403, 404):
@@ -265,7 +290,11 @@ def sign_on_screen(
         elif exc.field == "signature_png":
             message = text.text("contract.err_drawing")
         elif exc.field == "read_and_approved":
-            message = text.text("contract.err_read")
+            status = contracts.contract_status(
+                runtime_of(request).unit_of_work(readonly=True), user.actor, loan_id
+            )
+            languages = status.contract.language if status.contract else ""
+            message = text.text("contract.err_words", words=_approval_words(languages))
         return _refused(request, user, loan_id, message, where, typed=typed)
     return redirect(_loan_page(loan_id), flash=("flash.contract_signed_on_screen", {}))
 
