@@ -70,8 +70,10 @@ test-fast: install
 # missing, stale or broken: the beneficiaries' documents, then the monthly report (staff only).
 catalogs: install
 	$(BIN)/python -m ledger.documents.catalogs status
+	$(BIN)/python -m ledger.documents.catalogs --domain reminders status
 	$(BIN)/python -m ledger.documents.catalogs --domain report status
 	$(BIN)/python -m ledger.documents.catalogs check
+	$(BIN)/python -m ledger.documents.catalogs --domain reminders check
 	$(BIN)/python -m ledger.documents.catalogs --domain report check
 
 bench: install

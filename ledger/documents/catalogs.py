@@ -31,7 +31,14 @@ from pathlib import Path
 from babel import Locale, UnknownLocaleError
 from babel.messages.pofile import read_po
 
-from ledger.documents.i18n import DOMAIN, FALLBACK, locale_dir, placeholders_of
+from ledger.documents.i18n import (
+    DOMAIN,
+    FALLBACK,
+    REMINDERS_DOMAIN,
+    REPORT_DOMAIN,
+    locale_dir,
+    placeholders_of,
+)
 
 REVIEW_STATES = ("drafted", "reviewed")
 _HASH_COMMENT = re.compile(r"^en: ([0-9a-f]{10})$")
@@ -191,6 +198,14 @@ def languages(domain: str = DOMAIN) -> list[str]:
 # -- the commands -----------------------------------------------------------------------------
 
 
+#: What each domain's catalogs hold, for the first line of a new one.
+DESCRIBED = {
+    DOMAIN: "documents for beneficiaries",
+    REMINDERS_DOMAIN: "payment reminders (the e-mails and the letters)",
+    REPORT_DOMAIN: "monthly fund report",
+}
+
+
 def new(language: str, domain: str = DOMAIN) -> Path:
     """A catalog for ``language`` with every English message to translate (empty)."""
     path = catalog_path(language, domain)
@@ -205,7 +220,7 @@ def new(language: str, domain: str = DOMAIN) -> Path:
     cat = CatalogFile(
         path,
         language,
-        [f"# {name} wording of fundledger's documents for beneficiaries."],
+        [f"# {name} wording of fundledger's {DESCRIBED.get(domain, domain)}."],
         {
             "Project-Id-Version": "fundledger 1",
             "Language": language,

@@ -302,6 +302,8 @@ def render_schedule_html(data: ScheduleData, *, pdf_href: str | None = None) -> 
     the link to its PDF, relative to the page."""
     t = _schedule_translator(data)
     return _schedule_html(data, t, screen=True, pdf_href=pdf_href)
+
+
 # -- the public schedule, kept by its content ---------------------------------------------------
 
 

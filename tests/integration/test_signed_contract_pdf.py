@@ -39,7 +39,11 @@ def generated() -> bytes:
 @pytest.fixture(scope="module")
 def beneficiary_signed(generated: bytes) -> bytes:
     return stamps.stamp_signature(
-        generated, name="Amina Haddad", png=drawn_signature(), signed_at=SIGNED_AT
+        generated,
+        name="Amina Haddad",
+        png=drawn_signature(),
+        signed_at=SIGNED_AT,
+        approval="Lu et approuvé",
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ledger.documents import catalogs
-from ledger.documents.i18n import DOMAIN, REPORT_DOMAIN, available_languages
+from ledger.documents.i18n import DOMAIN, REMINDERS_DOMAIN, REPORT_DOMAIN, available_languages
 
 #: The staff's languages: the documents and the monthly report exist in each.
 STAFF = ("en", "fr", "nl", "de")
@@ -23,6 +23,20 @@ def test_each_documents_catalog_is_complete_current_and_has_a_review_state(
     language: str,
 ) -> None:
     found = [str(p) for p in catalogs.problems(language, DOMAIN)]
+    assert found == [], "\n".join(found[:20])
+
+
+def test_every_beneficiary_language_has_its_reminders() -> None:
+    """A reminder goes to a beneficiary in their language: a language whose documents are
+    translated has its reminders too (else its letters would be in another language)."""
+    assert catalogs.languages(REMINDERS_DOMAIN) == catalogs.languages(DOMAIN)
+
+
+@pytest.mark.parametrize("language", catalogs.languages(REMINDERS_DOMAIN))
+def test_each_reminders_catalog_is_complete_current_and_has_a_review_state(
+    language: str,
+) -> None:
+    found = [str(p) for p in catalogs.problems(language, REMINDERS_DOMAIN)]
     assert found == [], "\n".join(found[:20])
 
 

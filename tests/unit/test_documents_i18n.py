@@ -254,6 +254,8 @@ def test_in_right_to_left_wording_values_without_rtl_letters_read_left_to_right(
     assert '<bdi class="k">\u200f1,700.00\xa0€</bdi>' in str(
         t("schedule.hello", name="\u200f1,700.00\xa0€")  # CLDR marked it right to left
     )
+
+
 # -- the one rule of a beneficiary's documents -------------------------------------------------
 
 
