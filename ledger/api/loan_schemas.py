@@ -38,6 +38,7 @@ from ledger.domain.money import Money, money, to_minor
 from ledger.domain.references import ReferenceKind
 from ledger.domain.repayment import AgingBucket
 from ledger.domain.schedule import MAX_INSTALLMENTS, Schedule
+from ledger.domain.standing import Figure, LoanStanding, Standing
 from ledger.domain.statuses import LoanStatus
 from ledger.services.loans import (
     MAX_REASON,
@@ -377,6 +378,38 @@ class ArrearsOut(BaseModel):
     oldest_unpaid_due: date | None
 
 
+class FigureOut(BaseModel):
+    figure: Figure = Field(description="which amount: loan, paid, outstanding, overdue, next...")
+    amount: MoneyOut
+    on: date | None = Field(description="its day, when it has one (the next payment's due date)")
+
+
+class StandingOut(BaseModel):
+    """Where the loan stands for its beneficiary as of the day: what their page, their
+    schedule PDF and ``fundledger loan show`` tell (ledger/domain/standing.py)."""
+
+    standing: Standing
+    asks_payment: bool = Field(description="whether the person is asked to pay anything now")
+    figures: list[FigureOut] = Field(description="the amounts the person is shown, in order")
+    written_off: MoneyOut = Field(description="what was unpaid when written off (else zero)")
+    written_off_on: date | None
+    recovered: MoneyOut = Field(description="received after the write-off, by as_of")
+
+    @classmethod
+    def of(cls, s: LoanStanding, currency: str) -> StandingOut:
+        return cls(
+            standing=s.standing,
+            asks_payment=s.asks_payment,
+            figures=[
+                FigureOut(figure=f, amount=MoneyOut.of(minor, currency), on=on)
+                for f, minor, on in s.figures()
+            ],
+            written_off=MoneyOut.of(s.written_off, currency),
+            written_off_on=s.written_off_on,
+            recovered=MoneyOut.of(s.recovered, currency),
+        )
+
+
 class PaymentOut(BaseModel):
     entry_id: int
     on: date
@@ -478,6 +511,7 @@ class LoanDetailOut(LoanOut):
     outstanding: MoneyOut = Field(description="still owed on the schedule (zero once written off)")
     credit: MoneyOut = Field(description="paid beyond everything owed, owed back to the person")
     arrears: ArrearsOut
+    standing: StandingOut
     payments: list[PaymentOut] = Field(description="every payment, reversed ones included")
     events: list[EventOut]
     eligibility: DecisionOut | None
@@ -509,6 +543,7 @@ class LoanDetailOut(LoanOut):
                 bucket=view.arrears.bucket,
                 oldest_unpaid_due=view.arrears.oldest_unpaid_due,
             ),
+            standing=StandingOut.of(view.standing, cur),
             payments=[
                 PaymentOut(
                     entry_id=entry, on=on, amount=MoneyOut.of(minor, cur), kind=kind, reversed=rev

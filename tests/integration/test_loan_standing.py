@@ -21,21 +21,24 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 import zxingcpp
+from fastapi.testclient import TestClient
 from pypdf import PdfReader
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
+from ledger.api.app import create_app
 from ledger.cli import app
 from ledger.cli.loans import FIGURE_WORDS
-from ledger.config import get_settings
+from ledger.config import Settings, get_settings
 from ledger.documents.i18n import Translator
 from ledger.documents.model import FundInfo
 from ledger.documents.render import render_schedule, render_schedule_html
 from ledger.domain.loans import Loan
 from ledger.domain.money import from_minor
+from ledger.domain.roles import SYSTEM
 from ledger.domain.standing import Figure, Standing
 from ledger.domain.statuses import LoanStatus
-from ledger.services import access_links, loans
+from ledger.services import access_links, loans, users
 from ledger.store.uow import UnitOfWork
 from tests.support.clock import Clock
 from tests.support.loans import (
@@ -48,6 +51,7 @@ from tests.support.loans import (
     loan_in,
     person,
 )
+from tests.support.web import PASSWORD, client_sign_in
 
 AS_OF = date(2026, 6, 30)
 F = Figure
@@ -331,6 +335,64 @@ def test_the_page_the_pdf_and_the_command_line_tell_the_same_standing(
         assert [line for line in out if line.startswith("arrears:")] == [
             f"arrears: none ({row.standing.value.replace('_', ' ')})"
         ]
+
+
+#: The staff loan page's words for each standing (English), and the API's figure names.
+STAFF_WORDS = {
+    Standing.NOT_PAID_OUT: "Not paid out yet",
+    Standing.REPAYING: "Being repaid",
+    Standing.REPAID: "Repaid",
+    Standing.OVERPAID: "Paid too much: the fund owes money back",
+    Standing.WRITTEN_OFF: "Written off",
+    Standing.RECOVERED: "Written off, money received since",
+}
+
+
+@pytest.mark.parametrize("name", list(TABLE))
+def test_the_staff_page_and_the_api_tell_the_same_standing(
+    name: str, fund: UnitOfWork, engine: Engine, clock: Clock, tmp_path: Path
+) -> None:
+    row = TABLE[name]
+    loan = _scenario(name, fund)
+    clock.now = datetime(2026, 6, 30, 12, tzinfo=UTC)
+    users.create_user(UnitOfWork(engine), SYSTEM, "tom", PASSWORD, "treasurer")
+    settings = Settings(
+        _env_file=None, database_url="sqlite://", documents_dir=tmp_path, fund_languages="en"
+    )
+    app = create_app(settings, engine=engine, clock=clock)
+    with TestClient(app, base_url="http://testserver", raise_server_exceptions=False) as web:
+        client_sign_in(web, "tom")
+        page = web.get(f"/loans/{loan.id}")
+        assert page.status_code == 200, page.text
+        facts = _spaced(html_lib.unescape(re.sub(r"<[^>]+>", " ", page.text)))
+        facts = re.sub(r" ([:.,])", r"\1", facts)  # the space a tag left before punctuation
+        assert f"Where the loan stands {STAFF_WORDS[row.standing]}" in facts
+        t = Translator("en", "BE")
+        if row.standing in (Standing.WRITTEN_OFF, Standing.RECOVERED):
+            amount = _spaced(t.money(from_minor(150_000, "EUR")))
+            assert "Still owed" not in facts and "days late" not in facts
+            assert "written off on 15 Jun 2026: nothing is asked of the person" in facts
+            if row.standing is Standing.RECOVERED:
+                recovered = row.figures[F.RECOVERED][0]
+                money_text = _spaced(t.money(from_minor(recovered, "EUR")))
+                assert f"Received since the write-off {money_text}" in facts
+            assert amount.replace("€", "").strip() in facts
+
+        token = web.post("/api/auth/token", json={"username": "tom", "password": PASSWORD}).json()[
+            "access_token"
+        ]
+        body = web.get(
+            f"/api/loans/{loan.id}",
+            params={"as_of": AS_OF.isoformat()},
+            headers={"Authorization": f"Bearer {token}"},
+        ).json()
+    standing = body["standing"]
+    assert standing["standing"] == row.standing.value
+    assert standing["asks_payment"] is row.asks
+    assert [(f["figure"], f["amount"]["amount"], f["on"]) for f in standing["figures"]] == [
+        (figure.value, str(from_minor(minor, "EUR").amount), when and when.isoformat())
+        for figure, (minor, when) in row.figures.items()
+    ]
 
 
 def test_as_of_a_day_before_the_write_off_the_loan_was_being_repaid(

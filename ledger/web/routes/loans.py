@@ -35,6 +35,7 @@ from ledger.domain.journal import check_reference
 from ledger.domain.loans import DISBURSED
 from ledger.domain.money import Money, from_minor
 from ledger.domain.roles import Permission
+from ledger.domain.standing import LoanStanding, Standing
 from ledger.domain.statuses import LoanStatus
 from ledger.services import access_links, contracts, loans
 from ledger.services.access_links import MAX_DAYS
@@ -104,6 +105,14 @@ class LoanPage:
     outstanding: Money
     credit: Money
     overdue: Money
+    standing: LoanStanding  # where it stands for the person: as their page and PDF tell it
+    written_off: Money  # what was written off (zero unless written off by the day)
+    recovered: Money  # received since the write-off
+
+    @property
+    def written_off_by_then(self) -> bool:
+        """Written off on or before the page's day: nothing is asked, nothing is late."""
+        return self.standing.standing in (Standing.WRITTEN_OFF, Standing.RECOVERED)
 
     @property
     def loan_id(self) -> str:
@@ -155,6 +164,7 @@ def _installment_state(view: LoanView, due: date, remaining: int) -> str:
 
 def loan_page_of(view: LoanView) -> LoanPage:
     cur = view.loan.currency
+    standing = view.standing
     return LoanPage(
         view=view,
         installments=tuple(
@@ -175,6 +185,9 @@ def loan_page_of(view: LoanView) -> LoanPage:
         outstanding=from_minor(view.outstanding, cur),
         credit=from_minor(view.credit, cur),
         overdue=from_minor(view.arrears.overdue, cur),
+        standing=standing,
+        written_off=from_minor(standing.written_off, cur),
+        recovered=from_minor(standing.recovered, cur),
     )
 
 
