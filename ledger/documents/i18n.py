@@ -176,6 +176,7 @@ SHORT = 40
 _SHORT_VALUE = Markup('<bdi class="k"%s>%s</bdi>')
 _VALUE = Markup("<bdi%s>%s</bdi>")
 _LTR = Markup(' dir="ltr"')
+_SPACE_BEFORE_VALUE = re.compile(r" (<bdi(?: [^>]*)?>)")
 #: Letters of the right-to-left scripts (Hebrew, Arabic, Syriac, Thaana, N'Ko...; their
 #: presentation forms) and the marks that ask for right to left (RLM, ALM, RLE, RLO, RLI).
 _RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufefc\u200f\u061c\u202b\u202e\u2067]")
@@ -188,11 +189,15 @@ def _isolate(value: object, rtl: bool = False) -> Markup:
     e-mail address, a reference, a Latin name, an amount the locale writes left to right) is
     also set left to right: its groups of digits stay in their order ("+32 2 000 00 00", not
     "00 00 000 2 +32"). A value with right-to-left letters or marks (an Arabic name, a date
-    with an Arabic month, an amount CLDR marks right to left) follows the document."""
+    with an Arabic month, an amount CLDR marks right to left) follows the document. A short value
+    (an amount, a date, a phone number) stays on one line."""
     text = str(value)
     direction = _LTR if rtl and not _RTL.search(text) else Markup("")
     if len(text) <= SHORT:
-        return _SHORT_VALUE % (direction, text)
+        # Kept on one line by no-break spaces, not by CSS: WeasyPrint, meeting a nowrap box
+        # that straddles the end of a line, breaks the line at its first break opportunity
+        # instead ("L'emprunteur" alone on a line before a phone number).
+        return _SHORT_VALUE % (direction, text.replace(" ", "\u00a0"))
     return _VALUE % (direction, text)
 
 
@@ -309,7 +314,15 @@ class Translator:
         """The message as HTML: its text escaped, each value escaped and isolated (``<bdi>``)."""
         template = escape(self._template(msgid, values))
         rtl = self.direction == "rtl"
-        return template % {k: _isolate(v, rtl) for k, v in values.items()}
+        html = template % {k: _isolate(v, rtl) for k, v in values.items()}
+        if rtl:
+            return html
+        # The space before a value goes inside its <bdi>: WeasyPrint, when a value does not
+        # fit at the end of a line, breaks the line at its first break opportunity instead of
+        # at that space ("L'emprunteur" alone on a line before a phone number); a space that
+        # starts the box is a break opportunity inside it. (In a right-to-left document the
+        # space would land on the wrong side of a left-to-right value: left as it is.)
+        return Markup(_SPACE_BEFORE_VALUE.sub(r"\1 ", str(html)))  # noqa: S704 - escaped above
 
     def _template(self, msgid: str, values: Mapping[str, object]) -> str:
         """The reader's wording if it is there and its placeholders work, else English."""

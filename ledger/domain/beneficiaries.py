@@ -105,9 +105,28 @@ class Beneficiary:
 #: What separates the words of a name: spaces, hyphens and dashes, apostrophes, dots, commas,
 #: and the slash between the forms of a name written in two scripts.
 _NAME_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015'\u2018\u2019\u02bc`.,/]+")
-#: Latin letters a keyboard may not have, written as their nearest plain letters.
+#: Latin letters a keyboard may not have, written as their nearest plain letters; the letters
+#: Arabic and Persian keyboards write differently (ي/ی, ك/ک, ة/ه) as one; the marks that only
+#: join or stretch letters (zero-width non-joiner and joiner, tatweel) dropped.
 _PLAIN_LETTERS = str.maketrans(
-    {"ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i"}
+    {
+        "ø": "o",
+        "æ": "ae",
+        "œ": "oe",
+        "ł": "l",
+        "đ": "d",
+        "ð": "d",
+        "þ": "th",
+        "ı": "i",
+        "\u064a": "\u06cc",  # Arabic yeh -> Farsi yeh
+        "\u0649": "\u06cc",  # alef maksura -> Farsi yeh
+        "\u0643": "\u06a9",  # Arabic kaf -> keheh
+        "\u0629": "\u0647",  # teh marbuta -> heh
+        "\u06c0": "\u0647",  # heh with yeh above -> heh
+        "\u200c": None,
+        "\u200d": None,
+        "\u0640": None,
+    }
 )
 
 

@@ -20,6 +20,7 @@ from ledger.documents.i18n import Translator
 from ledger.documents.render import (
     PX_TO_PT,
     Rendered,
+    _pdf,
     render_contract,
     render_schedule,
     render_schedule_html,
@@ -593,3 +594,30 @@ def test_schedule_web_page(page: str) -> None:
     assert 'src="data:image/svg+xml' in page  # the QR code travels inside the page
     assert not re.search(r"""(src|href)=["']?(https?:|//|/)""", page)  # nothing fetched elsewhere
     assert "<style>" in page and "@font-face" not in page
+
+
+# -- line breaking around the values inserted in a sentence -------------------------------------
+
+
+def test_a_value_at_the_end_of_a_line_does_not_break_the_line_early() -> None:
+    """WeasyPrint broke a line at its first word when an inserted value (a phone number, an
+    e-mail address) did not fit at the end of it ("L'emprunteur" alone on a line, at the
+    contract's 174 mm): every line of the paragraph but its last is full, at any width from
+    160 to 185 mm in half millimetres (where the value falls at a line's end somewhere)."""
+    t = Translator("fr", "BE")
+    sentence = t("contract.art5.contact", phone="+32 2 000 00 00", email="fonds@example.org")
+    short: dict[float, list[str]] = {}
+    for half_mm in range(320, 371):
+        width = half_mm / 2
+        html = (
+            '<html lang="fr"><head><style>@page { size: A4; margin: 10mm; }'
+            f"body {{ width: {width}mm; font-size: 10.5pt; }}</style></head>"
+            f"<body><p>{sentence}</p></body></html>"
+        )
+        pdf, _ = _pdf(html)
+        lines = PdfReader(io.BytesIO(pdf)).pages[0].extract_text().splitlines()
+        lines = [" ".join(line.split()) for line in lines if line.strip()]
+        lines = [line for line in lines if not re.fullmatch(r"\d+ / \d+", line)]  # page number
+        if any(len(line.split()) < 4 for line in lines[:-1]):
+            short[width] = lines
+    assert short == {}

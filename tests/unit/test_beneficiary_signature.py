@@ -110,10 +110,11 @@ def test_the_funds_mark_is_stamped_in_its_zone_summer_time_included() -> None:
 
 
 def test_read_and_approved_in_the_contracts_languages_or_english() -> None:
-    accepted = approval_words("fr+uk")  # no catalog for uk: French, then English
+    accepted = approval_words("fr+am")  # no catalog for am: French, then English
     assert accepted == (("fr", "lu et approuvé"), ("en", "read and approved"))
     assert check_approval("  LU ET APPROUVE. ", accepted) == ("fr", "lu et approuvé")
     assert check_approval("Read and approved", accepted) == ("en", "read and approved")
+    assert approval_words("fr+uk")[:2] == (("fr", "lu et approuvé"), ("uk", "прочитано і схвалено"))
     assert approval_words("nl+de")[:2] == (
         ("nl", "gelezen en goedgekeurd"),
         ("de", "gelesen und genehmigt"),

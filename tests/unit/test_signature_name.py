@@ -25,6 +25,9 @@ REGISTERED = "Olena Kovalenko / Олена Коваленко"
         ("Amina Haile", "Amina  Haile "),
         ("ሳባ ገብረ", "ሳባ ገብረ"),  # Ethiopic
         ("محمد علي", "مُحَمَّد علي"),  # Arabic, without its vowel marks
+        ("علی کریمی", "علي كريمي"),  # on a Persian keyboard: ی and ک for ي and ك
+        ("فاطمه", "فاطمة"),  # heh for teh marbuta
+        ("میکنم", "می\u200cکنم"),  # without the zero-width non-joiner
     ],
 )
 def test_the_same_name_written_differently_matches(typed: str, registered: str) -> None:
