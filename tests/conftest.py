@@ -19,7 +19,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, text
 
 from ledger.domain.accounts import default_chart
@@ -31,9 +31,12 @@ from ledger.store.uow import UnitOfWork
 from tests.support.clock import Clock
 from tests.support.db import PG_URL_ENV, fresh_sqlite, postgres_url, reset_postgres, worker_database
 
-settings.register_profile("dev")
-settings.register_profile("fast", max_examples=10)
-settings.register_profile("thorough", max_examples=200, print_blob=True)
+#: No test depends on how fast the machine is: no deadline, and Hypothesis's "input generation
+#: is slow" health check is off (it failed a CI run on a busy machine, one draw taking 1.1 s).
+UNTIMED = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+settings.register_profile("dev", **UNTIMED)  # type: ignore[arg-type]
+settings.register_profile("fast", max_examples=10, **UNTIMED)  # type: ignore[arg-type]
+settings.register_profile("thorough", max_examples=200, print_blob=True, **UNTIMED)  # type: ignore[arg-type]
 settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE")
     or ("thorough" if os.environ.get("CI", "").lower() == "true" else "dev")
