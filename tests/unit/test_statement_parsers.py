@@ -11,7 +11,7 @@ from typing import Any, BinaryIO, cast
 
 import pytest
 
-from ledger.bank.camt import parse_camt
+from ledger.bank.camt import MAX_DEPTH, MAX_PATHS, parse_camt
 from ledger.bank.coda import parse_coda
 from ledger.bank.csv_statement import CsvMapping, parse_csv
 from ledger.bank.files import StatementFormat, detect_format, read_all
@@ -29,6 +29,7 @@ from ledger.domain.statements import (
     line_keys,
     payment_reference,
 )
+from tests.support.limits import memory_limit, peak_memory
 from tests.support.statements import (
     FUND_IBAN,
     HASH_KEY,
@@ -193,6 +194,78 @@ EXTERNAL_DTD = b"""<?xml version="1.0"?>
 def test_hostile_xml_is_refused_before_any_entity_is_expanded_or_fetched(data: bytes) -> None:
     with pytest.raises(StatementRefused, match=r"DTD"):
         parse_camt(data)
+
+
+def nested(data: bytes, anchor: bytes, depth: int, name: bytes = b"a") -> bytes:
+    """The file with ``depth`` elements nested one in the other before ``anchor``."""
+    return data.replace(
+        anchor, b"<" + name + b">" * 1 + (b"<" + name + b">") * (depth - 1) + b"x"
+        + (b"</" + name + b">") * depth + anchor, 1,
+    )  # fmt: skip
+
+
+#: Where a hostile file can nest: outside any statement, in a statement, a balance, an entry,
+#: a transaction's details (the 701 KB file of issue 16 nested 100,000 elements there).
+NESTING_PLACES = [b"<BkToCstmrStmt>", b"<Acct>", b"<CdtDbtInd>CRDT</CdtDbtInd><Dt>",
+                  b"<BookgDt>", b"<Ustrd>"]  # fmt: skip
+
+
+@pytest.mark.parametrize("anchor", NESTING_PLACES)
+def test_deep_nesting_is_refused_at_the_first_level_too_deep_within_a_memory_limit(
+    anchor: bytes,
+) -> None:
+    data = nested(camt053([sample()], version=8), anchor, 100_000)
+    assert len(data) > 700_000
+    with memory_limit(256 * 1024 * 1024):  # the unlimited parser took 10.5 GB (issue 16)
+        outcome, peak = peak_memory(lambda: parse_camt(data))
+    assert isinstance(outcome, StatementRefused), outcome
+    detail = outcome.detail
+    assert f"the element 'a' is nested {MAX_DEPTH + 1} levels deep (under Document/" in detail
+    assert f"never deeper than {MAX_DEPTH} levels" in detail and "download it" in detail
+    assert peak < 2 * 1024 * 1024
+
+
+def test_nesting_a_statement_may_need_is_read() -> None:
+    """20 levels deeper than the deepest field read (a party's scheme code is 14 levels down)
+    is still a statement, read the same and within the same memory as without them."""
+    data = camt053([sample()], version=8)
+    deep = nested(data, b"<Ustrd>", 20, b"Prtry")
+    assert parse_camt(deep) == parse_camt(data)
+    _, flat = peak_memory(lambda: parse_camt(data))
+    _, deeper = peak_memory(lambda: parse_camt(deep))
+    assert deeper < 2 * flat
+
+
+@pytest.mark.parametrize(
+    ("what", "insert"),
+    [
+        ("100,000 texts of one element", b"<Ustrd>zz</Ustrd>" * 100_000),
+        ("100,000 unknown elements", b"<Xyz>zz</Xyz>" * 100_000),
+        ("100,000 elements 50 levels deep", (b"<Nm>" * 50 + b"z" + b"</Nm>" * 50) * 2_000),
+        ("one text of 5 MB", b"<Ustrd>" + b"y" * 5_000_000 + b"</Ustrd>"),
+    ],
+)
+def test_a_wide_file_is_read_in_memory_that_follows_its_lines_not_its_size(
+    what: str, insert: bytes
+) -> None:
+    data = camt053([sample()], version=8).replace(b"<Ustrd>", insert + b"<Ustrd>", 1)
+    with memory_limit(256 * 1024 * 1024):
+        outcome, peak = peak_memory(lambda: parse_camt(data))
+    assert isinstance(outcome, list), outcome
+    [read] = outcome
+    assert read.entries[2].remittance is not None and len(read.entries[2].remittance) <= 500
+    assert peak < 1_000_000  # each file is 1.3 to 5 MB
+
+
+def test_an_entry_with_a_thousand_different_elements_is_refused() -> None:
+    many = b"".join(b"<X%d>z</X%d>" % (i, i) for i in range(100_000))
+    data = camt053([sample()], version=8).replace(b"<Ustrd>", many + b"<Ustrd>", 1)
+    outcome, peak = peak_memory(lambda: parse_camt(data))
+    assert isinstance(outcome, StatementRefused), outcome
+    assert f"a transaction (TxDtls) holds more than {MAX_PATHS} different elements" in (
+        outcome.detail
+    )
+    assert peak < 2_000_000
 
 
 def test_truncated_xml_is_refused_as_not_well_formed() -> None:
