@@ -17,7 +17,7 @@ from ledger.domain.money import money
 from ledger.domain.references import ReferenceKind
 from ledger.domain.roles import SYSTEM
 from ledger.domain.statements import Statement, StatementEntry, StoredLine, end_to_end_id
-from ledger.domain.statuses import EntryKind, LoanStatus
+from ledger.domain.statuses import EntryKind, LineState, LoanStatus
 from ledger.services import loans
 from ledger.services.statements import (
     book_line,
@@ -310,6 +310,52 @@ def test_a_debit_is_linked_to_its_payout_by_amount_and_date(chart: UnitOfWork) -
     view = book_line(chart, TREASURER, lines["ref:Q"].id, "6100", EntryKind.BANK_CHARGE)
     assert view.line.state == "manual"
     assert bank(chart) == closing_of(st) + 9900
+
+
+def test_one_payout_explains_one_debit_a_repeat_debit_waits_with_a_note(
+    chart: UnitOfWork,
+) -> None:
+    """The bank debited the same transfer twice (same end-to-end id): the first debit is the
+    payout, the second is not explained by it, nor by another payout of the same amount."""
+    book(chart, TREASURER, "2026-01-05 capital 10000.00 EUR Dr 1000 Cr 3000 ; capital")
+    loan = paid_out_loan(chart, on=date(2026, 3, 2))
+    other = paid_out_loan(chart, on=date(2026, 3, 3), key="other")
+    e2e = end_to_end_id(loan.disbursement_entry_id or 0)
+    st = statement(
+        "S",
+        CAPITAL,
+        [
+            entry("2026-03-04", "1700.00", "debit", ref="P1", end_to_end_id=e2e),
+            entry("2026-03-04", "1700.00", "debit", ref="P2", end_to_end_id=e2e),
+        ],
+        end="2026-03-05",
+    )  # fmt: skip
+    report = run_import(chart, camt053([st])).statements[0]
+    assert report.states == {"linked": 1, "unmatched": 1}
+    lines = {ln.line_key: ln for ln in lines_of(chart, report.id or 0)}
+    assert lines["ref:P1"].entry_id == loan.disbursement_entry_id
+    repeat = lines["ref:P2"]
+    assert repeat.state == "unmatched" and repeat.entry_id is None
+    assert repeat.note is not None
+    assert f"names entry {loan.disbursement_entry_id}" in repeat.note
+    assert "already explained by this statement's debit of 2026-03-04" in repeat.note
+    assert "the bank may have paid it twice" in repeat.note
+    waiting = list_lines(chart, TREASURER, states=(LineState.UNMATCHED,))[0]
+    assert [ln.line_key for ln in waiting] == ["ref:P2"]
+    # A later statement with the same debit again: still not linked to the other payout.
+    again = statement(
+        "S2",
+        closing_of(st),
+        [entry("2026-03-06", "1700.00", "debit", ref="P3", end_to_end_id=e2e)],
+        start="2026-03-06",
+        end="2026-03-06",
+    )  # fmt: skip
+    report = run_import(chart, camt053([again])).statements[0]
+    assert report.states == {"unmatched": 1}
+    [line] = lines_of(chart, report.id or 0)
+    assert line.note is not None
+    assert f"already explained by line {lines['ref:P1'].id} (a debit of 2026-03-04)" in line.note
+    assert line.entry_id is None and other.disbursement_entry_id is not None
 
 
 def test_csv_import_with_a_saved_mapping_and_balances(fund: tuple[UnitOfWork, Loan]) -> None:

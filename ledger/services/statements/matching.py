@@ -199,13 +199,37 @@ class Matcher:
         )
         by_id = {c.entry_id: c for c in pool}
         taken: set[int] = set()
+        explained_by: dict[int, str] = {}  # entry -> which line explains it, in words
+        repeats: set[str] = set()
         for p in plans:
             wanted = entry_id_of(p.entry.end_to_end_id)
-            c = by_id.get(wanted) if wanted is not None else None
-            if c is not None and c.amount_minor == p.entry.amount_minor:
-                self._link(p, c, taken)
+            if wanted is None:
+                continue
+            c = by_id.get(wanted)
+            if c is not None and c.entry_id not in taken:
+                if c.amount_minor == p.entry.amount_minor:
+                    self._link(p, c, taken)
+                    explained_by[c.entry_id] = (
+                        f"this statement's debit of {p.entry.booking_date} "
+                        f"(its line {p.position + 1})"
+                    )
+                continue
+            earlier = explained_by.get(wanted)
+            if earlier is None and c is None:
+                line = self.uow.statements.line_of_entry(wanted)
+                earlier = (
+                    f"line {line.id} (a debit of {line.booking_date})" if line is not None else None
+                )
+            if earlier is not None:
+                # The same transfer debited again: one payment explains one debit only.
+                repeats.add(p.ref)
+                p.note = (
+                    f"its end-to-end id {p.entry.end_to_end_id} names entry {wanted}, already "
+                    f"explained by {earlier}: the bank may have paid it twice; ask the "
+                    "bank, then book this debit by hand (or have it returned)"
+                )
         for p in plans:
-            if p.state is not LineState.UNMATCHED:
+            if p.state is not LineState.UNMATCHED or p.ref in repeats:
                 continue
             day = p.entry.booking_date
             fits = [
