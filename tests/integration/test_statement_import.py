@@ -19,6 +19,7 @@ from ledger.domain.roles import SYSTEM
 from ledger.domain.statements import Statement, StatementEntry, StoredLine, end_to_end_id
 from ledger.domain.statuses import EntryKind, LineState, LoanStatus
 from ledger.services import loans
+from ledger.services.reconciliation import reconcile
 from ledger.services.statements import (
     book_line,
     get_statement,
@@ -356,6 +357,79 @@ def test_one_payout_explains_one_debit_a_repeat_debit_waits_with_a_note(
     assert line.note is not None
     assert f"already explained by line {lines['ref:P1'].id} (a debit of 2026-03-04)" in line.note
     assert line.entry_id is None and other.disbursement_entry_id is not None
+
+
+def test_a_missing_statement_that_nets_to_zero_is_noticed_and_accepted_when_it_comes(
+    fund: tuple[UnitOfWork, Loan],
+) -> None:
+    """Statements nos. 7 and 9 arrive, no. 8 (a gift sent back the same week) does not: the
+    balances agree, but the gap is said on import and on the reconciliation; no. 8, when it
+    comes, fills it instead of being refused as out of order."""
+    uow, _ = fund
+    opening = CAPITAL - 170_000
+    no7 = statement("2026-03-07", opening, [entry("2026-03-02", "20.00", ref="A7")],
+                    start="2026-03-01", end="2026-03-04", sequence=7)  # fmt: skip
+    no8 = statement(
+        "2026-03-08",
+        closing_of(no7),
+        [entry("2026-03-06", "50.00", ref="A8", remittance="gift"),
+         entry("2026-03-07", "50.00", "debit", ref="B8", return_reason="MS02")],
+        start="2026-03-05",
+        end="2026-03-08",
+        sequence=8,
+    )  # fmt: skip
+    no9 = statement("2026-03-09", closing_of(no8), [entry("2026-03-10", "5.00", ref="A9")],
+                    start="2026-03-09", end="2026-03-12", sequence=9)  # fmt: skip
+    assert closing_of(no8) == closing_of(no7)
+    assert run_import(uow, camt053([no7], version=8)).statements[0].missing == ()
+    [report] = run_import(uow, camt053([no9], version=8)).statements
+    assert report.missing == (
+        f"statement no. 8 of {FUND_IBAN} is missing (between 2026-03-07 and 2026-03-09): its "
+        "lines are not in the ledger even though the balances agree; ask the bank for it and "
+        "import it",
+    )
+    [rec] = reconcile(uow, TREASURER, "2026-03")
+    assert rec.banks[0].missing_statements == report.missing
+    assert any("statement no. 8 of" in n and "is missing" in n for n in rec.notes)
+
+    [late] = run_import(uow, camt053([no8], version=8)).statements
+    assert late.new_entries == 2 and late.missing == ()
+    assert {ln.line_key for ln in lines_of(uow, late.id or 0)} == {"ref:A8", "ref:B8"}
+    assert bank(uow) == closing_of(no9)
+    [rec] = reconcile(uow, TREASURER, "2026-03")
+    assert rec.banks[0].missing_statements == ()
+    assert not any("is missing" in n for n in rec.notes)
+    assert verify(UnitOfWork(uow.engine, readonly=True), SYSTEM).ok
+
+
+def test_a_late_statement_must_still_add_up_with_its_neighbours(
+    fund: tuple[UnitOfWork, Loan], clock: Clock
+) -> None:
+    uow, _ = fund
+    opening = CAPITAL - 170_000
+    no7 = statement("S7", opening, [entry("2026-03-02", "20.00", ref="A7")],
+                    start="2026-03-01", end="2026-03-04", sequence=7)  # fmt: skip
+    no9 = statement("S9", closing_of(no7), [entry("2026-03-10", "5.00", ref="A9")],
+                    start="2026-03-09", end="2026-03-12", sequence=9)  # fmt: skip
+    run_import(uow, camt053([no7, no9]))
+    wrong_start = statement("S8", opening, [entry("2026-03-06", "1.00", ref="A8")],
+                            start="2026-03-05", end="2026-03-08", sequence=8)  # fmt: skip
+    with pytest.raises(StatementRefused, match=r"does not equal the closing balance .* of the "
+                       r"previous statement S7"):  # fmt: skip
+        run_import(uow, camt053([wrong_start]))
+    wrong_end = statement("S8", closing_of(no7), [entry("2026-03-06", "1.00", ref="A8")],
+                          start="2026-03-05", end="2026-03-08", sequence=8)  # fmt: skip
+    fills = r"S8 of account \w+ \(no. 8\) fills the gap before S9, but closes with 8,321.00 EUR"
+    with pytest.raises(StatementRefused, match=fills + " while S9 opens with 8,320.00 EUR"):
+        run_import(uow, camt053([wrong_end]))
+    clock.advance(days=300)  # January 2027: the bank numbers the year's statements from 1
+    restart = statement("2027-S2", closing_of(no9), [entry("2027-01-05", "1.00", ref="N2")],
+                        start="2027-01-01", end="2027-01-07", sequence=2)  # fmt: skip
+    [report] = run_import(uow, camt053([restart])).statements
+    assert [m.split(" (")[0] for m in report.missing] == [
+        f"statement no. 8 of {FUND_IBAN} is missing",
+        f"statement no. 1 of {FUND_IBAN} is missing",
+    ]
 
 
 def test_csv_import_with_a_saved_mapping_and_balances(fund: tuple[UnitOfWork, Loan]) -> None:

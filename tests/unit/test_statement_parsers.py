@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
@@ -20,6 +20,7 @@ from ledger.domain.errors import StatementRefused, ValidationError
 from ledger.domain.statements import (
     Direction,
     Statement,
+    StoredStatement,
     check_continuity,
     end_to_end_id,
     entry_id_of,
@@ -28,6 +29,7 @@ from ledger.domain.statements import (
     is_charge,
     line_keys,
     payment_reference,
+    sequence_gaps,
 )
 from tests.support.limits import memory_limit, peak_memory
 from tests.support.statements import (
@@ -520,3 +522,44 @@ def test_continuity_names_both_statements_and_the_difference() -> None:
 def test_end_to_end_ids_name_the_entry_they_pay() -> None:
     assert entry_id_of(end_to_end_id(4711)) == 4711
     assert entry_id_of("NOTPROVIDED") is None and entry_id_of(None) is None
+
+
+def stored(key: str, closing: str, sequence: int | None, n: int) -> StoredStatement:
+    day = date.fromisoformat(closing)
+    return StoredStatement(
+        n,
+        1,
+        FUND_IBAN,
+        key,
+        "test",
+        sequence,
+        0,
+        None,
+        0,
+        day,
+        0,
+        0,
+        0,
+        0,
+        datetime(2026, 1, 1),
+        "t",
+    )
+
+
+def test_sequence_gaps_follow_dates_skip_unnumbered_and_restart_each_year() -> None:
+    series = [
+        stored("B", "2026-03-20", 9, 2),
+        stored("A", "2026-03-10", 7, 1),
+        stored("csv", "2026-03-25", None, 3),
+        stored("C", "2026-03-31", 12, 4),
+        stored("D", "2027-01-10", 3, 5),  # a new year's numbering, from 1
+        stored("E", "2027-01-17", 4, 6),
+    ]
+    gaps = sequence_gaps(series)
+    assert [(g.first, g.last, g.after.statement_key, g.before.statement_key) for g in gaps] == [
+        (8, 8, "A", "B"),
+        (10, 11, "B", "C"),
+        (1, 2, "C", "D"),
+    ]
+    assert gaps[1].numbers == "nos. 10-11" and gaps[1].holds(11) and not gaps[1].holds(12)
+    assert sequence_gaps(series[:2]) != [] and sequence_gaps([series[0]]) == []
