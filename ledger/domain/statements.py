@@ -20,7 +20,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from ledger.domain.errors import StatementRefused, ValidationError
-from ledger.domain.money import Money, from_minor
+from ledger.domain.money import MAX_MINOR, Money, from_minor
 from ledger.domain.references import PaymentReference, find_reference, parse_reference
 from ledger.domain.statuses import LineState
 
@@ -138,10 +138,19 @@ def check_statement(statement: Statement) -> None:
                 f"{statement.label}: {entry.where or 'an entry'} is in {entry.currency}, "
                 f"but the statement is in {statement.currency}"
             )
+    credits, debits = statement.credits_minor, statement.debits_minor
+    for what, total in (("credits", credits), ("debits", debits)):
+        if total > MAX_MINOR:
+            cur = statement.currency
+            raise StatementRefused(
+                f"{statement.label}: its {what} add up to {amount_text(total, cur)}, more than "
+                f"the ledger can hold ({amount_text(MAX_MINOR, cur)}): the file is damaged or "
+                "is not a real statement; ask the bank for it again",
+                "file",
+            )
     opening, closing = statement.opening_minor, statement.closing_minor
     if opening is None or closing is None:
         return  # nothing to add up (a CSV file may give no balances)
-    credits, debits = statement.credits_minor, statement.debits_minor
     computed = opening + credits - debits
     if computed != closing:
         cur = statement.currency

@@ -147,6 +147,27 @@ def test_pathological_xml_is_refused_within_a_memory_limit(
     assert accepted.json()["new_entries"] == 2
 
 
+def test_totals_beyond_what_the_ledger_holds_are_refused_not_a_server_error(
+    api: TestClient, funded: dict[str, str]
+) -> None:
+    """Each amount fits, the balances too, but the credits and debits add up to more than a
+    64-bit integer of cents: refused as a statement, not a database overflow."""
+    huge = "60000000000000000.00"  # 6e18 cents: fits, twice does not
+    st = statement(
+        "2026-03-big",
+        50_000,
+        [line("2026-03-02", huge, ref="C1"), line("2026-03-02", huge, ref="C2"),
+         line("2026-03-03", huge, "debit", ref="D1"), line("2026-03-03", huge, "debit", ref="D2")],
+    )  # fmt: skip
+    data = camt053([st], version=8)
+    summary = data[data.index(b"<TxsSummry>") : data.index(b"</TxsSummry>") + 12]
+    data = data.replace(summary, b"")  # not every bank gives it: the totals are not checked
+    body = assert_problem(upload(api, funded, data), 422, field="file", code="statement-refused")
+    detail = body["detail"]
+    assert "its credits add up to 120,000,000,000,000,000.00 EUR, more than the ledger" in detail
+    assert "ask the bank for it again" in detail
+
+
 def test_csv_through_a_saved_mapping(api: TestClient, funded: dict[str, str], login: Login) -> None:
     mapping = {"date": "Date", "amount": "Montant", "communication": "Communication"}
     saved = api.put("/api/statements/mappings/be-bank", json={"mapping": mapping}, headers=funded)
