@@ -421,6 +421,8 @@ def _entry(flat: Flat, details: list[Flat], number: int, label: str) -> list[Sta
         "currency": currency,
         "reversal": reversal,
     }
+    # A card payment or a bank's own entry often has no remittance, only the bank's text.
+    entry_text = flat.get("AddtlNtryInf", [])
     parts = _split(details, minor, currency, direction, where)
     if parts is None:
         return [
@@ -431,7 +433,7 @@ def _entry(flat: Flat, details: list[Flat], number: int, label: str) -> list[Sta
                 bank_code=code or (_bank_code(details[0]) if details else None),
                 where=where,
                 **common,
-                **_details(details, direction),
+                **_details(details, direction, entry_text),
             )
         ]
     return [
@@ -442,7 +444,7 @@ def _entry(flat: Flat, details: list[Flat], number: int, label: str) -> list[Sta
             bank_code=_bank_code(tx) or code,
             where=f"{where}, transaction {i}",
             **common,
-            **_details([tx], direction),
+            **_details([tx], direction, entry_text),
         )
         for i, (tx, part_minor) in enumerate(parts, start=1)
     ]
@@ -478,8 +480,10 @@ def _bank_code(flat: Flat) -> str | None:
     return clip(f"PRTRY/{proprietary}", 35) if proprietary else None
 
 
-def _details(details: list[Flat], direction: Direction) -> dict[str, Any]:
-    """Counterparty, references and remittance from the entry's transaction details."""
+def _details(details: list[Flat], direction: Direction, entry_text: list[str]) -> dict[str, Any]:
+    """Counterparty, references and remittance from the entry's transaction details. Without
+    a remittance, the line's text is the transactions' additional information (AddtlTxInf),
+    else the entry's (AddtlNtryInf): what the bank shows for a card payment, say."""
     party = "Dbtr" if direction is Direction.CREDIT else "Cdtr"
     out: dict[str, Any] = {}
     texts: list[str] = []
@@ -500,6 +504,8 @@ def _details(details: list[Flat], direction: Direction) -> dict[str, Any]:
         reason = _first(tx, "RtrInf/Rsn/Cd", "RtrInf/Rsn/Prtry")
         if reason:
             out.setdefault("return_reason", clip(reason, 35))
+    if not texts:
+        texts = [t for tx in details for t in tx.get("AddtlTxInf", [])] or entry_text
     if texts:
         out["remittance"] = clip(" ".join(texts), 500)
     return out

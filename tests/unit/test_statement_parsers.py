@@ -270,6 +270,38 @@ def test_an_entry_with_a_thousand_different_elements_is_refused() -> None:
     assert peak < 2_000_000
 
 
+def test_the_banks_own_text_is_the_line_text_when_there_is_no_remittance() -> None:
+    """A card payment as banks report it: no transaction details, only the entry's
+    AddtlNtryInf; a transfer whose only text is the transaction's AddtlTxInf; a remittance,
+    when there is one, stays the text."""
+    st = statement(
+        "S-card",
+        10_000,
+        [entry("2026-03-02", "12.40", "debit", ref="K1"),
+         entry("2026-03-03", "3.00", "debit", ref="K2"),
+         entry("2026-03-04", "5.00", ref="K3", remittance="gift")],
+    )  # fmt: skip
+    data = camt053([st], version=8).decode()
+    ntries = data.split("<Ntry>")
+    card = ntries[1].split("<NtryDtls>")[0]
+    ntries[1] = card + (
+        "<AddtlNtryInf>PAIEMENT MAESTRO 02/03 14:12 DELHAIZE IXELLES BE CARTE 6703 XXXX 1234"
+        "</AddtlNtryInf></Ntry>\n"
+    )
+    ntries[2] = (
+        ntries[2]
+        .replace("</TxDtls>", "<AddtlTxInf>FRAIS DE TENUE DE COMPTE MARS</AddtlTxInf></TxDtls>")
+        .replace("</Ntry>", "<AddtlNtryInf>DOMICILIATION</AddtlNtryInf></Ntry>")
+    )
+    ntries[3] = ntries[3].replace("</Ntry>", "<AddtlNtryInf>VIREMENT</AddtlNtryInf></Ntry>")
+    [read] = parse_camt("<Ntry>".join(ntries).encode())
+    assert [e.remittance for e in read.entries] == [
+        "PAIEMENT MAESTRO 02/03 14:12 DELHAIZE IXELLES BE CARTE 6703 XXXX 1234",
+        "FRAIS DE TENUE DE COMPTE MARS",
+        "gift",
+    ]
+
+
 def test_truncated_xml_is_refused_as_not_well_formed() -> None:
     data = camt053([sample()])
     with pytest.raises(StatementRefused, match=r"not well-formed XML.*truncated"):
