@@ -432,6 +432,39 @@ def test_a_late_statement_must_still_add_up_with_its_neighbours(
     ]
 
 
+def test_a_returned_payout_is_held_with_a_note_naming_the_payout(
+    fund: tuple[UnitOfWork, Loan],
+) -> None:
+    """The landlord's account was closed (AC04): the bank credits the payout back. It is not
+    the person's repayment; it waits, saying which payout came back."""
+    uow, loan = fund
+    payout = loan.disbursement_entry_id or 0
+    before = outstanding(uow, loan.id)
+    st = statement(
+        "2026-03-ret",
+        CAPITAL - 170_000,
+        [entry("2026-03-04", "1700.00", ref="BACK1", return_reason="AC04",
+               end_to_end_id=end_to_end_id(payout), creditor_reference=loan.reference.value),
+         entry("2026-03-05", "40.00", ref="BACK2", reversal=True)],
+        start="2026-03-01",
+        end="2026-03-06",
+    )  # fmt: skip
+    report = run_import(uow, camt053([st], version=8)).statements[0]
+    assert report.states == {"unidentified": 2}
+    lines = {ln.line_key: ln for ln in lines_of(uow, report.id or 0)}
+    back = lines["ref:BACK1"]
+    assert back.note == (
+        f"sent back by the bank (AC04): the disbursement of loan {loan.id} (entry {payout}) did "
+        "not arrive; check the account it went to, then pay it again or match this line by hand"
+    )
+    assert back.suggested_loan_id == loan.id and back.loan_id is None
+    assert outstanding(uow, loan.id) == before  # not booked as the person's repayment
+    other = lines["ref:BACK2"]
+    assert other.note is not None
+    assert other.note.startswith("sent back by the bank (reversal): a payment of the fund")
+    assert bank(uow) == closing_of(st)
+
+
 def test_csv_import_with_a_saved_mapping_and_balances(fund: tuple[UnitOfWork, Loan]) -> None:
     uow, loan = fund
     mapping = CsvMapping(
