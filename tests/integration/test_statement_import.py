@@ -465,6 +465,35 @@ def test_a_returned_payout_is_held_with_a_note_naming_the_payout(
     assert bank(uow) == closing_of(st)
 
 
+def test_an_overdrawn_statement_is_imported_its_debits_waiting(chart: UnitOfWork) -> None:
+    """The bank let the account go below zero: the statement is what the bank says, so it is
+    imported; a debit nothing explains books nothing (it waits, unmatched), so the ledger's bank
+    account stays at zero or above. Only a line the import would book itself below zero (a
+    bank charge) is refused, by the ledger's no-overdraft rule."""
+    book(chart, TREASURER, "2026-01-05 capital 100.00 EUR Dr 1000 Cr 3000 ; capital")
+    st = statement(
+        "2026-03-od",
+        10_000,
+        [entry("2026-03-02", "300.00", "debit", ref="OD1")],
+        start="2026-03-01",
+        end="2026-03-04",
+    )  # fmt: skip
+    assert closing_of(st) == -20_000
+    report = run_import(chart, camt053([st], version=8)).statements[0]
+    assert report.states == {"unmatched": 1} and report.closing_minor == -20_000
+    assert bank(chart) == 10_000
+    charge = statement(
+        "2026-03-od2",
+        -20_000,
+        [entry("2026-03-05", "150.00", "debit", ref="OD2", bank_code="ACMT/MDOP/CHRG")],
+        start="2026-03-05",
+        end="2026-03-06",
+    )  # fmt: skip
+    with pytest.raises(LedgerError, match=r"account 1000 may not be overdrawn; .*50.00 below"):
+        run_import(chart, camt053([charge], version=8))
+    assert bank(chart) == 10_000
+
+
 def test_csv_import_with_a_saved_mapping_and_balances(fund: tuple[UnitOfWork, Loan]) -> None:
     uow, loan = fund
     mapping = CsvMapping(
