@@ -25,6 +25,11 @@ class StatementReportOut(BaseModel):
     opening: MoneyOut
     closing: MoneyOut
     states: dict[str, int] = Field(description="how the new lines were matched, by state")
+    missing_statements: list[str] = Field(
+        default_factory=list,
+        description="statements of the account missing by their sequence numbers (ElctrncSeqNb, "
+        "LglSeqNb or CODA's), each with what to do: their lines are not in the ledger",
+    )
 
     @classmethod
     def of(cls, r: StatementReport) -> StatementReportOut:
@@ -37,6 +42,7 @@ class StatementReportOut(BaseModel):
             opening=MoneyOut.of(r.opening_minor, r.currency),
             closing=MoneyOut.of(r.closing_minor, r.currency),
             states=r.states,
+            missing_statements=list(r.missing),
         )
 
 

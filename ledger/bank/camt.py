@@ -12,6 +12,11 @@ Fields moved between versions; each is looked for where any version puts it:
 - structured reference: ``CdtrRefInf/Tp/CdOrPrtry/Cd`` SCOR (RF, Belgian OGM) or ``Prtry``
   QRR (Swiss QR reference); the reference itself in ``CdtrRefInf/Ref``.
 Only booked entries (status BOOK) move the balance; pending and information entries are left out.
+
+Nesting is limited to ``MAX_DEPTH`` levels (libxml2 applies no depth limit to a streamed parse):
+the deepest path any camt.053 version defines is about 20 levels, so a deeper file is refused at
+the first element too deep, before it costs time or memory. The parser's memory then stays
+proportional to the statement lines read, whatever the nesting.
 """
 
 from __future__ import annotations
@@ -40,6 +45,17 @@ SUPPORTED_VERSIONS = range(2, 14)  # .001.02 to .001.13
 OPENING_CODES = ("OPBD", "PRCD")  # opening booked; some banks give "previously closed booked"
 CLOSING_CODES = ("CLBD",)
 _NOT_PROVIDED = "NOTPROVIDED"
+#: Deepest nesting accepted, counting the Document (or its envelope) as level 1. The schemas'
+#: deepest paths (a party's scheme code, a tax period, a remittance line's amounts) are about 20
+#: levels below the Document; envelopes add a few.
+MAX_DEPTH = 64
+#: Different element paths one statement, balance, entry or transaction may hold (a real one has
+#: a few dozen to a couple of hundred), and texts kept for one path (a remittance is cut at 500
+#: characters anyway): a wide file is refused or cut, so memory follows the lines, not the file.
+MAX_PATHS = 1000
+MAX_VALUES = 256
+#: Characters kept of one element's text (the longest camt.053 field has 500).
+MAX_TEXT = 10_000
 
 
 def parse_camt(source: Source, *, max_bytes: int = DEFAULT_MAX_BYTES) -> list[Statement]:
@@ -139,6 +155,8 @@ class _Target:
                 self.prefix, self.cut = prefix, len(prefix)
         local = tag[self.cut :] if prefix and tag.startswith(prefix) else tag
         path = self.path
+        if len(path) >= MAX_DEPTH:
+            raise _too_deep(path, local)
         inside = _UNITS.get(local)
         if (
             inside is not None
@@ -161,10 +179,11 @@ class _Target:
         if attrib and self.units:
             ccy = attrib.get("Ccy")
             if ccy is not None:
-                self.units[-1].flat.setdefault(rel + "@Ccy", []).append(ccy)
+                self._keep(rel + "@Ccy", ccy, local)
 
     def data(self, text: str) -> None:
-        self.text += text
+        if len(self.text) < MAX_TEXT:  # the rest of an overlong text is not kept
+            self.text += text
 
     def end(self, _tag: str) -> None:  # lxml's target interface
         units = self.units
@@ -174,9 +193,19 @@ class _Target:
         elif rel and self.text:
             value = self.text.strip()
             if value:
-                units[-1].flat.setdefault(rel, []).append(value)
+                self._keep(rel, value, rel)
         self.text = ""
         self.path.pop()
+
+    def _keep(self, rel: str, value: str, where: str) -> None:
+        unit = self.units[-1]
+        values = unit.flat.get(rel)
+        if values is None:
+            if len(unit.flat) >= MAX_PATHS:
+                raise _too_wide(unit, where)
+            unit.flat[rel] = [value]
+        elif len(values) < MAX_VALUES:
+            values.append(value)
 
     def close(self) -> list[Statement]:
         return self.statements
@@ -205,6 +234,26 @@ class _Target:
             check_statement(statement)
             self.statements.append(statement)
             self.entries, self.ntry_count, self.others = [], 0, False
+
+
+def _too_deep(path: list[str], local: str) -> StatementRefused:
+    shown = "/".join(name[:40] for name in path[:6])
+    return StatementRefused(
+        f"the element {local[:40]!r} is nested {len(path) + 1} levels deep (under "
+        f"{shown}/...); a camt.053 statement is never deeper than {MAX_DEPTH} levels: the file "
+        "is damaged or is not a bank statement; download it from the bank again"
+    )
+
+
+def _too_wide(unit: _Unit, where: str) -> StatementRefused:
+    what = {"Stmt": "a statement", "Bal": "a balance", "Ntry": "an entry"}.get(
+        unit.kind, "a transaction"
+    )
+    return StatementRefused(
+        f"{what} ({unit.kind}) holds more than {MAX_PATHS} different elements (the last one "
+        f"{where[:80]!r}); a real one holds a few dozen: the file is damaged or is not a bank "
+        "statement; download it from the bank again"
+    )
 
 
 def _root(tag: str) -> tuple[str, str]:
@@ -372,6 +421,8 @@ def _entry(flat: Flat, details: list[Flat], number: int, label: str) -> list[Sta
         "currency": currency,
         "reversal": reversal,
     }
+    # A card payment or a bank's own entry often has no remittance, only the bank's text.
+    entry_text = flat.get("AddtlNtryInf", [])
     parts = _split(details, minor, currency, direction, where)
     if parts is None:
         return [
@@ -382,7 +433,7 @@ def _entry(flat: Flat, details: list[Flat], number: int, label: str) -> list[Sta
                 bank_code=code or (_bank_code(details[0]) if details else None),
                 where=where,
                 **common,
-                **_details(details, direction),
+                **_details(details, direction, entry_text),
             )
         ]
     return [
@@ -393,7 +444,7 @@ def _entry(flat: Flat, details: list[Flat], number: int, label: str) -> list[Sta
             bank_code=_bank_code(tx) or code,
             where=f"{where}, transaction {i}",
             **common,
-            **_details([tx], direction),
+            **_details([tx], direction, entry_text),
         )
         for i, (tx, part_minor) in enumerate(parts, start=1)
     ]
@@ -429,8 +480,10 @@ def _bank_code(flat: Flat) -> str | None:
     return clip(f"PRTRY/{proprietary}", 35) if proprietary else None
 
 
-def _details(details: list[Flat], direction: Direction) -> dict[str, Any]:
-    """Counterparty, references and remittance from the entry's transaction details."""
+def _details(details: list[Flat], direction: Direction, entry_text: list[str]) -> dict[str, Any]:
+    """Counterparty, references and remittance from the entry's transaction details. Without
+    a remittance, the line's text is the transactions' additional information (AddtlTxInf),
+    else the entry's (AddtlNtryInf): what the bank shows for a card payment, say."""
     party = "Dbtr" if direction is Direction.CREDIT else "Cdtr"
     out: dict[str, Any] = {}
     texts: list[str] = []
@@ -451,6 +504,8 @@ def _details(details: list[Flat], direction: Direction) -> dict[str, Any]:
         reason = _first(tx, "RtrInf/Rsn/Cd", "RtrInf/Rsn/Prtry")
         if reason:
             out.setdefault("return_reason", clip(reason, 35))
+    if not texts:
+        texts = [t for tx in details for t in tx.get("AddtlTxInf", [])] or entry_text
     if texts:
         out["remittance"] = clip(" ".join(texts), 500)
     return out

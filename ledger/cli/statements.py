@@ -83,6 +83,8 @@ def import_file(
             f"  {s.statement_key} ({s.iban}): {s.new_entries} new of {s.entries} "
             f"({states}); closing {closing_text} {s.currency}"
         )
+        for missing in s.missing:
+            typer.echo(f"  warning: {missing}")
 
 
 @statement_app.command("list")

@@ -82,6 +82,9 @@ class BankReconciliation:
     opening_minor: int | None = None
     opening_date: date | None = None
     before_opening_minor: int = 0
+    # Statements missing by their sequence numbers (each in words): balances may agree while
+    # their lines are not in the ledger.
+    missing_statements: tuple[str, ...] = ()
 
     @property
     def opening_difference(self) -> int:

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from ledger.domain.errors import StatementRefused, ValidationError
-from ledger.domain.money import Money, from_minor
+from ledger.domain.money import MAX_MINOR, Money, from_minor
 from ledger.domain.references import PaymentReference, find_reference, parse_reference
 from ledger.domain.statuses import LineState
 
@@ -138,10 +138,19 @@ def check_statement(statement: Statement) -> None:
                 f"{statement.label}: {entry.where or 'an entry'} is in {entry.currency}, "
                 f"but the statement is in {statement.currency}"
             )
+    credits, debits = statement.credits_minor, statement.debits_minor
+    for what, total in (("credits", credits), ("debits", debits)):
+        if total > MAX_MINOR:
+            cur = statement.currency
+            raise StatementRefused(
+                f"{statement.label}: its {what} add up to {amount_text(total, cur)}, more than "
+                f"the ledger can hold ({amount_text(MAX_MINOR, cur)}): the file is damaged or "
+                "is not a real statement; ask the bank for it again",
+                "file",
+            )
     opening, closing = statement.opening_minor, statement.closing_minor
     if opening is None or closing is None:
         return  # nothing to add up (a CSV file may give no balances)
-    credits, debits = statement.credits_minor, statement.debits_minor
     computed = opening + credits - debits
     if computed != closing:
         cur = statement.currency
@@ -419,3 +428,50 @@ class LineFigures:
             total(MATCHED_STATES),
             total(TO_DO_STATES),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SequenceGap:
+    """Statement numbers missing from an account's series, between two statements imported."""
+
+    first: int
+    last: int
+    after: StoredStatement  # the statement before the missing ones
+    before: StoredStatement  # the statement after them
+
+    @property
+    def numbers(self) -> str:
+        return f"no. {self.first}" if self.first == self.last else f"nos. {self.first}-{self.last}"
+
+    def text(self) -> str:
+        return (
+            f"statement {self.numbers} of {self.after.iban} is missing (between "
+            f"{self.after.statement_key} and {self.before.statement_key}): its lines are not in "
+            "the ledger even though the balances agree; ask the bank for it and import it"
+        )
+
+    def holds(self, sequence: int) -> bool:
+        return self.first <= sequence <= self.last
+
+
+def series_order(st: StoredStatement) -> tuple[date, int]:
+    """The order an account's statements follow: by closing date, then as imported."""
+    return (st.closing_date or date.min, st.id)
+
+
+def sequence_gaps(statements: Iterable[StoredStatement]) -> list[SequenceGap]:
+    """The numbers missing from an account's statements (their electronic or legal sequence
+    number), taken in date order. Statements without a number are passed over. A number lower
+    than the one before starts a new series (numbering that restarts each year, as CODA's does):
+    then the numbers of the new series below it are missing, unless it is 1."""
+    gaps: list[SequenceGap] = []
+    prev: StoredStatement | None = None
+    for st in sorted(statements, key=series_order):
+        if st.sequence is None:
+            continue
+        if prev is not None and prev.sequence is not None:
+            first = prev.sequence + 1 if st.sequence > prev.sequence else 1
+            if st.sequence > first:
+                gaps.append(SequenceGap(first, st.sequence - 1, prev, st))
+        prev = st
+    return gaps

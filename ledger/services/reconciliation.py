@@ -40,7 +40,7 @@ from ledger.domain.reconciliation import (
     receipt_age_since,
 )
 from ledger.domain.roles import Actor, Permission
-from ledger.domain.statements import amount_text
+from ledger.domain.statements import amount_text, sequence_gaps
 from ledger.services import loans
 from ledger.store.reconciliation_repository import BankLedgerAccount, LedgerSums
 from ledger.store.uow import UnitOfWork
@@ -224,6 +224,12 @@ def _bank(
         opening_minor=first.opening_minor if opening_date is not None and first else None,
         opening_date=opening_date,
         before_opening_minor=sum(e.amount_minor for e in before),
+        missing_statements=tuple(
+            gap.text()
+            for gap in sequence_gaps(uow.statements.series(acct.bank_account_id, up_to=end))
+        )
+        if acct.bank_account_id is not None
+        else (),
     )
 
 
@@ -342,6 +348,7 @@ def bank_advice(b: BankReconciliation, end: date) -> list[str]:
             f"up to {end} if there is one; the ledger's entries after {b.statement_date} count "
             "as in transit."
         )
+    out += [f"The {missing}." for missing in b.missing_statements]
     stale = [t for t in b.in_transit if t.booking_date < b.statement_date - timedelta(STALE_DAYS)]
     if stale:
         out.append(

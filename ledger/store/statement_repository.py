@@ -187,6 +187,17 @@ class StatementRepository:
         ).first()
         return _statement(row) if row else None
 
+    def series(self, bank_account_id: int, *, up_to: date | None = None) -> list[StoredStatement]:
+        """The account's statements (closing up to ``up_to``), oldest first: what the
+        sequence numbers are checked on (an account has a few hundred a year at most)."""
+        where = [bank_statements.c.bank_account_id == bank_account_id]
+        if up_to is not None:
+            where.append(bank_statements.c.closing_date <= up_to)
+        rows = self.conn.execute(
+            _STATEMENT.where(*where).order_by(bank_statements.c.closing_date, bank_statements.c.id)
+        )
+        return [_statement(r) for r in rows]
+
     def statement(self, statement_id: int) -> StoredStatement:
         row = self.conn.execute(_STATEMENT.where(bank_statements.c.id == statement_id)).first()
         if row is None:

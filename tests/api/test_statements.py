@@ -12,6 +12,7 @@ from ledger.bank.writers import camt053, csv_export
 from ledger.config import Settings
 from ledger.domain.roles import Role
 from tests.support.api import MAX_BYTES, TTL_MINUTES, Login, assert_problem, entry, with_key
+from tests.support.limits import memory_limit
 from tests.support.statements import FUND_IBAN, PAYER_IBAN, statement
 from tests.support.statements import entry as line
 
@@ -125,6 +126,46 @@ def test_broken_and_oversized_files_are_refused(api: TestClient, funded: dict[st
     assert accepted.status_code == 201, accepted.text  # ...but within the statements' own
     huge = data + b"<!--" + b"x" * MAX_STATEMENT + b"-->"
     assert_problem(upload(api, funded, huge), 413)
+
+
+def test_pathological_xml_is_refused_within_a_memory_limit(
+    api: TestClient, funded: dict[str, str]
+) -> None:
+    """Deep nesting is refused at the first level too deep, a wide file read in little memory:
+    neither can take the server down (issue 16: 10.5 GB for 701 KB nested 100,000 deep)."""
+    data = march()
+    deep = data.replace(b"<Ustrd>", b"<a>" * 28_000 + b"</a>" * 28_000 + b"<Ustrd>", 1)
+    wide = data.replace(b"<Ustrd>", b"<Ustrd>zz</Ustrd>" * 11_000 + b"<Ustrd>", 1)
+    assert len(deep) < MAX_STATEMENT and len(wide) < MAX_STATEMENT
+    with memory_limit(256 * 1024 * 1024):
+        refused = upload(api, funded, deep)
+        accepted = upload(api, funded, wide)
+    body = assert_problem(refused, 422, field="file", code="statement-refused")
+    assert "the element 'a' is nested 65 levels deep" in body["detail"]
+    assert "download it from the bank again" in body["detail"]
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["new_entries"] == 2
+
+
+def test_totals_beyond_what_the_ledger_holds_are_refused_not_a_server_error(
+    api: TestClient, funded: dict[str, str]
+) -> None:
+    """Each amount fits, the balances too, but the credits and debits add up to more than a
+    64-bit integer of cents: refused as a statement, not a database overflow."""
+    huge = "60000000000000000.00"  # 6e18 cents: fits, twice does not
+    st = statement(
+        "2026-03-big",
+        50_000,
+        [line("2026-03-02", huge, ref="C1"), line("2026-03-02", huge, ref="C2"),
+         line("2026-03-03", huge, "debit", ref="D1"), line("2026-03-03", huge, "debit", ref="D2")],
+    )  # fmt: skip
+    data = camt053([st], version=8)
+    summary = data[data.index(b"<TxsSummry>") : data.index(b"</TxsSummry>") + 12]
+    data = data.replace(summary, b"")  # not every bank gives it: the totals are not checked
+    body = assert_problem(upload(api, funded, data), 422, field="file", code="statement-refused")
+    detail = body["detail"]
+    assert "its credits add up to 120,000,000,000,000,000.00 EUR, more than the ledger" in detail
+    assert "ask the bank for it again" in detail
 
 
 def test_csv_through_a_saved_mapping(api: TestClient, funded: dict[str, str], login: Login) -> None:

@@ -17,8 +17,9 @@ from ledger.domain.money import money
 from ledger.domain.references import ReferenceKind
 from ledger.domain.roles import SYSTEM
 from ledger.domain.statements import Statement, StatementEntry, StoredLine, end_to_end_id
-from ledger.domain.statuses import EntryKind, LoanStatus
+from ledger.domain.statuses import EntryKind, LineState, LoanStatus
 from ledger.services import loans
+from ledger.services.reconciliation import reconcile
 from ledger.services.statements import (
     book_line,
     get_statement,
@@ -310,6 +311,187 @@ def test_a_debit_is_linked_to_its_payout_by_amount_and_date(chart: UnitOfWork) -
     view = book_line(chart, TREASURER, lines["ref:Q"].id, "6100", EntryKind.BANK_CHARGE)
     assert view.line.state == "manual"
     assert bank(chart) == closing_of(st) + 9900
+
+
+def test_one_payout_explains_one_debit_a_repeat_debit_waits_with_a_note(
+    chart: UnitOfWork,
+) -> None:
+    """The bank debited the same transfer twice (same end-to-end id): the first debit is the
+    payout, the second is not explained by it, nor by another payout of the same amount."""
+    book(chart, TREASURER, "2026-01-05 capital 10000.00 EUR Dr 1000 Cr 3000 ; capital")
+    loan = paid_out_loan(chart, on=date(2026, 3, 2))
+    other = paid_out_loan(chart, on=date(2026, 3, 3), key="other")
+    e2e = end_to_end_id(loan.disbursement_entry_id or 0)
+    st = statement(
+        "S",
+        CAPITAL,
+        [
+            entry("2026-03-04", "1700.00", "debit", ref="P1", end_to_end_id=e2e),
+            entry("2026-03-04", "1700.00", "debit", ref="P2", end_to_end_id=e2e),
+        ],
+        end="2026-03-05",
+    )  # fmt: skip
+    report = run_import(chart, camt053([st])).statements[0]
+    assert report.states == {"linked": 1, "unmatched": 1}
+    lines = {ln.line_key: ln for ln in lines_of(chart, report.id or 0)}
+    assert lines["ref:P1"].entry_id == loan.disbursement_entry_id
+    repeat = lines["ref:P2"]
+    assert repeat.state == "unmatched" and repeat.entry_id is None
+    assert repeat.note is not None
+    assert f"names entry {loan.disbursement_entry_id}" in repeat.note
+    assert "already explained by this statement's debit of 2026-03-04" in repeat.note
+    assert "the bank may have paid it twice" in repeat.note
+    waiting = list_lines(chart, TREASURER, states=(LineState.UNMATCHED,))[0]
+    assert [ln.line_key for ln in waiting] == ["ref:P2"]
+    # A later statement with the same debit again: still not linked to the other payout.
+    again = statement(
+        "S2",
+        closing_of(st),
+        [entry("2026-03-06", "1700.00", "debit", ref="P3", end_to_end_id=e2e)],
+        start="2026-03-06",
+        end="2026-03-06",
+    )  # fmt: skip
+    report = run_import(chart, camt053([again])).statements[0]
+    assert report.states == {"unmatched": 1}
+    [line] = lines_of(chart, report.id or 0)
+    assert line.note is not None
+    assert f"already explained by line {lines['ref:P1'].id} (a debit of 2026-03-04)" in line.note
+    assert line.entry_id is None and other.disbursement_entry_id is not None
+
+
+def test_a_missing_statement_that_nets_to_zero_is_noticed_and_accepted_when_it_comes(
+    fund: tuple[UnitOfWork, Loan],
+) -> None:
+    """Statements nos. 7 and 9 arrive, no. 8 (a gift sent back the same week) does not: the
+    balances agree, but the gap is said on import and on the reconciliation; no. 8, when it
+    comes, fills it instead of being refused as out of order."""
+    uow, _ = fund
+    opening = CAPITAL - 170_000
+    no7 = statement("2026-03-07", opening, [entry("2026-03-02", "20.00", ref="A7")],
+                    start="2026-03-01", end="2026-03-04", sequence=7)  # fmt: skip
+    no8 = statement(
+        "2026-03-08",
+        closing_of(no7),
+        [entry("2026-03-06", "50.00", ref="A8", remittance="gift"),
+         entry("2026-03-07", "50.00", "debit", ref="B8", return_reason="MS02")],
+        start="2026-03-05",
+        end="2026-03-08",
+        sequence=8,
+    )  # fmt: skip
+    no9 = statement("2026-03-09", closing_of(no8), [entry("2026-03-10", "5.00", ref="A9")],
+                    start="2026-03-09", end="2026-03-12", sequence=9)  # fmt: skip
+    assert closing_of(no8) == closing_of(no7)
+    assert run_import(uow, camt053([no7], version=8)).statements[0].missing == ()
+    [report] = run_import(uow, camt053([no9], version=8)).statements
+    assert report.missing == (
+        f"statement no. 8 of {FUND_IBAN} is missing (between 2026-03-07 and 2026-03-09): its "
+        "lines are not in the ledger even though the balances agree; ask the bank for it and "
+        "import it",
+    )
+    [rec] = reconcile(uow, TREASURER, "2026-03")
+    assert rec.banks[0].missing_statements == report.missing
+    assert any("statement no. 8 of" in n and "is missing" in n for n in rec.notes)
+
+    [late] = run_import(uow, camt053([no8], version=8)).statements
+    assert late.new_entries == 2 and late.missing == ()
+    assert {ln.line_key for ln in lines_of(uow, late.id or 0)} == {"ref:A8", "ref:B8"}
+    assert bank(uow) == closing_of(no9)
+    [rec] = reconcile(uow, TREASURER, "2026-03")
+    assert rec.banks[0].missing_statements == ()
+    assert not any("is missing" in n for n in rec.notes)
+    assert verify(UnitOfWork(uow.engine, readonly=True), SYSTEM).ok
+
+
+def test_a_late_statement_must_still_add_up_with_its_neighbours(
+    fund: tuple[UnitOfWork, Loan], clock: Clock
+) -> None:
+    uow, _ = fund
+    opening = CAPITAL - 170_000
+    no7 = statement("S7", opening, [entry("2026-03-02", "20.00", ref="A7")],
+                    start="2026-03-01", end="2026-03-04", sequence=7)  # fmt: skip
+    no9 = statement("S9", closing_of(no7), [entry("2026-03-10", "5.00", ref="A9")],
+                    start="2026-03-09", end="2026-03-12", sequence=9)  # fmt: skip
+    run_import(uow, camt053([no7, no9]))
+    wrong_start = statement("S8", opening, [entry("2026-03-06", "1.00", ref="A8")],
+                            start="2026-03-05", end="2026-03-08", sequence=8)  # fmt: skip
+    with pytest.raises(StatementRefused, match=r"does not equal the closing balance .* of the "
+                       r"previous statement S7"):  # fmt: skip
+        run_import(uow, camt053([wrong_start]))
+    wrong_end = statement("S8", closing_of(no7), [entry("2026-03-06", "1.00", ref="A8")],
+                          start="2026-03-05", end="2026-03-08", sequence=8)  # fmt: skip
+    fills = r"S8 of account \w+ \(no. 8\) fills the gap before S9, but closes with 8,321.00 EUR"
+    with pytest.raises(StatementRefused, match=fills + " while S9 opens with 8,320.00 EUR"):
+        run_import(uow, camt053([wrong_end]))
+    clock.advance(days=300)  # January 2027: the bank numbers the year's statements from 1
+    restart = statement("2027-S2", closing_of(no9), [entry("2027-01-05", "1.00", ref="N2")],
+                        start="2027-01-01", end="2027-01-07", sequence=2)  # fmt: skip
+    [report] = run_import(uow, camt053([restart])).statements
+    assert [m.split(" (")[0] for m in report.missing] == [
+        f"statement no. 8 of {FUND_IBAN} is missing",
+        f"statement no. 1 of {FUND_IBAN} is missing",
+    ]
+
+
+def test_a_returned_payout_is_held_with_a_note_naming_the_payout(
+    fund: tuple[UnitOfWork, Loan],
+) -> None:
+    """The landlord's account was closed (AC04): the bank credits the payout back. It is not
+    the person's repayment; it waits, saying which payout came back."""
+    uow, loan = fund
+    payout = loan.disbursement_entry_id or 0
+    before = outstanding(uow, loan.id)
+    st = statement(
+        "2026-03-ret",
+        CAPITAL - 170_000,
+        [entry("2026-03-04", "1700.00", ref="BACK1", return_reason="AC04",
+               end_to_end_id=end_to_end_id(payout), creditor_reference=loan.reference.value),
+         entry("2026-03-05", "40.00", ref="BACK2", reversal=True)],
+        start="2026-03-01",
+        end="2026-03-06",
+    )  # fmt: skip
+    report = run_import(uow, camt053([st], version=8)).statements[0]
+    assert report.states == {"unidentified": 2}
+    lines = {ln.line_key: ln for ln in lines_of(uow, report.id or 0)}
+    back = lines["ref:BACK1"]
+    assert back.note == (
+        f"sent back by the bank (AC04): the disbursement of loan {loan.id} (entry {payout}) did "
+        "not arrive; check the account it went to, then pay it again or match this line by hand"
+    )
+    assert back.suggested_loan_id == loan.id and back.loan_id is None
+    assert outstanding(uow, loan.id) == before  # not booked as the person's repayment
+    other = lines["ref:BACK2"]
+    assert other.note is not None
+    assert other.note.startswith("sent back by the bank (reversal): a payment of the fund")
+    assert bank(uow) == closing_of(st)
+
+
+def test_an_overdrawn_statement_is_imported_its_debits_waiting(chart: UnitOfWork) -> None:
+    """The bank let the account go below zero: the statement is what the bank says, so it is
+    imported; a debit nothing explains books nothing (it waits, unmatched), so the ledger's bank
+    account stays at zero or above. Only a line the import would book itself below zero (a
+    bank charge) is refused, by the ledger's no-overdraft rule."""
+    book(chart, TREASURER, "2026-01-05 capital 100.00 EUR Dr 1000 Cr 3000 ; capital")
+    st = statement(
+        "2026-03-od",
+        10_000,
+        [entry("2026-03-02", "300.00", "debit", ref="OD1")],
+        start="2026-03-01",
+        end="2026-03-04",
+    )  # fmt: skip
+    assert closing_of(st) == -20_000
+    report = run_import(chart, camt053([st], version=8)).statements[0]
+    assert report.states == {"unmatched": 1} and report.closing_minor == -20_000
+    assert bank(chart) == 10_000
+    charge = statement(
+        "2026-03-od2",
+        -20_000,
+        [entry("2026-03-05", "150.00", "debit", ref="OD2", bank_code="ACMT/MDOP/CHRG")],
+        start="2026-03-05",
+        end="2026-03-06",
+    )  # fmt: skip
+    with pytest.raises(LedgerError, match=r"account 1000 may not be overdrawn; .*50.00 below"):
+        run_import(chart, camt053([charge], version=8))
+    assert bank(chart) == 10_000
 
 
 def test_csv_import_with_a_saved_mapping_and_balances(fund: tuple[UnitOfWork, Loan]) -> None:

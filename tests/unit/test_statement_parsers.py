@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 import pytest
 
-from ledger.bank.camt import parse_camt
+from ledger.bank.camt import MAX_DEPTH, MAX_PATHS, parse_camt
 from ledger.bank.coda import parse_coda
 from ledger.bank.csv_statement import CsvMapping, parse_csv
 from ledger.bank.files import StatementFormat, detect_format, read_all
@@ -20,6 +20,7 @@ from ledger.domain.errors import StatementRefused, ValidationError
 from ledger.domain.statements import (
     Direction,
     Statement,
+    StoredStatement,
     check_continuity,
     end_to_end_id,
     entry_id_of,
@@ -28,7 +29,9 @@ from ledger.domain.statements import (
     is_charge,
     line_keys,
     payment_reference,
+    sequence_gaps,
 )
+from tests.support.limits import memory_limit, peak_memory
 from tests.support.statements import (
     FUND_IBAN,
     HASH_KEY,
@@ -193,6 +196,110 @@ EXTERNAL_DTD = b"""<?xml version="1.0"?>
 def test_hostile_xml_is_refused_before_any_entity_is_expanded_or_fetched(data: bytes) -> None:
     with pytest.raises(StatementRefused, match=r"DTD"):
         parse_camt(data)
+
+
+def nested(data: bytes, anchor: bytes, depth: int, name: bytes = b"a") -> bytes:
+    """The file with ``depth`` elements nested one in the other before ``anchor``."""
+    return data.replace(
+        anchor, b"<" + name + b">" * 1 + (b"<" + name + b">") * (depth - 1) + b"x"
+        + (b"</" + name + b">") * depth + anchor, 1,
+    )  # fmt: skip
+
+
+#: Where a hostile file can nest: outside any statement, in a statement, a balance, an entry,
+#: a transaction's details (the 701 KB file of issue 16 nested 100,000 elements there).
+NESTING_PLACES = [b"<BkToCstmrStmt>", b"<Acct>", b"<CdtDbtInd>CRDT</CdtDbtInd><Dt>",
+                  b"<BookgDt>", b"<Ustrd>"]  # fmt: skip
+
+
+@pytest.mark.parametrize("anchor", NESTING_PLACES)
+def test_deep_nesting_is_refused_at_the_first_level_too_deep_within_a_memory_limit(
+    anchor: bytes,
+) -> None:
+    data = nested(camt053([sample()], version=8), anchor, 100_000)
+    assert len(data) > 700_000
+    with memory_limit(256 * 1024 * 1024):  # the unlimited parser took 10.5 GB (issue 16)
+        outcome, peak = peak_memory(lambda: parse_camt(data))
+    assert isinstance(outcome, StatementRefused), outcome
+    detail = outcome.detail
+    assert f"the element 'a' is nested {MAX_DEPTH + 1} levels deep (under Document/" in detail
+    assert f"never deeper than {MAX_DEPTH} levels" in detail and "download it" in detail
+    assert peak < 2 * 1024 * 1024
+
+
+def test_nesting_a_statement_may_need_is_read() -> None:
+    """20 levels deeper than the deepest field read (a party's scheme code is 14 levels down)
+    is still a statement, read the same and within the same memory as without them."""
+    data = camt053([sample()], version=8)
+    deep = nested(data, b"<Ustrd>", 20, b"Prtry")
+    assert parse_camt(deep) == parse_camt(data)
+    _, flat = peak_memory(lambda: parse_camt(data))
+    _, deeper = peak_memory(lambda: parse_camt(deep))
+    assert deeper < 2 * flat
+
+
+@pytest.mark.parametrize(
+    ("what", "insert"),
+    [
+        ("100,000 texts of one element", b"<Ustrd>zz</Ustrd>" * 100_000),
+        ("100,000 unknown elements", b"<Xyz>zz</Xyz>" * 100_000),
+        ("100,000 elements 50 levels deep", (b"<Nm>" * 50 + b"z" + b"</Nm>" * 50) * 2_000),
+        ("one text of 5 MB", b"<Ustrd>" + b"y" * 5_000_000 + b"</Ustrd>"),
+    ],
+)
+def test_a_wide_file_is_read_in_memory_that_follows_its_lines_not_its_size(
+    what: str, insert: bytes
+) -> None:
+    data = camt053([sample()], version=8).replace(b"<Ustrd>", insert + b"<Ustrd>", 1)
+    with memory_limit(256 * 1024 * 1024):
+        outcome, peak = peak_memory(lambda: parse_camt(data))
+    assert isinstance(outcome, list), outcome
+    [read] = outcome
+    assert read.entries[2].remittance is not None and len(read.entries[2].remittance) <= 500
+    assert peak < 1_000_000  # each file is 1.3 to 5 MB
+
+
+def test_an_entry_with_a_thousand_different_elements_is_refused() -> None:
+    many = b"".join(b"<X%d>z</X%d>" % (i, i) for i in range(100_000))
+    data = camt053([sample()], version=8).replace(b"<Ustrd>", many + b"<Ustrd>", 1)
+    outcome, peak = peak_memory(lambda: parse_camt(data))
+    assert isinstance(outcome, StatementRefused), outcome
+    assert f"a transaction (TxDtls) holds more than {MAX_PATHS} different elements" in (
+        outcome.detail
+    )
+    assert peak < 2_000_000
+
+
+def test_the_banks_own_text_is_the_line_text_when_there_is_no_remittance() -> None:
+    """A card payment as banks report it: no transaction details, only the entry's
+    AddtlNtryInf; a transfer whose only text is the transaction's AddtlTxInf; a remittance,
+    when there is one, stays the text."""
+    st = statement(
+        "S-card",
+        10_000,
+        [entry("2026-03-02", "12.40", "debit", ref="K1"),
+         entry("2026-03-03", "3.00", "debit", ref="K2"),
+         entry("2026-03-04", "5.00", ref="K3", remittance="gift")],
+    )  # fmt: skip
+    data = camt053([st], version=8).decode()
+    ntries = data.split("<Ntry>")
+    card = ntries[1].split("<NtryDtls>")[0]
+    ntries[1] = card + (
+        "<AddtlNtryInf>PAIEMENT MAESTRO 02/03 14:12 DELHAIZE IXELLES BE CARTE 6703 XXXX 1234"
+        "</AddtlNtryInf></Ntry>\n"
+    )
+    ntries[2] = (
+        ntries[2]
+        .replace("</TxDtls>", "<AddtlTxInf>FRAIS DE TENUE DE COMPTE MARS</AddtlTxInf></TxDtls>")
+        .replace("</Ntry>", "<AddtlNtryInf>DOMICILIATION</AddtlNtryInf></Ntry>")
+    )
+    ntries[3] = ntries[3].replace("</Ntry>", "<AddtlNtryInf>VIREMENT</AddtlNtryInf></Ntry>")
+    [read] = parse_camt("<Ntry>".join(ntries).encode())
+    assert [e.remittance for e in read.entries] == [
+        "PAIEMENT MAESTRO 02/03 14:12 DELHAIZE IXELLES BE CARTE 6703 XXXX 1234",
+        "FRAIS DE TENUE DE COMPTE MARS",
+        "gift",
+    ]
 
 
 def test_truncated_xml_is_refused_as_not_well_formed() -> None:
@@ -447,3 +554,44 @@ def test_continuity_names_both_statements_and_the_difference() -> None:
 def test_end_to_end_ids_name_the_entry_they_pay() -> None:
     assert entry_id_of(end_to_end_id(4711)) == 4711
     assert entry_id_of("NOTPROVIDED") is None and entry_id_of(None) is None
+
+
+def stored(key: str, closing: str, sequence: int | None, n: int) -> StoredStatement:
+    day = date.fromisoformat(closing)
+    return StoredStatement(
+        n,
+        1,
+        FUND_IBAN,
+        key,
+        "test",
+        sequence,
+        0,
+        None,
+        0,
+        day,
+        0,
+        0,
+        0,
+        0,
+        datetime(2026, 1, 1),
+        "t",
+    )
+
+
+def test_sequence_gaps_follow_dates_skip_unnumbered_and_restart_each_year() -> None:
+    series = [
+        stored("B", "2026-03-20", 9, 2),
+        stored("A", "2026-03-10", 7, 1),
+        stored("csv", "2026-03-25", None, 3),
+        stored("C", "2026-03-31", 12, 4),
+        stored("D", "2027-01-10", 3, 5),  # a new year's numbering, from 1
+        stored("E", "2027-01-17", 4, 6),
+    ]
+    gaps = sequence_gaps(series)
+    assert [(g.first, g.last, g.after.statement_key, g.before.statement_key) for g in gaps] == [
+        (8, 8, "A", "B"),
+        (10, 11, "B", "C"),
+        (1, 2, "C", "D"),
+    ]
+    assert gaps[1].numbers == "nos. 10-11" and gaps[1].holds(11) and not gaps[1].holds(12)
+    assert sequence_gaps(series[:2]) != [] and sequence_gaps([series[0]]) == []

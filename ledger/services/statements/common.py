@@ -65,6 +65,8 @@ class StatementReport:
     opening_minor: int
     closing_minor: int
     states: dict[str, int] = field(default_factory=dict)
+    #: The account's statement numbers still missing after this import, in words.
+    missing: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

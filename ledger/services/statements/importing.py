@@ -19,12 +19,14 @@ from ledger.domain.money import from_minor, money, to_minor
 from ledger.domain.roles import Actor, Permission
 from ledger.domain.statements import (
     BankAccount,
+    SequenceGap,
     Statement,
     amount_text,
     check_continuity,
     check_statement,
     line_keys,
     normalise_iban,
+    sequence_gaps,
 )
 from ledger.services.statements.common import (
     ImportOptions,
@@ -245,7 +247,11 @@ def _import_one(
         return report  # nothing new: the statement changes nothing and is not recorded
     previous = uow.statements.last_statement(bank.id)
     if previous is not None:
-        check_continuity(st, previous.statement_key, previous.closing_minor, known_sum)
+        gap = _gap_filled(uow, bank, st)
+        if gap is None:
+            check_continuity(st, previous.statement_key, previous.closing_minor, known_sum)
+        else:
+            _check_fills(st, gap, known_sum)
     statement_id = uow.statements.add_statement(
         {
             "bank_account_id": bank.id,
@@ -267,7 +273,39 @@ def _import_one(
     )
     plans = Matcher(uow, actor, bank, options.hash_key).book(statement_id, fresh)
     states = Counter(p.state.value for p in plans)
-    return replace(report, id=statement_id, states=dict(states))
+    missing = tuple(g.text() for g in sequence_gaps(uow.statements.series(bank.id)))
+    return replace(report, id=statement_id, states=dict(states), missing=missing)
+
+
+def _gap_filled(uow: UnitOfWork, bank: BankAccount, st: Statement) -> SequenceGap | None:
+    """The gap in the account's statement numbers that ``st`` arrives late to fill, if any:
+    its number is missing, and it ends no later than the statement after the gap."""
+    if st.sequence is None:
+        return None
+    for gap in sequence_gaps(uow.statements.series(bank.id)):
+        ends = gap.before.closing_date
+        if gap.holds(st.sequence) and (
+            st.closing_date is None or ends is None or st.closing_date <= ends
+        ):
+            return gap
+    return None
+
+
+def _check_fills(st: Statement, gap: SequenceGap, known_sum: int) -> None:
+    """A late statement continues the one before the gap, and the last missing one leads to
+    the statement after it."""
+    check_continuity(st, gap.after.statement_key, gap.after.closing_minor, known_sum)
+    if st.sequence == gap.last and st.closing_minor != gap.before.opening_minor:
+        cur = st.currency
+        closing = st.closing_minor or 0
+        raise StatementRefused(
+            f"{st.label} (no. {st.sequence}) fills the gap before {gap.before.statement_key}, "
+            f"but closes with {amount_text(closing, cur)} while {gap.before.statement_key} "
+            f"opens with {amount_text(gap.before.opening_minor, cur)} (difference "
+            f"{amount_text(closing - gap.before.opening_minor, cur)}); ask the bank which "
+            "statement is right",
+            "file",
+        )
 
 
 def _with_balances(

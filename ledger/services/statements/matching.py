@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from ledger.domain.accounts import AccountRole
+from ledger.domain.errors import NotFound
 from ledger.domain.journal import EntryDraft, Leg, reversal_of
 from ledger.domain.money import from_minor
 from ledger.domain.roles import Actor
@@ -119,6 +120,13 @@ class Matcher:
         if e.direction is Direction.DEBIT:
             p.state = LineState.UNMATCHED
             return
+        if e.is_return:
+            # A payout or refund of the fund that the bank sent back: held as unidentified
+            # (never booked as someone's repayment), with what it returns.
+            p.state = LineState.UNIDENTIFIED
+            p.draft = unidentified_draft(self.suspense, self.bank, e, p.ref, f"{p.ref}:0")
+            p.note, p.suggested = self._returned_payout(e)
+            return
         found = payment_reference(e)
         p.reference = found.value if found else None
         loan = self._loan_by_reference(found.value) if found else None
@@ -137,6 +145,29 @@ class Matcher:
                 p.suggested = loan.id
         p.state = LineState.UNIDENTIFIED
         p.draft = unidentified_draft(self.suspense, self.bank, e, p.ref, f"{p.ref}:0")
+
+    def _returned_payout(self, e: StatementEntry) -> tuple[str, str | None]:
+        """The note of money the bank sent back, naming the payment its end-to-end id names."""
+        reason = f"sent back by the bank ({e.return_reason or 'reversal'})"
+        wanted = entry_id_of(e.end_to_end_id)
+        try:
+            paid = self.uow.journal.get(wanted) if wanted is not None else None
+        except NotFound:
+            paid = None
+        if paid is None:
+            return (
+                f"{reason}: a payment of the fund that did not arrive; find it (same amount, "
+                "shortly before), check the account it went to, and pay again or match this "
+                "line by hand",
+                None,
+            )
+        loan = f" of loan {paid.loan_id}" if paid.loan_id else ""
+        return (
+            f"{reason}: the {paid.kind.value.replace('_', ' ')}{loan} (entry {paid.id}) did "
+            "not arrive; check the account it went to, then pay it again or match this line "
+            "by hand",
+            paid.loan_id,
+        )
 
     def _link_booked(self, plans: list[_Plan]) -> None:
         """Money in (a repayment, a donation) or a bank charge the treasurer booked by hand
@@ -199,13 +230,37 @@ class Matcher:
         )
         by_id = {c.entry_id: c for c in pool}
         taken: set[int] = set()
+        explained_by: dict[int, str] = {}  # entry -> which line explains it, in words
+        repeats: set[str] = set()
         for p in plans:
             wanted = entry_id_of(p.entry.end_to_end_id)
-            c = by_id.get(wanted) if wanted is not None else None
-            if c is not None and c.amount_minor == p.entry.amount_minor:
-                self._link(p, c, taken)
+            if wanted is None:
+                continue
+            c = by_id.get(wanted)
+            if c is not None and c.entry_id not in taken:
+                if c.amount_minor == p.entry.amount_minor:
+                    self._link(p, c, taken)
+                    explained_by[c.entry_id] = (
+                        f"this statement's debit of {p.entry.booking_date} "
+                        f"(its line {p.position + 1})"
+                    )
+                continue
+            earlier = explained_by.get(wanted)
+            if earlier is None and c is None:
+                line = self.uow.statements.line_of_entry(wanted)
+                earlier = (
+                    f"line {line.id} (a debit of {line.booking_date})" if line is not None else None
+                )
+            if earlier is not None:
+                # The same transfer debited again: one payment explains one debit only.
+                repeats.add(p.ref)
+                p.note = (
+                    f"its end-to-end id {p.entry.end_to_end_id} names entry {wanted}, already "
+                    f"explained by {earlier}: the bank may have paid it twice; ask the "
+                    "bank, then book this debit by hand (or have it returned)"
+                )
         for p in plans:
-            if p.state is not LineState.UNMATCHED:
+            if p.state is not LineState.UNMATCHED or p.ref in repeats:
                 continue
             day = p.entry.booking_date
             fits = [
