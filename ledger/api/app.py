@@ -29,6 +29,7 @@ from ledger.api.routers import (
     statements,
 )
 from ledger.api.schemas import Problem
+from ledger.api.text_guard import RefuseControlCharacters
 from ledger.bootstrap import build
 from ledger.config import Settings
 from ledger.domain.journal import MAX_REFERENCE
@@ -86,6 +87,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.ledger = runtime
+    # Inside the size limit: it reads only bodies already known to be small enough.
+    app.add_middleware(RefuseControlCharacters, page=web.control_character_page)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_request_bytes,
