@@ -32,6 +32,7 @@ from ledger.api.schemas import Problem
 from ledger.api.text_guard import RefuseControlCharacters
 from ledger.bootstrap import build
 from ledger.config import Settings
+from ledger.config_errors import SettingsInvalid
 from ledger.domain.journal import MAX_REFERENCE
 from ledger.store.uow import Clock
 from ledger.web import app as web
@@ -72,7 +73,10 @@ def create_app(
     Refuses to build on a database whose schema is not this code's (``SchemaOutdated`` says to
     run ``fundledger init``): serving an old schema could write rows the code cannot read back.
     """
-    runtime = build(settings, engine=engine, clock=clock)
+    try:
+        runtime = build(settings, engine=engine, clock=clock)
+    except SettingsInvalid as exc:  # the server's start: a line a setting, not a traceback
+        raise SystemExit("\n".join(f"error: {line}" for line in str(exc).splitlines())) from None
     settings = runtime.settings
 
     @asynccontextmanager
