@@ -236,4 +236,4 @@ def test_only_a_demo_funds_sign_in_page_lists_logins(engine: Engine, clock: Cloc
         settings = Settings(_env_file=None, database_url="sqlite://", demo=demo)
         with TestClient(create_app(settings, engine=engine, clock=clock)) as client:
             page = client.get("/sign-in").text
-        assert ("demo-caseworker-password" in page) is demo
+        assert ("demo-password-3" in page) is demo  # the caseworker's
