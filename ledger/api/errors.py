@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ledger.domain.errors import AuthenticationFailed, LedgerError
+from ledger.domain.errors import AuthenticationFailed, LedgerError, TooManyAttempts
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:fundledger:problem:"
@@ -83,6 +83,8 @@ def _ledger_error(request: Request, exc: Exception) -> ProblemResponse:
     if not isinstance(exc, LedgerError):  # registered for that type only
         raise exc
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationFailed) else None
+    if isinstance(exc, TooManyAttempts) and exc.retry_after:
+        headers = {"Retry-After": str(exc.retry_after)}
     return problem(
         exc.status,
         exc.code,

@@ -247,12 +247,14 @@ def login(uow: UnitOfWork, username: str, password: str, *, ttl: timedelta) -> I
             uow.audit.record(at=now, actor=username[:64], action="login_throttled", target="auth")
             uow.commit()
             minutes = int(THROTTLE_WINDOW.total_seconds() // 60)
-            raise TooManyAttempts(
+            throttled = TooManyAttempts(
                 f"{MAX_FAILED_LOGINS} failed sign-ins in a row for this name: wait {minutes} "
                 "minutes and try again, or ask an admin to reset the password",
                 key="err.signin.throttled",
                 params={"minutes": minutes},
             )
+            throttled.retry_after = int(THROTTLE_WINDOW.total_seconds())
+            raise throttled
         user = uow.users.find(username) if isinstance(username, str) else None
         try:
             _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
