@@ -151,5 +151,10 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                     content = response.get("content", {})
                     if status[0] in "45" and "application/json" in content:
                         content[PROBLEM_JSON] = content.pop("application/json")
+                    for media in [m for m in content if m != PROBLEM_JSON]:
+                        # A Problem under a route's own media type (an HTML page's 422).
+                        ref = content[media].get("schema", {}).get("$ref", "")
+                        if status[0] in "45" and ref.endswith("/Problem"):
+                            content[PROBLEM_JSON] = content.pop(media)
         app.openapi_schema = schema
     return app.openapi_schema
