@@ -5,17 +5,20 @@ service (``create_app``) and the command line call it; no module does any of thi
   the fund's lending rules, built once and handed to the API's routes and the commands, which
   open their units of work from it (``Runtime.unit_of_work``);
 * logging: pyHanko's tracebacks of failed signature checks are silenced (``signing.validate``
-  reports each check instead), and the access log never prints a beneficiary's link token;
+  reports each check instead), and no log (access, errors, any logger) prints a beneficiary's
+  link token;
 * the fund's profile: a fund that is not a demo is refused while its profile still has the demo
   fund's values (``Settings.profile_problems``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the command line imports this module at start: nothing heavy
     from sqlalchemy import Engine
@@ -25,27 +28,79 @@ if TYPE_CHECKING:  # the command line imports this module at start: nothing heav
     from ledger.store.uow import Clock, UnitOfWork
 
 #: The public path of a beneficiary's personal link: ``/b/<token>/...``.
-_LINK_TOKEN = re.compile(r"/b/[^/\s\"?]+")
+_LINK_TOKEN = re.compile(r"/b/[^/\s\"'?#]+")
+
+
+def hide_link_tokens(text: str) -> str:
+    return _LINK_TOKEN.sub("/b/***", text)
 
 
 class HideLinkTokens(logging.Filter):
-    """Access logs print request paths: keep the beneficiaries' tokens out of them."""
+    """Masks the beneficiaries' link tokens in a record: its message, its arguments, and the
+    text of its exception (an error on ``/b/<token>`` names the path, and so may its cause)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                _LINK_TOKEN.sub("/b/***", a) if isinstance(a, str) else a for a in record.args
-            )
+        mask_record(record)
         return True
+
+
+def mask_record(record: logging.LogRecord) -> None:
+    if getattr(record, "_link_tokens_hidden", False):
+        return
+    record._link_tokens_hidden = True
+    if isinstance(record.args, tuple):
+        record.args = tuple(_masked_arg(a) for a in record.args)
+    elif isinstance(record.args, dict):
+        record.args = {k: _masked_arg(v) for k, v in record.args.items()}
+    if isinstance(record.msg, str):
+        record.msg = hide_link_tokens(record.msg)
+    else:  # an object logged as the message: its text, masked
+        with contextlib.suppress(Exception):  # one that cannot be formatted: the logger's
+            record.msg, record.args = hide_link_tokens(record.getMessage()), ()
+    if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
+        record.exc_text = hide_link_tokens(logging.Formatter().formatException(record.exc_info))
+    elif record.exc_text:
+        record.exc_text = hide_link_tokens(record.exc_text)
+    if record.stack_info:
+        record.stack_info = hide_link_tokens(record.stack_info)
+
+
+def _masked_arg(arg: object) -> object:
+    """A string, or an object whose text holds a link (an URL object): its masked text."""
+    if isinstance(arg, (int, float)) or arg is None:
+        return arg
+    try:
+        text = str(arg)
+    except Exception:
+        return arg
+    masked = hide_link_tokens(text)
+    return masked if masked != text or isinstance(arg, str) else arg
+
+
+def _masking_factory(base: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
+    def make(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = base(*args, **kwargs)
+        mask_record(record)
+        return record
+
+    make._hides_link_tokens = True  # type: ignore[attr-defined]
+    return make
 
 
 def configure_logging() -> None:
     """Idempotent: the filters and levels fundledger's logs need, whatever logs them."""
     # pyHanko logs every failed check at ERROR with a traceback; validate() reports them instead.
     logging.getLogger("pyhanko").setLevel(logging.CRITICAL)
-    access = logging.getLogger("uvicorn.access")
-    if not any(isinstance(f, HideLinkTokens) for f in access.filters):
-        access.addFilter(HideLinkTokens())
+    # Every record of every logger (ours, uvicorn's, libraries') is masked as it is made: a
+    # filter on one logger does not see what its children propagate.
+    factory = logging.getLogRecordFactory()
+    if not getattr(factory, "_hides_link_tokens", False):
+        logging.setLogRecordFactory(_masking_factory(factory))
+    # Kept for records made before (or around) the factory, e.g. by a handler of its own.
+    for name in ("uvicorn.access", "uvicorn.error", ""):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, HideLinkTokens) for f in logger.filters):
+            logger.addFilter(HideLinkTokens())
 
 
 def profile_refusals(settings: Settings) -> list[str]:

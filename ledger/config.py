@@ -1,4 +1,6 @@
-"""Settings, read from environment variables prefixed ``FUNDLEDGER_`` (or a ``.env`` file)."""
+"""Settings, read from environment variables prefixed ``FUNDLEDGER_`` (or a ``.env`` file).
+
+A bad one stops the process with one line a setting (``SettingsInvalid``), not a traceback."""
 
 from __future__ import annotations
 
@@ -7,13 +9,14 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from stdnum import bic as stdnum_bic
 from stdnum import iban as stdnum_iban
 from stdnum.exceptions import ValidationError as StdnumError
 
+from ledger.config_errors import SettingsInvalid
 from ledger.domain.references import is_qr_iban
 
 #: A language as catalogs name it: ISO 639 code, optionally a region or script (de_CH, sr_Latn).
@@ -400,6 +403,25 @@ def _valid_iban(value: str) -> str:
         raise ValueError(f"{value!r} is not a valid IBAN ({exc})") from None
 
 
+def settings_problems(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors(include_input=False, include_url=False):
+        name = str(error["loc"][0]) if error["loc"] else ""
+        message = str(error["msg"]).removeprefix("Value error, ")
+        field = Settings.model_fields.get(name)
+        if field is None:
+            lines.append(f"FUNDLEDGER_* settings: {message}")
+            continue
+        about = field.description or ""
+        want = f"; set it to {about[:1].lower()}{about[1:]}" if about else ""
+        lines.append(f"FUNDLEDGER_{name.upper()}: {message}{want}")
+    return "\n".join(lines)
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    """The settings of this process; ``SettingsInvalid`` (one line a setting) if any is bad."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SettingsInvalid(settings_problems(exc)) from None

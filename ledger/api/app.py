@@ -29,8 +29,10 @@ from ledger.api.routers import (
     statements,
 )
 from ledger.api.schemas import Problem
+from ledger.api.text_guard import RefuseControlCharacters
 from ledger.bootstrap import build
 from ledger.config import Settings
+from ledger.config_errors import SettingsInvalid
 from ledger.domain.journal import MAX_REFERENCE
 from ledger.store.uow import Clock
 from ledger.web import app as web
@@ -71,7 +73,10 @@ def create_app(
     Refuses to build on a database whose schema is not this code's (``SchemaOutdated`` says to
     run ``fundledger init``): serving an old schema could write rows the code cannot read back.
     """
-    runtime = build(settings, engine=engine, clock=clock)
+    try:
+        runtime = build(settings, engine=engine, clock=clock)
+    except SettingsInvalid as exc:  # the server's start: a line a setting, not a traceback
+        raise SystemExit("\n".join(f"error: {line}" for line in str(exc).splitlines())) from None
     settings = runtime.settings
 
     @asynccontextmanager
@@ -86,6 +91,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.ledger = runtime
+    # Inside the size limit: it reads only bodies already known to be small enough.
+    app.add_middleware(RefuseControlCharacters, page=web.control_character_page)
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_request_bytes,
@@ -144,5 +151,10 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                     content = response.get("content", {})
                     if status[0] in "45" and "application/json" in content:
                         content[PROBLEM_JSON] = content.pop("application/json")
+                    for media in [m for m in content if m != PROBLEM_JSON]:
+                        # A Problem under a route's own media type (an HTML page's 422).
+                        ref = content[media].get("schema", {}).get("$ref", "")
+                        if status[0] in "45" and ref.endswith("/Problem"):
+                            content[PROBLEM_JSON] = content.pop(media)
         app.openapi_schema = schema
     return app.openapi_schema

@@ -8,6 +8,7 @@ unexpected error is logged here and answered with a plain 500.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
@@ -21,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ledger.domain.errors import AuthenticationFailed, LedgerError
+from ledger.domain.errors import AuthenticationFailed, LedgerError, TooManyAttempts
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:fundledger:problem:"
@@ -82,6 +83,8 @@ def _ledger_error(request: Request, exc: Exception) -> ProblemResponse:
     if not isinstance(exc, LedgerError):  # registered for that type only
         raise exc
     headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, AuthenticationFailed) else None
+    if isinstance(exc, TooManyAttempts) and exc.retry_after:
+        headers = {"Retry-After": str(exc.retry_after)}
     return problem(
         exc.status,
         exc.code,
@@ -179,8 +182,22 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
-def _database_unavailable(request: Request, exc: Exception) -> ProblemResponse:
+#: What SQLite says when another writer holds the database past the busy timeout.
+_SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
+
+
+def is_busy(exc: BaseException) -> bool:
+    """SQLite busy or locked, raw or wrapped: the driver's own error escapes SQLAlchemy where
+    the connection is used directly (``BEGIN IMMEDIATE`` in ``store.database``)."""
+    raw = exc.orig if isinstance(exc, StatementError) else exc
+    return isinstance(raw, sqlite3.OperationalError) and str(raw).lower().startswith(_SQLITE_BUSY)
+
+
+def _database_unavailable(request: Request, exc: Exception) -> Response:
     # Connection lost, server restarting, SQLite busy past its timeout: worth a retry later.
+    # Only those: another raw SQLite error (a missing table, a full disk) is a server error.
+    if isinstance(exc, sqlite3.OperationalError) and not is_busy(exc):
+        raise exc
     _log_error(request, exc, logging.WARNING)
     return problem(
         503,
@@ -243,7 +260,9 @@ class CatchUnexpected:
 
 def _log_error(request: Request, exc: Exception, level: int) -> None:
     where = f"{request.method} {request.url.path}"
-    if isinstance(exc, StatementError):
+    if is_busy(exc):
+        log.log(level, "database busy on %s: %s", where, type(exc).__name__)
+    elif isinstance(exc, StatementError):
         # Its text carries the SQL parameters (request data, hashes): log where, not what.
         frames = "".join(traceback.format_tb(exc.__traceback__))
         log.log(level, "database error on %s: %s\n%s", where, type(exc.orig).__name__, frames)
@@ -258,6 +277,7 @@ HANDLERS: dict[type[Exception], Callable[[Request, Exception], Response]] = {
     RequestValidationError: _validation_error,
     StarletteHTTPException: _http_error,
     OperationalError: _database_unavailable,
+    sqlite3.OperationalError: _database_unavailable,
 }
 
 

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StrictBool, ValidationInfo, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from ledger.api.schemas import (
     Amount,
@@ -181,12 +182,24 @@ class PaymentIn(RequestModel):
     currency: CurrencyCode
     amount: Amount
     on: IsoDate = Field(description="the day the money arrived, YYYY-MM-DD")
-    statement_line_id: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    # Not part of the API (hidden from its schema): named only to say what to do instead.
+    statement_line_id: SkipJsonSchema[None] = None
 
     @field_validator("amount")
     @classmethod
     def _check_amount(cls, value: str, info: ValidationInfo) -> str:
         return checked_amount(value, info.data.get("currency"))
+
+    @field_validator("statement_line_id", mode="before")
+    @classmethod
+    def _no_statement_line(cls, _value: object) -> None:
+        # A payment naming a bank line was booked unchecked: the line could be another
+        # amount, a debit, or booked already, and stayed unmatched. Matching checks all that.
+        raise ValueError(
+            "a payment cannot name a bank statement line; to book an imported line as this "
+            "loan's repayment use POST /api/statements/lines/{line_id}/match (it checks that "
+            "the line is a credit of that amount and currency, booked nowhere else)"
+        )
 
     def to_money(self) -> Money:
         return money(self.amount, self.currency)

@@ -8,10 +8,18 @@ that use them (tests/integration/test_cli_startup.py).
 
 from __future__ import annotations
 
+import sys
+
 from ledger.cli.app import app
+from ledger.config_errors import SettingsInvalid
 
 __all__ = ["app", "main"]
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except SettingsInvalid as exc:  # a line a setting, not pydantic's traceback
+        for line in str(exc).splitlines():
+            print(f"error: {line}", file=sys.stderr)
+        raise SystemExit(2) from None

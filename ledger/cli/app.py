@@ -9,9 +9,12 @@ test_cli_startup.py).
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from ledger.bootstrap import configure_logging
+from ledger.cli import output
 from ledger.cli.db import db_app, init
 from ledger.cli.demo import demo
 from ledger.cli.documents import documents_app, keys_app
@@ -53,3 +56,4 @@ app.add_typer(export_app, name="export")
 def _main() -> None:
     """fundledger reads its settings from FUNDLEDGER_* environment variables (see README)."""
     configure_logging()
+    output.install(sys)  # a payer's text from a bank file cannot drive the terminal

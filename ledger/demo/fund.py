@@ -33,7 +33,8 @@ DEMO_USERS = {
 
 
 def demo_password(username: str) -> str:
-    return f"demo-{username}-password"
+    """Shown on a demo fund's sign-in page. Not the username in it: passwords never hold it."""
+    return f"demo-password-{list(DEMO_USERS).index(username) + 1}"
 
 
 @dataclass(frozen=True, slots=True)

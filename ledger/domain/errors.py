@@ -113,6 +113,9 @@ class TooManyAttempts(LedgerError):
     status = 429
     title = "Too many failed sign-ins"
 
+    #: Seconds after which a sign-in is taken again, at the latest (the ``Retry-After`` header).
+    retry_after: int = 0
+
 
 class StatementRefused(ValidationError):
     """A statement file that cannot be imported: broken, hostile, or figures that disagree."""

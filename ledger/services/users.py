@@ -6,8 +6,11 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import string
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -36,13 +39,54 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
-def _check_password(password: str) -> None:
+#: The 10,000 most common passwords (the file's header says where they come from).
+COMMON_PASSWORDS = Path(__file__).with_name("common_passwords.txt")
+#: What may be put around a common password without making it less common: "Monkey2024!".
+_PADDING = "0123456789" + string.punctuation + " "
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    lines = COMMON_PASSWORDS.read_text(encoding="utf-8").splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("# "))
+
+
+def common_password(password: str) -> bool:
+    """One of the 10,000 most common, in any case, or one with digits and punctuation around."""
+    lowered = password.lower()
+    core = lowered.strip(_PADDING)
+    common = _common_passwords()
+    return lowered in common or (len(core) >= 4 and core in common)
+
+
+def _holds_username(password: str, username: str) -> bool:
+    """The username, or a part of it (``marie`` of ``marie.dupont``), of 4 characters or more:
+    shorter ones are everywhere (``cor`` in ``correct``)."""
+    if not isinstance(username, str):
+        return False
+    parts = {username.lower(), *re.split(r"[._-]", username.lower())}
+    return any(len(part) >= 4 and part in password.lower() for part in parts)
+
+
+def _check_password(password: str, username: str) -> None:
     if not isinstance(password, str) or len(password) < MIN_PASSWORD:
         raise ValidationError(
             f"password must have at least {MIN_PASSWORD} characters", field="password"
         )
     if len(password) > MAX_PASSWORD:
         raise ValidationError(f"password may have at most {MAX_PASSWORD} characters", "password")
+    if _holds_username(password, username):
+        raise ValidationError(
+            "password must not contain the username (or a part of it); choose words that have "
+            "nothing to do with the account",
+            "password",
+        )
+    if common_password(password):
+        raise ValidationError(
+            "password is one of the most common passwords (or one with digits added), the "
+            "first ones tried by anyone guessing; choose another, e.g. a few unrelated words",
+            "password",
+        )
 
 
 def _token_hash(token: str) -> str:
@@ -62,7 +106,7 @@ def create_user(uow: UnitOfWork, actor: Actor, username: str, password: str, rol
         raise ValidationError(
             f"role {role!r} is unknown; use one of {allowed}", "role", key="err.user.role"
         ) from None
-    _check_password(password)
+    _check_password(password, username)
     with uow:
         user = uow.users.add(
             username=username, password_hash=_hasher.hash(password), role=parsed, now=uow.now()
@@ -85,7 +129,7 @@ def list_users(uow: UnitOfWork, actor: Actor) -> list[User]:
 
 def set_password(uow: UnitOfWork, actor: Actor, username: str, password: str) -> None:
     actor.require(Permission.USERS_MANAGE)
-    _check_password(password)
+    _check_password(password, username)
     with uow:
         user = uow.users.find(username)
         if user is None:
@@ -203,12 +247,14 @@ def login(uow: UnitOfWork, username: str, password: str, *, ttl: timedelta) -> I
             uow.audit.record(at=now, actor=username[:64], action="login_throttled", target="auth")
             uow.commit()
             minutes = int(THROTTLE_WINDOW.total_seconds() // 60)
-            raise TooManyAttempts(
+            throttled = TooManyAttempts(
                 f"{MAX_FAILED_LOGINS} failed sign-ins in a row for this name: wait {minutes} "
                 "minutes and try again, or ask an admin to reset the password",
                 key="err.signin.throttled",
                 params={"minutes": minutes},
             )
+            throttled.retry_after = int(THROTTLE_WINDOW.total_seconds())
+            raise throttled
         user = uow.users.find(username) if isinstance(username, str) else None
         try:
             _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)

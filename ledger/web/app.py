@@ -192,6 +192,24 @@ def too_large_page(scope: Scope, max_bytes: int) -> Response | None:
     )
 
 
+def control_character_page(scope: Scope) -> Response | None:
+    """A control character in a web form or address (see ``ledger.api.text_guard``): a page
+    that says nothing was saved (the API's paths keep their problem+json)."""
+    if not is_web(scope.get("path", "")):
+        return None
+    request = Request(scope)
+    text = text_for(runtime_of(request), None)
+    return page(
+        request,
+        "error.html",
+        user=None,
+        text=text,
+        status_code=422,
+        title=text.text("error.request.title"),
+        message=text.text("error.request.text"),
+    )
+
+
 def server_error_page(request: Request) -> Response | None:
     """For an unexpected error on a web path: a page that says nothing was saved (the API's
     paths keep their problem+json). Never the error's text: it is logged, without data."""

@@ -47,6 +47,8 @@ def test_create_a_user_who_can_then_log_in(api: TestClient, admin: Headers) -> N
         ({"username": "r" * 65}, 422, "username"),
         ({"password": "short"}, 422, "password"),
         ({"password": "p" * 257}, 422, "password"),
+        ({"password": "Password1234!"}, 422, "password"),  # common (issue 16, #16)
+        ({"password": "I am rita, hello"}, 422, "password"),  # holds the username
         ({"role": "superuser"}, 422, "role"),
         ({"role": None}, 422, "role"),
     ],

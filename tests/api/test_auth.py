@@ -126,3 +126,18 @@ def test_a_deactivated_user_loses_their_tokens(
     headers = login(Role.AUDITOR)
     users.deactivate_user(UnitOfWork(engine, clock=clock), SYSTEM, "auditor.user")
     assert_problem(api.get("/api/journal", headers=headers), 401)
+
+
+def test_repeated_failures_are_a_429_with_retry_after_and_audited(
+    api: TestClient, tina: str, clock: Clock, engine: Engine
+) -> None:
+    """Issue 16 (#16): the API's token endpoint says when to come back, as the web's page does."""
+    for _ in range(users.MAX_FAILED_LOGINS):
+        wrong = api.post("/api/auth/token", json={"username": tina, "password": "wrong " * 3})
+        assert_problem(wrong, 401)
+    throttled = api.post("/api/auth/token", json={"username": tina, "password": PASSWORD})
+    assert_problem(throttled, 429, code="too-many-attempts")
+    assert throttled.headers["Retry-After"] == str(int(users.THROTTLE_WINDOW.total_seconds()))
+    assert "login_throttled" in audit_actions(engine)
+    clock.advance(seconds=int(throttled.headers["Retry-After"]) + 1)
+    assert api.post("/api/auth/token", json={"username": tina, "password": PASSWORD}).is_success

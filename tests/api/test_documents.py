@@ -245,3 +245,40 @@ def test_the_fund_signs_through_another_staff_member(
     fund = api.post(f"/api/loans/{loan.id}/contracts/1/fund-signature", headers=caseworker)
     assert fund.status_code == 201, fund.text
     assert api.get(f"/api/loans/{loan.id}/contract", headers=admin).json()["state"] == "signed"
+
+
+def test_the_links_documented_errors_are_the_ones_it_answers(
+    api: TestClient, login: Login, loan: Loan, clock: Clock
+) -> None:
+    """Issue 16 (#20): the OpenAPI of the public link said nothing true of its errors. Every
+    refusal of /b/{token} and its PDF is made here; the codes and media types seen are exactly
+    the documented ones."""
+    made = api.post(
+        f"/api/loans/{loan.id}/access-links", json={"days": 30}, headers=login(Role.CASEWORKER)
+    )
+    token = made.json()["token"]
+    seen: dict[str, dict[str, str]] = {"/b/{token}": {}, "/b/{token}/schedule.pdf": {}}
+
+    def see(suffix: str, path_token: str) -> None:
+        response = api.get(f"/b/{path_token}{suffix}")
+        assert response.status_code >= 400, response.text
+        media = response.headers["content-type"].split(";")[0]
+        seen["/b/{token}" + suffix][str(response.status_code)] = media
+
+    for suffix in ("", "/schedule.pdf"):
+        see(suffix, "x" * 43)  # unknown
+        see(suffix, "x" * 201)  # not a token
+        see(suffix, "x%00y")  # control character
+    clock.advance(days=31)
+    for suffix in ("", "/schedule.pdf"):
+        see(suffix, token)  # expired
+    clock.advance(days=-31)
+
+    paths = api.get("/openapi.json").json()["paths"]
+    for path, answered in seen.items():
+        documented = {
+            status: next(iter(response["content"]))
+            for status, response in paths[path]["get"]["responses"].items()
+            if status[0] in "45"
+        }
+        assert documented == answered, path

@@ -182,10 +182,15 @@ PAYMENTS: dict[str, tuple[Callable[[Body], None], int, str, str]] = {
     "in the future": (field("on", "2026-03-16"), 422, "on", "future"),
     "date format": (field("on", "5.11.2025"), 422, "on", "YYYY-MM-DD"),
     "missing date": (drop("on"), 422, "on", "required"),
-    "statement line with spaces": (
-        field("statement_line_id", "line 1"), 422, "statement_line_id", "printable"
+    # Issue 16 (#19): a payment named any bank line, booked unchecked. Lines are booked to a
+    # loan by matching, which checks them; the payment API names none.
+    "statement line": (
+        field("statement_line_id", "st:1/2"), 422, "statement_line_id",
+        "POST /api/statements/lines/{line_id}/match",
     ),
-    "statement line too long": (field("statement_line_id", "x" * 65), 422, "statement_line_id", ""),
+    "statement line null": (
+        field("statement_line_id", None), 422, "statement_line_id", "cannot name a bank"
+    ),
     "loan id in the body": (field("loan_id", "L000002"), 422, "loan_id", "not permitted"),
 }  # fmt: skip
 

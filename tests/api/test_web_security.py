@@ -152,6 +152,7 @@ def test_repeated_failures_throttle_sign_in_for_that_name(web: TestClient, clock
     throttled = client_sign_in(web, "cas")  # even the right password, for now
     assert throttled.status_code == 429
     assert "Wait 15 minutes" in throttled.text
+    assert throttled.headers["Retry-After"] == "900"  # issue 16 (#16): when to come back
     assert client_sign_in(web, "cor").status_code == 303  # another name is not affected
     clock.advance(minutes=16)
     assert client_sign_in(web, "cas").status_code == 303
@@ -236,4 +237,4 @@ def test_only_a_demo_funds_sign_in_page_lists_logins(engine: Engine, clock: Cloc
         settings = Settings(_env_file=None, database_url="sqlite://", demo=demo)
         with TestClient(create_app(settings, engine=engine, clock=clock)) as client:
             page = client.get("/sign-in").text
-        assert ("demo-caseworker-password" in page) is demo
+        assert ("demo-password-3" in page) is demo  # the caseworker's

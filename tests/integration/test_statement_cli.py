@@ -117,3 +117,26 @@ def test_csv_mapping_saved_and_used(db: Path, tmp_path: Path) -> None:
     )  # fmt: skip
     assert code == 0, out
     assert "closing 12.00 EUR" in out
+
+
+def test_a_payers_terminal_escape_codes_are_printed_escaped(db: Path, tmp_path: Path) -> None:
+    """Issue 16 (#14): a bank file's text reached the terminal raw; an escape sequence in a
+    remittance could clear the screen or rewrite what was printed before."""
+    assert invoke("init")[0] == 0
+    mapping = {"date": "Date", "amount": "Montant", "communication": "Texte"}
+    mapping_file = tmp_path / "mapping.json"
+    mapping_file.write_text(json.dumps(mapping))
+    assert invoke("statement", "mapping", "save", "my-bank", str(mapping_file))[0] == 0
+    st = statement("x", 0, [entry("2026-03-02", "12.00", remittance="rent\x1b[2J\x1b]0;pwned\x07")])
+    path = tmp_path / "export.csv"
+    columns = CsvMapping(name="my-bank", date="Date", amount="Montant", communication="Texte")
+    path.write_bytes(csv_export(st, columns))
+    code, out = invoke(
+        "statement", "import", str(path), "--mapping", "my-bank", "--iban", FUND_IBAN,
+        "--opening", "0.00",
+    )  # fmt: skip
+    assert code == 0, out
+    code, out = invoke("statement", "lines")
+    assert code == 0, out
+    assert "\x1b" not in out and "\x07" not in out
+    assert "rent" in out and "\\x1b]0;pwned\\x07" in out

@@ -8,7 +8,7 @@ nothing (404 or 410). Who may do what is decided by the services (``services/con
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
@@ -24,6 +24,7 @@ from ledger.api.document_schemas import (
     OnScreenSignatureIn,
     ValidationOut,
 )
+from ledger.api.schemas import Problem
 from ledger.documents.beneficiary import TooLarge
 from ledger.documents.render import render_schedule_cached, render_schedule_html
 from ledger.services import access_links, contracts
@@ -306,12 +307,34 @@ _REFUSED_TEXT = {
 }
 
 
+#: The public link's refusals, as they are: the page answers its own HTML pages (in the four
+#: languages), its PDF problem+json; a token that is no token (too long, control characters)
+#: is refused before either. Checked against what the tests see (tests/api/test_documents.py).
+_LINK_INPUT: dict[int | str, dict[str, Any]] = {
+    422: {"model": Problem, "description": "Not a link's token (too long, control characters)"}
+}
+_PAGE_REFUSALS: dict[int | str, dict[str, Any]] = {
+    404: {"content": {"text/html": {}}, "description": "No such link: a page that says so"},
+    410: {
+        "content": {"text/html": {}},
+        "description": "The link expired or was withdrawn: a page that says so and whom to ask",
+    },
+    **_LINK_INPUT,
+}
+_PDF_REFUSALS: dict[int | str, dict[str, Any]] = {
+    404: {"model": Problem, "description": "No such link (link-not-found)"},
+    410: {"model": Problem, "description": "The link expired or was withdrawn (link-gone)"},
+    **_LINK_INPUT,
+}
+
+
 @router.get(
     "/b/{token}",
     tags=["beneficiary"],
     summary="The beneficiary's own schedule and balance (public: the token is the key)",
     response_class=HTMLResponse,
     name="beneficiary_page",
+    responses=_PAGE_REFUSALS,
 )
 def beneficiary_page(token: Token, uow: WriteUoW, docs: Docs) -> HTMLResponse:
     try:
@@ -332,7 +355,7 @@ def beneficiary_page(token: Token, uow: WriteUoW, docs: Docs) -> HTMLResponse:
     tags=["beneficiary"],
     summary="The same schedule as a PDF with the payment QR code (public: the token is the key)",
     response_class=Response,
-    responses={200: {"content": {PDF: {}}}},
+    responses={200: {"content": {PDF: {}}}, **_PDF_REFUSALS},
 )
 def beneficiary_pdf(token: Token, uow: WriteUoW, docs: Docs) -> Response:
     data = access_links.open_link(uow, token, docs.fund, shown="pdf")  # audited every time

@@ -295,7 +295,6 @@ def record_payment(
             body.to_money(),
             on=body.on,
             idempotency_key=key,
-            statement_line_id=body.statement_line_id,
         )
     return _money(result, request, response)
 

@@ -97,15 +97,13 @@ def record_payment(
     *,
     on: date,
     idempotency_key: str,
-    statement_line_id: str | None = None,
 ) -> MoneyResult:
-    """A repayment (or, on a written-off loan, a recovery), allocated by the schedule."""
+    """A repayment (or, on a written-off loan, a recovery), allocated by the schedule.
+
+    Money typed in by hand: it names no bank statement line. A line is booked to a loan by the
+    statements' matching (``services.statements``), which checks the line first."""
     with uow:
-        result = book_payment(
-            uow,
-            actor,
-            PaymentIn(loan_id, amount, on, idempotency_key, statement_line_id),
-        )
+        result = book_payment(uow, actor, PaymentIn(loan_id, amount, on, idempotency_key))
         uow.commit()
     return result
 

@@ -119,8 +119,8 @@ async def sign_in(
             password,
             ttl=timedelta(minutes=settings.web_idle_minutes),
         )
-    except TooManyAttempts:
-        return sign_in_page(
+    except TooManyAttempts as exc:
+        refused = sign_in_page(
             request,
             status=429,
             error=text.text("signin.throttled"),
@@ -128,6 +128,9 @@ async def sign_in(
             next_path=next,
             kept=kept,
         )
+        if exc.retry_after:
+            refused.headers["Retry-After"] = str(exc.retry_after)
+        return refused
     except (AuthenticationFailed, ValidationError):
         return sign_in_page(
             request,
