@@ -292,6 +292,11 @@ class Translator:
         """True when the requested language has no catalog at all."""
         return self.language != self.primary
 
+    def direction_of(self, text: str) -> str:
+        """The direction a line of its own (an address line) is read in: ``rtl`` if it has
+        right-to-left letters, else ``ltr`` ("1000 Bruxelles" stays so in an Arabic letter)."""
+        return "rtl" if _RTL.search(text) else "ltr"
+
     def language_name(self, code: str) -> str:
         """The name of language ``code`` in this document's language ("néerlandais")."""
         primary, _ = _parse_tag(code)

@@ -290,3 +290,11 @@ def test_the_direction_and_language_names_come_from_the_locale() -> None:
     assert Translator("fr", "BE").direction == "ltr"
     assert Translator("fr", "BE").language_name("nl") == "néerlandais"
     assert Translator("de", "CH").language_name("ti-ER") == "Tigrinya"
+
+
+def test_a_line_of_its_own_is_read_in_the_direction_of_its_letters() -> None:
+    t = Translator("ar", "BE")
+    assert t.direction == "rtl"
+    assert t.direction_of("1000 Bruxelles") == "ltr"  # the address block of an Arabic letter
+    assert t.direction_of("شارع النصر 5") == "rtl"
+    assert Translator("fr", "BE").direction_of("فاطمة") == "rtl"
