@@ -25,10 +25,19 @@ from ledger.domain.statuses import ReminderChannel, ReminderStatus
 from ledger.services import loans
 from ledger.services.reminders import ReminderSettings, reminders_of, send_reminders
 from ledger.store.uow import UnitOfWork
+from tests.support import loans as support_loans
 from tests.support.clock import Clock
 from tests.support.loan_page import funded_loan
 from tests.support.loans import AUDITOR, CASEWORKER
 from tests.support.web import client_sign_in, csrf_of, staffed_fund
+
+
+@pytest.fixture(autouse=True)
+def _people_speak_a_language_without_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reminders go in the fund's first language when the person's has no catalog: the
+    people of these tests speak one (``NO_CATALOG``)."""
+    monkeypatch.setattr(support_loans, "LANGUAGE", support_loans.NO_CATALOG)
+
 
 PAID_OUT = date(2026, 3, 15)  # the first installment is due on 31 March
 RULES = """

@@ -32,11 +32,20 @@ from ledger.services.reminders import (
     set_reminders_opt_out,
 )
 from ledger.store.uow import UnitOfWork
+from tests.support import loans as support_loans
 from tests.support.clock import Clock
 from tests.support.documents import fund_eur
 from tests.support.loans import AUDITOR, CASEWORKER, TREASURER, loan_in, person
 from tests.support.queries import counts
 from tests.support.smtp import Inbox, free_port, smtp_server
+
+
+@pytest.fixture(autouse=True)
+def _people_speak_a_language_without_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reminders go in the fund's first language when the person's has no catalog: the
+    people of these tests speak one (``NO_CATALOG``)."""
+    monkeypatch.setattr(support_loans, "LANGUAGE", support_loans.NO_CATALOG)
+
 
 SETTINGS = ReminderSettings(
     rules=ReminderRules(before_due_days=5, late_days=10, formal_notice_days=30),

@@ -19,11 +19,20 @@ from ledger.services.journal import install_chart
 from ledger.store import migrate
 from ledger.store.database import make_engine
 from ledger.store.uow import UnitOfWork
+from tests.support import loans as support_loans
 from tests.support.actors import TREASURER
 from tests.support.clock import Clock
 from tests.support.ledgertext import book
 from tests.support.loans import loan_in
 from tests.support.smtp import Inbox, smtp_server
+
+
+@pytest.fixture(autouse=True)
+def _people_speak_a_language_without_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reminders go in the fund's first language when the person's has no catalog: the
+    people of these tests speak one (``NO_CATALOG``)."""
+    monkeypatch.setattr(support_loans, "LANGUAGE", support_loans.NO_CATALOG)
+
 
 runner = CliRunner()
 RULES = """

@@ -32,11 +32,18 @@ def eur(text: str) -> Money:
     return money(text, "EUR")
 
 
+#: The language the tests' beneficiaries are registered with (a test module about what a
+#: language without a catalog gets sets it to one: ``NO_CATALOG``).
+LANGUAGE = "ti"
+#: A language none of the shipped catalogs has (documents, reminders).
+NO_CATALOG = "am"
+
+
 def person(uow: UnitOfWork, **changes: Any) -> Beneficiary:
     """A beneficiary who passes every default rule: income 1,400.00, savings 100.00."""
     data: dict[str, Any] = {
         "full_name": "Amina Kebede",
-        "preferred_language": "ti",
+        "preferred_language": LANGUAGE,
         "email": "amina@example.org",
         "phone": "+32 470 12 34 56",
         "residence_status": "B permit",
