@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
 from markupsafe import Markup
 
 from ledger.documents.charts import Series, bar_chart, line_chart
@@ -19,7 +20,7 @@ from ledger.documents.i18n import Translator, report_catalog
 from ledger.documents.model import FundInfo
 from ledger.documents.render import Rendered, _html, _pdf, _rendered
 from ledger.domain.money import from_minor
-from ledger.domain.reconciliation import MonthReconciliation
+from ledger.domain.reconciliation import MonthReconciliation, Note
 
 AGING_BUCKETS = ("current", "1-30", "31-60", "61-90", "91-180", "181-360", ">360")
 
@@ -58,7 +59,7 @@ class MonthlyReportData:
 
 
 class _Formats:
-    """Amounts, months and labels for the template and the charts."""
+    """Amounts, months, labels and notes for the template and the charts."""
 
     def __init__(self, t: Translator) -> None:
         self.t = t
@@ -75,6 +76,9 @@ class _Formats:
     def short_month(self, day: date) -> str:
         return str(format_date(day, "LLL yy", locale=self.t.locale))
 
+    def number(self, n: int) -> str:
+        return str(format_decimal(n, locale=self.t.locale))
+
     def timestamp(self, at: datetime) -> str:
         return str(format_datetime(at, "medium", tzinfo=at.tzinfo, locale=self.t.locale))
 
@@ -86,6 +90,30 @@ class _Formats:
 
     def percent(self, value: object) -> str:
         return f"{value} %"
+
+    def note(self, n: Note) -> Markup:
+        """A note in the report's language from ``report.note.<code>``: each amount (a value
+        named ``..._minor``, its placeholder without the suffix) in the note's currency, dates
+        and numbers in the report's locale, the account as its IBAN or as a ledger account."""
+        count = dict(n.values).get("count")
+        values: dict[str, object] = {}
+        for key, value in n.values:
+            if key.endswith("_minor") and isinstance(value, int):
+                values[key.removesuffix("_minor")] = self.money(value, n.currency)
+            elif isinstance(value, date):
+                values[key] = self.t.short_date(value)
+            elif isinstance(value, tuple):  # ids: the first of ``count``, the rest elided
+                cut = isinstance(count, int) and count > len(value)
+                values[key] = ", ".join(str(i) for i in value) + (", …" if cut else "")
+            elif isinstance(value, int):
+                values[key] = self.number(value)
+            else:
+                values[key] = value
+        if "iban" in values:
+            values["name"] = values["iban"] or self.t.text(
+                "report.note.ledger_account", account=n.text("account")
+            )
+        return self.t(f"report.note.{n.code}", **values)
 
 
 def _history_chart(f: _Formats, h: History) -> Markup:

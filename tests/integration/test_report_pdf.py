@@ -12,6 +12,7 @@ from ledger.bank.writers import camt053
 from ledger.documents.model import FundInfo
 from ledger.domain.errors import PermissionDenied
 from ledger.services import reports
+from ledger.services.reconciliation import reconcile
 from ledger.services.reports import ReportSettings
 from ledger.store.uow import UnitOfWork
 from tests.support.actors import AUDITOR, CASEWORKER, TREASURER
@@ -103,3 +104,28 @@ def test_fund_info_from_the_settings_prints_as_the_footer(march: UnitOfWork) -> 
     fund = FundInfo.from_settings(Settings(_env_file=None, fund_name="Fonds Pag-Asa test"))
     text = text_of(reports.monthly_report(march, AUDITOR, "2026-03", ReportSettings(fund)))
     assert "Fonds Pag-Asa test · monthly report 2026-03 · generated" in text
+
+
+def test_the_notes_are_in_the_report_s_language_and_the_command_line_keeps_english(
+    march: UnitOfWork,
+) -> None:
+    """One finding, two wordings: the French report tells what to do on the web pages, the
+    reconciliation the command line and the API read says it in English with the commands."""
+    [rec] = reconcile(march, TREASURER, "2026-03")
+    assert [n.code for n in rec.to_do] == ["unidentified"]
+    assert rec.notes == (
+        "1 unidentified receipt (25.00 EUR) waits to be matched: match each to its loan with "
+        "`fundledger statement match LINE --loan ID`, or book it with "
+        "`fundledger statement book LINE --account CODE --kind KIND`.",
+    )
+    french = ReportSettings(FUND, "fr")
+    text = text_of(reports.monthly_report(march, AUDITOR, "2026-03", french))
+    # (a line may break after "comptabilisez-", which the PDF's text then spaces)
+    for words in (
+        "Recettes non identifiées en attente : 1, 25,00 €, dont 0 depuis plus de 30 jours. "
+        "Dans Banque › Lignes à rapprocher, rapprochez chacune de son prêt (« Rembourse ce "
+        "prêt ») ou comptabilisez-",
+        "sur un compte (« Comptabiliser sur un compte »).",
+    ):
+        assert words in text, words
+    assert "fundledger" not in text

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import dataclasses
 import io
+from datetime import date
 
+import pytest
+from markupsafe import Markup
 from pypdf import PdfReader
 
-from ledger.documents.report import render_monthly_report, report_html
-from tests.support.reports import report
+from ledger.documents.i18n import Translator, report_catalog
+from ledger.documents.report import (
+    MonthlyReportData,
+    _Formats,
+    render_monthly_report,
+    report_html,
+)
+from ledger.domain.reconciliation import Note
+from ledger.web.i18n import web_catalog
+from tests.support.reports import FUND, reconciliation, report
 
 
 def pages_of(pdf: bytes) -> list[str]:
@@ -50,7 +61,9 @@ def test_report_prints_every_section_with_exact_figures() -> None:
         "The last 12 months (EUR)",
         "Loans outstanding and cash at month end (EUR)",  # the history chart's title
         "31 May 2026 12.100,00 € 8.350,00 €",
-        "1 unidentified receipt is older than 60 days",
+        "Unidentified receipts waiting to be matched: 1, 45,00 €, of which 1 for more than 30 "
+        "days. In Bank › Matching queue, match each to its loan (“Repays this loan”) or book it "
+        "to an account (“Book to an account”).",
     ):
         assert words in text, words
 
@@ -98,3 +111,138 @@ def test_a_month_an_admin_closed_without_reconciling_says_why() -> None:
     assert "Not reconciled" in text
     assert "closed by tina.treasurer" in text
     assert "Closed although it did not reconcile, for this reason: the bank's fee" in text
+
+
+# -- the notes: structured, worded from the catalogs, pointing at the web pages -------------
+
+#: A note of every kind, as ``ledger.services.reconciliation`` finds them.
+EVERY_NOTE = (
+    Note.of(
+        "no_statement",
+        "EUR",
+        iban="BE71096123456769",
+        account="1000",
+        end=date(2026, 5, 31),
+        ledger_minor=812_345,
+    ),
+    Note.of(
+        "no_statement_unlinked",
+        "EUR",
+        iban="",
+        account="1010",
+        end=date(2026, 5, 31),
+        ledger_minor=10_000,
+    ),
+    Note.of(
+        "unmatched_lines",
+        "EUR",
+        iban="BE71096123456769",
+        account="1000",
+        count=12,
+        total_minor=-1_240,
+        lines=tuple(range(31, 41)),
+    ),
+    Note.of(
+        "opening_difference",
+        "EUR",
+        iban="BE71096123456769",
+        account="1000",
+        opening_minor=900_000,
+        opening_date=date(2026, 3, 1),
+        held_minor=1_000_000,
+        difference_minor=100_000,
+    ),
+    Note.of("unexplained", "EUR", iban="BE71096123456769", account="1000", difference_minor=2_500),
+    Note.of("sub_ledger", "EUR", control_minor=456_789, loans_minor=456_000, difference_minor=789),
+    Note.of(
+        "statement_behind",
+        "EUR",
+        iban="BE71096123456769",
+        account="1000",
+        statement_date=date(2026, 5, 14),
+        end=date(2026, 5, 31),
+    ),
+    Note.of("stale_in_transit", "EUR", account="1000", count=2, total_minor=-45_000, days=30),
+    Note.of("unidentified", "EUR", count=3, total_minor=12_345, old=2, days=30),
+)
+
+#: The web pages, buttons and fields each note sends the treasurer to, as the web catalogs
+#: name them (menu, then page): the report must say what the screens say.
+PAGES: dict[str, list[str | tuple[str, str]]] = {
+    "no_statement": [("nav.statements", "statements.list_title"), "statements.upload_title"],
+    "no_statement_unlinked": [
+        ("nav.statements", "statements.list_title"),
+        "statements.upload_title",
+        "statements.account",
+    ],
+    "unmatched_lines": [
+        ("nav.statements", "statements.queue_title"),
+        "statements.link_button",
+        "statements.book_link",
+    ],
+    "opening_difference": [("nav.audit", "audit.tab_journal")],
+    "unexplained": [("nav.statements", "statements.list_title")],
+    "sub_ledger": [("nav.audit", "audit.tab_verify"), "audit.verify_button"],
+    "statement_behind": [("nav.statements", "statements.list_title"), "statements.upload_title"],
+    "stale_in_transit": [("nav.audit", "audit.tab_journal")],
+    "unidentified": [
+        ("nav.statements", "statements.queue_title"),
+        "statements.match_button",
+        "statements.book_link",
+    ],
+}
+
+
+def with_notes(language: str, notes: tuple[Note, ...] = EVERY_NOTE) -> MonthlyReportData:
+    rec = dataclasses.replace(reconciliation(), to_do=notes, notes=("`fundledger` English",))
+    return dataclasses.replace(report(), reconciliations=(rec,), language=language)
+
+
+def plain(text: str) -> str:
+    return " ".join(text.replace("\u202f", " ").replace("\xa0", " ").split())
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "nl", "de"])
+def test_notes_are_in_the_report_s_language_and_send_to_the_web_pages(language: str) -> None:
+    """Every note from its catalog, no command line in it; each names the web pages and
+    buttons it sends the treasurer to exactly as the web catalogs of that language do."""
+    data = with_notes(language)
+    rendered = render_monthly_report(data)
+    assert rendered.missing == ()
+    assert "fundledger" not in text_of(rendered.pdf)
+    text = plain(Markup(report_html(data)[0]).striptags())
+    assert "fundledger" not in text and "`" not in text
+    web = web_catalog(language)
+    assert web is not None
+    f = _Formats(Translator(language, FUND.country, catalogs=report_catalog))
+    for note in EVERY_NOTE:
+        sentence = plain(f.note(note).striptags())
+        assert sentence in text, sentence
+        for page in PAGES[note.code]:
+            words = f"{web[page[0]]} › {web[page[1]]}" if isinstance(page, tuple) else web[page]
+            assert plain(words) in sentence, (note.code, words)
+
+
+def test_a_note_s_amounts_dates_and_lines_are_in_the_report_s_locale() -> None:
+    f = _Formats(Translator("fr", FUND.country, catalogs=report_catalog))
+    by_code = {n.code: n for n in EVERY_NOTE}
+    assert plain(f.note(by_code["unmatched_lines"]).striptags()) == (
+        "Lignes d’extrait du compte BE71096123456769 non rapprochées : 12, -12,40 € "
+        "(lignes 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, …). Dans Banque › Lignes à "
+        "rapprocher, liez chacune à l’écriture qui l’explique (« Paie cette écriture ») ou "
+        "comptabilisez-la sur un compte (« Comptabiliser sur un compte »)."
+    )
+    assert plain(f.note(by_code["no_statement_unlinked"]).striptags()).startswith(
+        "Aucun relevé du compte 1010 du grand livre n’a été importé jusqu’au 31 mai 2026 :"
+    )
+    german = _Formats(Translator("de", FUND.country, catalogs=report_catalog))
+    assert plain(german.note(by_code["statement_behind"]).striptags()).startswith(
+        "Der letzte Auszug für BE71096123456769 endet am 14.05.2026: Hat die Bank einen bis "
+        "31.05.2026,"
+    )
+    # an account with no IBAN is named as a ledger account, in the report's words
+    english = _Formats(Translator("en", FUND.country, catalogs=report_catalog))
+    assert "No statement of ledger account 1010 imported up to 31 May 2026" in str(
+        english.note(by_code["no_statement_unlinked"]).striptags()
+    )
+    assert isinstance(english.note(by_code["sub_ledger"]), Markup)
