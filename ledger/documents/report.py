@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
+from babel.numbers import NumberPattern, format_decimal, format_percent
 from markupsafe import Markup
 
 from ledger.documents.charts import Series, bar_chart, line_chart
@@ -59,7 +60,7 @@ class MonthlyReportData:
 
 
 class _Formats:
-    """Amounts, months, labels and notes for the template and the charts."""
+    """Amounts, months, percents, labels and notes for the template and the charts."""
 
     def __init__(self, t: Translator) -> None:
         self.t = t
@@ -88,8 +89,23 @@ class _Formats:
         msgid = prefix + name
         return self.t.text(msgid) if self.t.has(msgid) else name
 
-    def percent(self, value: object) -> str:
-        return f"{value} %"
+    def percent(self, value: Decimal) -> str:
+        """A percent with two decimals as the locale writes it (``value`` 53.60 -> en
+        "53.60%", fr "53,60 %", nl "53,60%"): the locale's percent pattern with exactly two
+        decimals, of the ratio ``value`` / 100 taken exactly (a decimal shift, no float)."""
+        pattern = self.t.locale.percent_formats[None]
+        two = NumberPattern(
+            pattern.pattern,
+            pattern.prefix,
+            pattern.suffix,
+            pattern.grouping,
+            pattern.int_prec,
+            (2, 2),
+            pattern.exp_prec,
+            pattern.exp_plus,
+            pattern.number_pattern,
+        )
+        return str(format_percent(value.scaleb(-2), two, locale=self.t.locale))
 
     def note(self, n: Note) -> Markup:
         """A note in the report's language from ``report.note.<code>``: each amount (a value

@@ -78,7 +78,7 @@ def test_the_report_prints_the_reconciled_month_and_no_personal_data(march: Unit
         "Loans outstanding 1.700,00 €",
         "Sum of the loans' accounts 1.700,00 €",
         "0-30 days 1 25,00 €",  # the payment nobody could place
-        "PAR30: 0.00 %",
+        "PAR30: 0,00%",
         "Donations 1 350,00 €",
         "The last 12 months (EUR)",
         "31 Mar 2026 1.700,00 € 8.667,50 €",  # loans and cash at the end of March

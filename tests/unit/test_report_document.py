@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from markupsafe import Markup
@@ -17,7 +18,7 @@ from ledger.documents.report import (
     render_monthly_report,
     report_html,
 )
-from ledger.domain.reconciliation import Note
+from ledger.domain.reconciliation import Aging, Note
 from ledger.web.i18n import web_catalog
 from tests.support.reports import FUND, reconciliation, report
 
@@ -54,7 +55,7 @@ def test_report_prints_every_section_with_exact_figures() -> None:
         "Unidentified receipts by age (EUR)",
         "61-90 days 1 45,00 €",
         "L000003",
-        "PAR30: 12.43 %",
+        "PAR30: 12,43%",  # en_BE: the fund's country writes a decimal comma
         "Outstanding by days late (EUR)",  # the aging chart's title
         "Movements of the month (EUR)",
         "Repayments 17 612,34 €",
@@ -246,3 +247,49 @@ def test_a_note_s_amounts_dates_and_lines_are_in_the_report_s_locale() -> None:
         english.note(by_code["no_statement_unlinked"]).striptags()
     )
     assert isinstance(english.note(by_code["sub_ledger"]), Markup)
+
+
+# -- PAR30 as the locale writes a percent -----------------------------------------------------
+
+#: 1,340.00 of 2,500.00 outstanding is more than 30 days late: PAR30 53.60 %.
+AT_RISK = Aging(loans=2, outstanding_minor=250_000, buckets={}, par30_minor=134_000)
+
+
+@pytest.mark.parametrize(
+    ("language", "country", "printed"),
+    [
+        ("en", "GB", "53.60%"),
+        ("en", "BE", "53,60%"),  # English in Belgium: a decimal comma, as its amounts
+        ("fr", "BE", "53,60\xa0%"),  # CLDR: a no-break space before the sign
+        ("de", "BE", "53,60\xa0%"),
+        ("nl", "BE", "53,60%"),
+        ("de", "CH", "53.60%"),
+    ],
+)
+def test_par30_is_printed_as_the_locale_writes_a_percent(
+    language: str, country: str, printed: str
+) -> None:
+    rec = dataclasses.replace(reconciliation(), aging=AT_RISK)
+    assert rec.aging.par30_ratio == Decimal("53.60")
+    data = dataclasses.replace(
+        report(),
+        fund=dataclasses.replace(FUND, country=country),
+        reconciliations=(rec,),
+        language=language,
+    )
+    html, _ = report_html(data)
+    assert f'<bdi class="k">{printed}</bdi>' in html
+    assert "53.60 %" not in html
+
+
+def test_a_percent_is_the_exact_ratio_with_two_decimals() -> None:
+    f = _Formats(Translator("en", "GB", catalogs=report_catalog))
+    assert [f.percent(Decimal(v)) for v in ("0.00", "0.01", "12.5", "100.00", "33.33")] == [
+        "0.00%",
+        "0.01%",
+        "12.50%",
+        "100.00%",
+        "33.33%",
+    ]
+    # shifted by two places as a decimal: what the ledger computed, digit for digit
+    assert f.percent(Decimal("53.6")) == f.percent(Decimal("53.60")) == "53.60%"
