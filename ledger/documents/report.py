@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_time
 from babel.numbers import NumberPattern, format_decimal, format_percent
 from markupsafe import Markup
 
 from ledger.documents.charts import Series, bar_chart, line_chart
-from ledger.documents.i18n import Translator, report_catalog
+from ledger.documents.i18n import Translator, report_catalog, zone_text
 from ledger.documents.model import FundInfo
 from ledger.documents.render import Rendered, _html, _pdf, _rendered
 from ledger.domain.money import from_minor
@@ -57,13 +57,15 @@ class MonthlyReportData:
     history: tuple[History, ...]  # one per currency
     sign_off: SignOff | None  # the month's close, when it is closed
     language: str = "en"
+    zone: tzinfo = UTC  # the fund's: the times are printed in it, with its name and offset
 
 
 class _Formats:
-    """Amounts, months, percents, labels and notes for the template and the charts."""
+    """Amounts, months, times, percents, labels and notes for the template and the charts."""
 
-    def __init__(self, t: Translator) -> None:
+    def __init__(self, t: Translator, zone: tzinfo = UTC) -> None:
         self.t = t
+        self.zone = zone
 
     def money(self, minor: int, currency: str) -> str:
         return self.t.money(from_minor(minor, currency))
@@ -81,7 +83,13 @@ class _Formats:
         return str(format_decimal(n, locale=self.t.locale))
 
     def timestamp(self, at: datetime) -> str:
-        return str(format_datetime(at, "medium", tzinfo=at.tzinfo, locale=self.t.locale))
+        """A moment as the fund's zone reads it, to the minute as the signature stamps, the
+        zone said: ``03 Jun 2026, 11:30 CEST (UTC+02:00)``."""
+        local = at.astimezone(self.zone)
+        day = format_date(local, "medium", locale=self.t.locale)
+        time = format_time(local, "short", tzinfo=self.zone, locale=self.t.locale)
+        when = str(self.t.locale.datetime_formats["medium"]).format(time, day)  # "{1}, {0}"
+        return f"{when} {zone_text(local)}"
 
     def label(self, prefix: str, name: str) -> str:
         """The catalog's word for a bucket or a kind (``prefix`` ends with a dot), else the
@@ -165,7 +173,7 @@ def _aging_chart(f: _Formats, rec: MonthReconciliation) -> Markup:
 
 def report_html(data: MonthlyReportData) -> tuple[str, Translator]:
     t = Translator(data.language, data.fund.country, catalogs=report_catalog)
-    f = _Formats(t)
+    f = _Formats(t, data.zone)
     history = {h.currency: h for h in data.history}
     sections = [
         {
@@ -181,7 +189,7 @@ def report_html(data: MonthlyReportData) -> tuple[str, Translator]:
     html = _html(
         "report_monthly.html",
         t,
-        data.generated_at.date(),
+        data.generated_at.astimezone(data.zone).date(),
         data.fund,
         d=data,
         f=f,

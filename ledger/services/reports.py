@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, tzinfo
 from decimal import Decimal
 
 from ledger.documents.model import FundInfo
@@ -68,6 +68,9 @@ class ReportSettings:
     fund: FundInfo
     language: str = "en"
     rules: EligibilityRules = field(default_factory=EligibilityRules)  # its cash reserve
+    # The fund's time zone (Settings.zone, FUNDLEDGER_TIMEZONE): the report prints its times
+    # in it. None: the unit of work's, which the settings gave it too.
+    zone: tzinfo | None = None
 
 
 # -- the monthly report ---------------------------------------------------------------------
@@ -162,6 +165,7 @@ def gather_report_data(
         history=tuple(hist),
         sign_off=sign_off,
         language=settings.language,
+        zone=settings.zone or uow.zone,
     )
 
 

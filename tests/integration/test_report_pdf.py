@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from pypdf import PdfReader
@@ -106,6 +107,9 @@ def test_fund_info_from_the_settings_prints_as_the_footer(march: UnitOfWork) -> 
     assert "Fonds Pag-Asa test · monthly report 2026-03 · generated" in text
 
 
+BRUSSELS = ZoneInfo("Europe/Brussels")
+
+
 def test_the_notes_are_in_the_report_s_language_and_the_command_line_keeps_english(
     march: UnitOfWork,
 ) -> None:
@@ -129,3 +133,18 @@ def test_the_notes_are_in_the_report_s_language_and_the_command_line_keeps_engli
     ):
         assert words in text, words
     assert "fundledger" not in text
+
+
+def test_times_are_the_fund_s_with_its_zone_said(march: UnitOfWork, clock: Clock) -> None:
+    """Closed at 22:30 UTC and printed at 23:30 UTC on 30 April: 1 May in Brussels."""
+    clock.now = datetime(2026, 4, 30, 22, 30, tzinfo=UTC)
+    close_month(march, TREASURER, "2026-03")
+    clock.now = datetime(2026, 4, 30, 23, 30, tzinfo=UTC)
+    settings = ReportSettings(FUND, zone=BRUSSELS)
+    text = text_of(reports.monthly_report(march, AUDITOR, "2026-03", settings))
+    assert "signed the close off on 01 May 2026, 00:30 CEST (UTC+02:00)" in text
+    assert "monthly report 2026-03 · generated 01 May 2026, 01:30 CEST (UTC+02:00)" in text
+    assert "30 Apr 2026, 2" not in text
+    # without a zone of its own the report takes the unit of work's (UTC here), and says so
+    text = text_of(reports.monthly_report(march, AUDITOR, "2026-03", SETTINGS))
+    assert "generated 30 Apr 2026, 23:30 UTC" in text

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import io
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from markupsafe import Markup
@@ -14,6 +15,7 @@ from pypdf import PdfReader
 from ledger.documents.i18n import Translator, report_catalog
 from ledger.documents.report import (
     MonthlyReportData,
+    SignOff,
     _Formats,
     render_monthly_report,
     report_html,
@@ -293,3 +295,35 @@ def test_a_percent_is_the_exact_ratio_with_two_decimals() -> None:
     ]
     # shifted by two places as a decimal: what the ledger computed, digit for digit
     assert f.percent(Decimal("53.6")) == f.percent(Decimal("53.60")) == "53.60%"
+
+
+# -- times in the fund's zone, the zone said --------------------------------------------------
+
+BRUSSELS = ZoneInfo("Europe/Brussels")
+
+
+def test_times_are_printed_in_the_fund_s_zone_with_its_name_and_offset() -> None:
+    """23:30 UTC on 31 May is 01:30 on 1 June in Brussels (summer time): the footer and the
+    sign-off say the fund's day and hour, and which zone."""
+    data = dataclasses.replace(
+        report(),
+        generated_at=datetime(2026, 5, 31, 23, 30, tzinfo=UTC),
+        sign_off=SignOff("tina.treasurer", datetime(2026, 5, 31, 22, 5, tzinfo=UTC)),
+        zone=BRUSSELS,
+    )
+    pages = pages_of(render_monthly_report(data).pdf)
+    for page in pages:
+        assert "generated 01 Jun 2026, 01:30 CEST (UTC+02:00)" in page
+    assert "closed by tina.treasurer on 01 Jun 2026, 00:05 CEST (UTC+02:00)" in pages[0]
+    assert "31 May 2026, 23:30" not in " ".join(pages)
+    winter = dataclasses.replace(
+        data, generated_at=datetime(2026, 1, 31, 23, 30, tzinfo=UTC), language="fr"
+    )
+    assert "généré le 1 févr. 2026, 00:30 CET (UTC+01:00)" in text_of(
+        render_monthly_report(winter).pdf
+    )
+
+
+def test_a_report_without_a_zone_says_utc() -> None:
+    text = text_of(render_monthly_report(report()).pdf)
+    assert "generated 03 Jun 2026, 09:30 UTC" in text
