@@ -58,6 +58,7 @@ class MonthlyReportData:
     sign_off: SignOff | None  # the month's close, when it is closed
     language: str = "en"
     zone: tzinfo = UTC  # the fund's: the times are printed in it, with its name and offset
+    today: date | None = None  # the fund's today while the month runs: figures as of it
 
 
 class _Formats:

@@ -282,6 +282,14 @@ class MonthReconciliation:
     # The unidentified receipts counted and added up by age (age -> (count, total)) when
     # ``unidentified`` lists only the first of them (a page); None: it lists every one.
     unidentified_counted: Mapping[str, tuple[int, int]] | None = None
+    # The fund's today when the month is not over yet (its last day included): every figure
+    # is then read as of today, not as of a month end still to come. None once it has ended.
+    today: date | None = None
+
+    @property
+    def as_of(self) -> date:
+        """The day the figures are read at: the month's end, or today while it runs."""
+        return self.today if self.today is not None else self.month_end
 
     @property
     def reconciled(self) -> bool:

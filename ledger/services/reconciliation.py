@@ -114,9 +114,19 @@ def compute_reconciliation(
     """``reconcile`` inside an open unit of work (the caller checks the permissions)."""
     out = []
     for rec in reconcile_books(uow, month, rules=rules, reading=reading):
-        p = loans.compute_portfolio(uow, rec.month_end, rec.currency)
+        p = loans.compute_portfolio(uow, rec.as_of, rec.currency)
         out.append(replace(rec, aging=p.aging))
     return out
+
+
+def reading_day(uow: UnitOfWork, month: str) -> tuple[date, date | None]:
+    """The day ``month``'s figures are read at, and the fund's today when that is it: the
+    month's end once the month is over; today while it runs (its last day included, as the
+    month close says it has not ended), never a day still to come."""
+    end, today = month_end(month), uow.today()
+    if end < today:
+        return end, None
+    return today, today
 
 
 def reconcile_books(
@@ -127,29 +137,30 @@ def reconcile_books(
     reading: Reading = FULL,
 ) -> list[MonthReconciliation]:
     """Everything but the aging (left empty), inside the caller's open unit of work: what the
-    month close checks and records."""
+    month close checks and records. A month not over yet is read as of today
+    (``reading_day``)."""
     rules = rules or EligibilityRules()
-    end = month_end(month)
+    as_of, today = reading_day(uow, month)
     if reading.cached_balances:
-        sums = uow.reconciliation.balances_as_of(end)
+        sums = uow.reconciliation.balances_as_of(as_of)
     else:
-        sums = uow.reconciliation.sums_as_of(end)
+        sums = uow.reconciliation.sums_as_of(as_of)
     banks = [
         b
         for acct in uow.reconciliation.bank_ledger_accounts()
-        if (b := _bank(uow, acct, end, sums)) is not None
+        if (b := _bank(uow, acct, as_of, sums)) is not None
     ]
     currencies = sorted({b.currency for b in banks})
     if not currencies:
         return []
-    control = uow.reconciliation.control_as_of(end)
-    promised = uow.reconciliation.promised_as_of(end)
+    control = uow.reconciliation.control_as_of(as_of)
+    promised = uow.reconciliation.promised_as_of(as_of)
     if reading.receipts is None:
-        unidentified, counted = _unidentified(uow, end), None
+        unidentified, counted = _unidentified(uow, as_of), None
     else:
-        unidentified, counted = _unidentified_first(uow, end, reading.receipts)
+        unidentified, counted = _unidentified_first(uow, as_of, reading.receipts)
     movements = (
-        movements_of(uow.reconciliation.movements(date(end.year, end.month, 1), end))
+        movements_of(uow.reconciliation.movements(date.fromisoformat(f"{month}-01"), as_of))
         if reading.movements
         else {}
     )
@@ -173,7 +184,7 @@ def reconcile_books(
         )
         rec = MonthReconciliation(
             month=month,
-            month_end=end,
+            month_end=month_end(month),
             currency=cur,
             banks=own,
             sub_ledger=sub,
@@ -183,6 +194,7 @@ def reconcile_books(
             movements=tuple(movements.get(cur, ())),
             closed=closed,
             unidentified_counted=None if counted is None else counted.get(cur, {}),
+            today=today,
         )
         found = tuple(to_do(rec))
         out.append(replace(rec, to_do=found, notes=tuple(note_text(n) for n in found)))
@@ -382,10 +394,10 @@ def sub_ledger_notes(s: SubLedgerCheck) -> list[Note]:
 
 
 def to_do(rec: MonthReconciliation) -> list[Note]:
-    """Each difference of the month and what is worth a look at its end."""
-    out = [n for b in rec.banks for n in bank_problems(b, rec.month_end)]
+    """Each difference of the month and what is worth a look, as of the day it is read at."""
+    out = [n for b in rec.banks for n in bank_problems(b, rec.as_of)]
     out += sub_ledger_notes(rec.sub_ledger)
-    out += [n for b in rec.banks for n in bank_advice(b, rec.month_end)]
+    out += [n for b in rec.banks for n in bank_advice(b, rec.as_of)]
     count = rec.unidentified_count
     if count:
         out.append(
@@ -484,7 +496,7 @@ def refusals(recs: list[MonthReconciliation]) -> list[str]:
         f"{rec.currency}: {note_text(problem)}"
         for rec in recs
         for problem in (
-            [n for b in rec.banks for n in bank_problems(b, rec.month_end)]
+            [n for b in rec.banks for n in bank_problems(b, rec.as_of)]
             + sub_ledger_notes(rec.sub_ledger)
         )
     ]

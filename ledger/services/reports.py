@@ -23,7 +23,12 @@ from ledger.services.csv_text import csv_text as csv_text
 from ledger.services.csv_text import safe_cell as safe_cell
 from ledger.services.journal import quick_trial_balance
 from ledger.services.loans.portfolio import Portfolio, compute_portfolio
-from ledger.services.reconciliation import Reading, compute_reconciliation, movements_of
+from ledger.services.reconciliation import (
+    Reading,
+    compute_reconciliation,
+    movements_of,
+    reading_day,
+)
 from ledger.store.report_repository import CASH, LOANS, ReportRepository
 from ledger.store.uow import UnitOfWork
 
@@ -86,9 +91,18 @@ def month_ends(month: str, months: int = HISTORY_MONTHS) -> list[date]:
     return out
 
 
-def history(uow: UnitOfWork, month: str) -> list[History]:
-    """Cash and loans outstanding at the last 12 month ends, per currency (inside ``uow``)."""
-    ends = month_ends(month)
+def history_days(uow: UnitOfWork, month: str) -> list[date]:
+    """The days the report's history reads, oldest first (inside ``uow``): the last 12 month
+    ends up to ``month``'s, ``month``'s own end being today while the month runs
+    (``reading_day``)."""
+    as_of, _ = reading_day(uow, month)
+    return [min(end, as_of) for end in month_ends(month)]  # only the month's own can be later
+
+
+def history(uow: UnitOfWork, month: str, days: Sequence[date] | None = None) -> list[History]:
+    """Cash and loans outstanding at each of ``days`` (default ``history_days``), per currency
+    (inside ``uow``)."""
+    ends = list(history_days(uow, month) if days is None else days)
     balances = ReportRepository(uow.connection).month_end_balances(ends)
     currencies = sorted({cur for _, cur in balances})
     zero = [0] * len(ends)
@@ -147,15 +161,17 @@ def gather_report_data(
     month: str,
     settings: ReportSettings,
     reconciliations: Sequence[MonthReconciliation],
+    days: Sequence[date] | None = None,
 ) -> MonthlyReportData:
     """``report_data`` inside an open unit of work (the caller checks permission and month)."""
-    hist = history(uow, month)
+    hist = history(uow, month, days)
     sign_off = None
     if month in uow.periods.closed_months():
         close = [e for e in uow.periods.events(month) if e.action is PeriodAction.CLOSE][-1]
         asked = ((close.balances or {}).get("reconciliation") or {}).get("requested_by")
         sign_off = SignOff(close.actor, close.at, close.reason, asked)
     generated = uow.now()
+    _, today = reading_day(uow, month)
     return MonthlyReportData(
         fund=settings.fund,
         month=month,
@@ -166,6 +182,7 @@ def gather_report_data(
         sign_off=sign_off,
         language=settings.language,
         zone=settings.zone or uow.zone,
+        today=today,
     )
 
 
@@ -189,7 +206,7 @@ def monthly_report(
 class MonthFigures:
     """One month end of the 12-month history beyond cash and loans outstanding."""
 
-    month_end: date
+    month_end: date  # today for the month that runs (``history_days``)
     par30_minor: int  # outstanding of the loans more than 30 days late then
     outstanding_minor: int  # outstanding of the loans being repaid then
     par30_percent: Decimal  # par30 / outstanding, two decimals (ledger.domain.aging)
@@ -232,11 +249,11 @@ def report_figures(
     month = _check_month(uow, month)
     with uow:
         recs = compute_reconciliation(uow, month, rules=settings.rules, reading=REPORT_PAGE)
-        ends = month_ends(month)
+        ends = history_days(uow, month)  # the month's own last
         per_month = uow.reconciliation.movements_by_month(ends)
         this_month = movements_of(per_month[-1])
         recs = [replace(r, movements=tuple(this_month.get(r.currency, ()))) for r in recs]
-        data = gather_report_data(uow, month, settings, recs)
+        data = gather_report_data(uow, month, settings, recs, ends)
         flows: dict[tuple[str, date], list[int]] = defaultdict(lambda: [0, 0])
         for end, rows in zip(ends, per_month, strict=True):
             for kind, cur, _n, total in rows:
@@ -244,8 +261,9 @@ def report_figures(
                 if slot is not None:
                     flows[(cur, end)][slot] += total
         states: dict[str, list[LoansInState]] = defaultdict(list)
+        as_of, _ = reading_day(uow, month)
         counted = {
-            (c, st): (n, t) for c, st, n, t in uow.reconciliation.states_as_of(ends[-1], uow.zone)
+            (c, st): (n, t) for c, st, n, t in uow.reconciliation.states_as_of(as_of, uow.zone)
         }
         currencies = sorted({r.currency for r in recs} | {c for c, _ in counted})
         for cur in currencies:
@@ -253,7 +271,7 @@ def report_figures(
                 if (cur, state.value) in counted:
                     n, total = counted[(cur, state.value)]
                     states[cur].append(LoansInState(state, n, total))
-        known = {(r.currency, r.month_end): r.aging for r in recs}  # the month's, computed
+        known = {(r.currency, r.as_of): r.aging for r in recs}  # the month's, computed
         out = {}
         for cur in currencies:
             months = []

@@ -8,17 +8,24 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import Engine
 
 from ledger.bank.writers import camt053
 from ledger.documents.model import FundInfo
+from ledger.domain.accounts import default_chart
 from ledger.domain.errors import PermissionDenied
+from ledger.domain.roles import SYSTEM
+from ledger.domain.statuses import LoanStatus
 from ledger.services import reports
+from ledger.services.journal import install_chart
+from ledger.services.loans import compute_portfolio
 from ledger.services.reconciliation import reconcile
 from ledger.services.reports import ReportSettings
 from ledger.store.uow import UnitOfWork
 from tests.support.actors import AUDITOR, CASEWORKER, TREASURER
 from tests.support.clock import Clock
 from tests.support.ledgertext import book
+from tests.support.loans import loan_in
 from tests.support.periods import close_month
 from tests.support.reports import FUND
 from tests.support.statements import entry, paid_out_loan, run_import, statement
@@ -148,3 +155,50 @@ def test_times_are_the_fund_s_with_its_zone_said(march: UnitOfWork, clock: Clock
     # without a zone of its own the report takes the unit of work's (UTC here), and says so
     text = text_of(reports.monthly_report(march, AUDITOR, "2026-03", SETTINGS))
     assert "generated 30 Apr 2026, 23:30 UTC" in text
+
+
+@pytest.fixture
+def late(funded: UnitOfWork, clock: Clock) -> UnitOfWork:
+    """A 1,700.00 loan paid out on 15 March, its first installment due on 31 March and
+    nothing paid since: on 5 May it is 35 days late, on 31 May it would be 61."""
+    loan_in(funded, LoanStatus.ACTIVE)
+    clock.now = datetime(2026, 5, 5, 9, 0, tzinfo=UTC)
+    return funded
+
+
+def test_the_month_that_runs_is_read_as_of_today(late: UnitOfWork) -> None:
+    figures = reports.report_figures(late, AUDITOR, "2026-05", SETTINGS)
+    [rec] = figures.data.reconciliations
+    assert (rec.as_of, rec.today, figures.data.today) == (date(2026, 5, 5),) * 3
+    assert rec.aging.buckets["31-60"] == (1, 170_000)  # 35 days late today
+    with late:
+        at_month_end = compute_portfolio(late, date(2026, 5, 31), "EUR").aging
+    assert at_month_end.buckets["61-90"] == (1, 170_000)  # what the report used to say
+    assert [h.month_ends[-1] for h in figures.data.history] == [date(2026, 5, 5)]
+    assert figures.currencies["EUR"].months[-1].month_end == date(2026, 5, 5)
+    text = text_of(reports.monthly_report(late, AUDITOR, "2026-05", SETTINGS))
+    assert "May 2026, not over yet: figures as of today, 5 May 2026" in text
+    assert "31-60 1 1.700,00 €" in text and "61-90 0 0,00 €" in text
+    assert "05 May 2026 1.700,00 € 8.300,00 €" in text  # the history's last row: today
+    assert "31 May 2026" not in text
+
+
+def test_a_month_that_has_ended_is_read_as_of_its_end(late: UnitOfWork) -> None:
+    [rec] = reconcile(late, AUDITOR, "2026-04")
+    assert (rec.as_of, rec.today) == (date(2026, 4, 30), None)
+    assert rec.aging.buckets["1-30"] == (1, 170_000)  # 30 days late on 30 April
+    text = text_of(reports.monthly_report(late, AUDITOR, "2026-04", SETTINGS))
+    assert "April 2026, figures as of 30 April 2026" in text
+    assert "not over yet" not in text
+
+
+def test_today_is_the_fund_s_day(engine: Engine, clock: Clock) -> None:
+    """At 22:30 UTC on 30 April it is 1 May in Brussels: April is over there."""
+    brussels = UnitOfWork(engine, clock=clock, zone=BRUSSELS)
+    install_chart(brussels, SYSTEM, default_chart("EUR"))
+    book(brussels, TREASURER, "2026-03-01 capital 10000.00 Dr 1000 Cr 3000 ; capital")
+    clock.now = datetime(2026, 4, 30, 22, 30, tzinfo=UTC)
+    [april] = reconcile(brussels, AUDITOR, "2026-04")
+    [may] = reconcile(brussels, AUDITOR, "2026-05")
+    assert (april.as_of, april.today) == (date(2026, 4, 30), None)
+    assert (may.as_of, may.today) == (date(2026, 5, 1), date(2026, 5, 1))

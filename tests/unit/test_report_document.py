@@ -327,3 +327,15 @@ def test_times_are_printed_in_the_fund_s_zone_with_its_name_and_offset() -> None
 def test_a_report_without_a_zone_says_utc() -> None:
     text = text_of(render_monthly_report(report()).pdf)
     assert "generated 03 Jun 2026, 09:30 UTC" in text
+
+
+# -- a month that runs -----------------------------------------------------------------------
+
+
+def test_a_month_not_over_says_its_figures_are_as_of_today() -> None:
+    data = dataclasses.replace(report(closed=False), today=date(2026, 5, 12))
+    text = text_of(render_monthly_report(data).pdf)
+    assert "May 2026, not over yet: figures as of today, 12 May 2026" in text
+    assert "figures as of 31 May 2026" not in text
+    french = text_of(render_monthly_report(dataclasses.replace(data, language="fr")).pdf)
+    assert "mai 2026, mois en cours : chiffres à ce jour, 12 mai 2026" in french

@@ -370,7 +370,7 @@ def report_page(
         }
         for rec in figures.data.reconciliations
     ]
-    end = month_end(month)
+    end = figures.data.today or month_end(month)  # a month that runs: its figures as of today
     return page(
         request,
         "months/report.html",
