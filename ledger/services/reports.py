@@ -93,16 +93,23 @@ def month_ends(month: str, months: int = HISTORY_MONTHS) -> list[date]:
 
 def history_days(uow: UnitOfWork, month: str) -> list[date]:
     """The days the report's history reads, oldest first (inside ``uow``): the last 12 month
-    ends up to ``month``'s, ``month``'s own end being today while the month runs
-    (``reading_day``)."""
+    ends up to ``month``'s, from the first one on or after the fund's first journal entry (none
+    before the fund existed: none at all before its first entry), ``month``'s own end being
+    today while the month runs (``reading_day``)."""
+    first = ReportRepository(uow.connection).first_booking_date()
+    if first is None:
+        return []
     as_of, _ = reading_day(uow, month)
-    return [min(end, as_of) for end in month_ends(month)]  # only the month's own can be later
+    days = [min(end, as_of) for end in month_ends(month)]  # only the month's own can be later
+    return [day for day in days if day >= first]
 
 
 def history(uow: UnitOfWork, month: str, days: Sequence[date] | None = None) -> list[History]:
     """Cash and loans outstanding at each of ``days`` (default ``history_days``), per currency
     (inside ``uow``)."""
     ends = list(history_days(uow, month) if days is None else days)
+    if not ends:
+        return []
     balances = ReportRepository(uow.connection).month_end_balances(ends)
     currencies = sorted({cur for _, cur in balances})
     zero = [0] * len(ends)
@@ -249,9 +256,9 @@ def report_figures(
     month = _check_month(uow, month)
     with uow:
         recs = compute_reconciliation(uow, month, rules=settings.rules, reading=REPORT_PAGE)
-        ends = history_days(uow, month)  # the month's own last
-        per_month = uow.reconciliation.movements_by_month(ends)
-        this_month = movements_of(per_month[-1])
+        ends = history_days(uow, month)  # the month's own last when the fund existed by then
+        per_month = uow.reconciliation.movements_by_month(ends) if ends else []
+        this_month = movements_of(per_month[-1]) if per_month else {}
         recs = [replace(r, movements=tuple(this_month.get(r.currency, ()))) for r in recs]
         data = gather_report_data(uow, month, settings, recs, ends)
         flows: dict[tuple[str, date], list[int]] = defaultdict(lambda: [0, 0])

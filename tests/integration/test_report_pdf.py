@@ -90,11 +90,11 @@ def test_the_report_prints_the_reconciled_month_and_no_personal_data(march: Unit
         "Donations 1 350,00 €",
         "The last 12 months (EUR)",
         "31 Mar 2026 1.700,00 € 8.667,50 €",  # loans and cash at the end of March
-        "28 Feb 2026 0,00 € 0,00 €",
         "monthly report 2026-03",
     ):
         assert words in text, words
     assert "Not reconciled" not in text
+    assert "28 Feb 2026" not in text  # the fund's first entry is of 1 March
     # the beneficiary's name is nowhere, not even from the bank's text of the unplaced payment
     assert "Test Person" not in text
 
@@ -202,3 +202,19 @@ def test_today_is_the_fund_s_day(engine: Engine, clock: Clock) -> None:
     [may] = reconcile(brussels, AUDITOR, "2026-05")
     assert (april.as_of, april.today) == (date(2026, 4, 30), None)
     assert (may.as_of, may.today) == (date(2026, 5, 1), date(2026, 5, 1))
+
+
+def test_the_history_starts_with_the_fund(funded: UnitOfWork, clock: Clock) -> None:
+    """A fund whose first entry is of 1 March has one month end in March's report: one row,
+    one point; before its first entry it has none, and the report says the rest."""
+    clock.now = datetime(2026, 4, 3, 9, 0, tzinfo=UTC)
+    text = text_of(reports.monthly_report(funded, AUDITOR, "2026-03", SETTINGS))
+    assert "The last 12 months (EUR)" in text
+    assert "31 Mar 2026 0,00 € 10.000,00 €" in text
+    assert "28 Feb 2026" not in text and "Apr 25" not in text
+    figures = reports.report_figures(funded, AUDITOR, "2026-03", SETTINGS)
+    assert [m.month_end for m in figures.currencies["EUR"].months] == [date(2026, 3, 31)]
+    february = reports.report_figures(funded, AUDITOR, "2026-02", SETTINGS)
+    assert february.data.history == () and february.currencies["EUR"].months == ()
+    text = text_of(reports.monthly_report(funded, AUDITOR, "2026-02", SETTINGS))
+    assert "The last 12 months" not in text and "Notes (EUR)" in text

@@ -14,6 +14,7 @@ from pypdf import PdfReader
 
 from ledger.documents.i18n import Translator, report_catalog
 from ledger.documents.report import (
+    History,
     MonthlyReportData,
     SignOff,
     _Formats,
@@ -329,7 +330,7 @@ def test_a_report_without_a_zone_says_utc() -> None:
     assert "generated 03 Jun 2026, 09:30 UTC" in text
 
 
-# -- a month that runs -----------------------------------------------------------------------
+# -- a month that runs, and a fund younger than 12 months -----------------------------------
 
 
 def test_a_month_not_over_says_its_figures_are_as_of_today() -> None:
@@ -339,3 +340,21 @@ def test_a_month_not_over_says_its_figures_are_as_of_today() -> None:
     assert "figures as of 31 May 2026" not in text
     french = text_of(render_monthly_report(dataclasses.replace(data, language="fr")).pdf)
     assert "mai 2026, mois en cours : chiffres à ce jour, 12 mai 2026" in french
+
+
+@pytest.mark.parametrize("months", [1, 0])
+def test_a_young_fund_s_history_has_its_months_only(months: int) -> None:
+    """One month of history is one point of the chart and one row; none leaves the section
+    out (a line chart needs a point)."""
+    one = History("EUR", (date(2026, 5, 31),), (812_345,), (456_789,))
+    data = dataclasses.replace(report(), history=(one,) if months else ())
+    rendered = render_monthly_report(data)
+    text = text_of(rendered.pdf)
+    assert rendered.missing == ()
+    if months:
+        assert "The last 12 months (EUR)" in text
+        assert "31 May 2026 4.567,89 € 8.123,45 €" in text
+        assert "30 Apr 2026" not in text
+    else:
+        assert "The last 12 months" not in text
+        assert "Notes (EUR)" in text  # the rest of the report is there
