@@ -68,13 +68,13 @@ def _reconciliation_lines(month: str, recs: list[MonthReconciliation]) -> list[s
             out += [
                 f"  bank account {b.account_code} {b.iban or '(no IBAN linked)'}: "
                 + ("reconciled" if b.reconciled else "NOT reconciled"),
-                row(f"ledger at {r.month_end}", b.ledger_minor),
+                row(f"ledger at {r.as_of}", b.ledger_minor),
                 row(
                     "bank",
                     b.bank_minor,
                     f"  (statement of {b.statement_date})"
                     if b.statement_date
-                    else f"  (no statement up to {r.month_end})",
+                    else f"  (no statement up to {r.as_of})",
                 ),
                 row("difference", b.difference),
                 row(f"in transit ({len(b.in_transit)})", sum(t.amount_minor for t in b.in_transit)),

@@ -53,6 +53,7 @@ def monthly(
                 FundInfo.from_settings(settings),
                 language or settings.report_language,
                 policy(settings).rules,
+                settings.zone,
             ),
         )
     except LedgerError as exc:

@@ -25,7 +25,7 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
@@ -141,6 +141,20 @@ def _babel_locale(language: str, region: str | None, country: str) -> Locale:
 
 
 _DIGITS = re.compile(r"[0-9]+")
+
+
+def zone_text(at: datetime) -> str:
+    """The zone of an aware time as a reader checks it: its name and its offset from UTC,
+    ``CET (UTC+01:00)``, ``CEST (UTC+02:00)``; ``UTC`` alone for UTC. What the contract's
+    signature stamps and the monthly report print beside a time."""
+    offset = at.utcoffset()
+    if offset is None:
+        raise ValueError(f"{at.isoformat()} has no time zone: give the time in the fund's zone")
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    utc = f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    zone = at.tzname() or utc
+    return zone if zone in ("UTC", utc) else f"{zone} ({utc})"
 
 
 def format_money(value: Money, locale: Locale) -> str:

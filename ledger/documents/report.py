@@ -9,17 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
+from decimal import Decimal
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_time
+from babel.numbers import NumberPattern, format_decimal, format_percent
 from markupsafe import Markup
 
 from ledger.documents.charts import Series, bar_chart, line_chart
-from ledger.documents.i18n import Translator, report_catalog
+from ledger.documents.i18n import Translator, report_catalog, zone_text
 from ledger.documents.model import FundInfo
 from ledger.documents.render import Rendered, _html, _pdf, _rendered
 from ledger.domain.money import from_minor
-from ledger.domain.reconciliation import MonthReconciliation
+from ledger.domain.reconciliation import MonthReconciliation, Note
 
 AGING_BUCKETS = ("current", "1-30", "31-60", "61-90", "91-180", "181-360", ">360")
 
@@ -55,13 +57,16 @@ class MonthlyReportData:
     history: tuple[History, ...]  # one per currency
     sign_off: SignOff | None  # the month's close, when it is closed
     language: str = "en"
+    zone: tzinfo = UTC  # the fund's: the times are printed in it, with its name and offset
+    today: date | None = None  # the fund's today while the month runs: figures as of it
 
 
 class _Formats:
-    """Amounts, months and labels for the template and the charts."""
+    """Amounts, months, times, percents, labels and notes for the template and the charts."""
 
-    def __init__(self, t: Translator) -> None:
+    def __init__(self, t: Translator, zone: tzinfo = UTC) -> None:
         self.t = t
+        self.zone = zone
 
     def money(self, minor: int, currency: str) -> str:
         return self.t.money(from_minor(minor, currency))
@@ -75,8 +80,17 @@ class _Formats:
     def short_month(self, day: date) -> str:
         return str(format_date(day, "LLL yy", locale=self.t.locale))
 
+    def number(self, n: int) -> str:
+        return str(format_decimal(n, locale=self.t.locale))
+
     def timestamp(self, at: datetime) -> str:
-        return str(format_datetime(at, "medium", tzinfo=at.tzinfo, locale=self.t.locale))
+        """A moment as the fund's zone reads it, to the minute as the signature stamps, the
+        zone said: ``03 Jun 2026, 11:30 CEST (UTC+02:00)``."""
+        local = at.astimezone(self.zone)
+        day = format_date(local, "medium", locale=self.t.locale)
+        time = format_time(local, "short", tzinfo=self.zone, locale=self.t.locale)
+        when = str(self.t.locale.datetime_formats["medium"]).format(time, day)  # "{1}, {0}"
+        return f"{when} {zone_text(local)}"
 
     def label(self, prefix: str, name: str) -> str:
         """The catalog's word for a bucket or a kind (``prefix`` ends with a dot), else the
@@ -84,8 +98,47 @@ class _Formats:
         msgid = prefix + name
         return self.t.text(msgid) if self.t.has(msgid) else name
 
-    def percent(self, value: object) -> str:
-        return f"{value} %"
+    def percent(self, value: Decimal) -> str:
+        """A percent with two decimals as the locale writes it (``value`` 53.60 -> en
+        "53.60%", fr "53,60 %", nl "53,60%"): the locale's percent pattern with exactly two
+        decimals, of the ratio ``value`` / 100 taken exactly (a decimal shift, no float)."""
+        pattern = self.t.locale.percent_formats[None]
+        two = NumberPattern(
+            pattern.pattern,
+            pattern.prefix,
+            pattern.suffix,
+            pattern.grouping,
+            pattern.int_prec,
+            (2, 2),
+            pattern.exp_prec,
+            pattern.exp_plus,
+            pattern.number_pattern,
+        )
+        return str(format_percent(value.scaleb(-2), two, locale=self.t.locale))
+
+    def note(self, n: Note) -> Markup:
+        """A note in the report's language from ``report.note.<code>``: each amount (a value
+        named ``..._minor``, its placeholder without the suffix) in the note's currency, dates
+        and numbers in the report's locale, the account as its IBAN or as a ledger account."""
+        count = dict(n.values).get("count")
+        values: dict[str, object] = {}
+        for key, value in n.values:
+            if key.endswith("_minor") and isinstance(value, int):
+                values[key.removesuffix("_minor")] = self.money(value, n.currency)
+            elif isinstance(value, date):
+                values[key] = self.t.short_date(value)
+            elif isinstance(value, tuple):  # ids: the first of ``count``, the rest elided
+                cut = isinstance(count, int) and count > len(value)
+                values[key] = ", ".join(str(i) for i in value) + (", …" if cut else "")
+            elif isinstance(value, int):
+                values[key] = self.number(value)
+            else:
+                values[key] = value
+        if "iban" in values:
+            values["name"] = values["iban"] or self.t.text(
+                "report.note.ledger_account", account=n.text("account")
+            )
+        return self.t(f"report.note.{n.code}", **values)
 
 
 def _history_chart(f: _Formats, h: History) -> Markup:
@@ -121,7 +174,7 @@ def _aging_chart(f: _Formats, rec: MonthReconciliation) -> Markup:
 
 def report_html(data: MonthlyReportData) -> tuple[str, Translator]:
     t = Translator(data.language, data.fund.country, catalogs=report_catalog)
-    f = _Formats(t)
+    f = _Formats(t, data.zone)
     history = {h.currency: h for h in data.history}
     sections = [
         {
@@ -137,7 +190,7 @@ def report_html(data: MonthlyReportData) -> tuple[str, Translator]:
     html = _html(
         "report_monthly.html",
         t,
-        data.generated_at.date(),
+        data.generated_at.astimezone(data.zone).date(),
         data.fund,
         d=data,
         f=f,

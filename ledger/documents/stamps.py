@@ -34,7 +34,7 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from ledger.documents import fontsubset
-from ledger.documents.i18n import contracts_dir
+from ledger.documents.i18n import contracts_dir, zone_text
 from ledger.documents.signing import OneProducerWriter
 
 BENEFICIARY_ANCHOR = "signature-beneficiary"
@@ -46,14 +46,9 @@ INSET = 4.0  # from the anchor (the element's top left corner), clear of a borde
 def _when(at: datetime) -> str:
     """The time as the fund's zone reads it, with the zone's name and its offset from UTC:
     ``2026-03-15 14:30 CET (UTC+01:00)``. ``at`` is given in the fund's zone."""
-    offset = at.utcoffset()
-    if offset is None:
+    if at.utcoffset() is None:
         raise ValueError("a signature's time needs its time zone")
-    minutes = int(offset.total_seconds()) // 60
-    sign = "-" if minutes < 0 else "+"
-    utc = f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-    zone = at.tzname() or utc
-    return f"{at:%Y-%m-%d %H:%M} {zone}" + ("" if zone in ("UTC", utc) else f" ({utc})")
+    return f"{at:%Y-%m-%d %H:%M} {zone_text(at)}"
 
 
 @functools.cache

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TypeAlias
 
 from ledger.domain.aging import Aging as Aging  # the aging, computed in ledger.domain.aging
 
@@ -210,6 +211,61 @@ class Movement:
     total_minor: int
 
 
+#: What a note's figure can be: an amount in minor units or a count, a text (an IBAN, an
+#: account's code), a day, or ids (statement lines).
+NoteValue: TypeAlias = int | str | date | tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """Something the treasurer should look at or do, as a code and its figures, not in words.
+
+    ``ledger.services.reconciliation`` finds them (each condition once); the command line and
+    the API word them in English (``note_text``), the monthly report from its catalogs
+    (``report.note.<code>``) in the report's language. ``values`` are (name, value) pairs: a
+    name ending in ``_minor`` is an amount in minor units of ``currency``; an ``iban`` that is
+    empty means the account has no IBAN linked (it is then named by its ledger ``account``)."""
+
+    code: str
+    currency: str
+    values: tuple[tuple[str, NoteValue], ...] = ()
+
+    @classmethod
+    def of(cls, code: str, currency: str, **values: NoteValue) -> Note:
+        return cls(code, currency, tuple(values.items()))
+
+    def get(self, name: str) -> NoteValue:
+        for key, value in self.values:
+            if key == name:
+                return value
+        raise KeyError(f"note {self.code!r} has no value {name!r}")
+
+    def number(self, name: str) -> int:
+        """An amount in minor units or a count."""
+        value = self.get(name)
+        if not isinstance(value, int):
+            raise TypeError(f"note {self.code!r}: {name} is {value!r}, not a number")
+        return value
+
+    def text(self, name: str) -> str:
+        value = self.get(name)
+        if not isinstance(value, str):
+            raise TypeError(f"note {self.code!r}: {name} is {value!r}, not a text")
+        return value
+
+    def day(self, name: str) -> date:
+        value = self.get(name)
+        if not isinstance(value, date):
+            raise TypeError(f"note {self.code!r}: {name} is {value!r}, not a date")
+        return value
+
+    def ids(self, name: str) -> tuple[int, ...]:
+        value = self.get(name)
+        if not isinstance(value, tuple):
+            raise TypeError(f"note {self.code!r}: {name} is {value!r}, not ids")
+        return value
+
+
 @dataclass(frozen=True, slots=True)
 class MonthReconciliation:
     month: str  # YYYY-MM
@@ -222,10 +278,21 @@ class MonthReconciliation:
     position: FundPosition
     movements: tuple[Movement, ...]
     closed: bool = False  # the month is closed already
-    notes: tuple[str, ...] = field(default=())  # what the treasurer should look at, in words
+    # What the treasurer should look at: each a code and its figures (the report words them
+    # from its catalogs), and the same in English for the command line and the API.
+    to_do: tuple[Note, ...] = field(default=())
+    notes: tuple[str, ...] = field(default=())
     # The unidentified receipts counted and added up by age (age -> (count, total)) when
     # ``unidentified`` lists only the first of them (a page); None: it lists every one.
     unidentified_counted: Mapping[str, tuple[int, int]] | None = None
+    # The fund's today when the month is not over yet (its last day included): every figure
+    # is then read as of today, not as of a month end still to come. None once it has ended.
+    today: date | None = None
+
+    @property
+    def as_of(self) -> date:
+        """The day the figures are read at: the month's end, or today while it runs."""
+        return self.today if self.today is not None else self.month_end
 
     @property
     def reconciled(self) -> bool:

@@ -32,6 +32,7 @@ from ledger.domain.reconciliation import (
     InTransit,
     MonthReconciliation,
     Movement,
+    Note,
     OpenLine,
     SubLedgerCheck,
     UnidentifiedReceipt,
@@ -113,9 +114,19 @@ def compute_reconciliation(
     """``reconcile`` inside an open unit of work (the caller checks the permissions)."""
     out = []
     for rec in reconcile_books(uow, month, rules=rules, reading=reading):
-        p = loans.compute_portfolio(uow, rec.month_end, rec.currency)
+        p = loans.compute_portfolio(uow, rec.as_of, rec.currency)
         out.append(replace(rec, aging=p.aging))
     return out
+
+
+def reading_day(uow: UnitOfWork, month: str) -> tuple[date, date | None]:
+    """The day ``month``'s figures are read at, and the fund's today when that is it: the
+    month's end once the month is over; today while it runs (its last day included, as the
+    month close says it has not ended), never a day still to come."""
+    end, today = month_end(month), uow.today()
+    if end < today:
+        return end, None
+    return today, today
 
 
 def reconcile_books(
@@ -126,29 +137,30 @@ def reconcile_books(
     reading: Reading = FULL,
 ) -> list[MonthReconciliation]:
     """Everything but the aging (left empty), inside the caller's open unit of work: what the
-    month close checks and records."""
+    month close checks and records. A month not over yet is read as of today
+    (``reading_day``)."""
     rules = rules or EligibilityRules()
-    end = month_end(month)
+    as_of, today = reading_day(uow, month)
     if reading.cached_balances:
-        sums = uow.reconciliation.balances_as_of(end)
+        sums = uow.reconciliation.balances_as_of(as_of)
     else:
-        sums = uow.reconciliation.sums_as_of(end)
+        sums = uow.reconciliation.sums_as_of(as_of)
     banks = [
         b
         for acct in uow.reconciliation.bank_ledger_accounts()
-        if (b := _bank(uow, acct, end, sums)) is not None
+        if (b := _bank(uow, acct, as_of, sums)) is not None
     ]
     currencies = sorted({b.currency for b in banks})
     if not currencies:
         return []
-    control = uow.reconciliation.control_as_of(end)
-    promised = uow.reconciliation.promised_as_of(end)
+    control = uow.reconciliation.control_as_of(as_of)
+    promised = uow.reconciliation.promised_as_of(as_of)
     if reading.receipts is None:
-        unidentified, counted = _unidentified(uow, end), None
+        unidentified, counted = _unidentified(uow, as_of), None
     else:
-        unidentified, counted = _unidentified_first(uow, end, reading.receipts)
+        unidentified, counted = _unidentified_first(uow, as_of, reading.receipts)
     movements = (
-        movements_of(uow.reconciliation.movements(date(end.year, end.month, 1), end))
+        movements_of(uow.reconciliation.movements(date.fromisoformat(f"{month}-01"), as_of))
         if reading.movements
         else {}
     )
@@ -172,7 +184,7 @@ def reconcile_books(
         )
         rec = MonthReconciliation(
             month=month,
-            month_end=end,
+            month_end=month_end(month),
             currency=cur,
             banks=own,
             sub_ledger=sub,
@@ -182,8 +194,10 @@ def reconcile_books(
             movements=tuple(movements.get(cur, ())),
             closed=closed,
             unidentified_counted=None if counted is None else counted.get(cur, {}),
+            today=today,
         )
-        out.append(replace(rec, notes=tuple(notes(rec))))
+        found = tuple(to_do(rec))
+        out.append(replace(rec, to_do=found, notes=tuple(note_text(n) for n in found)))
     return out
 
 
@@ -283,119 +297,213 @@ def movements_of(rows: list[tuple[str, str, int, int]]) -> dict[str, list[Moveme
     return out
 
 
-# -- what the treasurer must do, in words ---------------------------------------------------
+# -- what the treasurer must do ------------------------------------------------------------
+# Each condition is tested once, here: it gives a Note (a code and its figures); note_text
+# words it in English for the command line and the API, the monthly report words it from its
+# catalogs (``report.note.<code>``, ledger/documents/report.py).
 
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def bank_problems(b: BankReconciliation, end: date) -> list[str]:
-    """Why one bank account does not reconcile (nothing when it does), and what to do."""
+#: Statement lines a note names by their ids; the rest are counted.
+NAMED_LINES = 10
+
+
+def bank_problems(b: BankReconciliation, end: date) -> list[Note]:
+    """Why one bank account does not reconcile as of ``end`` (nothing when it does)."""
     cur = b.currency
-    name = b.iban or f"ledger account {b.account_code}"
     if b.bank_minor is None:
         if not (b.ledger_minor or b.in_transit):
             return []
-        how = (
-            "`fundledger statement import FILE`"
-            if b.iban
-            else f"`fundledger statement import FILE --account {b.account_code}`"
-        )
+        code = "no_statement" if b.iban else "no_statement_unlinked"
         return [
-            f"No statement of {name} imported up to {end}: import it ({how}); until then the "
-            f"ledger's {amount_text(b.ledger_minor, cur)} on {b.account_code} is unconfirmed."
+            Note.of(
+                code, cur, iban=b.iban, account=b.account_code, end=end, ledger_minor=b.ledger_minor
+            )
         ]
     out = []
+    where = {"iban": b.iban, "account": b.account_code}
     if b.unmatched:
-        total = sum(u.amount_minor for u in b.unmatched)
-        ids = ", ".join(str(u.line_id) for u in b.unmatched[:10])
-        more = ", ..." if len(b.unmatched) > 10 else ""
         out.append(
-            f"{_plural(len(b.unmatched), 'statement line')} of {name} unmatched "
-            f"({amount_text(total, cur)}; {'line' if len(b.unmatched) == 1 else 'lines'} "
-            f"{ids}{more}): link each to the entry that "
-            "explains it with `fundledger statement link LINE --entry ID`, or book it with "
-            "`fundledger statement book LINE --account CODE --kind KIND`."
+            Note.of(
+                "unmatched_lines",
+                cur,
+                **where,
+                count=len(b.unmatched),
+                total_minor=sum(u.amount_minor for u in b.unmatched),
+                lines=tuple(u.line_id for u in b.unmatched[:NAMED_LINES]),
+            )
         )
     if b.opening_difference:
         out.append(
-            f"The first statement of {name} opens with {amount_text(b.opening_minor or 0, cur)}"
-            f" on {b.opening_date}, but the ledger's {b.account_code} held "
-            f"{amount_text(b.before_opening_minor, cur)} by then (difference "
-            f"{amount_text(b.opening_difference, cur)}): correct the opening entries."
+            Note.of(
+                "opening_difference",
+                cur,
+                **where,
+                opening_minor=b.opening_minor or 0,
+                opening_date=b.opening_date or end,  # set whenever opening_minor is
+                held_minor=b.before_opening_minor,
+                difference_minor=b.opening_difference,
+            )
         )
     rest = b.unexplained - b.opening_difference
     if rest:
-        out.append(
-            f"The ledger's {b.account_code} and the bank's {name} differ by "
-            f"{amount_text(rest, cur)} that no item in transit or unmatched line explains: look "
-            "for a line linked to the wrong entry, or an entry booked after the line that "
-            "brought it."
-        )
+        out.append(Note.of("unexplained", cur, **where, difference_minor=rest))
     return out
 
 
-def bank_advice(b: BankReconciliation, end: date) -> list[str]:
-    """What is worth a look even when the account reconciles."""
+def bank_advice(b: BankReconciliation, end: date) -> list[Note]:
+    """What is worth a look as of ``end`` even when the account reconciles."""
     if b.statement_date is None:
         return []
-    name = b.iban or f"ledger account {b.account_code}"
     out = []
     if b.statement_date < end:
         out.append(
-            f"The latest statement of {name} ends on {b.statement_date}: import the statement "
-            f"up to {end} if there is one; the ledger's entries after {b.statement_date} count "
-            "as in transit."
+            Note.of(
+                "statement_behind",
+                b.currency,
+                iban=b.iban,
+                account=b.account_code,
+                statement_date=b.statement_date,
+                end=end,
+            )
         )
     out += [f"The {missing}." for missing in b.missing_statements]
     stale = [t for t in b.in_transit if t.booking_date < b.statement_date - timedelta(STALE_DAYS)]
     if stale:
         out.append(
-            f"{_plural(len(stale), 'item')} in transit on {b.account_code} "
-            f"({amount_text(sum(t.amount_minor for t in stale), b.currency)}) booked more than "
-            f"{STALE_DAYS} days before the statement's end and still not at the bank: check "
-            "that they were executed."
+            Note.of(
+                "stale_in_transit",
+                b.currency,
+                account=b.account_code,
+                count=len(stale),
+                total_minor=sum(t.amount_minor for t in stale),
+                days=STALE_DAYS,
+            )
         )
     return out
 
 
-def sub_ledger_notes(s: SubLedgerCheck) -> list[str]:
+def sub_ledger_notes(s: SubLedgerCheck) -> list[Note]:
     if not s.difference:
         return []
     return [
-        f"The loans receivable control account holds {amount_text(s.control_minor, s.currency)}"
-        f" but the loans' own accounts {amount_text(s.loans_minor, s.currency)} (difference "
-        f"{amount_text(s.difference, s.currency)}): run `fundledger verify`."
+        Note.of(
+            "sub_ledger",
+            s.currency,
+            control_minor=s.control_minor,
+            loans_minor=s.loans_minor,
+            difference_minor=s.difference,
+        )
     ]
 
 
-def notes(rec: MonthReconciliation) -> list[str]:
-    """Plain sentences for the treasurer: each difference and what to do about it."""
-    out = [n for b in rec.banks for n in bank_problems(b, rec.month_end)]
+def to_do(rec: MonthReconciliation) -> list[Note]:
+    """Each difference of the month and what is worth a look, as of the day it is read at."""
+    out = [n for b in rec.banks for n in bank_problems(b, rec.as_of)]
     out += sub_ledger_notes(rec.sub_ledger)
-    out += [n for b in rec.banks for n in bank_advice(b, rec.month_end)]
+    out += [n for b in rec.banks for n in bank_advice(b, rec.as_of)]
     count = rec.unidentified_count
     if count:
-        old = count - rec.unidentified_by_age[RECEIPT_AGES[0]][0]
         out.append(
-            f"{_plural(count, 'unidentified receipt')} "
-            f"({amount_text(rec.unidentified_total, rec.currency)}) "
+            Note.of(
+                "unidentified",
+                rec.currency,
+                count=count,
+                total_minor=rec.unidentified_total,
+                old=count - rec.unidentified_by_age[RECEIPT_AGES[0]][0],
+                days=STALE_DAYS,
+            )
+        )
+    return out
+
+
+def note_text(n: Note) -> str:
+    """A note as a plain English sentence for the command line and the API: what is wrong
+    and what to do, with the commands that do it."""
+    cur = n.currency
+
+    def amount(name: str) -> str:
+        return amount_text(n.number(name), cur)
+
+    def name() -> str:
+        return n.text("iban") or f"ledger account {n.text('account')}"
+
+    code = n.code
+    if code in ("no_statement", "no_statement_unlinked"):
+        how = (
+            "`fundledger statement import FILE`"
+            if code == "no_statement"
+            else f"`fundledger statement import FILE --account {n.text('account')}`"
+        )
+        return (
+            f"No statement of {name()} imported up to {n.day('end')}: import it ({how}); until "
+            f"then the ledger's {amount('ledger_minor')} on {n.text('account')} is unconfirmed."
+        )
+    if code == "unmatched_lines":
+        count, ids = n.number("count"), n.ids("lines")
+        more = ", ..." if count > len(ids) else ""
+        return (
+            f"{_plural(count, 'statement line')} of {name()} unmatched "
+            f"({amount('total_minor')}; {'line' if count == 1 else 'lines'} "
+            f"{', '.join(str(i) for i in ids)}{more}): link each to the entry that explains it "
+            "with `fundledger statement link LINE --entry ID`, or book it with "
+            "`fundledger statement book LINE --account CODE --kind KIND`."
+        )
+    if code == "opening_difference":
+        return (
+            f"The first statement of {name()} opens with {amount('opening_minor')}"
+            f" on {n.day('opening_date')}, but the ledger's {n.text('account')} held "
+            f"{amount('held_minor')} by then (difference {amount('difference_minor')}): correct "
+            "the opening entries."
+        )
+    if code == "unexplained":
+        return (
+            f"The ledger's {n.text('account')} and the bank's {name()} differ by "
+            f"{amount('difference_minor')} that no item in transit or unmatched line explains: "
+            "look for a line linked to the wrong entry, or an entry booked after the line that "
+            "brought it."
+        )
+    if code == "sub_ledger":
+        return (
+            f"The loans receivable control account holds {amount('control_minor')} but the "
+            f"loans' own accounts {amount('loans_minor')} (difference "
+            f"{amount('difference_minor')}): run `fundledger verify`."
+        )
+    if code == "statement_behind":
+        day = n.day("statement_date")
+        return (
+            f"The latest statement of {name()} ends on {day}: import the statement up to "
+            f"{n.day('end')} if there is one; the ledger's entries after {day} count as in "
+            "transit."
+        )
+    if code == "stale_in_transit":
+        return (
+            f"{_plural(n.number('count'), 'item')} in transit on {n.text('account')} "
+            f"({amount('total_minor')}) booked more than {n.number('days')} days before the "
+            "statement's end and still not at the bank: check that they were executed."
+        )
+    if code == "unidentified":
+        count, old = n.number("count"), n.number("old")
+        return (
+            f"{_plural(count, 'unidentified receipt')} ({amount('total_minor')}) "
             f"{'waits' if count == 1 else 'wait'} to be matched"
-            + (f", {old} of them for more than {STALE_DAYS} days" if old else "")
+            + (f", {old} of them for more than {n.number('days')} days" if old else "")
             + ": match each to its loan with `fundledger statement match LINE --loan ID`, or "
             "book it with `fundledger statement book LINE --account CODE --kind KIND`."
         )
-    return out
+    raise ValueError(f"no English wording for the note {code!r}")
 
 
 def refusals(recs: list[MonthReconciliation]) -> list[str]:
     """Why the month does not reconcile, currency by currency: what blocks its close."""
     return [
-        f"{rec.currency}: {problem}"
+        f"{rec.currency}: {note_text(problem)}"
         for rec in recs
         for problem in (
-            [n for b in rec.banks for n in bank_problems(b, rec.month_end)]
+            [n for b in rec.banks for n in bank_problems(b, rec.as_of)]
             + sub_ledger_notes(rec.sub_ledger)
         )
     ]

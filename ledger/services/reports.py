@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, tzinfo
 from decimal import Decimal
 
 from ledger.documents.model import FundInfo
@@ -23,7 +23,12 @@ from ledger.services.csv_text import csv_text as csv_text
 from ledger.services.csv_text import safe_cell as safe_cell
 from ledger.services.journal import quick_trial_balance
 from ledger.services.loans.portfolio import Portfolio, compute_portfolio
-from ledger.services.reconciliation import Reading, compute_reconciliation, movements_of
+from ledger.services.reconciliation import (
+    Reading,
+    compute_reconciliation,
+    movements_of,
+    reading_day,
+)
 from ledger.store.report_repository import CASH, LOANS, ReportRepository
 from ledger.store.uow import UnitOfWork
 
@@ -68,6 +73,9 @@ class ReportSettings:
     fund: FundInfo
     language: str = "en"
     rules: EligibilityRules = field(default_factory=EligibilityRules)  # its cash reserve
+    # The fund's time zone (Settings.zone, FUNDLEDGER_TIMEZONE): the report prints its times
+    # in it. None: the unit of work's, which the settings gave it too.
+    zone: tzinfo | None = None
 
 
 # -- the monthly report ---------------------------------------------------------------------
@@ -83,9 +91,25 @@ def month_ends(month: str, months: int = HISTORY_MONTHS) -> list[date]:
     return out
 
 
-def history(uow: UnitOfWork, month: str) -> list[History]:
-    """Cash and loans outstanding at the last 12 month ends, per currency (inside ``uow``)."""
-    ends = month_ends(month)
+def history_days(uow: UnitOfWork, month: str) -> list[date]:
+    """The days the report's history reads, oldest first (inside ``uow``): the last 12 month
+    ends up to ``month``'s, from the first one on or after the fund's first journal entry (none
+    before the fund existed: none at all before its first entry), ``month``'s own end being
+    today while the month runs (``reading_day``)."""
+    first = ReportRepository(uow.connection).first_booking_date()
+    if first is None:
+        return []
+    as_of, _ = reading_day(uow, month)
+    days = [min(end, as_of) for end in month_ends(month)]  # only the month's own can be later
+    return [day for day in days if day >= first]
+
+
+def history(uow: UnitOfWork, month: str, days: Sequence[date] | None = None) -> list[History]:
+    """Cash and loans outstanding at each of ``days`` (default ``history_days``), per currency
+    (inside ``uow``)."""
+    ends = list(history_days(uow, month) if days is None else days)
+    if not ends:
+        return []
     balances = ReportRepository(uow.connection).month_end_balances(ends)
     currencies = sorted({cur for _, cur in balances})
     zero = [0] * len(ends)
@@ -144,15 +168,17 @@ def gather_report_data(
     month: str,
     settings: ReportSettings,
     reconciliations: Sequence[MonthReconciliation],
+    days: Sequence[date] | None = None,
 ) -> MonthlyReportData:
     """``report_data`` inside an open unit of work (the caller checks permission and month)."""
-    hist = history(uow, month)
+    hist = history(uow, month, days)
     sign_off = None
     if month in uow.periods.closed_months():
         close = [e for e in uow.periods.events(month) if e.action is PeriodAction.CLOSE][-1]
         asked = ((close.balances or {}).get("reconciliation") or {}).get("requested_by")
         sign_off = SignOff(close.actor, close.at, close.reason, asked)
     generated = uow.now()
+    _, today = reading_day(uow, month)
     return MonthlyReportData(
         fund=settings.fund,
         month=month,
@@ -162,6 +188,8 @@ def gather_report_data(
         history=tuple(hist),
         sign_off=sign_off,
         language=settings.language,
+        zone=settings.zone or uow.zone,
+        today=today,
     )
 
 
@@ -185,7 +213,7 @@ def monthly_report(
 class MonthFigures:
     """One month end of the 12-month history beyond cash and loans outstanding."""
 
-    month_end: date
+    month_end: date  # today for the month that runs (``history_days``)
     par30_minor: int  # outstanding of the loans more than 30 days late then
     outstanding_minor: int  # outstanding of the loans being repaid then
     par30_percent: Decimal  # par30 / outstanding, two decimals (ledger.domain.aging)
@@ -228,11 +256,11 @@ def report_figures(
     month = _check_month(uow, month)
     with uow:
         recs = compute_reconciliation(uow, month, rules=settings.rules, reading=REPORT_PAGE)
-        ends = month_ends(month)
-        per_month = uow.reconciliation.movements_by_month(ends)
-        this_month = movements_of(per_month[-1])
+        ends = history_days(uow, month)  # the month's own last when the fund existed by then
+        per_month = uow.reconciliation.movements_by_month(ends) if ends else []
+        this_month = movements_of(per_month[-1]) if per_month else {}
         recs = [replace(r, movements=tuple(this_month.get(r.currency, ()))) for r in recs]
-        data = gather_report_data(uow, month, settings, recs)
+        data = gather_report_data(uow, month, settings, recs, ends)
         flows: dict[tuple[str, date], list[int]] = defaultdict(lambda: [0, 0])
         for end, rows in zip(ends, per_month, strict=True):
             for kind, cur, _n, total in rows:
@@ -240,8 +268,9 @@ def report_figures(
                 if slot is not None:
                     flows[(cur, end)][slot] += total
         states: dict[str, list[LoansInState]] = defaultdict(list)
+        as_of, _ = reading_day(uow, month)
         counted = {
-            (c, st): (n, t) for c, st, n, t in uow.reconciliation.states_as_of(ends[-1], uow.zone)
+            (c, st): (n, t) for c, st, n, t in uow.reconciliation.states_as_of(as_of, uow.zone)
         }
         currencies = sorted({r.currency for r in recs} | {c for c, _ in counted})
         for cur in currencies:
@@ -249,7 +278,7 @@ def report_figures(
                 if (cur, state.value) in counted:
                     n, total = counted[(cur, state.value)]
                     states[cur].append(LoansInState(state, n, total))
-        known = {(r.currency, r.month_end): r.aging for r in recs}  # the month's, computed
+        known = {(r.currency, r.as_of): r.aging for r in recs}  # the month's, computed
         out = {}
         for cur in currencies:
             months = []

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from sqlalchemy import ColumnElement, Connection, Select, case, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, case, func, literal, or_, select
 from sqlalchemy.orm import aliased
 
 from ledger.domain.accounts import AccountRole
@@ -213,7 +213,11 @@ class ReconciliationRepository:
         if not ends or list(ends) != sorted(ends):
             raise ValueError("month ends must be given in ascending order")
         day = journal_entries.c.booking_date
-        month = case(*((day <= end, i) for i, end in enumerate(ends[:-1])), else_=len(ends) - 1)
+        month: ColumnElement[int] = (
+            case(*((day <= end, i) for i, end in enumerate(ends[:-1])), else_=len(ends) - 1)
+            if len(ends) > 1
+            else literal(0)  # one month: no case to tell (SQL has no CASE without a WHEN)
+        )
         rows = self.conn.execute(
             select(
                 month.label("month"),

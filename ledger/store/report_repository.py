@@ -37,6 +37,13 @@ class ReportRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
+    def first_booking_date(self) -> date | None:
+        """The booking date of the fund's first journal entry; None before any."""
+        first: date | None = self.conn.execute(
+            select(func.min(journal_entries.c.booking_date))
+        ).scalar_one()
+        return first
+
     def month_end_balances(self, ends: Sequence[date]) -> dict[tuple[str, str], list[int]]:
         """Cash (bank accounts) and loans outstanding (the loans receivable control account's
         sub-accounts) per currency at each of ``ends`` (ascending), in three queries whatever the

@@ -6,6 +6,7 @@ browser: tests/e2e/test_month.py.)"""
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from html import unescape
 
 import pytest
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 from sqlalchemy import Engine
 
 from ledger.api.app import create_app
@@ -202,6 +204,9 @@ def test_the_report_on_screen_and_as_pdf(fund: Fund) -> None:
     pdf = fund.client.get(f"/months/{MARCH}/report.pdf?language=fr")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
+    # made at 09:00 UTC: printed in the fund's zone (the settings'), which it names
+    printed = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "généré le 2 avr. 2026, 11:00 CEST (UTC+02:00)" in " ".join(printed.split())
 
 
 def signed_loan(fund: Fund) -> Loan:

@@ -108,7 +108,7 @@ def test_a_statement_that_matches_the_ledger_exactly_reconciles(april: UnitOfWor
 
 
 def test_a_payout_booked_on_the_31st_and_executed_on_the_2nd_is_in_transit(
-    april: UnitOfWork,
+    april: UnitOfWork, clock: Clock
 ) -> None:
     loan = paid_out_loan(april, on=date(2026, 3, 31))
     run_import(april, camt053([march(entry("2026-03-20", "25.00", ref="G1"))]))
@@ -132,7 +132,9 @@ def test_a_payout_booked_on_the_31st_and_executed_on_the_2nd_is_in_transit(
         == -170_000
     )
 
-    # April's statement brings the payout on the 2nd: nothing is in transit any more.
+    # April's statement brings the payout on the 2nd: nothing is in transit any more. (Read
+    # once April is over: while it runs, its figures are as of today, before that statement.)
+    clock.now = datetime(2026, 5, 4, 9, 0, tzinfo=UTC)
     run_import(
         april,
         camt053(

@@ -111,3 +111,14 @@ def test_report_language_from_the_option_or_the_setting(
     get_settings.cache_clear()
     assert invoke("report", "monthly", "2026-02", "--out", str(out))[0] == 0
     assert "Monatsbericht" in _pdf_text(out)
+
+
+def test_report_times_are_in_the_fund_s_zone(
+    db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """FUNDLEDGER_TIMEZONE reaches the report: its time is the fund's, the zone named."""
+    monkeypatch.setenv("FUNDLEDGER_TIMEZONE", "Asia/Tokyo")  # no summer time: always +09:00
+    get_settings.cache_clear()
+    out = tmp_path / "report.pdf"
+    assert invoke("report", "monthly", "2026-02", "--out", str(out))[0] == 0
+    assert "JST (UTC+09:00)" in _pdf_text(out)

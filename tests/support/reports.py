@@ -13,10 +13,12 @@ from ledger.domain.reconciliation import (
     InTransit,
     MonthReconciliation,
     Movement,
+    Note,
     OpenLine,
     SubLedgerCheck,
     UnidentifiedReceipt,
 )
+from ledger.services.reconciliation import note_text
 from ledger.services.reports import month_ends
 
 FUND = FundInfo(
@@ -29,6 +31,9 @@ FUND = FundInfo(
     city="Bruxelles",
     postcode="1000",
 )
+
+#: The note ``reconciliation`` gives: one receipt of 45.00 waits, for more than 30 days.
+UNIDENTIFIED = Note.of("unidentified", "EUR", count=1, total_minor=4_500, old=1, days=30)
 
 
 def reconciliation(*, unmatched: bool = False, month: str = "2026-05") -> MonthReconciliation:
@@ -81,7 +86,8 @@ def reconciliation(*, unmatched: bool = False, month: str = "2026-05") -> MonthR
         ),
         movements=(Movement("new_loans", 2, 240_000), Movement("repayments", 17, 61_234)),
         closed=False,
-        notes=("1 unidentified receipt is older than 60 days",),
+        to_do=(UNIDENTIFIED,),
+        notes=(note_text(UNIDENTIFIED),),
     )
 
 

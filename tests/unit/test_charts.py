@@ -103,6 +103,36 @@ def test_line_chart_has_a_point_per_month_and_a_legend_per_series() -> None:
     assert "M11 " + eur(cash[11]) in desc
 
 
+def test_a_line_chart_of_one_month_is_one_marked_point_per_series() -> None:
+    """A fund in its first month: one month end, drawn as a marker mid-plot for each series
+    (a line needs two points, the marker shows the one there is)."""
+    svg = line_chart(
+        "Loans and cash",
+        ["Mar 26"],
+        [Series("Loans outstanding", (170_000,)), Series("Cash", (830_000,))],
+        eur,
+        x_label="Month end",
+        y_label="Amount (EUR)",
+    )
+    root = parse(svg)
+    series = root.findall(".//s:g[@class='series']", NS)
+    for group in series:
+        [point] = group.find("s:polyline", NS).get("points").split()
+        x, _ = map(float, point.split(","))
+        assert x == pytest.approx((96 + 640 - 16) / 2)  # in the middle of the plot
+        markers = [el for el in group if el.tag != f"{{{SVG_NS}}}polyline"]
+        assert len(markers) == 1
+    assert "Mar 26" in texts(root)
+    assert "Mar 26 " + eur(830_000) in root.find("s:desc", NS).text
+
+
+def test_a_line_chart_without_months_is_refused() -> None:
+    """No month to show: the caller leaves the chart out (the report does), never draws an
+    empty one."""
+    with pytest.raises(ValueError, match="at least one"):
+        line_chart("t", [], [Series("s", ())], eur, x_label="x", y_label="y")
+
+
 def test_line_chart_refuses_series_of_the_wrong_length() -> None:
     with pytest.raises(ValueError, match="3 labels"):
         line_chart("t", ["a", "b", "c"], [Series("s", (1, 2))], eur, x_label="x", y_label="y")

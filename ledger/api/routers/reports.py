@@ -58,7 +58,7 @@ def monthly_report(
 ) -> Response:
     language = language or api_state(request).settings.report_language
     state = api_state(request)
-    report = ReportSettings(_fund(request), language, state.policy.rules)
+    report = ReportSettings(_fund(request), language, state.policy.rules, state.settings.zone)
     pdf = reports.monthly_report(uow, actor, month, report)
     return Response(pdf, media_type=PDF, headers=_attachment(f"fund-report-{month}.pdf"))
 

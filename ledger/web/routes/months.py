@@ -352,7 +352,9 @@ def report_page(
 ) -> Response:
     month = _month(month)
     runtime = runtime_of(request)
-    settings = ReportSettings(_fund(request), user.text.language, runtime.policy.rules)
+    settings = ReportSettings(
+        _fund(request), user.text.language, runtime.policy.rules, runtime.settings.zone
+    )
     figures = reports.report_figures(
         runtime.unit_of_work(readonly=True), user.actor, month, settings
     )
@@ -368,7 +370,7 @@ def report_page(
         }
         for rec in figures.data.reconciliations
     ]
-    end = month_end(month)
+    end = figures.data.today or month_end(month)  # a month that runs: its figures as of today
     return page(
         request,
         "months/report.html",
@@ -399,7 +401,7 @@ def report_pdf(
     month = _month(month)
     runtime = runtime_of(request)
     chosen = language if language in UI_LANGUAGES else user.text.language
-    settings = ReportSettings(_fund(request), chosen, runtime.policy.rules)
+    settings = ReportSettings(_fund(request), chosen, runtime.policy.rules, runtime.settings.zone)
     pdf = reports.monthly_report(runtime.unit_of_work(readonly=True), user.actor, month, settings)
     name = f"fund-report-{month}.pdf"
     return Response(
