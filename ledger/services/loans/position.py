@@ -57,16 +57,10 @@ def _settle(
     cur = loan.currency
     drafts: list[EntryDraft] = []
     if loan.written_off:
-        if b.ledger_loan > 0:  # e.g. a payment made before the write-off bounced afterwards
-            drafts.append(
-                postings.bounced_payment_written_off(
-                    loan.id,
-                    on,
-                    losses=_code(uow, AccountRole.LOAN_LOSSES, cur),
-                    loan=loan.account_code,
-                    amount=from_minor(b.ledger_loan, cur),
-                )
-            )
+        # What a reversed payment left owed on a written-off loan is not written off here:
+        # that is a change to the written-off amount, proposed for a second treasurer to
+        # approve (``book_payment_reversal``).
+        pass
     else:
         gap = b.ledger_loan - b.outstanding
         if gap != b.ledger_credit - b.credit:
