@@ -186,6 +186,20 @@ def recovery_owed_back(
     )
 
 
+def recovery_not_owed_back(
+    loan_id: str, on: date, *, recoveries: str, credit: str, amount: Money
+) -> EntryDraft:
+    """A recovery reversed whose money had been counted as owed back (the write-off shrank
+    since): no longer owed: Dr credit, Cr recoveries."""
+    return EntryDraft(
+        on,
+        f"Loan {loan_id}: reversed recovery no longer owed back",
+        EntryKind.RECOVERY,
+        (Leg.debit(credit, amount), Leg.credit(recoveries, amount)),
+        loan_id=loan_id,
+    )
+
+
 def reallocation(
     loan_id: str, on: date, *, loan: str, credit: str, amount: Money, from_credit: bool
 ) -> EntryDraft:

@@ -92,6 +92,9 @@ def test_a_release_beyond_the_unrecovered_loss_is_owed_back_and_refundable(
     assert balances(funded)[RECOVERIES] == -150_000
     assert balances(funded)[CREDIT] == -13_500
     assert done.loan.status is S.WRITTEN_OFF
+    standing = loans.get_loan(funded, TREASURER, written_off.id).standing
+    assert (standing.written_off, standing.recovered, standing.credit) == (150_000, 150_000, 13_500)
+    assert standing.fully_recovered
     assert_verified(funded)
     refund = loans.refund_credit(
         funded, TREASURER, written_off.id, on=day("2026-07-02"), idempotency_key="refund"
@@ -99,6 +102,9 @@ def test_a_release_beyond_the_unrecovered_loss_is_owed_back_and_refundable(
     assert legs(refund.entry) == [(BANK, -13_500), (CREDIT, 13_500)]
     assert balances(funded)[CREDIT] == 0
     assert balances(funded)[ACCOUNT] == 0
+    # The refund gave back what was beyond the loss: what was written off stays as it was.
+    standing = loans.get_loan(funded, TREASURER, written_off.id).standing
+    assert (standing.written_off, standing.recovered, standing.credit) == (150_000, 150_000, 0)
 
 
 def test_a_recovery_once_all_is_recovered_is_all_owed_back(
@@ -160,6 +166,8 @@ def test_money_before_the_write_off_beyond_it_makes_recoveries_owed_back(
     assert legs(more.entry) == [(BANK, 5_000), (ACCOUNT, -2_000), (CREDIT, -3_000)]
     b = balances(funded)
     assert (b[LOSSES], b[RECOVERIES], b[CREDIT], b[ACCOUNT]) == (0, 0, -6_500, 0)
+    standing = loans.get_loan(funded, TREASURER, written_off.id).standing
+    assert (standing.written_off, standing.recovered, standing.credit) == (0, 0, 6_500)
 
 
 # -- 3. a reversal that would write off more needs a second treasurer ------------------------
@@ -190,3 +198,21 @@ def test_reversing_a_payment_from_before_the_write_off_is_proposed_not_written_o
     assert done.loan.status is S.WRITTEN_OFF
     b = balances(funded)
     assert (b[LOSSES], b[ACCOUNT]) == (170_000, 0)
+
+
+def test_a_bounced_recovery_already_counted_as_owed_back_is_no_longer_owed(
+    funded: UnitOfWork, written_off: Loan
+) -> None:
+    recovery = pay(funded, written_off, "35.00", "2026-06-20")
+    pay(funded, written_off, "1480.00", "2026-05-31")  # 15.00 of the 35.00 now owed back
+    loans.reverse_payment(
+        funded,
+        TREASURER,
+        recovery.entry.id,
+        on=day("2026-07-01"),
+        reason="bounced",
+        idempotency_key="r",
+    )
+    b = balances(funded)
+    # The 35.00 never came: nothing recovered, nothing owed back.
+    assert (b[LOSSES], b[RECOVERIES], b[CREDIT], b[ACCOUNT]) == (2_000, 0, 0, 0)
