@@ -144,20 +144,6 @@ def write_off(
     )
 
 
-def bounced_payment_written_off(
-    loan_id: str, on: date, *, losses: str, loan: str, amount: Money
-) -> EntryDraft:
-    """On a written-off loan, what a payment made before the write-off left owed once it
-    bounced: Dr losses, Cr the loan."""
-    return EntryDraft(
-        on,
-        f"Loan {loan_id}: bounced payment written off",
-        EntryKind.WRITE_OFF,
-        (Leg.debit(losses, amount), Leg.credit(loan, amount)),
-        loan_id=loan_id,
-    )
-
-
 def write_off_reduced(
     loan_id: str, on: date, *, losses: str, loan: str, amount: Money
 ) -> EntryDraft:
