@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ledger.domain.errors import PermissionDenied
+from ledger.domain.errors import PermissionDenied, ValidationError
 from ledger.domain.loans import Loan
 from ledger.domain.statuses import EntryKind, LoanStatus, WriteOffStatus
 from ledger.services import loans
@@ -96,6 +96,10 @@ def test_a_release_beyond_the_unrecovered_loss_is_owed_back_and_refundable(
     assert (standing.written_off, standing.recovered, standing.credit) == (150_000, 150_000, 13_500)
     assert standing.fully_recovered
     assert_verified(funded)
+    with pytest.raises(ValidationError, match="cannot be refunded before"):
+        loans.refund_credit(
+            funded, TREASURER, written_off.id, on=day("2026-06-25"), idempotency_key="early"
+        )
     refund = loans.refund_credit(
         funded, TREASURER, written_off.id, on=day("2026-07-02"), idempotency_key="refund"
     )

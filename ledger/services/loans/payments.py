@@ -500,7 +500,9 @@ def refund_credit(
         if b.ledger_credit <= 0:
             raise Conflict(f"loan {loan_id} has no credit balance to refund", "status")
         # The credit is there once the money that made it came in: not before.
-        last = max((p.on for p, _, _ in uow.loans.payments(loan.id) if p.minor > 0), default=on)
+        # Once written off, a recovery beyond the loss makes a credit too.
+        kinds = (PaymentKind.REPAYMENT, PaymentKind.DEPOSIT_RELEASE, PaymentKind.RECOVERY)
+        last = max((p.on for p, _, _ in uow.loans.payments(loan.id, kinds=kinds)), default=on)
         if on < last:
             raise ValidationError(
                 f"loan {loan_id} received money on {last}; its credit cannot be refunded "
