@@ -232,3 +232,44 @@ class WriteOff:
     status: WriteOffStatus
     decided_by: str | None
     entry_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenOffReceipt:
+    """Where money received for a written-off loan goes (minor units).
+
+    ``to_loan``: dated before the write-off, it repays the loan as of its date, and the
+    write-off shrinks by as much (it wrote off what this money had already paid).
+    ``to_recovery``: recovery income, never more than the loss not yet recovered.
+    ``to_credit``: the rest, owed back to the person (refundable).
+    ``recovery_to_credit``: recoveries booked before that the smaller write-off no longer
+    covers: owed back to the person too (moved from recovery income)."""
+
+    to_loan: int
+    to_recovery: int
+    to_credit: int
+    recovery_to_credit: int = 0
+
+
+def receipt_on_written_off(
+    minor: int, *, on: date, written_off_on: date, written_off: int, recovered: int
+) -> WrittenOffReceipt:
+    """Where ``minor`` received on ``on`` goes, on a loan written off on ``written_off_on``
+    for ``written_off`` (the loss as booked now) of which ``recovered`` came back since.
+
+    Money dated before the write-off is a repayment: the loan then owed the written-off
+    amount (allocation settles everything owed before any credit), so it repays up to that
+    and the rest was an overpayment. Money dated on or after it is a recovery up to the loss
+    not yet recovered; beyond that the fund owes it back."""
+    if minor < 0 or written_off < 0 or recovered < 0:
+        raise ValueError("amounts received, written off and recovered are not negative")
+    if on < written_off_on:
+        to_loan = min(minor, written_off)
+        return WrittenOffReceipt(
+            to_loan=to_loan,
+            to_recovery=0,
+            to_credit=minor - to_loan,
+            recovery_to_credit=max(recovered - (written_off - to_loan), 0),
+        )
+    to_recovery = min(minor, max(written_off - recovered, 0))
+    return WrittenOffReceipt(0, to_recovery, minor - to_recovery)

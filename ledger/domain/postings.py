@@ -75,15 +75,28 @@ def recovery(
     bank: str,
     recoveries: str,
     amount: Money,
+    credit: str | None = None,
+    to_credit: Money | None = None,
     statement_line_id: str | None = None,
     idempotency_key: str | None = None,
 ) -> EntryDraft:
-    """Money received on a written-off loan: Dr bank, Cr recoveries."""
+    """Money received on a written-off loan: Dr bank all of it, Cr recoveries what is
+    recovered (``amount``, at most the loss not yet recovered), Cr credit the rest
+    (``to_credit``: owed back to the beneficiary); a zero part has no leg."""
+    legs: tuple[Leg, ...] = ()
+    if amount.amount:
+        legs += (Leg.credit(recoveries, amount),)
+    total = amount
+    if to_credit is not None and to_credit.amount:
+        if credit is None:
+            raise ValueError("money owed back to the beneficiary needs the credit account")
+        legs += (Leg.credit(credit, to_credit),)
+        total = amount + to_credit
     return EntryDraft(
         on,
         f"Recovery on written-off loan {loan_id}",
         EntryKind.RECOVERY,
-        (Leg.debit(bank, amount), Leg.credit(recoveries, amount)),
+        (Leg.debit(bank, total), *legs),
         loan_id=loan_id,
         statement_line_id=statement_line_id,
         idempotency_key=idempotency_key,
@@ -131,16 +144,44 @@ def write_off(
     )
 
 
-def bounced_payment_written_off(
+def write_off_reduced(
     loan_id: str, on: date, *, losses: str, loan: str, amount: Money
 ) -> EntryDraft:
-    """On a written-off loan, what a payment made before the write-off left owed once it
-    bounced: Dr losses, Cr the loan."""
+    """Money dated before a write-off repaid part of what it wrote off: the write-off shrinks
+    by as much, on its own date: Dr the loan, Cr losses."""
     return EntryDraft(
         on,
-        f"Loan {loan_id}: bounced payment written off",
+        f"Loan {loan_id}: write-off reduced by money received before it",
         EntryKind.WRITE_OFF,
-        (Leg.debit(losses, amount), Leg.credit(loan, amount)),
+        (Leg.debit(loan, amount), Leg.credit(losses, amount)),
+        loan_id=loan_id,
+    )
+
+
+def recovery_owed_back(
+    loan_id: str, on: date, *, recoveries: str, credit: str, amount: Money
+) -> EntryDraft:
+    """Recoveries beyond a write-off made smaller since: owed back to the beneficiary:
+    Dr recoveries, Cr credit."""
+    return EntryDraft(
+        on,
+        f"Loan {loan_id}: recoveries beyond the write-off owed back",
+        EntryKind.RECOVERY,
+        (Leg.debit(recoveries, amount), Leg.credit(credit, amount)),
+        loan_id=loan_id,
+    )
+
+
+def recovery_not_owed_back(
+    loan_id: str, on: date, *, recoveries: str, credit: str, amount: Money
+) -> EntryDraft:
+    """A recovery reversed whose money had been counted as owed back (the write-off shrank
+    since): no longer owed: Dr credit, Cr recoveries."""
+    return EntryDraft(
+        on,
+        f"Loan {loan_id}: reversed recovery no longer owed back",
+        EntryKind.RECOVERY,
+        (Leg.debit(credit, amount), Leg.credit(recoveries, amount)),
         loan_id=loan_id,
     )
 

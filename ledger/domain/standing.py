@@ -120,10 +120,10 @@ class LoanStanding:
     late_since: date | None  # oldest unpaid due date (or refunded debt's day) while repaying
     next_due_date: date | None  # repaying: the next payment's day; before the payout: the first
     next_amount: int  # what is late plus the next installment; before the payout: the first
-    credit: int  # paid beyond what was owed, owed back to the person
+    credit: int  # paid beyond what was owed (once written off: beyond it), owed back
     written_off: int  # what was unpaid when written off (0 unless written off)
     written_off_on: date | None
-    recovered: int  # received after the write-off
+    recovered: int  # received after the write-off, up to what was written off
 
     @property
     def asks_payment(self) -> bool:
@@ -163,6 +163,8 @@ class LoanStanding:
             shown.append((f.WRITTEN_OFF, self.written_off, self.written_off_on))
             if s is Standing.RECOVERED:
                 shown.append((f.RECOVERED, self.recovered, None))
+            if self.credit > 0:  # received beyond what was written off: owed back
+                shown.append((f.CREDIT, self.credit, None))
         return tuple(shown)
 
 
@@ -175,6 +177,7 @@ def loan_standing(
     credit: int = 0,
     written_off_on: date | None = None,
     recovered: int = 0,
+    refunded: int = 0,
 ) -> LoanStanding:
     """Where the loan stands on ``as_of``.
 
@@ -183,7 +186,12 @@ def loan_standing(
     arrears (with a refunded debt); None reads them from the installments alone. ``credit``:
     paid beyond what was owed. ``written_off_on``: the day a written-off loan's write-off was
     booked (a day after ``as_of``: not yet written off that day; None: written off, day
-    unknown); ``recovered``: what was received after the write-off, by ``as_of``.
+    unknown); ``recovered``: what was received after the write-off, by ``as_of``;
+    ``refunded``: what was paid back to the person since the write-off, by ``as_of``.
+
+    Once written off, what came in counts as recovered up to what was written off; beyond
+    that (and any credit from before the write-off), less what was refunded since, the fund
+    owes it back: ``credit``.
     """
     total = sum(i.amount for i in installments)
     paid = sum(i.paid for i in installments)
@@ -197,6 +205,9 @@ def loan_standing(
     elif status not in _PAID_OUT:
         standing = Standing.NOT_PAID_OUT
     elif written_off:
+        owed_back = max(credit, 0) + max(recovered - arrears.outstanding, 0) - refunded
+        recovered = min(recovered, arrears.outstanding)
+        credit = max(owed_back, 0)
         standing = Standing.RECOVERED if recovered > 0 else Standing.WRITTEN_OFF
     elif arrears.outstanding > 0:
         standing = Standing.REPAYING
@@ -232,7 +243,7 @@ def loan_standing(
         late_since=arrears.oldest_unpaid_due if repaying else None,
         next_due_date=next_due,
         next_amount=next_amount,
-        credit=credit if standing is Standing.OVERPAID else 0,
+        credit=credit if standing is Standing.OVERPAID or written_off else 0,
         written_off=arrears.outstanding if written_off else 0,
         written_off_on=written_off_on if written_off else None,
         recovered=recovered if written_off else 0,

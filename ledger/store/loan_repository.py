@@ -517,14 +517,17 @@ class LoanRepository:
 
     def credit_minor(self, loan_id: str, credit_account_id: int) -> int:
         """What the fund owes the beneficiary of this loan (positive), from the ledger."""
+        return -self.loan_legs_minor(loan_id, credit_account_id)
+
+    def loan_legs_minor(self, loan_id: str, account_id: int) -> int:
+        """The sum of this loan's entries' legs on a shared account (debits positive): its
+        part of the beneficiary credit, of the loan losses, of the recoveries."""
         total = self.conn.execute(
             select(func.coalesce(func.sum(journal_legs.c.amount_minor), 0))
             .join(journal_entries, journal_entries.c.id == journal_legs.c.entry_id)
-            .where(
-                journal_entries.c.loan_id == loan_id, journal_legs.c.account_id == credit_account_id
-            )
+            .where(journal_entries.c.loan_id == loan_id, journal_legs.c.account_id == account_id)
         ).scalar_one()
-        return -int(total)
+        return int(total)
 
     # -- eligibility -----------------------------------------------------------------------
     def add_decision(

@@ -123,28 +123,30 @@ TABLE: dict[str, Row] = {
         {F.PAID: (20_000, None), F.WRITTEN_OFF: (150_000, date(2026, 6, 15))},
         ("On 15 June 2026 the fund wrote off the 1.500,00 € that was still unpaid",),
     ),
+    # The 50.00 is dated before the write-off (entered after it): it repaid the loan then, and
+    # the write-off shrank by as much (issue 16).
     "recovered_payment_then_release": Row(
         Standing.RECOVERED,
         False,
         {
-            F.PAID: (20_000, None),
-            F.WRITTEN_OFF: (150_000, date(2026, 6, 15)),
-            F.RECOVERED: (35_000, None),
+            F.PAID: (25_000, None),
+            F.WRITTEN_OFF: (145_000, date(2026, 6, 15)),
+            F.RECOVERED: (30_000, None),
         },
         (
-            "On 15 June 2026 the fund wrote off the 1.500,00 € that was still unpaid",
-            "Since then the fund has received 350,00 € for this loan.",
+            "On 15 June 2026 the fund wrote off the 1.450,00 € that was still unpaid",
+            "Since then the fund has received 300,00 € for this loan.",
         ),
     ),
     "recovered_release_then_payment": Row(
         Standing.RECOVERED,
         False,
         {
-            F.PAID: (20_000, None),
-            F.WRITTEN_OFF: (150_000, date(2026, 6, 15)),
-            F.RECOVERED: (35_000, None),
+            F.PAID: (25_000, None),
+            F.WRITTEN_OFF: (145_000, date(2026, 6, 15)),
+            F.RECOVERED: (30_000, None),
         },
-        ("Since then the fund has received 350,00 € for this loan.",),
+        ("Since then the fund has received 300,00 € for this loan.",),
     ),
     "recovered_in_full": Row(
         Standing.RECOVERED,
@@ -369,7 +371,7 @@ def test_the_staff_page_and_the_api_tell_the_same_standing(
         assert f"Where the loan stands {STAFF_WORDS[row.standing]}" in facts
         t = Translator("en", "BE")
         if row.standing in (Standing.WRITTEN_OFF, Standing.RECOVERED):
-            amount = _spaced(t.money(from_minor(150_000, "EUR")))
+            amount = _spaced(t.money(from_minor(row.figures[F.WRITTEN_OFF][0], "EUR")))
             assert "Still owed" not in facts and "days late" not in facts
             assert "written off on 15 Jun 2026: nothing is asked of the person" in facts
             if row.standing is Standing.RECOVERED:
@@ -399,15 +401,17 @@ def test_as_of_a_day_before_the_write_off_the_loan_was_being_repaid(
     fund: UnitOfWork,
 ) -> None:
     loan = _written_off(fund)
-    _pay(fund, loan, "50.00", "2026-05-20")  # a recovery, dated before the write-off
+    # Dated before the write-off (entered after it): it repaid the loan on its day, and the
+    # write-off shrank by as much; it is no recovery (issue 16).
+    _pay(fund, loan, "50.00", "2026-05-20")
     before = loans.get_loan(fund, TREASURER, loan.id, day("2026-06-14")).standing
     assert before.standing is Standing.REPAYING
-    assert (before.written_off, before.recovered, before.outstanding) == (0, 0, 150_000)
+    assert (before.written_off, before.recovered, before.outstanding) == (0, 0, 145_000)
     after = loans.get_loan(fund, TREASURER, loan.id, day("2026-06-15")).standing
     assert (after.standing, after.written_off, after.recovered) == (
-        Standing.RECOVERED,
-        150_000,
-        5_000,
+        Standing.WRITTEN_OFF,
+        145_000,
+        0,
     )
 
 

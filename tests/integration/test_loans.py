@@ -1036,10 +1036,18 @@ def test_write_off_four_eyes_and_later_money_is_a_recovery(
     assert recovery.entry.kind is EntryKind.RECOVERY
     assert legs(recovery) == [("1000", 5_000), ("4100", -5_000)]
     assert balances(funded)[ACCOUNT] == 0
-    # A payment from before the write-off that bounces afterwards is written off too.
+    # A payment from before the write-off that bounces afterwards is owed again: writing it
+    # off too is proposed for another treasurer to approve (four eyes), never done alone.
     first = loans.get_loan(funded, TREASURER, active.id).payments[0][0]
     loans.reverse_payment(
         funded, TREASURER, first, on=day("2026-06-15"), reason="bounced", idempotency_key="r"
+    )
+    assert balances(funded)[ACCOUNT] == 20_000
+    assert balances(funded)["6000"] == LOAN - 20_000
+    more = loans.get_loan(funded, TREASURER, active.id).pending_write_off
+    assert more is not None and more.proposed_by == TREASURER.name
+    loans.approve_write_off(
+        funded, TREASURER2, more.id, on=day("2026-06-15"), idempotency_key="w-more"
     )
     assert balances(funded)[ACCOUNT] == 0
     assert balances(funded)["6000"] == LOAN

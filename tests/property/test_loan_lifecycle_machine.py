@@ -7,7 +7,13 @@ and month closes follow in any order. A small model predicts the bank balance an
 commands are refused. After every step:
 
 - each loan's sub-account holds exactly what its schedule says is outstanding (nothing once
-  written off), and its share of the beneficiary-credit account what was paid beyond it;
+  written off, unless a reversal made something owed again and its write-off waits for a
+  second treasurer), and its share of the beneficiary-credit account what was paid beyond it;
+- once written off, every receipt lands where the model says (issue 16): dated before the
+  write-off, on the loan (the write-off shrinks by as much); after it, recovery income up to
+  the loss not yet recovered, the rest owed back; each loan's part of the losses and the
+  recoveries is the model's, the recoveries never above the loss; a reversal that makes money
+  owed again is proposed for another treasurer, never written off alone;
 - nothing outstanding is negative;
 - the status follows the balances: active while something is owed, overpaid while only a
   credit is left, closed otherwise, written off once written off;
@@ -41,9 +47,10 @@ from ledger.domain.errors import (
     Conflict,
     IdempotencyConflict,
     Overdraft,
+    PermissionDenied,
     ValidationError,
 )
-from ledger.domain.journal import month_of
+from ledger.domain.journal import Entry, month_of
 from ledger.domain.loans import Lease, Loan
 from ledger.domain.money import from_minor
 from ledger.domain.repayment import allocate
@@ -82,6 +89,17 @@ class Payment:
     minor: int
     kind: str  # repayment, deposit_release or recovery
     reversed: bool = False
+    legs: dict[str, int] = field(default_factory=dict)  # account code -> minor (Dr +)
+
+
+@dataclass
+class Loss:
+    """A written-off loan, as the model follows it."""
+
+    on: date  # written off
+    written_off: int  # its part of the loan losses
+    recovered: int = 0  # its part of the recoveries
+    pending: int = 0  # owed again (a reversal), its write-off proposed
 
 
 @dataclass
@@ -99,6 +117,7 @@ class Model:
     closed: list[str] = field(default_factory=list)
     deposits: dict[str, int] = field(default_factory=dict)
     paid_out: dict[str, date] = field(default_factory=dict)
+    losses: dict[str, Loss] = field(default_factory=dict)
 
     def released(self, loan_id: str) -> int:
         """Deposit already released, a release whose money was reversed not counting."""
@@ -113,7 +132,16 @@ class Model:
         return month_end(self.closed[-1]) + timedelta(days=1)
 
 
+def legs_of(entry: Entry) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for leg in entry.legs:
+        out[leg.account_code] = out.get(leg.account_code, 0) + leg.minor
+    return out
+
+
 class LoanMachine(RuleBasedStateMachine):
+    write_off_odds: ClassVar[int] = 3  # a write-off is attempted one time in this plus one
+
     def __init__(self) -> None:
         super().__init__()
         self.engine = self.open_database()
@@ -156,6 +184,32 @@ class LoanMachine(RuleBasedStateMachine):
     def stored(self, loan_id: str) -> Loan:
         with self.uow:
             return self.uow.loans.get(loan_id)
+
+    def received(self, loan_id: str, on: date, minor: int, entry: Entry, kind: str) -> str:
+        """Where money received went: as the model says, account by account, once the loan
+        is written off (the model follows its loss); the payment's kind."""
+        loss = self.model.losses.get(loan_id)
+        if loss is None:
+            assert entry.kind.value == kind
+            return kind
+        account = self.stored(loan_id).account_code or ""
+        if on >= loss.on:
+            to_recovery = min(minor, loss.written_off - loss.recovered)
+            expected = {"1000": minor, "4100": -to_recovery, "2100": to_recovery - minor}
+            loss.recovered += to_recovery
+            kind = "recovery"
+            event("after the write-off: " + ("owed back" if minor > to_recovery else "recovery"))
+        else:
+            to_loan = min(minor, loss.written_off)
+            expected = {"1000": minor, account: -to_loan, "2100": to_loan - minor}
+            loss.written_off -= to_loan
+            loss.recovered = min(loss.recovered, loss.written_off)
+            event("dated before the write-off")
+        assert entry.kind.value == ("recovery" if kind == "recovery" else kind)
+        assert legs_of(entry) == {k: v for k, v in expected.items() if v}, (
+            f"{loan_id}: {minor} on {on} went to {legs_of(entry)}, not {expected}"
+        )
+        return kind
 
     def pick(self, data: st.DataObject) -> str:
         return data.draw(st.sampled_from(self.loan_ids), label="loan")
@@ -253,10 +307,11 @@ class LoanMachine(RuleBasedStateMachine):
         result = self.expect("pay", expected, call)
         if result is None:
             return
-        kind = "recovery" if status is S.WRITTEN_OFF else "repayment"
-        assert result.entry.kind.value == kind
+        kind = self.received(loan_id, on, minor, result.entry, "repayment")
         self.model.bank += minor
-        self.model.payments.append(Payment(loan_id, result.entry.id, minor, kind))
+        self.model.payments.append(
+            Payment(loan_id, result.entry.id, minor, kind, legs=legs_of(result.entry))
+        )
         if data.draw(st.booleans(), label="retry"):
             again = call()
             assert again.replayed and again.entry == result.entry
@@ -292,7 +347,13 @@ class LoanMachine(RuleBasedStateMachine):
         )
         self.model.bank += open_[0].remaining
         self.model.payments.append(
-            Payment(loan_id, result.entry.id, open_[0].remaining, "repayment")
+            Payment(
+                loan_id,
+                result.entry.id,
+                open_[0].remaining,
+                "repayment",
+                legs=legs_of(result.entry),
+            )
         )
 
     @precondition(lambda self: any(not p.reversed for p in self.model.payments))
@@ -318,6 +379,48 @@ class LoanMachine(RuleBasedStateMachine):
             assert result.entry.reverses_id == payment.entry_id
             payment.reversed = True
             self.model.bank -= payment.minor
+            self.bounced_after_write_off(payment)
+
+    def bounced_after_write_off(self, payment: Payment) -> None:
+        """A reversal on a written-off loan: a recovery is no longer recovered; money that
+        repaid the loan is owed again, and writing it off is proposed (four eyes)."""
+        loss = self.model.losses.get(payment.loan_id)
+        if loss is None:
+            return
+        view = self.loan(payment.loan_id)
+        if "4100" in payment.legs or payment.kind == "recovery":
+            loss.recovered = max(loss.recovered + payment.legs.get("4100", 0), 0)
+            return
+        again = -payment.legs.get(view.loan.account_code or "", 0)
+        if again <= 0:
+            return
+        loss.pending += again
+        event("reversal on a written-off loan: write-off proposed")
+        proposal = view.pending_write_off
+        assert proposal is not None, "money owed again on a written-off loan, nothing proposed"
+        with pytest.raises(PermissionDenied):
+            loans.approve_write_off(
+                self.uow, TREASURER, proposal.id, on=self.today, idempotency_key=self.key()
+            )
+
+    @precondition(lambda self: any(loss.pending for loss in self.model.losses.values()))
+    @rule(data=st.data())
+    def approve_the_write_off_of_what_is_owed_again(self, data: st.DataObject) -> None:
+        loan_id = data.draw(
+            st.sampled_from([k for k, v in self.model.losses.items() if v.pending]), label="loan"
+        )
+        loss = self.model.losses[loan_id]
+        proposal = self.loan(loan_id).pending_write_off
+        assert proposal is not None
+        with pytest.raises(Conflict):
+            loans.reject_write_off(self.uow, TREASURER2, proposal.id, "no")
+        done = loans.approve_write_off(
+            self.uow, TREASURER2, proposal.id, on=self.today, idempotency_key=self.key()
+        )
+        assert done.loan.status is S.WRITTEN_OFF
+        assert [leg.minor for leg in done.entry.legs if leg.minor > 0] == [loss.pending]
+        loss.written_off += loss.pending
+        loss.pending = 0
 
     @rule(data=st.data())
     def refund(self, data: st.DataObject) -> None:
@@ -371,15 +474,18 @@ class LoanMachine(RuleBasedStateMachine):
         entry_id = result.entry.id if result.entry else None
         self.model.releases.append(Release(loan_id, entry_id, returned + kept))
         if returned:
-            assert entry_id is not None
-            kind = "recovery" if written_off else "deposit_release"
-            self.model.payments.append(Payment(loan_id, entry_id, returned, kind))
+            assert result.entry is not None and entry_id is not None
+            kind = self.received(loan_id, on, returned, result.entry, "deposit_release")
+            assert written_off == (loan_id in self.model.losses)
+            self.model.payments.append(
+                Payment(loan_id, entry_id, returned, kind, legs=legs_of(result.entry))
+            )
             self.model.bank += returned
         assert result.still_owed == loans.balances_of(self.uow, AUDITOR, loan_id).ledger_loan
 
     @rule(data=st.data())
     def write_off(self, data: st.DataObject) -> None:
-        if data.draw(st.integers(0, 3), label="write off?"):
+        if data.draw(st.integers(0, self.write_off_odds), label="write off?"):
             return  # rarely: a written-off loan takes no more repayments
         loan_id = self.pick(data)
         status = self.stored(loan_id).status
@@ -398,6 +504,7 @@ class LoanMachine(RuleBasedStateMachine):
         )
         assert done.loan.status is S.WRITTEN_OFF
         assert [leg.minor for leg in done.entry.legs if leg.minor > 0] == [owed]
+        self.model.losses[loan_id] = Loss(self.today, owed)
 
     # -- schedules -------------------------------------------------------------------------
     @rule(data=st.data())
@@ -459,6 +566,8 @@ class LoanMachine(RuleBasedStateMachine):
         credit_total = 0
         with self.uow:
             credit_account = self.uow.accounts.get("2100").id
+            losses_account = self.uow.accounts.get("6000").id
+            recoveries_account = self.uow.accounts.get("4100").id
             for loan_id in self.loan_ids:
                 loan = self.uow.loans.get(loan_id)
                 _, schedule = self.uow.loans.schedule(loan_id)
@@ -472,7 +581,12 @@ class LoanMachine(RuleBasedStateMachine):
                 assert outstanding >= 0
                 if loan.written_off:
                     assert loan.status is S.WRITTEN_OFF
-                    assert held == 0, f"{loan_id} is written off but its account holds {held}"
+                    loss = self.model.losses[loan_id]
+                    assert held == loss.pending, f"{loan_id} written off, its account: {held}"
+                    lost = self.uow.loans.loan_legs_minor(loan_id, losses_account)
+                    recovered = -self.uow.loans.loan_legs_minor(loan_id, recoveries_account)
+                    assert (lost, recovered) == (loss.written_off, loss.recovered), loan_id
+                    assert 0 <= recovered <= lost, f"{loan_id}: recovered {recovered} of {lost}"
                     continue
                 assert held == outstanding, f"{loan_id}: account {held}, schedule {outstanding}"
                 assert credit == alloc.credit, f"{loan_id}: credit {credit} vs {alloc.credit}"

@@ -120,3 +120,28 @@ def test_as_of_a_day_before_the_write_off_the_loan_was_being_repaid() -> None:
     )
     assert s.standing is Standing.REPAYING
     assert (s.written_off, s.recovered, s.outstanding) == (0, 0, 66667)
+
+
+def test_once_written_off_what_comes_in_beyond_the_loss_is_owed_back_not_recovered() -> None:
+    """Issue 16: recovered counts up to what was written off; the rest, less what was
+    refunded since the write-off, is credit owed back to the person, and is shown."""
+    off = date(2026, 3, 10)
+    s = loan_standing(S.WRITTEN_OFF, ON, lines(33333, 0, 0), written_off_on=off, recovered=70_000)
+    assert (s.standing, s.written_off, s.recovered, s.credit) == (
+        Standing.RECOVERED,
+        66667,
+        66667,
+        3333,
+    )
+    assert s.fully_recovered
+    assert (Figure.CREDIT, 3333, None) in s.figures()
+    refunded = loan_standing(
+        S.WRITTEN_OFF,
+        ON,
+        lines(33333, 0, 0),
+        written_off_on=off,
+        recovered=70_000,
+        refunded=3333,
+    )
+    assert (refunded.recovered, refunded.credit) == (66667, 0)
+    assert all(f is not Figure.CREDIT for f, _, _ in refunded.figures())

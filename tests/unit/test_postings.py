@@ -134,13 +134,28 @@ def test_write_off_takes_a_refunded_debt_with_it() -> None:
     assert legs(d) == [(LOSSES, 103_000), (LOAN, -100_000), (CREDIT, -3_000)]
 
 
-def test_bounced_payment_written_off() -> None:
-    d = postings.bounced_payment_written_off(
-        "L-42", ON, losses=LOSSES, loan=LOAN, amount=money("250.00", "EUR")
+def test_money_before_a_write_off_and_recoveries_beyond_it() -> None:
+    """Issue 16: the entries that keep a written-off loan's money where it belongs."""
+    m = money("250.00", "EUR")
+    shrink = postings.write_off_reduced("L-42", ON, losses=LOSSES, loan=LOAN, amount=m)
+    assert legs(shrink) == [(LOAN, 25_000), (LOSSES, -25_000)]
+    assert shrink.kind is EntryKind.WRITE_OFF and shrink.loan_id == "L-42"
+    back = postings.recovery_owed_back("L-42", ON, recoveries=RECOVERIES, credit=CREDIT, amount=m)
+    assert legs(back) == [(RECOVERIES, 25_000), (CREDIT, -25_000)]
+    undo = postings.recovery_not_owed_back(
+        "L-42", ON, recoveries=RECOVERIES, credit=CREDIT, amount=m
     )
-    assert legs(d) == [(LOSSES, 25_000), (LOAN, -25_000)]
-    assert d.kind is EntryKind.WRITE_OFF and d.idempotency_key is None
-    assert d.description == "Loan L-42: bounced payment written off"
+    assert legs(undo) == [(CREDIT, 25_000), (RECOVERIES, -25_000)]
+    split = postings.recovery(
+        "L-42",
+        ON,
+        bank=BANK,
+        recoveries=RECOVERIES,
+        amount=money("200.00", "EUR"),
+        credit=CREDIT,
+        to_credit=money("50.00", "EUR"),
+    )
+    assert legs(split) == [(BANK, 25_000), (RECOVERIES, -20_000), (CREDIT, -5_000)]
 
 
 @pytest.mark.parametrize(

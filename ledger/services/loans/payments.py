@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Any
 
 from ledger.domain import postings
@@ -18,7 +19,7 @@ from ledger.domain.journal import (
     EntryDraft,
     reversal_of,
 )
-from ledger.domain.loans import DISBURSED, Loan
+from ledger.domain.loans import DISBURSED, Loan, receipt_on_written_off
 from ledger.domain.money import Money, from_minor, to_minor
 from ledger.domain.repayment import PaymentEvent
 from ledger.domain.roles import Actor, Permission
@@ -38,6 +39,115 @@ from ledger.services.loans.position import Balances, _position, _settle
 from ledger.store.uow import UnitOfWork
 
 
+@dataclass(frozen=True, slots=True)
+class _WrittenOff:
+    """A written-off loan's loss as the ledger holds it now (minor units)."""
+
+    since: date  # the day it was written off
+    written_off: int  # its part of the loan losses
+    recovered: int  # its part of the recoveries
+    last_recovery: date | None  # the day of the latest recovery not reversed
+
+
+def _written_off(uow: UnitOfWork, loan: Loan) -> _WrittenOff:
+    cur = loan.currency
+    since = uow.loans.written_off_on(loan.id)
+    if since is None:  # written off with no approved write-off: not a state the books reach
+        raise RuntimeError(f"loan {loan.id} is written off but has no approved write-off")
+    losses = uow.accounts.by_role(AccountRole.LOAN_LOSSES, cur).id
+    recoveries = uow.accounts.by_role(AccountRole.RECOVERIES, cur).id
+    return _WrittenOff(
+        since=since,
+        written_off=uow.loans.loan_legs_minor(loan.id, losses),
+        recovered=-uow.loans.loan_legs_minor(loan.id, recoveries),
+        last_recovery=max(
+            (p.on for p, _, _ in uow.loans.payments(loan.id, kinds=(PaymentKind.RECOVERY,))),
+            default=None,
+        ),
+    )
+
+
+def _receipt_on_written_off(
+    loan: Loan,
+    state: _WrittenOff,
+    code: Callable[[AccountRole, str], str],
+    *,
+    minor: int,
+    on: date,
+    kind: PaymentKind,
+    key: str,
+    statement_line_id: str | None,
+) -> tuple[EntryDraft, list[EntryDraft], PaymentKind, _WrittenOff]:
+    """Money received for a written-off loan (``receipt_on_written_off`` says where it goes):
+    the payment's entry, the entries that adjust the write-off and the recoveries with it,
+    the payment's kind, and the loss as it then stands."""
+    cur = loan.currency
+    split = receipt_on_written_off(
+        minor,
+        on=on,
+        written_off_on=state.since,
+        written_off=state.written_off,
+        recovered=state.recovered,
+    )
+    adjust: list[EntryDraft] = []
+    if on < state.since:
+        pay_kind = kind
+        draft = postings.repayment(
+            loan.id,
+            on,
+            bank=code(AccountRole.BANK, cur),
+            loan=loan.account_code,
+            credit=code(AccountRole.BENEFICIARY_CREDIT, cur),
+            to_loan=from_minor(split.to_loan, cur),
+            to_credit=from_minor(split.to_credit, cur),
+            release=kind == PaymentKind.DEPOSIT_RELEASE,
+            statement_line_id=statement_line_id,
+            idempotency_key=key,
+        )
+        if split.to_loan:
+            adjust.append(
+                postings.write_off_reduced(
+                    loan.id,
+                    state.since,
+                    losses=code(AccountRole.LOAN_LOSSES, cur),
+                    loan=loan.account_code,
+                    amount=from_minor(split.to_loan, cur),
+                )
+            )
+        if split.recovery_to_credit:
+            adjust.append(
+                postings.recovery_owed_back(
+                    loan.id,
+                    max(on, state.last_recovery or state.since),
+                    recoveries=code(AccountRole.RECOVERIES, cur),
+                    credit=code(AccountRole.BENEFICIARY_CREDIT, cur),
+                    amount=from_minor(split.recovery_to_credit, cur),
+                )
+            )
+    else:
+        pay_kind = PaymentKind.RECOVERY
+        draft = postings.recovery(
+            loan.id,
+            on,
+            bank=code(AccountRole.BANK, cur),
+            recoveries=code(AccountRole.RECOVERIES, cur),
+            amount=from_minor(split.to_recovery, cur),
+            credit=code(AccountRole.BENEFICIARY_CREDIT, cur),
+            to_credit=from_minor(split.to_credit, cur),
+            statement_line_id=statement_line_id,
+            idempotency_key=key,
+        )
+    after = _WrittenOff(
+        since=state.since,
+        written_off=state.written_off - split.to_loan,
+        recovered=state.recovered + split.to_recovery - split.recovery_to_credit,
+        last_recovery=max(on, state.last_recovery or on)
+        if pay_kind is PaymentKind.RECOVERY
+        else state.last_recovery,
+    )
+    return draft, adjust, pay_kind, after
+
+
 def _receive(
     uow: UnitOfWork,
     actor: Actor,
@@ -51,20 +161,22 @@ def _receive(
     request: dict[str, Any],
     statement_line_id: str | None,
 ) -> Posted:
-    """Book money received for a loan: repayment (or deposit release), or recovery."""
+    """Book money received for a loan: repayment (or deposit release), or, once written off,
+    recovery (see ``receipt_on_written_off``)."""
     cur = loan.currency
     amount = from_minor(minor, cur)
     bank = _code(uow, AccountRole.BANK, cur)
+    adjust: list[EntryDraft] = []
     if loan.written_off:
-        pay_kind = PaymentKind.RECOVERY
-        draft = postings.recovery(
-            loan.id,
-            on,
-            bank=bank,
-            recoveries=_code(uow, AccountRole.RECOVERIES, cur),
-            amount=amount,
+        draft, adjust, pay_kind, _ = _receipt_on_written_off(
+            loan,
+            _written_off(uow, loan),
+            partial(_code, uow),
+            minor=minor,
+            on=on,
+            kind=kind,
+            key=key,
             statement_line_id=statement_line_id,
-            idempotency_key=key,
         )
     else:
         b, _, _ = _position(uow, loan, [PaymentEvent(_PENDING, on, minor)])
@@ -77,12 +189,14 @@ def _receive(
             loan=loan.account_code,
             credit=_code(uow, AccountRole.BENEFICIARY_CREDIT, cur),
             to_loan=from_minor(to_loan, cur),
-            to_credit=from_minor(minor - to_loan, cur),
+            to_credit=amount - from_minor(to_loan, cur),
             release=kind == PaymentKind.DEPOSIT_RELEASE,
             statement_line_id=statement_line_id,
             idempotency_key=key,
         )
     posted = book_entries(uow, actor, [draft], command=command, requests=[request])[0]
+    if adjust:
+        book_entries(uow, actor, adjust, command="settle_loan")
     uow.loans.add_payment(
         entry_id=posted.entry.id, loan_id=loan.id, on=on, minor=minor, kind=pay_kind
     )
@@ -208,6 +322,8 @@ def book_payments(
         return codes[role, currency]
 
     drafts: list[EntryDraft] = []
+    adjust: list[EntryDraft] = []  # write-offs and recoveries adjusted (written-off loans)
+    lost: dict[str, _WrittenOff] = {}
     kinds: list[str] = []
     for payment in payments:
         loan = loans.get(payment.loan_id)
@@ -218,19 +334,21 @@ def book_payments(
         minor = _check_payable(loan, payment.amount)
         _check_after_payout(loan, payment.on, paid_out[loan.id])
         cur = loan.currency
-        amount = from_minor(minor, cur)
         bank = code(AccountRole.BANK, cur)
         if loan.written_off:
-            pay_kind = PaymentKind.RECOVERY
-            draft = postings.recovery(
-                loan.id,
-                payment.on,
-                bank=bank,
-                recoveries=code(AccountRole.RECOVERIES, cur),
-                amount=amount,
+            if loan.id not in lost:
+                lost[loan.id] = _written_off(uow, loan)
+            draft, more, pay_kind, lost[loan.id] = _receipt_on_written_off(
+                loan,
+                lost[loan.id],
+                code,
+                minor=minor,
+                on=payment.on,
+                kind=PaymentKind.REPAYMENT,
+                key=payment.idempotency_key,
                 statement_line_id=payment.statement_line_id,
-                idempotency_key=payment.idempotency_key,
             )
+            adjust += more
         else:
             # As _receive does. Allocation fills every installment before any credit, so
             # whatever the dates, a payment lowers what is owed by itself, down to zero:
@@ -261,6 +379,8 @@ def book_payments(
     posted = book_entries(
         uow, actor, drafts, command="loan_payment", requests=[p.request() for p in payments]
     )
+    if adjust:
+        book_entries(uow, actor, adjust, command="settle_loan")
     uow.loans.add_payments(
         [
             (p.entry.id, payment.loan_id, payment.on, to_minor(payment.amount), kind)
@@ -331,7 +451,30 @@ def book_payment_reversal(
         target=f"loan:{loan_id}",
         details={"entry": entry_id, "reason": why},
     )
+    if loan.written_off and _position(uow, loan)[0].ledger_loan > 0:
+        # The loan owes again what the reversed payment had repaid before the write-off.
+        # Writing it off too changes the written-off amount: four eyes, as every write-off.
+        _propose_more_write_off(uow, actor, loan, entry_id)
     return MoneyResult(loan, posted.entry, False)
+
+
+def _propose_more_write_off(uow: UnitOfWork, actor: Actor, loan: Loan, entry_id: int) -> None:
+    """Propose writing off what a reversal left owed on a written-off loan; whoever reversed
+    the payment proposed it, so another treasurer approves it."""
+    if uow.loans.pending_write_off(loan.id) is not None:
+        return  # one proposal writes off whatever the loan holds when it is approved
+    uow.loans.add_write_off(
+        loan.id,
+        actor=actor.name,
+        reason=f"payment {entry_id} reversed after the loan was written off",
+        now=uow.now(),
+    )
+    uow.audit_event(
+        actor,
+        action="write_off_proposed",
+        target=f"loan:{loan.id}",
+        details={"after_reversal_of": entry_id},
+    )
 
 
 def refund_credit(
@@ -355,7 +498,9 @@ def refund_credit(
         if b.ledger_credit <= 0:
             raise Conflict(f"loan {loan_id} has no credit balance to refund", "status")
         # The credit is there once the money that made it came in: not before.
-        last = max((p.on for p, _, _ in uow.loans.payments(loan.id) if p.minor > 0), default=on)
+        # Once written off, a recovery beyond the loss makes a credit too.
+        kinds = (PaymentKind.REPAYMENT, PaymentKind.DEPOSIT_RELEASE, PaymentKind.RECOVERY)
+        last = max((p.on for p, _, _ in uow.loans.payments(loan.id, kinds=kinds)), default=on)
         if on < last:
             raise ValidationError(
                 f"loan {loan_id} received money on {last}; its credit cannot be refunded "

@@ -57,14 +57,32 @@ def _settle(
     cur = loan.currency
     drafts: list[EntryDraft] = []
     if loan.written_off:
-        if b.ledger_loan > 0:  # e.g. a payment made before the write-off bounced afterwards
+        # What a reversed payment left owed on a written-off loan is not written off here:
+        # that is a change to the written-off amount, proposed for a second treasurer to
+        # approve (``book_payment_reversal``). Here the recoveries stay within the loss:
+        # never more than was written off (the rest is owed back), never below zero (a
+        # reversed recovery whose money was already counted as owed back).
+        losses = uow.accounts.by_role(AccountRole.LOAN_LOSSES, cur).id
+        recoveries = uow.accounts.by_role(AccountRole.RECOVERIES, cur).id
+        lost = uow.loans.loan_legs_minor(loan.id, losses)
+        recovered = -uow.loans.loan_legs_minor(loan.id, recoveries)
+        beyond = recovered - min(max(recovered, 0), max(lost, 0))
+        if beyond:
             drafts.append(
-                postings.bounced_payment_written_off(
+                postings.recovery_owed_back(
                     loan.id,
                     on,
-                    losses=_code(uow, AccountRole.LOAN_LOSSES, cur),
-                    loan=loan.account_code,
-                    amount=from_minor(b.ledger_loan, cur),
+                    recoveries=_code(uow, AccountRole.RECOVERIES, cur),
+                    credit=_code(uow, AccountRole.BENEFICIARY_CREDIT, cur),
+                    amount=from_minor(beyond, cur),
+                )
+                if beyond > 0
+                else postings.recovery_not_owed_back(
+                    loan.id,
+                    on,
+                    recoveries=_code(uow, AccountRole.RECOVERIES, cur),
+                    credit=_code(uow, AccountRole.BENEFICIARY_CREDIT, cur),
+                    amount=from_minor(-beyond, cur),
                 )
             )
     else:

@@ -44,6 +44,7 @@ class LoanView:
     lease: Lease | None  # personal data: only for roles that may see it
     written_off_on: date | None = None  # the day the write-off was booked, if written off
     recovered: int = 0  # received after the write-off by as_of (recoveries, not reversed)
+    refunded: int = 0  # paid back to the person since the write-off, by as_of
 
     @property
     def standing(self) -> LoanStanding:
@@ -57,6 +58,7 @@ class LoanView:
             credit=self.credit,
             written_off_on=self.written_off_on,
             recovered=self.recovered,
+            refunded=self.refunded,
         )
 
 
@@ -106,7 +108,15 @@ def _view(uow: UnitOfWork, actor: Actor, loan_id: str, as_of: date | None) -> Lo
         kinds=(*PaymentKind, EntryKind.REFUND),
         include_reversed=True,
     )
-    valid = [p for p, _, _ in uow.loans.payments(loan_id, as_of=day)]
+    # Once written off, a refund gives back what came in beyond the write-off: it un-pays
+    # nothing (what was written off stays as it was); the standing counts it apart.
+    written_off_on = uow.loans.written_off_on(loan_id) if loan.written_off else None
+    valid, refunded = [], 0
+    for p, kind, _ in uow.loans.payments(loan_id, as_of=day):
+        if written_off_on is not None and kind == EntryKind.REFUND and p.on >= written_off_on:
+            refunded -= p.minor
+        else:
+            valid.append(p)
     alloc = allocate(schedule.installments, valid)
     views = tuple(
         InstallmentView(i.number, i.due_date, i.minor, paid)
@@ -116,9 +126,8 @@ def _view(uow: UnitOfWork, actor: Actor, loan_id: str, as_of: date | None) -> Lo
     lease = uow.loans.lease(loan_id) if actor.can(Permission.PERSONAL_READ) else None
     disbursed = loan.status in DISBURSED
     # A written-off loan's day and what came in after it (two queries, for those only).
-    written_off_on, recovered = None, 0
+    recovered = 0
     if loan.written_off:
-        written_off_on = uow.loans.written_off_on(loan_id)
         recovered = sum(
             p.minor
             for p, _, _ in uow.loans.payments(loan_id, kinds=(PaymentKind.RECOVERY,), as_of=day)
@@ -141,6 +150,7 @@ def _view(uow: UnitOfWork, actor: Actor, loan_id: str, as_of: date | None) -> Lo
         lease=lease,
         written_off_on=written_off_on,
         recovered=recovered,
+        refunded=refunded,
     )
 
 

@@ -11,6 +11,7 @@ from ledger.domain.errors import (
     PermissionDenied,
 )
 from ledger.domain.loans import (
+    Loan,
     LoanAction,
     WriteOff,
     next_status,
@@ -41,7 +42,8 @@ def propose_write_off(uow: UnitOfWork, actor: Actor, loan_id: str, reason: str) 
     why = _reason(reason)
     with uow:
         loan = uow.loans.get(loan_id, lock=True)
-        next_status(loan.status, LoanAction.WRITE_OFF)
+        if not _owed_again(uow, loan):
+            next_status(loan.status, LoanAction.WRITE_OFF)
         if uow.loans.pending_write_off(loan_id) is not None:
             raise Conflict(
                 f"a write-off of loan {loan_id} is already proposed",
@@ -75,7 +77,13 @@ def approve_write_off(
                 key="err.write_off.own",
             )
         loan = uow.loans.get(wo.loan_id, lock=True)
-        target = next_status(loan.status, LoanAction.WRITE_OFF)
+        # A written-off loan that owes again (a payment from before the write-off reversed)
+        # has the rest written off: it stays written off.
+        target = (
+            loan.status
+            if _owed_again(uow, loan)
+            else next_status(loan.status, LoanAction.WRITE_OFF)
+        )
         _check_after_payout(loan, on, uow.loans.payout_date(loan))
         b, _, _ = _position(uow, loan)
         if b.ledger_loan <= 0:
@@ -122,6 +130,12 @@ def approve_write_off(
     return MoneyResult(loan, posted.entry, False)
 
 
+def _owed_again(uow: UnitOfWork, loan: Loan) -> bool:
+    """A written-off loan that holds something owed again: a payment made before its
+    write-off was reversed since, and what it had repaid waits to be written off."""
+    return loan.written_off and _position(uow, loan)[0].ledger_loan > 0
+
+
 def reject_write_off(uow: UnitOfWork, actor: Actor, write_off_id: int, reason: str) -> WriteOff:
     actor.require(Permission.WRITE_OFF_APPROVE)
     why = _reason(reason)
@@ -129,6 +143,15 @@ def reject_write_off(uow: UnitOfWork, actor: Actor, write_off_id: int, reason: s
         wo = uow.loans.write_off(write_off_id)
         if wo.status is not WriteOffStatus.PROPOSED:
             raise Conflict(f"write-off {write_off_id} is already {wo.status}", "status")
+        if _owed_again(uow, uow.loans.get(wo.loan_id)):
+            raise Conflict(
+                f"loan {wo.loan_id} is written off and a reversed payment left money owed on "
+                "it: only writing that off settles it; approve this write-off, or reverse the "
+                "reversal if the payment did come in",
+                "status",
+                key="err.write_off.owed_again",
+                params={"loan": wo.loan_id},
+            )
         uow.loans.decide_write_off(
             write_off_id,
             status=WriteOffStatus.REJECTED,
