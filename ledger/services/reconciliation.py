@@ -142,7 +142,7 @@ def reconcile_books(
     if not currencies:
         return []
     control = uow.reconciliation.control_as_of(end)
-    promised = uow.reconciliation.promised_as_of(end)
+    promised = uow.reconciliation.promised_as_of(end, uow.zone)
     if reading.receipts is None:
         unidentified, counted = _unidentified(uow, end), None
     else:

@@ -12,19 +12,24 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ledger.domain.errors import ValidationError
+from ledger.domain.errors import Conflict, Overdraft, ValidationError
 from ledger.domain.loans import Loan
 from ledger.domain.statuses import LoanStatus
 from ledger.services import loans
+from ledger.services.reconciliation import reconcile
 from ledger.store.uow import UnitOfWork
 from tests.support.clock import Clock
+from tests.support.ledgertext import book
 from tests.support.loans import (
     ADMIN,
+    AUDITOR,
     CASEWORKER,
     CASEWORKER2,
     POLICY,
     TREASURER,
     application,
+    eur,
+    loan_in,
     sign,
     status_of,
 )
@@ -53,7 +58,7 @@ def signed_despite_the_rules(uow: UnitOfWork, **terms: Any) -> Loan:
     assert decision is not None
     if decision.outcome != "pass":
         loans.override_eligibility(uow, ADMIN, loan.id, "the supervisor accepts it")
-    loans.approve(uow, CASEWORKER2, loan.id)
+    loans.approve(uow, CASEWORKER2, loan.id, POLICY)
     return sign(uow, loan.id, by=uow.today())
 
 
@@ -123,25 +128,105 @@ def test_a_payout_after_the_lease_ended_is_refused(funded: UnitOfWork) -> None:
     assert status_of(funded, loan.id) is LoanStatus.CONTRACT_SIGNED
 
 
-def test_a_payout_on_or_after_the_first_due_date_is_refused(funded: UnitOfWork) -> None:
-    """The issue's loan: paid out, it would have been 1,405 days late at once."""
-    loan = signed_despite_the_rules(
-        funded, lease_start=date(2022, 5, 1), first_due_date=date(2022, 5, 10)
+# -- the bank on past days (finding 6) ------------------------------------------------------
+
+
+def test_a_backdated_payout_may_not_overdraw_the_bank_on_any_day(funded: UnitOfWork) -> None:
+    """10,000.00 from 1 March; 9,000.00 out on 12 March, 5,000.00 in on 14 March: 6,000.00
+    today. A payout of 1,700.00 fits today's balance, but dated 13 March the bank held only
+    1,000.00 that day, and dated 5 March it leaves too little for the 12th."""
+    book(
+        funded,
+        TREASURER,
+        """2026-03-12 transfer 9000.00 EUR Dr 3000 Cr 1000 ; capital returned
+        2026-03-14 capital 5000.00 EUR Dr 1000 Cr 3000 ; new capital""",
     )
+    loan = loan_in(funded, LoanStatus.CONTRACT_SIGNED, on=date(2026, 3, 5))
     before = counts(funded)
-    with pytest.raises(ValidationError, match="falls due on 2022-05-10, not after the payout"):
-        loans.disburse(funded, TREASURER, loan.id, on=date(2026, 3, 15), idempotency_key="out")
+    for day, short in (("2026-03-13", "2026-03-13"), ("2026-03-05", "2026-03-12")):
+        with pytest.raises(Overdraft, match=f"700.00 below zero at the end of {short}"):
+            loans.disburse(
+                funded, TREASURER, loan.id, on=date.fromisoformat(day), idempotency_key=day
+            )
     assert counts(funded) == before
-
-
-def test_a_payout_is_compared_with_the_fund_s_day(funded: UnitOfWork, clock: Clock) -> None:
-    """At 01:30 on 1 April in Brussels a payout dated that day comes on the first due date and
-    is refused; recorded for 31 March (the money left the day before) it is booked."""
-    brussels = in_zone(funded)
-    loan = signed_despite_the_rules(brussels, first_due_date=date(2026, 4, 1))
-    clock.now = LATE_ON_31_MARCH
-    with pytest.raises(ValidationError) as e:
-        loans.disburse(brussels, TREASURER, loan.id, on=brussels.today(), idempotency_key="a")
-    assert e.value.key == "err.payout.first_due_past"
-    paid = loans.disburse(brussels, TREASURER, loan.id, on=date(2026, 3, 31), idempotency_key="b")
+    paid = loans.disburse(funded, TREASURER, loan.id, on=date(2026, 3, 14), idempotency_key="ok")
     assert paid.loan.status is LoanStatus.ACTIVE
+
+
+# -- "as of a day" ends at the fund's midnight (finding 7) ------------------------------------
+
+
+def test_a_loan_approved_after_the_fund_s_midnight_is_promised_the_next_month(
+    funded: UnitOfWork, clock: Clock
+) -> None:
+    """Approved at 23:30 UTC on 31 March, i.e. on 1 April in Brussels: March's reconciliation
+    counts it as promised in UTC, not in the fund's zone."""
+    brussels = in_zone(funded)
+    loan = application(brussels)
+    loans.submit(brussels, CASEWORKER, loan.id, POLICY)
+    clock.now = LATE_ON_31_MARCH
+    loans.approve(brussels, CASEWORKER2, loan.id, POLICY)
+    [march] = reconcile(brussels, AUDITOR, "2026-03", aging=False)
+    assert march.position.approved_not_disbursed_minor == 0
+    clock.now = datetime(2026, 5, 1, 12, tzinfo=UTC)
+    [april] = reconcile(brussels, AUDITOR, "2026-04", aging=False)
+    assert april.position.approved_not_disbursed_minor == 170_000
+
+
+def test_a_loan_as_of_a_past_day_has_its_state_of_that_day(
+    funded: UnitOfWork, clock: Clock
+) -> None:
+    """Approved at 23:30 UTC on 31 March (1 April in Brussels) and paid out on 2 April: as of
+    31 March it was submitted, as of 1 April approved and owed nothing, as of 2 April active."""
+    brussels = in_zone(funded)
+    loan = application(brussels, first_due_date=date(2026, 4, 30))
+    loans.submit(brussels, CASEWORKER, loan.id, POLICY)
+    clock.now = LATE_ON_31_MARCH
+    loans.approve(brussels, CASEWORKER2, loan.id, POLICY)
+    clock.now = datetime(2026, 4, 2, 12, tzinfo=UTC)
+    sign(brussels, loan.id, by=date(2026, 4, 2))
+    loans.disburse(brussels, TREASURER, loan.id, on=date(2026, 4, 2), idempotency_key="out")
+    clock.now = datetime(2026, 4, 20, 12, tzinfo=UTC)
+
+    def then(day: str) -> tuple[LoanStatus, int]:
+        view = loans.get_loan(brussels, AUDITOR, loan.id, date.fromisoformat(day))
+        return view.loan.status, view.outstanding
+
+    assert then("2026-03-31") == (LoanStatus.SUBMITTED, 0)
+    assert then("2026-04-01") == (LoanStatus.APPROVED, 0)
+    assert then("2026-04-02") == (LoanStatus.ACTIVE, 170_000)
+    assert loans.get_loan(brussels, AUDITOR, loan.id).loan.status is LoanStatus.ACTIVE
+
+
+# -- the cash reserve at approval (finding 4) ---------------------------------------------------
+
+
+def test_applications_that_each_fit_the_free_cash_are_approved_only_while_it_lasts(
+    funded: UnitOfWork,
+) -> None:
+    """9,500.00 in the bank, a 1,000.00 reserve: three applications of 3,000.00 each fit
+    when submitted together; the third approval would leave the bank below the reserve."""
+    book(funded, TREASURER, "2026-03-02 transfer 500.00 EUR Dr 3000 Cr 1000 ; given back")
+    submitted = []
+    for _ in range(3):
+        loan = application(funded, deposit=eur("3000.00"), monthly_rent=eur("1500.00"))
+        loans.submit(funded, CASEWORKER, loan.id, POLICY)
+        assert loans.get_loan(funded, CASEWORKER, loan.id).decision.accepted  # type: ignore[union-attr]
+        submitted.append(loan)
+    first, second, third = submitted
+    loans.approve(funded, CASEWORKER2, first.id, POLICY)
+    loans.approve(funded, CASEWORKER2, second.id, POLICY)
+    before = counts(funded)
+    with pytest.raises(Conflict, match="free to lend") as e:
+        loans.approve(funded, CASEWORKER2, third.id, POLICY)
+    assert e.value.key == "err.approve.cash"
+    assert counts(funded) == before
+    assert status_of(funded, third.id) is LoanStatus.SUBMITTED
+    # The second is paid out: still committed money, now out of the bank; the third waits.
+    sign(funded, second.id)
+    loans.disburse(funded, TREASURER, second.id, on=date(2026, 3, 15), idempotency_key="2")
+    with pytest.raises(Conflict, match="free to lend"):
+        loans.approve(funded, CASEWORKER2, third.id, POLICY)
+    # Once the first is given up, the third fits.
+    loans.undo_approval(funded, CASEWORKER2, first.id, "the person found another flat")
+    assert loans.approve(funded, CASEWORKER2, third.id, POLICY).status is LoanStatus.APPROVED

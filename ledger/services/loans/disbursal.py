@@ -73,12 +73,9 @@ def _require_paid_after_signature(uow: UnitOfWork, loan: Loan, on: date) -> None
         )
 
 
-def _require_dates_ahead(uow: UnitOfWork, loan: Loan, on: date) -> None:
-    """Money is lent for a lease still running and a schedule still ahead: not after the lease
-    ended, and not on or after the first due date (the loan would be late the day it is paid
-    out). Compared with the payout's date, which is the fund's today unless the payout is
-    recorded late (money that left the bank earlier, within the lease and before the first
-    due date, can still be recorded)."""
+def _require_lease_running(loan: Loan, on: date) -> None:
+    """Money is lent for a lease still running: not paid out after the lease ended (compared
+    with the payout's date, which is the fund's today unless the payout is recorded late)."""
     lease_end = loan.terms.lease_end
     if lease_end is not None and lease_end < on:
         raise ValidationError(
@@ -88,17 +85,6 @@ def _require_dates_ahead(uow: UnitOfWork, loan: Loan, on: date) -> None:
             "on",
             key="err.payout.lease_ended",
             params={"lease_end": lease_end, "date": on},
-        )
-    _, schedule = uow.loans.schedule(loan.id)
-    first_due = schedule.installments[0].due_date
-    if first_due <= on:
-        raise ValidationError(
-            f"the first installment of loan {loan.id} falls due on {first_due.isoformat()}, "
-            f"not after the payout on {on.isoformat()}: the loan would be late at once; "
-            "change the schedule to a later first due date before paying out",
-            "on",
-            key="err.payout.first_due_past",
-            params={"first_due": first_due, "date": on},
         )
 
 
@@ -140,7 +126,7 @@ def book_disbursement(
             params={"days": 90},
         )
     _require_paid_after_signature(uow, loan, on)
-    _require_dates_ahead(uow, loan, on)
+    _require_lease_running(loan, on)
     code = _loan_account(uow, loan)
     account = uow.accounts.get(code)
     amount = loan.terms.deposit
