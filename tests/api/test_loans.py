@@ -186,6 +186,11 @@ def test_a_loan_from_application_to_closure(api: TestClient, team: Team, engine:
         ("70.83", True),
     ]
     assert view["outstanding"] == eur("1558.34")
+    # What to pay next: the three late installments and the one due on 5 April.
+    assert (view["standing"]["next_due_date"], view["standing"]["next_amount"]) == (
+        "2026-04-05",
+        eur("283.32"),
+    )
     assert view["arrears"] == {
         "overdue": eur("212.49"),
         "days_past_due": 69,
