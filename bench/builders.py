@@ -118,7 +118,7 @@ def paid_out_loan(
     decision = loans.get_loan(uow, ADMIN, loan.id).decision
     if decision is not None and not decision.accepted:
         loans.override_eligibility(uow, ADMIN, loan.id, "bench fund")
-    loans.approve(uow, CASEWORKER_B, loan.id)
+    loans.approve(uow, CASEWORKER_B, loan.id, policy)
     with _contract_paperwork_skipped():
         loans.sign_contract(uow, CASEWORKER_B, loan.id)
         return loans.disburse(uow, TREASURER, loan.id, on=on, idempotency_key=f"{key}-payout").loan

@@ -309,7 +309,7 @@ def busy_loan(
     lease = Lease("Bench Landlord SRL", "Rue du Banc 1, 1000 Bruxelles")
     loan = loans.open_application(uow, CASEWORKER, person.id, terms, lease, policy)
     loans.submit(uow, CASEWORKER, loan.id, policy)
-    loans.approve(uow, CASEWORKER2, loan.id)
+    loans.approve(uow, CASEWORKER2, loan.id, policy)
     sign_contract_on_screen(uow, DocumentSettings.from_settings(settings), loan)
     loans.disburse(uow, TREASURER, loan.id, on=date(2025, 1, 10), idempotency_key="bench-payout")
     uow = UnitOfWork(engine, clock=FixedClock())

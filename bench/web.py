@@ -123,7 +123,7 @@ def waiting_work(engine: Engine, settings: Settings, applications: int = 40) -> 
             loans.override_eligibility(
                 UnitOfWork(engine, clock=clock), admin, loan_id, "bench: accepted by the board"
             )
-        loans.approve(UnitOfWork(engine, clock=clock), admin, loan_id)
+        loans.approve(UnitOfWork(engine, clock=clock), admin, loan_id, policy)
         approved.append(loan_id)
     docs = contracts.DocumentSettings.from_settings(settings)
     contracts.generate_contract(UnitOfWork(engine, clock=clock), case, docs, approved[0])

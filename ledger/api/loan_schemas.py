@@ -407,12 +407,22 @@ class StandingOut(BaseModel):
     written_off: MoneyOut = Field(description="what was unpaid when written off (else zero)")
     written_off_on: date | None
     recovered: MoneyOut = Field(description="received after the write-off, by as_of")
+    next_due_date: date | None = Field(
+        description="the next payment's day (before the payout: the first installment's); "
+        "null when nothing more falls due"
+    )
+    next_amount: MoneyOut = Field(
+        description="what to pay by next_due_date: what is late plus the next installment "
+        "(before the payout: the first installment)"
+    )
 
     @classmethod
     def of(cls, s: LoanStanding, currency: str) -> StandingOut:
         return cls(
             standing=s.standing,
             asks_payment=s.asks_payment,
+            next_due_date=s.next_due_date,
+            next_amount=MoneyOut.of(s.next_amount, currency),
             figures=[
                 FigureOut(figure=f, amount=MoneyOut.of(minor, currency), on=on)
                 for f, minor, on in s.figures()

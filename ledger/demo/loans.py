@@ -159,7 +159,7 @@ def build_demo_loans(uow: UnitOfWork, currency: str, docs: DocumentSettings) -> 
                 loans.override_eligibility(
                     uow, ADMIN, loan.id, "Public schemes were asked; answer pending for weeks"
                 )
-            loan = loans.approve(uow, CASEWORKER2, loan.id)
+            loan = loans.approve(uow, CASEWORKER2, loan.id, policy)
         if upto == "approved":
             return loan
         with _at(uow, payout - timedelta(days=2), 10):

@@ -84,7 +84,8 @@ class ApplicationFacts:
     past_write_offs: int
     public_alternatives: PublicAlternatives
     available_cash: Money  # cash in the bank less loans approved but not yet paid out
-    decision_date: date
+    decision_date: date  # the fund's today (in its time zone) when the rules ran
+    first_due: date | None = None  # the schedule's first due date (None: not recorded)
 
 
 #: A figure a rule's reason quotes: an amount, a count, a percentage, a date or a code.
@@ -278,6 +279,16 @@ def rule_permit(f: ApplicationFacts, r: EligibilityRules) -> RuleResult:
 def rule_lease_length(f: ApplicationFacts, r: EligibilityRules) -> RuleResult:
     if f.lease_end is None:
         return RuleResult("lease_length", Outcome.PASS, "the lease has no end date", "open")
+    if f.lease_end < f.decision_date:
+        # A deposit for a lease that is over protects no home: the fund would lend for nothing.
+        return RuleResult(
+            "lease_length",
+            Outcome.FAIL,
+            f"the lease ended on {f.lease_end}, before today ({f.decision_date}); "
+            "record the current lease",
+            "ended",
+            {"end": f.lease_end, "today": f.decision_date},
+        )
     months = lease_months(f.lease_start, f.lease_end)
     if months < r.min_lease_months:
         return RuleResult(
@@ -293,6 +304,27 @@ def rule_lease_length(f: ApplicationFacts, r: EligibilityRules) -> RuleResult:
         f"the lease runs {months} months",
         "long_enough",
         {"months": months},
+    )
+
+
+def rule_first_due(f: ApplicationFacts, _r: EligibilityRules) -> RuleResult:
+    """The first installment falls due after the day the rules run: a schedule that starts in
+    the past makes the loan late the day it is paid out."""
+    if f.first_due is None or f.first_due > f.decision_date:
+        return RuleResult(
+            "first_due",
+            Outcome.PASS,
+            "the first installment falls due after today",
+            "ahead",
+            {} if f.first_due is None else {"first_due": f.first_due},
+        )
+    return RuleResult(
+        "first_due",
+        Outcome.FAIL,
+        f"the first installment would fall due on {f.first_due}, not after today "
+        f"({f.decision_date}); choose a later first due date",
+        "past",
+        {"first_due": f.first_due, "today": f.decision_date},
     )
 
 
@@ -371,6 +403,7 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     rule_affordability,
     rule_permit,
     rule_lease_length,
+    rule_first_due,
     rule_duration,
     rule_minimum_installment,
     rule_cash,
@@ -434,6 +467,7 @@ def facts_from_record(recorded: Mapping[str, Any], currency: str) -> Application
             public_alternatives=PublicAlternatives(str(recorded["public_alternatives"])),
             available_cash=amount("available_cash"),
             decision_date=day("decision_date"),
+            first_due=maybe_day("first_due") if "first_due" in recorded else None,
         )
     except (KeyError, ValueError, ArithmeticError, TypeError, ValidationError):
         return None

@@ -9,8 +9,9 @@ recovery). So a bounced payment that reopens arrears reopens the loan by itself.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from enum import StrEnum
 from typing import Any
 
@@ -202,6 +203,25 @@ class LoanEvent:
     to_status: str
     reason: str | None
     entry_id: int | None
+
+
+def status_on(
+    events: Sequence[LoanEvent], day: date, *, entry_days: Mapping[int, date], zone: tzinfo
+) -> LoanStatus | None:
+    """The loan's state at the end of ``day``: the one its last event by then left it in (None:
+    the loan was not opened yet). An event that booked an entry (a payout, a write-off, the
+    payment that closed it) counts on that entry's booking date (``entry_days``), as the
+    ledger does; any other on the day it happened in the fund's time ``zone``."""
+    state: LoanStatus | None = None
+    for event in events:
+        on = (
+            entry_days[event.entry_id]
+            if event.entry_id is not None and event.entry_id in entry_days
+            else event.at.astimezone(zone).date()
+        )
+        if on <= day:
+            state = LoanStatus(event.to_status)
+    return state
 
 
 @dataclass(frozen=True, slots=True)

@@ -154,7 +154,7 @@ def reconcile_books(
     if not currencies:
         return []
     control = uow.reconciliation.control_as_of(as_of)
-    promised = uow.reconciliation.promised_as_of(as_of)
+    promised = uow.reconciliation.promised_as_of(as_of, uow.zone)
     if reading.receipts is None:
         unidentified, counted = _unidentified(uow, as_of), None
     else:

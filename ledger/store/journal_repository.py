@@ -26,7 +26,7 @@ from ledger.domain.errors import (
 from ledger.domain.journal import AccountStatementLine, Entry, EntryDraft, JournalFilter, Leg, seal
 from ledger.domain.money import from_minor, to_minor
 from ledger.domain.paging import IdPage, Window
-from ledger.domain.posting_rules import balance_changes
+from ledger.domain.posting_rules import balance_changes, days_to_check
 from ledger.domain.statuses import EntryKind
 from ledger.store.account_repository import AccountRepository
 from ledger.store.driver import COPY_FROM, Sql
@@ -150,7 +150,12 @@ class JournalRepository:
         if not drafts:
             return []
         locked = self.accounts.lock(leg.account_code for d in drafts for leg in d.legs)
-        deltas = balance_changes(drafts, locked, closed_months)
+        by_id = {a.id: a for a in locked.values()}
+        later = {
+            aid: self._movements_after(by_id[aid], day)
+            for aid, day in days_to_check(drafts, locked).items()
+        }
+        deltas = balance_changes(drafts, locked, closed_months, later)
         first_id, prev_hash = self._head
         first_id += 1
         sealed: list[Entry] = []
@@ -480,6 +485,18 @@ class JournalRepository:
     def head(self) -> tuple[int, str]:
         row = self.conn.execute(select(chain_head).where(chain_head.c.id == 1)).one()
         return int(row.last_entry_id), row.last_hash
+
+    def _movements_after(self, account: Account, day: date) -> dict[date, int]:
+        """What is posted on ``account`` after ``day``, by booking date: nothing for a posting
+        dated today (nothing is booked in the future), so the usual posting pays one indexed
+        look-up for it."""
+        stmt = (
+            select(journal_entries.c.booking_date, func.sum(journal_legs.c.amount_minor))
+            .join(journal_legs, journal_legs.c.entry_id == journal_entries.c.id)
+            .where(journal_entries.c.booking_date > day, journal_legs.c.account_id == account.id)
+            .group_by(journal_entries.c.booking_date)
+        )
+        return {d: int(minor) for d, minor in self.conn.execute(stmt)}
 
     def balance_as_of(self, account: Account, as_of: date | None) -> int:
         ids = [account.id] + [c.id for c in self.accounts.children_of(account.id)]

@@ -356,10 +356,12 @@ class ReconciliationRepository:
             slot[1] += int(total)
         return [(cur, state, n, total) for (cur, state), (n, total) in counted.items()]
 
-    def promised_as_of(self, as_of: date) -> dict[str, int]:
+    def promised_as_of(self, as_of: date, zone: tzinfo) -> dict[str, int]:
         """Principal of the loans approved or with a signed contract, not paid out, at the end
-        of ``as_of``: each loan's state then is the one its last event before that left it in."""
-        cutoff = datetime.combine(as_of + timedelta(days=1), time(), tzinfo=UTC)
+        of ``as_of`` in the fund's time ``zone`` (approved at 23:30 UTC on 31 March, a loan is
+        promised from 1 April in Brussels): each loan's state then is the one its last event
+        before that left it in."""
+        cutoff = datetime.combine(as_of + timedelta(days=1), time(), tzinfo=zone)
         last = (
             select(loan_events.c.loan_id, func.max(loan_events.c.id).label("last_id"))
             .where(loan_events.c.at < cutoff)

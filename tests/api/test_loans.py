@@ -33,6 +33,7 @@ from tests.support.api_loans import (
     ok,
     open_loan,
     pay,
+    submit_before_payout,
     walk,
 )
 from tests.support.contracts import KEY_PASSWORD, drawn_signature, own_key
@@ -92,7 +93,7 @@ def test_a_loan_from_application_to_closure(api: TestClient, team: Team, engine:
         "display": "+++000/0000/00101+++",
     }
     assert loan["deposit"] == eur("1700.00")
-    assert ok(api.post(f"/api/loans/{lid}/submit", headers=team(CW1)))["status"] == "submitted"
+    assert submit_before_payout(api, team, lid)["status"] == "submitted"
 
     # Four eyes: the submitter may not approve; another caseworker does.
     refused = api.post(f"/api/loans/{lid}/approve", headers=team(CW1))
@@ -185,6 +186,11 @@ def test_a_loan_from_application_to_closure(api: TestClient, team: Team, engine:
         ("70.83", True),
     ]
     assert view["outstanding"] == eur("1558.34")
+    # What to pay next: the three late installments and the one due on 5 April.
+    assert (view["standing"]["next_due_date"], view["standing"]["next_amount"]) == (
+        "2026-04-05",
+        eur("283.32"),
+    )
     assert view["arrears"] == {
         "overdue": eur("212.49"),
         "days_past_due": 69,
@@ -424,7 +430,10 @@ def test_eligibility_is_checked_on_demand_and_overridden_by_a_supervisor(
 ) -> None:
     fund(api, team)
     lid = open_loan(api, team, public_alternatives="not_tried")["id"]
+    # Checked before the first installment's day (2025-11-05), as the rules require.
+    today, team.clock.now = team.clock.now, SIGNED_AT
     decision = ok(api.post(f"/api/loans/{lid}/eligibility", headers=team(CW1)))
+    team.clock.now = today
     assert decision["outcome"] == "review" and decision["accepted"] is False
     results = {r["rule"]: (r["outcome"], r["reason"]) for r in decision["results"]}
     assert results["public_alternatives"][0] == "review"

@@ -16,6 +16,7 @@ from ledger.api.app import create_app
 from ledger.config import Settings
 from ledger.domain.errors import Conflict
 from ledger.domain.loans import Loan
+from ledger.domain.policy import LoanPolicy
 from ledger.domain.roles import SYSTEM, Actor, Role
 from ledger.domain.statuses import LoanStatus, WriteOffStatus
 from ledger.services import loans, users
@@ -59,7 +60,7 @@ def submitted(engine: Engine, clock: Clock, by: Actor = CAS, **changes: Any) -> 
 
 def active(engine: Engine, clock: Clock) -> Loan:
     uow = UnitOfWork(engine, clock=clock)
-    loan = loans.approve(uow, COR, submitted(engine, clock).id)
+    loan = loans.approve(uow, COR, submitted(engine, clock).id, LoanPolicy())
     sign(uow, loan.id, COR)
     return loans.disburse(uow, TOM, loan.id, on=PAID_OUT, idempotency_key=f"out-{loan.id}").loan
 
@@ -438,7 +439,9 @@ def test_home_lists_my_loans_that_need_something(
     web: TestClient, engine: Engine, clock: Clock
 ) -> None:
     mine = submitted(engine, clock)
-    approved = loans.approve(UnitOfWork(engine, clock=clock), COR, submitted(engine, clock).id)
+    approved = loans.approve(
+        UnitOfWork(engine, clock=clock), COR, submitted(engine, clock).id, LoanPolicy()
+    )
     client_sign_in(web, "cas")
     home = web.get("/")
     assert "Waiting for approval" in words(home) and "Contract not signed yet" in words(home)
@@ -500,7 +503,7 @@ def test_keys_built_from_a_value_have_every_value() -> None:
         *(f"admin.role_does.{role.value}" for role in Role),
     ]
     english = web_catalog("en") or {}
-    assert len(decision.results) == 11
+    assert len(decision.results) == 12
     assert [key for key in wanted if key not in english] == []
 
 

@@ -390,7 +390,7 @@ def test_the_check_shows_every_rule_and_stores_nothing(web: TestClient, engine: 
     assert passing.status_code == 200
     assert "<html" not in passing.text  # the panel only
     assert "The application meets every rule." in passing.text
-    assert passing.text.count('class="apply-badge badge-pass"') == 11
+    assert passing.text.count('class="apply-badge badge-pass"') == 12
     too_much = web.post(
         f"/beneficiaries/{bid}/applications/check",
         data={"csrf": csrf, **_application(deposit="2000,00", installments="3")},
@@ -755,6 +755,8 @@ def test_every_case_of_every_rule_has_its_words_in_each_language() -> None:
         {"lease_end": None, "installments": 30},
         {"lease_end": short_lease},
         {"lease_end": short_lease, "installments": 3},
+        {"lease_start": date(2025, 1, 1), "lease_end": date(2026, 3, 1), "installments": 12},
+        {"first_due": date(2026, 3, 15)},
         {"installments": 100, "installment": eur("17.00")},
         {"available_cash": eur("500.00")},
     ]

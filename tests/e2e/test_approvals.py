@@ -10,6 +10,7 @@ from typing import Any
 
 from ledger.domain.loans import Loan
 from ledger.domain.money import money
+from ledger.domain.policy import LoanPolicy
 from ledger.domain.roles import SYSTEM, Actor, Role
 from ledger.domain.statuses import LoanStatus
 from ledger.services import loans, users
@@ -115,7 +116,7 @@ def test_ones_own_request_has_no_button_and_a_stale_decision_is_refused(
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, server.url, "cor")
     page.goto(f"{server.url}/approvals")
-    loans.approve(server.uow(), ADA, loan.id)  # someone else, meanwhile
+    loans.approve(server.uow(), ADA, loan.id, LoanPolicy())  # someone else, meanwhile
     page.get_by_role("button", name=f"Approve loan {loan.id}").click()
     alert = page.get_by_role("alert")
     assert "This was not done" in alert.inner_text()
@@ -158,11 +159,11 @@ def test_a_write_off_is_approved_by_another_treasurer_and_booked(
 ) -> None:
     users.create_user(server.uow(), SYSTEM, "tia", PASSWORD, "treasurer")
     uow = funded(server)
-    loan = loans.approve(uow, COR, submitted(uow).id)
+    loan = loans.approve(uow, COR, submitted(uow).id, LoanPolicy())
     sign(uow, loan.id, COR)
     today = fund_day(server)
     loans.disburse(uow, TOM, loan.id, on=today, idempotency_key="out-1")
-    signed = loans.approve(uow, COR, submitted(uow).id)
+    signed = loans.approve(uow, COR, submitted(uow).id, LoanPolicy())
     sign(uow, signed.id, COR)
     loans.propose_write_off(uow, TOM, loan.id, "The person left the country.")
     sign_in(page, server.url, "tom")

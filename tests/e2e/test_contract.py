@@ -22,6 +22,7 @@ from ledger.domain.beneficiaries import PersonalData
 from ledger.domain.eligibility import PublicAlternatives
 from ledger.domain.loans import DepositForm, Lease, Loan, LoanTerms
 from ledger.domain.money import money
+from ledger.domain.policy import LoanPolicy
 from ledger.domain.roles import Actor, Role
 from ledger.domain.statuses import LoanStatus
 from ledger.services import contracts, loans
@@ -100,7 +101,7 @@ def approved_loan(server: LiveServer, name: str, language: str) -> Loan:
     lease = Lease("Immo Exemple SRL", "Rue de la Loi 1, 1000 Bruxelles")
     loan = loans.open_application(server.uow(), CAS, person.id, terms, lease, loans.LoanPolicy())
     loans.submit(server.uow(), CAS, loan.id, loans.LoanPolicy())
-    return loans.approve(server.uow(), COR, loan.id)
+    return loans.approve(server.uow(), COR, loan.id, LoanPolicy())
 
 
 def draw(page: Any, selector: str = "#signature") -> None:

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from ledger.domain.errors import PermissionDenied, ValidationError
+from ledger.domain.policy import LoanPolicy
 from ledger.domain.roles import SYSTEM, Actor, Role
 from ledger.domain.statuses import LoanStatus
 from ledger.services import loans, reports
@@ -48,7 +49,7 @@ def paid_out(uow: UnitOfWork, by: Actor) -> str:
     """A loan opened and submitted by ``by``, approved and signed by CASEWORKER2, paid out."""
     loan = application(uow, by=by)
     loans.submit(uow, by, loan.id, POLICY)
-    loans.approve(uow, CASEWORKER2, loan.id)
+    loans.approve(uow, CASEWORKER2, loan.id, LoanPolicy())
     sign(uow, loan.id)
     loans.disburse(uow, TREASURER, loan.id, on=DISBURSED_ON, idempotency_key=f"out-{loan.id}")
     return loan.id

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from ledger.domain.errors import Conflict, IdempotencyConflict, PermissionDenied
 from ledger.domain.loans import Loan
 from ledger.domain.money import money
+from ledger.domain.policy import LoanPolicy
 from ledger.domain.repayment import AgingBucket
 from ledger.domain.statuses import LoanStatus
 from ledger.services import loans
@@ -142,11 +143,11 @@ def test_who_opened_an_application_may_not_approve_it_even_if_another_submitted(
     loan = application(funded, by=CASEWORKER)
     loans.submit(funded, CASEWORKER2, loan.id, POLICY)
     with pytest.raises(PermissionDenied, match="you opened this application"):
-        loans.approve(funded, CASEWORKER, loan.id)
+        loans.approve(funded, CASEWORKER, loan.id, LoanPolicy())
     with pytest.raises(PermissionDenied, match="you submitted this application"):
-        loans.approve(funded, CASEWORKER2, loan.id)
+        loans.approve(funded, CASEWORKER2, loan.id, LoanPolicy())
     assert status_of(funded, loan.id) is S.SUBMITTED
-    approved = loans.approve(funded, ADMIN, loan.id)
+    approved = loans.approve(funded, ADMIN, loan.id, LoanPolicy())
     assert approved.status is S.APPROVED and approved.approved_by == ADMIN.name
 
 
@@ -203,6 +204,7 @@ def test_eligibility_reasons_quoting_personal_figures_only_for_who_may_see_them(
 
 def test_reasons_people_type_stay_out_of_the_journal(funded: UnitOfWork, clock: Clock) -> None:
     undone = loan_in(funded, S.ACTIVE)
+    loan = loan_in(funded, S.ACTIVE, person(funded))  # decided while its schedule is ahead
     clock.now = datetime(2026, 4, 10, 12, tzinfo=UTC)
     loans.undo_disbursement(
         funded,
@@ -212,7 +214,6 @@ def test_reasons_people_type_stay_out_of_the_journal(funded: UnitOfWork, clock: 
         reason="SECRET-undo Rue de la Loi 1",
         idempotency_key="undo",
     )
-    loan = loan_in(funded, S.ACTIVE, person(funded))
     first = pay(funded, loan, "70.83", "2026-03-31", key="p1")
     loans.reverse_payment(
         funded,

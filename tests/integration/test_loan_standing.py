@@ -187,8 +187,20 @@ def _write_off(uow: UnitOfWork, loan: Loan) -> None:
     )
 
 
+def _loan(uow: UnitOfWork, status: LoanStatus) -> Loan:
+    """A loan decided and paid out on 15 March 2026 (the rules want its first installment,
+    31 March, still ahead), whatever day the clock stands on."""
+    clock = uow.clock
+    assert isinstance(clock, Clock)
+    today, clock.now = clock.now, datetime(2026, 3, 15, 12, tzinfo=UTC)
+    try:
+        return loan_in(uow, status, person(uow, preferred_language="en"))
+    finally:
+        clock.now = today
+
+
 def _written_off(uow: UnitOfWork) -> Loan:
-    loan = loan_in(uow, LoanStatus.ACTIVE, person(uow, preferred_language="en"))
+    loan = _loan(uow, LoanStatus.ACTIVE)
     _pay(uow, loan, "200.00", "2026-04-30")
     _write_off(uow, loan)
     return loan
@@ -197,7 +209,7 @@ def _written_off(uow: UnitOfWork) -> Loan:
 def _scenario(name: str, uow: UnitOfWork) -> Loan:
     """The loan brought to the scenario's standing (the clock stands on 30 June 2026)."""
     if name == "not_paid_out":
-        return loan_in(uow, LoanStatus.CONTRACT_SIGNED, person(uow, preferred_language="en"))
+        return _loan(uow, LoanStatus.CONTRACT_SIGNED)
     if name.startswith(("written_off", "recovered")):
         loan = _written_off(uow)
         if name == "recovered_payment_then_release":
@@ -209,7 +221,7 @@ def _scenario(name: str, uow: UnitOfWork) -> Loan:
         elif name == "recovered_in_full":
             _release(uow, loan, "1500.00", "2026-06-20")
         return loan
-    loan = loan_in(uow, LoanStatus.ACTIVE, person(uow, preferred_language="en"))
+    loan = _loan(uow, LoanStatus.ACTIVE)
     paid = {"repaying": "200.00", "repaid": "1700.00", "overpaid": "1750.00"}[name]
     _pay(uow, loan, paid, "2026-04-30")
     return loan

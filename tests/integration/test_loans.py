@@ -27,11 +27,13 @@ from ledger.domain.errors import (
 )
 from ledger.domain.loans import Lease, Loan
 from ledger.domain.money import money
+from ledger.domain.policy import LoanPolicy
 from ledger.domain.repayment import AgingBucket
 from ledger.domain.statuses import EntryKind, LoanStatus
 from ledger.services import loans
 from ledger.store.uow import UnitOfWork
 from tests.support.clock import Clock
+from tests.support.ledgertext import book
 from tests.support.loans import (
     ADMIN,
     ADMIN2,
@@ -114,10 +116,10 @@ def test_lifecycle_from_draft_to_payout(funded: UnitOfWork) -> None:
     assert decision.facts is not None and decision.facts["deposit"] == "1700.00"
 
     with pytest.raises(PermissionDenied, match="you submitted this application"):
-        loans.approve(funded, CASEWORKER, loan.id)
+        loans.approve(funded, CASEWORKER, loan.id, LoanPolicy())
     with pytest.raises(PermissionDenied):
-        loans.approve(funded, TREASURER, loan.id)
-    loan = loans.approve(funded, CASEWORKER2, loan.id)
+        loans.approve(funded, TREASURER, loan.id, LoanPolicy())
+    loan = loans.approve(funded, CASEWORKER2, loan.id, LoanPolicy())
     assert (loan.status, loan.approved_by) == (S.APPROVED, CASEWORKER2.name)
 
     loan = sign(funded, loan.id)
@@ -216,7 +218,7 @@ def test_review_needs_an_admin_override_with_a_reason(funded: UnitOfWork) -> Non
         "reason": "public guarantee schemes (CPAS, housing fund) were not tried yet",
     }
     with pytest.raises(Conflict, match="decision is 'review'") as err:
-        loans.approve(funded, CASEWORKER2, loan.id)
+        loans.approve(funded, CASEWORKER2, loan.id, LoanPolicy())
     assert err.value.field == "eligibility"
     # A caseworker cannot override, whoever they are.
     with pytest.raises(PermissionDenied, match="override"):
@@ -233,7 +235,7 @@ def test_review_needs_an_admin_override_with_a_reason(funded: UnitOfWork) -> Non
     )
     with pytest.raises(Conflict, match="already overridden"):
         loans.override_eligibility(funded, ADMIN2, loan.id, "again")
-    assert loans.approve(funded, CASEWORKER2, loan.id).status is S.APPROVED
+    assert loans.approve(funded, CASEWORKER2, loan.id, LoanPolicy()).status is S.APPROVED
     with funded:
         records, _ = funded.audit.page(
             actor=ADMIN.name, action="eligibility_override", limit=5, offset=0
@@ -290,13 +292,19 @@ def test_check_eligibility_stores_each_decision(funded: UnitOfWork) -> None:
 
 
 def test_payout_without_enough_cash_is_refused_by_the_bank(chart: UnitOfWork) -> None:
-    # No capital at all: eligibility says so, an admin overrides, the bank still refuses.
+    # No capital at all: eligibility says so, an admin overrides, the approval still waits
+    # for the money; approved once it came, the money went out again: the bank refuses.
     loan = loan_in(chart, S.SUBMITTED)
     decision = loans.get_loan(chart, CASEWORKER, loan.id).decision
     assert decision is not None
     assert [r["rule"] for r in decision.results if r["outcome"] == "fail"] == ["fund_cash"]
     loans.override_eligibility(chart, ADMIN, loan.id, "a donation is announced")
-    loans.approve(chart, CASEWORKER2, loan.id)
+    with pytest.raises(Conflict, match="free to lend") as refused:
+        loans.approve(chart, CASEWORKER2, loan.id, LoanPolicy())
+    assert refused.value.key == "err.approve.cash"
+    book(chart, TREASURER, "2026-03-10 donation 2700.00 EUR Dr 1000 Cr 4000 ; the donation")
+    loans.approve(chart, CASEWORKER2, loan.id, LoanPolicy())
+    book(chart, TREASURER, "2026-03-12 transfer 2000.00 EUR Dr 3000 Cr 1000 ; given back")
     sign(chart, loan.id)
     before = counts(chart)
     with pytest.raises(Overdraft):
@@ -685,7 +693,7 @@ def test_undo_approval(funded: UnitOfWork, start: LoanStatus) -> None:
         "submitted",
         "the rent was wrong",
     )
-    assert loans.approve(funded, CASEWORKER2, loan.id).status is S.APPROVED
+    assert loans.approve(funded, CASEWORKER2, loan.id, LoanPolicy()).status is S.APPROVED
 
 
 def test_undo_approval_refused_once_paid_out(funded: UnitOfWork) -> None:
@@ -776,7 +784,7 @@ def test_withdraw_and_reject_need_a_reason(funded: UnitOfWork) -> None:
 def test_illegal_transitions_refused_with_the_reason(funded: UnitOfWork) -> None:
     draft = application(funded)
     with pytest.raises(Conflict, match="cannot approve a loan that is draft: only a submitted"):
-        loans.approve(funded, CASEWORKER2, draft.id)
+        loans.approve(funded, CASEWORKER2, draft.id, LoanPolicy())
     approved = loan_in(funded, S.APPROVED)
     with pytest.raises(Conflict, match="cannot disburse a loan that is approved"):
         loans.disburse(funded, TREASURER, approved.id, on=day("2026-03-15"), idempotency_key="d")

@@ -29,6 +29,7 @@ from ledger.domain.accounts import default_chart
 from ledger.domain.errors import LedgerError
 from ledger.domain.loans import Lease
 from ledger.domain.money import from_minor
+from ledger.domain.policy import LoanPolicy
 from ledger.domain.repayment import arrears
 from ledger.domain.roles import SYSTEM
 from ledger.services import loans
@@ -125,7 +126,7 @@ class Fund:
         decision = loans.get_loan(self.uow, AUDITOR, loan.id).decision
         if decision is None or not decision.accepted:
             loans.override_eligibility(self.uow, ADMIN, loan.id, "the board agreed")
-        loans.approve(self.uow, CASEWORKER2, loan.id)
+        loans.approve(self.uow, CASEWORKER2, loan.id, LoanPolicy())
         sign(self.uow, loan.id)
         loans.disburse(self.uow, TREASURER, loan.id, on=self.today(), idempotency_key=self.key())
         self.loan_ids.append(loan.id)

@@ -53,6 +53,7 @@ from ledger.domain.errors import (
 from ledger.domain.journal import Entry, month_of
 from ledger.domain.loans import Lease, Loan
 from ledger.domain.money import from_minor
+from ledger.domain.policy import LoanPolicy
 from ledger.domain.repayment import allocate
 from ledger.domain.roles import SYSTEM
 from ledger.domain.statuses import LoanStatus
@@ -254,7 +255,7 @@ class LoanMachine(RuleBasedStateMachine):
             assert decision is not None
             if not decision.accepted:
                 loans.override_eligibility(self.uow, ADMIN, loan.id, "the board agreed")
-            loans.approve(self.uow, CASEWORKER2, loan.id)
+            loans.approve(self.uow, CASEWORKER2, loan.id, LoanPolicy())
             sign(self.uow, loan.id)
             out = loans.disburse(
                 self.uow, TREASURER, loan.id, on=self.today, idempotency_key=self.key()

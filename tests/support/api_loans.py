@@ -185,13 +185,24 @@ def sign_contract(engine: Engine, clock: Clock, loan_id: str, by: Actor) -> None
         uow.commit()
 
 
+def submit_before_payout(api: TestClient, team: Team, loan_id: str) -> Json:
+    """Submitted by the first caseworker on the day the contract is signed (``SIGNED_AT``):
+    the rules compare the lease and the first due date with the day they run, and these loans
+    are paid out on 2025-10-01 with a first installment due on 2025-11-05."""
+    today, team.clock.now = team.clock.now, min(team.clock.now, SIGNED_AT)
+    try:
+        return ok(api.post(f"/api/loans/{loan_id}/submit", headers=team(CW1)))
+    finally:
+        team.clock.now = today
+
+
 def walk(api: TestClient, team: Team, loan_id: str, upto: str) -> Json:
     """Take a draft on to ``upto``: submitted by the first caseworker, approved by the second,
     contract signed, paid out by the first treasurer on 2025-10-01."""
     loan: Json = {}
     for stage in STAGES[1 : STAGES.index(upto) + 1]:
         if stage == "submitted":
-            loan = ok(api.post(f"/api/loans/{loan_id}/submit", headers=team(CW1)))
+            loan = submit_before_payout(api, team, loan_id)
         elif stage == "approved":
             loan = ok(api.post(f"/api/loans/{loan_id}/approve", headers=team(CW2)))
         elif stage == "contract_signed":

@@ -19,6 +19,7 @@ from datetime import date, timedelta
 from sqlalchemy import Engine
 
 from ledger.domain.loans import Loan
+from ledger.domain.policy import LoanPolicy
 from ledger.domain.roles import Actor, Role
 from ledger.services import loans
 from ledger.store.uow import Clock, UnitOfWork, utc_now
@@ -76,7 +77,7 @@ def late_fund(engine: Engine, today: date, clock: Clock = utc_now) -> dict[str, 
             POLICY,
         )
         loans.submit(uow, by, opened.id, POLICY)
-        loans.approve(uow, COR if by != COR else CAS, opened.id)
+        loans.approve(uow, COR if by != COR else CAS, opened.id, LoanPolicy())
         sign(uow, opened.id, COR if by != COR else CAS)
         loan = loans.disburse(
             uow, TREASURER, opened.id, on=payout, idempotency_key=f"payout-{opened.id}"

@@ -19,6 +19,7 @@ from ledger.domain.beneficiaries import PersonalData
 from ledger.domain.eligibility import PublicAlternatives
 from ledger.domain.loans import DepositForm, Lease, Loan, LoanTerms
 from ledger.domain.money import money
+from ledger.domain.policy import LoanPolicy
 from ledger.domain.roles import Actor, Role
 from ledger.services import loans
 from ledger.services.contracts import DocumentSettings
@@ -66,7 +67,7 @@ def approved_loan(
     lease = Lease("Immo Exemple SRL", "Rue de la Loi 1, 1000 Bruxelles")
     loan = loans.open_application(uow, CASEWORKER, person.id, terms, lease, loans.LoanPolicy())
     loans.submit(uow, CASEWORKER, loan.id, loans.LoanPolicy())
-    return loans.approve(uow, CASEWORKER2, loan.id)
+    return loans.approve(uow, CASEWORKER2, loan.id, LoanPolicy())
 
 
 def key_file(directory: Path) -> Path:

@@ -156,7 +156,7 @@ def loan_in(
     loan = loans.submit(uow, CASEWORKER, loan.id, POLICY)
     if status is LoanStatus.SUBMITTED:
         return loan
-    loan = loans.approve(uow, CASEWORKER2, loan.id)
+    loan = loans.approve(uow, CASEWORKER2, loan.id, LoanPolicy())
     if status is LoanStatus.APPROVED:
         return loan
     loan = sign(uow, loan.id, by=on)

@@ -135,7 +135,7 @@ def paid_out_loan(
     decision = loans.get_loan(uow, Actor("ada.admin", Role.ADMIN), loan.id).decision
     if decision is not None and not decision.accepted:
         loans.override_eligibility(uow, Actor("ada.admin", Role.ADMIN), loan.id, "test fund")
-    loans.approve(uow, CASEWORKER_B, loan.id)
+    loans.approve(uow, CASEWORKER_B, loan.id, policy)
     with _contract_paperwork_skipped():
         signed = loans.sign_contract(uow, CASEWORKER_B, loan.id)
         if not disburse:

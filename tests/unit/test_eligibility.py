@@ -222,6 +222,37 @@ def test_lease_under_twelve_months_fails() -> None:
     assert result(twelve, "lease_length").outcome is Outcome.PASS
 
 
+def test_a_lease_over_before_the_decision_fails() -> None:
+    r = result(facts(decision_date=date(2029, 2, 1)), "lease_length")
+    assert (r.outcome, r.code) == (Outcome.FAIL, "ended")
+    assert r.reason == (
+        "the lease ended on 2029-01-31, before today (2029-02-01); record the current lease"
+    )
+    on_its_last_day = facts(decision_date=date(2029, 1, 31))
+    assert result(on_its_last_day, "lease_length").outcome is Outcome.PASS
+
+
+@pytest.mark.parametrize(
+    ("first_due", "outcome"),
+    [
+        (date(2026, 1, 14), Outcome.FAIL),
+        (date(2026, 1, 15), Outcome.FAIL),
+        (date(2026, 1, 16), Outcome.PASS),
+        (None, Outcome.PASS),
+    ],
+)
+def test_a_first_due_date_not_after_the_decision_fails(
+    first_due: date | None, outcome: Outcome
+) -> None:
+    r = result(facts(first_due=first_due), "first_due")
+    assert r.outcome is outcome
+    if outcome is Outcome.FAIL:
+        assert r.reason == (
+            f"the first installment would fall due on {first_due}, not after today "
+            "(2026-01-15); choose a later first due date"
+        )
+
+
 def test_open_ended_lease_passes() -> None:
     assert result(facts(lease_end=None), "lease_length").outcome is Outcome.PASS
 

@@ -11,7 +11,7 @@ from ledger.domain.accounts import Account, AccountRole, AccountType
 from ledger.domain.errors import ClosedAccount, ClosedPeriod, Overdraft, ValidationError
 from ledger.domain.journal import EntryDraft, Leg
 from ledger.domain.money import money
-from ledger.domain.posting_rules import balance_changes
+from ledger.domain.posting_rules import balance_changes, days_to_check
 from ledger.domain.statuses import EntryKind
 
 
@@ -77,3 +77,43 @@ def test_legs_on_closed_control_or_foreign_currency_accounts_are_refused() -> No
     chf = {**ACCOUNTS, LOAN.code: replace(LOAN, currency="CHF")}
     with pytest.raises(ValidationError, match="kept in CHF, not EUR"):
         balance_changes([draft("1.00")], chf, frozenset())
+
+
+# -- the balance on past days (issue 16, finding 6) ---------------------------------------------
+# The bank holds 100.00 today: 30.00 came in on 10 March (before it, 70.00).
+LATER = {BANK.id: {date(2026, 3, 10): 3_000}}
+
+
+def test_a_backdated_payout_needs_the_money_on_its_own_day() -> None:
+    backdated = draft("70.01", day=date(2026, 3, 5))
+    assert days_to_check([backdated], ACCOUNTS) == {BANK.id: date(2026, 3, 5)}
+    with pytest.raises(Overdraft, match=r"0\.01 below zero at the end of 2026-03-05") as e:
+        balance_changes([backdated], ACCOUNTS, frozenset(), LATER)
+    assert e.value.key == "err.overdraft.on_day"
+    changes = balance_changes([draft("70.00", day=date(2026, 3, 5))], ACCOUNTS, frozenset(), LATER)
+    assert changes[BANK.id] == -7_000
+    on_the_day = balance_changes([draft("100.00", day=date(2026, 3, 10))], ACCOUNTS, frozenset())
+    assert on_the_day[BANK.id] == -10_000
+
+
+def test_a_backdated_payout_may_not_take_a_later_day_below_zero() -> None:
+    """The bank held 80.00 on 5 March and holds 80.00 today, but 20.00 went out on 12 March
+    and came back on 14 March: 70.00 paid out on 5 March leave 10.00 on that day and today,
+    and take the bank 10.00 below zero at the end of 12 March."""
+    later = {BANK.id: {date(2026, 3, 12): -2_000, date(2026, 3, 14): 2_000}}
+    moved = {**ACCOUNTS, BANK.code: replace(BANK, balance_minor=8_000)}
+    with pytest.raises(Overdraft, match=r"10\.00 below zero at the end of 2026-03-12"):
+        balance_changes([draft("70.00", day=date(2026, 3, 5))], moved, frozenset(), later)
+
+
+def test_money_coming_in_is_never_checked_on_past_days() -> None:
+    repayment = EntryDraft(
+        booking_date=date(2026, 3, 1),
+        description="repayment",
+        kind=EntryKind.REPAYMENT,
+        legs=(
+            Leg.debit(BANK.code, money("5.00", "EUR")),
+            Leg.credit(LOAN.code, money("5.00", "EUR")),
+        ),
+    )
+    assert days_to_check([repayment], ACCOUNTS) == {}

@@ -201,8 +201,8 @@ def submit(
     "/loans/{loan_id}/approve",
     summary="Approve, by someone other than who submitted it (roles: admin, caseworker)",
 )
-def approve(loan_id: LoanId, actor: CurrentActor, uow: WriteUoW) -> LoanOut:
-    return LoanOut.of(loans.approve(uow, actor, loan_id))
+def approve(loan_id: LoanId, actor: CurrentActor, uow: WriteUoW, policy: Policy) -> LoanOut:
+    return LoanOut.of(loans.approve(uow, actor, loan_id, policy))
 
 
 @router.post("/loans/{loan_id}/reject", summary="Reject with a reason (roles: admin, caseworker)")

@@ -238,6 +238,7 @@ def _facts_of(
         public_alternatives=terms.public_alternatives,
         available_cash=from_minor(bank.balance_minor - committed, cur),
         decision_date=uow.today(),
+        first_due=schedule.installments[0].due_date,
     )
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Unpack
 
+from ledger.domain.accounts import AccountRole
 from ledger.domain.errors import (
     Conflict,
     PermissionDenied,
 )
 from ledger.domain.loans import Loan, LoanAction, next_status
-from ledger.domain.money import to_minor
+from ledger.domain.money import from_minor, to_minor
+from ledger.domain.policy import LoanPolicy
 from ledger.domain.roles import Actor, Permission
 from ledger.domain.statuses import LoanStatus
 from ledger.services.loans.common import _reason, _transition
@@ -22,9 +24,9 @@ def own_application(actor: Actor, loan: Loan) -> bool:
     return actor.name in (loan.created_by, loan.submitted_by)
 
 
-def approve(uow: UnitOfWork, actor: Actor, loan_id: str) -> Loan:
+def approve(uow: UnitOfWork, actor: Actor, loan_id: str, policy: LoanPolicy) -> Loan:
     """Four eyes: approved by someone other than who opened or submitted it, with an
-    accepted decision."""
+    accepted decision, and only while the fund has the money (``_require_free_cash``)."""
     actor.require(Permission.LOANS_APPROVE)
     with uow:
         loan = uow.loans.get(loan_id, lock=True)
@@ -44,9 +46,42 @@ def approve(uow: UnitOfWork, actor: Actor, loan_id: str) -> Loan:
                 "eligibility",
                 key="err.approve.eligibility",
             )
+        _require_free_cash(uow, loan, policy)
         loan = _transition(uow, actor, loan, LoanAction.APPROVE, target, approved_by=actor.name)
         uow.commit()
     return loan
+
+
+def _require_free_cash(uow: UnitOfWork, loan: Loan, policy: LoanPolicy) -> None:
+    """Approving commits the fund to pay: the bank, less what is already committed (approved,
+    not paid out yet) and less the reserve, must cover this deposit. The eligibility rule saw
+    the cash on the day the application was submitted; several submitted together each fit it
+    and, approved one after the other, would all be paid out below the reserve. The bank's
+    row is locked: two approvals (or an approval and a payout) in a currency queue, so both
+    cannot count the same money."""
+    code = uow.accounts.by_role(AccountRole.BANK, loan.currency).code
+    bank = uow.accounts.lock([code])[code]
+    committed = uow.loans.committed_minor(
+        loan.currency, (LoanStatus.APPROVED, LoanStatus.CONTRACT_SIGNED), exclude=loan.id
+    )
+    reserve = policy.rules.cash_reserve_minor
+    free = bank.balance_minor - committed - reserve
+    if to_minor(loan.terms.deposit) > free:
+        cur = loan.currency
+        raise Conflict(
+            f"the fund has {from_minor(max(free, 0), cur)} free to lend (the bank's "
+            f"{from_minor(bank.balance_minor, cur)} less {from_minor(committed, cur)} approved "
+            f"and not paid out, less the reserve of {from_minor(reserve, cur)}), not the "
+            f"{loan.terms.deposit} of loan {loan.id}: approve it once the money is there, or "
+            "undo the approval of another loan",
+            "cash",
+            key="err.approve.cash",
+            params={
+                "free": from_minor(max(free, 0), cur),
+                "deposit": loan.terms.deposit,
+                "reserve": from_minor(reserve, cur),
+            },
+        )
 
 
 def _simple(

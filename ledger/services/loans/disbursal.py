@@ -73,6 +73,21 @@ def _require_paid_after_signature(uow: UnitOfWork, loan: Loan, on: date) -> None
         )
 
 
+def _require_lease_running(loan: Loan, on: date) -> None:
+    """Money is lent for a lease still running: not paid out after the lease ended (compared
+    with the payout's date, which is the fund's today unless the payout is recorded late)."""
+    lease_end = loan.terms.lease_end
+    if lease_end is not None and lease_end < on:
+        raise ValidationError(
+            f"the lease of loan {loan.id} ended on {lease_end.isoformat()}, before the payout "
+            f"on {on.isoformat()}: a deposit is paid out only while the lease runs; reject the "
+            "application or record the current lease in a new one",
+            "on",
+            key="err.payout.lease_ended",
+            params={"lease_end": lease_end, "date": on},
+        )
+
+
 def disburse(
     uow: UnitOfWork, actor: Actor, loan_id: str, *, on: date, idempotency_key: str
 ) -> MoneyResult:
@@ -111,6 +126,7 @@ def book_disbursement(
             params={"days": 90},
         )
     _require_paid_after_signature(uow, loan, on)
+    _require_lease_running(loan, on)
     code = _loan_account(uow, loan)
     account = uow.accounts.get(code)
     amount = loan.terms.deposit

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from ledger.domain.beneficiaries import Beneficiary
 from ledger.domain.errors import ValidationError
-from ledger.domain.loans import DISBURSED, Lease, Loan, LoanEvent, StoredDecision, WriteOff
+from ledger.domain.loans import (
+    DISBURSED,
+    Lease,
+    Loan,
+    LoanEvent,
+    StoredDecision,
+    WriteOff,
+    status_on,
+)
 from ledger.domain.repayment import Arrears, allocate, arrears
 from ledger.domain.roles import Actor, Permission
 from ledger.domain.standing import LoanStanding, loan_standing
@@ -100,6 +108,22 @@ def _view(uow: UnitOfWork, actor: Actor, loan_id: str, as_of: date | None) -> Lo
     lease only for the roles that may read personal data (the caller records the read)."""
     loan = uow.loans.get(loan_id)
     day = as_of or uow.today()
+    events = tuple(uow.loans.events(loan_id))
+    # A loan written off later was not written off yet on a past day.
+    written_off_on = uow.loans.written_off_on(loan_id) if loan.written_off else None
+    if day < uow.today():
+        # As the loan stood at the end of that day: its state then, not today's.
+        entry_days = {
+            e.entry_id: uow.journal.get(e.entry_id).booking_date
+            for e in events
+            if e.entry_id is not None
+        }
+        then = status_on(events, day, entry_days=entry_days, zone=uow.zone)
+        loan = replace(
+            loan,
+            status=then or LoanStatus.DRAFT,
+            written_off=written_off_on is not None and written_off_on <= day,
+        )
     # As the loan stood that day: the schedule version in force, the payments booked by then
     # and not reversed by then.
     version, schedule = uow.loans.schedule(loan_id, uow.loans.schedule_version_on(loan_id, day))
@@ -110,7 +134,8 @@ def _view(uow: UnitOfWork, actor: Actor, loan_id: str, as_of: date | None) -> Lo
     )
     # Once written off, a refund gives back what came in beyond the write-off: it un-pays
     # nothing (what was written off stays as it was); the standing counts it apart.
-    written_off_on = uow.loans.written_off_on(loan_id) if loan.written_off else None
+    if not loan.written_off:  # not (yet, that day)
+        written_off_on = None
     valid, refunded = [], 0
     for p, kind, _ in uow.loans.payments(loan_id, as_of=day):
         if written_off_on is not None and kind == EntryKind.REFUND and p.on >= written_off_on:
@@ -125,7 +150,7 @@ def _view(uow: UnitOfWork, actor: Actor, loan_id: str, as_of: date | None) -> Lo
     total = sum(i.minor for i in schedule.installments)
     lease = uow.loans.lease(loan_id) if actor.can(Permission.PERSONAL_READ) else None
     disbursed = loan.status in DISBURSED
-    # A written-off loan's day and what came in after it (two queries, for those only).
+    # What came in after a write-off (a query for those only).
     recovered = 0
     if loan.written_off:
         recovered = sum(
@@ -144,7 +169,7 @@ def _view(uow: UnitOfWork, actor: Actor, loan_id: str, as_of: date | None) -> Lo
         credit=alloc.credit,
         arrears=arrears(schedule.installments, valid, day) if disbursed else arrears((), [], day),
         payments=tuple((p.key, p.on, p.minor, kind, rev) for p, kind, rev in all_pays),
-        events=tuple(uow.loans.events(loan_id)),
+        events=events,
         decision=_as_seen_by(actor, uow.loans.latest_decision(loan_id)),
         pending_write_off=uow.loans.pending_write_off(loan_id),
         lease=lease,

@@ -95,11 +95,12 @@ def decide_application(
     decision: Decision,
     reason: Reason = "",
 ) -> Response:
-    uow = runtime_of(request).unit_of_work()
+    runtime = runtime_of(request)
+    uow = runtime.unit_of_work()
     field = f"reason-{loan_id}"
     try:
         if decision == "approve":
-            loans.approve(uow, user.actor, loan_id)
+            loans.approve(uow, user.actor, loan_id, runtime.policy)
         else:
             loans.reject(uow, user.actor, loan_id, reason)
     except LedgerError as exc:
