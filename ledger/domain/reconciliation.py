@@ -69,6 +69,21 @@ class OpenLine:
 
 
 @dataclass(frozen=True, slots=True)
+class MissingStatements:
+    """Statement numbers missing from an account's series (``statements.sequence_gaps``):
+    from ``first`` to ``last``, between the statements ``after`` and ``before`` (their keys)."""
+
+    first: int
+    last: int
+    after: str
+    before: str
+
+    @property
+    def numbers(self) -> str:
+        return str(self.first) if self.first == self.last else f"{self.first}-{self.last}"
+
+
+@dataclass(frozen=True, slots=True)
 class BankReconciliation:
     iban: str
     account_code: str
@@ -85,7 +100,7 @@ class BankReconciliation:
     before_opening_minor: int = 0
     # Statements missing by their sequence numbers (each in words): balances may agree while
     # their lines are not in the ledger.
-    missing_statements: tuple[str, ...] = ()
+    missing_statements: tuple[MissingStatements, ...] = ()  # gaps in the statements' numbers
 
     @property
     def opening_difference(self) -> int:

@@ -30,6 +30,7 @@ from ledger.domain.reconciliation import (
     BankReconciliation,
     FundPosition,
     InTransit,
+    MissingStatements,
     MonthReconciliation,
     Movement,
     Note,
@@ -239,7 +240,9 @@ def _bank(
         opening_date=opening_date,
         before_opening_minor=sum(e.amount_minor for e in before),
         missing_statements=tuple(
-            gap.text()
+            MissingStatements(
+                gap.first, gap.last, gap.after.statement_key, gap.before.statement_key
+            )
             for gap in sequence_gaps(uow.statements.series(acct.bank_account_id, up_to=end))
         )
         if acct.bank_account_id is not None
@@ -370,7 +373,18 @@ def bank_advice(b: BankReconciliation, end: date) -> list[Note]:
                 end=end,
             )
         )
-    out += [f"The {missing}." for missing in b.missing_statements]
+    out += [
+        Note.of(
+            "missing_statement",
+            b.currency,
+            iban=b.iban,
+            account=b.account_code,
+            numbers=gap.numbers,
+            after=gap.after,
+            before=gap.before,
+        )
+        for gap in b.missing_statements
+    ]
     stale = [t for t in b.in_transit if t.booking_date < b.statement_date - timedelta(STALE_DAYS)]
     if stale:
         out.append(
@@ -478,6 +492,13 @@ def note_text(n: Note) -> str:
             f"The latest statement of {name()} ends on {day}: import the statement up to "
             f"{n.day('end')} if there is one; the ledger's entries after {day} count as in "
             "transit."
+        )
+    if code == "missing_statement":
+        numbers = n.text("numbers")
+        return (
+            f"The statement {'nos.' if '-' in numbers else 'no.'} {numbers} of {name()} is "
+            f"missing (between {n.text('after')} and {n.text('before')}): its lines are not in "
+            "the ledger even though the balances agree; ask the bank for it and import it."
         )
     if code == "stale_in_transit":
         return (
