@@ -358,3 +358,21 @@ def test_a_young_fund_s_history_has_its_months_only(months: int) -> None:
     else:
         assert "The last 12 months" not in text
         assert "Notes (EUR)" in text  # the rest of the report is there
+
+
+def test_every_note_the_reconciliation_makes_has_its_wording_in_the_report_and_in_english() -> None:
+    """Each code ``ledger/services/reconciliation.py`` gives a note has its English sentence
+    (``note_text``) and its report message in every staff language."""
+    import re
+    from pathlib import Path
+
+    from ledger.documents.i18n import report_catalog
+    from ledger.services import reconciliation
+
+    source = Path(reconciliation.__file__).read_text(encoding="utf-8")
+    codes = set(re.findall(r'Note\.of\(\s*"([a-z_]+)"', source))
+    codes |= {"no_statement", "no_statement_unlinked"}  # chosen by a condition, not literal
+    assert {"missing_statement", "unmatched_lines", "unidentified"} <= codes
+    for language in ("en", "fr", "nl", "de"):
+        messages = report_catalog(language) or {}
+        assert sorted(c for c in codes if f"report.note.{c}" not in messages) == [], language
