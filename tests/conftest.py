@@ -33,10 +33,15 @@ from tests.support.db import PG_URL_ENV, fresh_sqlite, postgres_url, reset_postg
 
 #: No test depends on how fast the machine is: no deadline, and Hypothesis's "input generation
 #: is slow" health check is off (it failed a CI run on a busy machine, one draw taking 1.1 s).
-UNTIMED = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
-settings.register_profile("dev", **UNTIMED)  # type: ignore[arg-type]
-settings.register_profile("fast", max_examples=10, **UNTIMED)  # type: ignore[arg-type]
-settings.register_profile("thorough", max_examples=200, print_blob=True, **UNTIMED)  # type: ignore[arg-type]
+_UNTIMED = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow]}
+settings.register_profile("dev", **_UNTIMED)  # type: ignore[arg-type]
+settings.register_profile("fast", max_examples=10, **_UNTIMED)  # type: ignore[arg-type]
+settings.register_profile(
+    "thorough",
+    max_examples=200,
+    print_blob=True,
+    **_UNTIMED,  # type: ignore[arg-type]
+)
 settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE")
     or ("thorough" if os.environ.get("CI", "").lower() == "true" else "dev")

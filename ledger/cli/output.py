@@ -1,7 +1,7 @@
 """What the command line prints is text for a terminal: control characters in it (a payer's
 name or remittance from a bank file, a note) are shown escaped (``\\x1b``), never sent to the
 terminal, where an escape sequence could clear the screen, rewrite what was printed before or
-set the window's title. Line breaks and tabs are kept.
+set the window's title. Line breaks (a CSV's CR LF too) and tabs are kept.
 
 ``escape_control`` is the rule; ``EscapingStream`` applies it to everything written to standard
 output, so that no command has to remember it (``ledger.cli.app`` installs it).
@@ -12,7 +12,9 @@ from __future__ import annotations
 import re
 from typing import Any, TextIO
 
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: Control characters but tab and line feed; a carriage return only where it ends a CSV's
+#: line (CR LF): alone it moves the cursor back over what was printed.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)")
 
 
 def escape_control(text: str) -> str:

@@ -208,10 +208,7 @@ def _isolate(value: object, rtl: bool = False) -> Markup:
     text = str(value)
     direction = _LTR if rtl and not _RTL.search(text) else Markup("")
     if len(text) <= SHORT:
-        # Kept on one line by no-break spaces, not by CSS: WeasyPrint, meeting a nowrap box
-        # that straddles the end of a line, breaks the line at its first break opportunity
-        # instead ("L'emprunteur" alone on a line before a phone number).
-        return _SHORT_VALUE % (direction, text.replace(" ", "\u00a0"))
+        return _SHORT_VALUE % (direction, text)  # kept on one line (print.css: bdi.k)
     return _VALUE % (direction, text)
 
 

@@ -471,8 +471,8 @@ def test_a_refused_payout_says_why_beside_the_date_and_books_nothing(
     [
         ("nl", "Contract version 1 is made, in French with a translation into Dutch.", None),
         (
-            "ti",
-            "Contract version 1 is made, in French only: there is no translation into Tigrinya "
+            "am",
+            "Contract version 1 is made, in French only: there is no translation into Amharic "
             "yet. Explain the contract to the person in a language they understand before they "
             "sign.",
             "French",

@@ -1,8 +1,8 @@
 """Right to left: a document in Arabic or Persian is laid out from the right, in the PDF and on
 the page, while numbers, IBANs, references and phone numbers still read left to right.
 
-The real ar and fa catalogs are the translators'; until they exist, stand-ins in the script
-(tests/support/pseudo_catalogs.py) give the layout the same letters and directions."""
+The ar and fa catalogs are the translators' drafts (a language without one would get a stand-in in
+its script: tests/support/pseudo_catalogs.py)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ def rtl_locale(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def documents(rtl_locale: Path) -> dict[str, Rendered]:
     return {
         "ar-contract": render_contract(contract("ar", name="فاطمة الزهراء")),
+        "ar-schedule": render_schedule(schedule("ar", name="فاطمة الزهراء")),
         "fa-schedule": render_schedule(schedule("fa", name="پریسا کریمی")),
         "fr-schedule": render_schedule(schedule("fr")),
     }
@@ -71,7 +72,7 @@ def qr_left(pdf: bytes) -> float:
 def test_the_title_starts_at_the_right_margin_in_arabic_and_persian(
     documents: dict[str, Rendered],
 ) -> None:
-    for name in ("ar-contract", "fa-schedule"):
+    for name in ("ar-schedule", "fa-schedule"):
         left, right, width = title_span(documents[name].pdf)
         assert right == pytest.approx(width - MARGIN_PT, abs=2), name
         assert left > width / 3, f"{name}: a short title, set from the right"
@@ -80,11 +81,16 @@ def test_the_title_starts_at_the_right_margin_in_arabic_and_persian(
     assert right < width * 2 / 3
 
 
-def test_signature_boxes_are_mirrored(documents: dict[str, Rendered]) -> None:
-    """The beneficiary signs first, so on the right in Arabic (the boxes are where the
-    signature is stamped later: they come from the layout itself)."""
+def test_a_contract_for_an_arabic_reader_is_laid_out_as_its_binding_text(
+    documents: dict[str, Rendered],
+) -> None:
+    """The contract binds in the fund's legal language (left to right), the Arabic translation
+    after it: its first page and its signature blocks are laid out as the binding text's (the
+    beneficiary signs first, on the left)."""
+    left, _, _ = title_span(documents["ar-contract"].pdf)
+    assert left == pytest.approx(MARGIN_PT, abs=2)
     boxes = {b.name: b.box for b in documents["ar-contract"].signature_boxes}
-    assert boxes["fund"][2] < boxes["beneficiary"][0]
+    assert boxes["beneficiary"][2] < boxes["fund"][0]
 
 
 def test_the_qr_code_is_on_the_left_in_persian(documents: dict[str, Rendered]) -> None:
@@ -94,7 +100,9 @@ def test_the_qr_code_is_on_the_left_in_persian(documents: dict[str, Rendered]) -
 
 
 def test_the_documents_are_in_their_language(documents: dict[str, Rendered]) -> None:
-    assert documents["ar-contract"].language == "ar" and not documents["ar-contract"].missing
+    contract = documents["ar-contract"]
+    assert (contract.language, contract.translation, contract.missing) == ("fr", "ar", ())
+    assert documents["ar-schedule"].language == "ar" and not documents["ar-schedule"].missing
     assert documents["fa-schedule"].language == "fa" and not documents["fa-schedule"].missing
 
 

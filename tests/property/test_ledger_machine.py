@@ -133,6 +133,22 @@ class Model:
             return OverdraftError
         return None
 
+    def overdrawn_on_a_past_day(self, drafts: list[tuple[date, Legs]]) -> bool:
+        """Whether drafts (that pass every other check) would leave an account that may not
+        be overdrawn below zero at the end of a day: from the earliest day they take money
+        from it, every day a draft or a posted entry moves it."""
+        for code in NO_OVERDRAFT:
+            taking = [day for day, legs in drafts for c, minor in legs if c == code and minor < 0]
+            if not taking:
+                continue
+            start = min(taking)
+            moved = [(e.day, m) for e in self.entries.values() for c, m in e.legs if c == code]
+            moved += [(day, m) for day, legs in drafts for c, m in legs if c == code]
+            for day in sorted({start} | {d for d, _ in moved if d >= start}):
+                if sum(m for d, m in moved if d <= day) < 0:
+                    return True
+        return False
+
 
 def legs_of(draft: EntryDraft) -> Legs:
     return tuple((leg.account_code, leg.minor) for leg in draft.legs)
@@ -227,6 +243,8 @@ class LedgerMachine(RuleBasedStateMachine):
             if day > self.today
             else self.model.refusal(day, legs, self.model.balances())
         )
+        if expected is None and self.model.overdrawn_on_a_past_day([(day, legs)]):
+            expected = OverdraftError
         posted = self.expect(
             "post", expected, lambda: post_manual_entry(self.uow, TREASURER, draft)
         )
@@ -261,6 +279,10 @@ class LedgerMachine(RuleBasedStateMachine):
                     break
                 for code, minor in legs_of(d):
                     running[code] += minor
+            if expected is None and self.model.overdrawn_on_a_past_day(
+                [(d.booking_date, legs_of(d)) for d in drafts]
+            ):
+                expected = OverdraftError
         results = self.expect("post batch", expected, lambda: post(self.uow, TREASURER, drafts))
         if results is not None:
             assert not any(r.replayed for r in results)
@@ -537,6 +559,11 @@ def test_model_predicts_refusals_in_the_ledgers_order() -> None:
     model.closed_months.add("2026-01")
     assert model.refusal(date(2026, 1, 5), legs, model.balances()) is ClosedPeriod
     assert model.refusal(date(2026, 2, 5), (("1200", 1), ("3000", -1)), {}) is ValidationError
+    # The bank had 5 from 5 January: taking 5 on the 4th leaves it below zero that day.
+    past = Model()
+    past.entries[1] = ModelEntry(date(2026, 1, 5), (("1000", 5), ("3000", -5)))
+    assert past.overdrawn_on_a_past_day([(date(2026, 1, 4), (("1000", -5), ("4000", 5)))])
+    assert not past.overdrawn_on_a_past_day([(date(2026, 1, 5), (("1000", -5), ("4000", 5)))])
     model.entries[1] = ModelEntry(date(2026, 1, 5), (("1000", 5), ("3000", -5)))
     assert model.balances(date(2026, 1, 4))["1000"] == 0
     assert model.balances(date(2026, 1, 5))["1000"] == 5

@@ -24,7 +24,7 @@ from ledger.domain.roles import Actor, Role
 from ledger.services import loans
 from ledger.store.uow import Clock, UnitOfWork, utc_now
 from tests.support.ledgertext import book
-from tests.support.loans import LEASE, POLICY, TREASURER, eur, person, sign, terms
+from tests.support.loans import LEASE, POLICY, TREASURER, eur, on_day, person, sign, terms
 
 FORMULA_NAME = '=HYPERLINK("http://x")'
 CAS = Actor("cas", Role.CASEWORKER)
@@ -64,6 +64,9 @@ def late_fund(engine: Engine, today: date, clock: Clock = utc_now) -> dict[str, 
         first_due = today - timedelta(days=days)
         payout = first_due - timedelta(days=25)
         start = payout.replace(day=1)
+        # Opened, decided and paid out on its payout day: the rules compare the lease and the
+        # first due date with the day they run.
+        uow = on_day(UnitOfWork(engine, clock=clock), payout)
         opened = loans.open_application(
             uow,
             by,
@@ -82,6 +85,7 @@ def late_fund(engine: Engine, today: date, clock: Clock = utc_now) -> dict[str, 
         loan = loans.disburse(
             uow, TREASURER, opened.id, on=payout, idempotency_key=f"payout-{opened.id}"
         ).loan
+        uow = UnitOfWork(engine, clock=clock)
         if paid:
             loans.record_payment(
                 uow,
