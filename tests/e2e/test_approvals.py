@@ -5,7 +5,7 @@ home showing what follows."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from ledger.domain.loans import Loan
@@ -47,7 +47,16 @@ def funded(server: LiveServer) -> UnitOfWork:
 
 
 def submitted(uow: UnitOfWork, by: Actor = CAS, **changes: Any) -> Loan:
-    loan = application(uow, by=by, **changes)
+    """Sent today: a lease from this month for three years, the first installment in a month
+    (the rules compare them with the day they run)."""
+    today = uow.today()
+    start = today.replace(day=1)
+    dates = {
+        "lease_start": start,
+        "lease_end": start.replace(year=start.year + 3) - timedelta(days=1),
+        "first_due_date": today + timedelta(days=30),
+    }
+    loan = application(uow, by=by, **{**dates, **changes})
     return loans.submit(uow, by, loan.id, POLICY)
 
 

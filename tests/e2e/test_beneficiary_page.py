@@ -175,7 +175,8 @@ def test_a_written_off_loan_with_money_received_since_is_told_as_such(
         on=today - timedelta(5),
         idempotency_key="w",
     )
-    _pay(server.engine, loan, "20.00", today - timedelta(20), "backdated")  # after, dated before
+    # Money since the write-off (money dated before it repays the loan instead: issue 16).
+    _pay(server.engine, loan, "20.00", today - timedelta(2), "since")
     url = _link(server, loan)
     _looked_at(page, url, "recovered-en")
     text = " ".join(page.locator("body").inner_text().replace("\u202f", " ").split())
